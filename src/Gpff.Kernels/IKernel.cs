@@ -1,0 +1,54 @@
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels;
+
+/// <summary>
+/// A covariance function over local environments, as the GP solver consumes it without knowing
+/// which kernel it is (2-body, 3-body, 2+3-body, ...). Total energies, forces and stresses of
+/// structures are covariances of sums of local energies: E = Σᵢ εᵢ, F = −∂E/∂r, and stress
+/// σ = (1/V) ∂E/∂ε (homogeneous strain ε; ASE sign, positive = tensile).
+/// Implementations are immutable and thread-safe.
+/// </summary>
+public interface IKernel
+{
+    /// <summary>A short name (e.g. "2+3-body squared exponential").</summary>
+    string Name { get; }
+
+    /// <summary>Names of the hyperparameters, in the order of <see cref="Hyperparameters"/> (e.g. sigma2, length2, sigma3, length3).</summary>
+    IReadOnlyList<string> HyperparameterNames { get; }
+
+    /// <summary>Current hyperparameter values (all positive; amplitudes in eV, length scales in Å).</summary>
+    IReadOnlyList<double> Hyperparameters { get; }
+
+    /// <summary>The largest cutoff radius in Å any environment of this kernel needs.</summary>
+    double CutoffA { get; }
+
+    /// <summary>A copy of this kernel with other hyperparameter values (same order as <see cref="HyperparameterNames"/>).</summary>
+    /// <param name="values">New values.</param>
+    IKernel WithHyperparameters(IReadOnlyList<double> values);
+
+    /// <summary>Builds the environments of every atom of a structure, as this kernel needs them.</summary>
+    /// <param name="structure">The structure.</param>
+    StructureEnvironments Describe(Structure structure);
+
+    /// <summary>
+    /// Covariance block between the selected labels of two structures, row-major
+    /// [<paramref name="rows"/>.Count × <paramref name="columns"/>.Count], written to <paramref name="values"/>.
+    /// When <paramref name="hyperparameterGradients"/> is not empty it receives, for each hyperparameter h
+    /// in order, the block's derivative with respect to that hyperparameter (h·rows·cols + r·cols + c).
+    /// </summary>
+    /// <param name="a">Environments of the row structure.</param>
+    /// <param name="rows">Row labels.</param>
+    /// <param name="b">Environments of the column structure (may be the same object as <paramref name="a"/>).</param>
+    /// <param name="columns">Column labels.</param>
+    /// <param name="values">Output block.</param>
+    /// <param name="hyperparameterGradients">Output derivatives, or empty.</param>
+    void Covariance(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns,
+        Span<double> values, Span<double> hyperparameterGradients);
+
+    /// <summary>
+    /// Serialises the kernel definition (type, cutoffs, cutoff function, species groups, hyperparameters)
+    /// to a JSON object string that <c>KernelSerializer.Deserialize</c> turns back into an equal kernel.
+    /// </summary>
+    string ToJson();
+}

@@ -1,0 +1,3 @@
+using Gpff.Cli;
+
+return CommandLine.Run(args, Console.Out, Console.Error);
