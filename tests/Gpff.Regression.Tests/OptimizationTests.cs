@@ -1,5 +1,4 @@
 using Gpff.Regression.Optimization;
-using Xunit;
 
 namespace Gpff.Regression.Tests;
 

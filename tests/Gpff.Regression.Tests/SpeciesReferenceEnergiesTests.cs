@@ -1,5 +1,4 @@
 using Gpff.IO;
-using Xunit;
 
 namespace Gpff.Regression.Tests;
 
