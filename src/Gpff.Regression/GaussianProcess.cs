@@ -1,0 +1,708 @@
+using Gpff.Descriptors;
+using Gpff.Geometry;
+using Gpff.Kernels;
+using Gpff.Regression.LinearAlgebra;
+
+namespace Gpff.Regression;
+
+/// <summary>Progress of a long GP operation (covariance assembly, factorisation, prediction).</summary>
+/// <param name="Stage">What is being done.</param>
+/// <param name="Done">Units done.</param>
+/// <param name="Total">Units in all.</param>
+public sealed record GpProgress(string Stage, long Done, long Total);
+
+/// <summary>Options of a <see cref="GaussianProcess"/>.</summary>
+public sealed record GaussianProcessOptions
+{
+    /// <summary>Threads for covariance assembly and prediction (default: all cores).</summary>
+    public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Jitter policy of the Cholesky factorisation (default: allowed, reported).</summary>
+    public CholeskyOptions Cholesky { get; init; } = CholeskyOptions.Default;
+
+    /// <summary>
+    /// Fixed per-species reference energies (the prior mean). Null (default): fitted by least squares to
+    /// the training energies every time the model is trained or extended.
+    /// </summary>
+    public SpeciesReferenceEnergies? ReferenceEnergies { get; init; }
+}
+
+/// <summary>A GP prediction for one structure: means and predictive standard deviations (of the latent function, without label noise).</summary>
+public sealed record GpPrediction
+{
+    /// <summary>Total energy, eV.</summary>
+    public required double EnergyEv { get; init; }
+
+    /// <summary>Standard deviation of the total energy, eV (NaN when uncertainty was not requested).</summary>
+    public required double EnergyStdEv { get; init; }
+
+    /// <summary>Forces, eV/Å.</summary>
+    public required Vec3[] ForcesEvPerA { get; init; }
+
+    /// <summary>Standard deviations of the force components, eV/Å (null when not requested).</summary>
+    public Vec3[]? ForcesStdEvPerA { get; init; }
+
+    /// <summary>Stress (Voigt, eV/Å³, ASE sign), for 3D-periodic structures.</summary>
+    public Voigt? StressEvPerA3 { get; init; }
+
+    /// <summary>Standard deviations of the stress components, eV/Å³.</summary>
+    public Voigt? StressStdEvPerA3 { get; init; }
+
+    /// <summary>Local energies per atom, eV (prior mean included, so they sum to the total energy).</summary>
+    public required double[] LocalEnergiesEv { get; init; }
+
+    /// <summary>Standard deviations of the local energies, eV.</summary>
+    public double[]? LocalEnergiesStdEv { get; init; }
+
+    /// <summary>As a calculator result.</summary>
+    public CalculationResult ToCalculationResult() => new()
+    {
+        EnergyEv = EnergyEv,
+        ForcesEvPerA = ForcesEvPerA,
+        StressEvPerA3 = StressEvPerA3,
+        EnergyStdEv = double.IsNaN(EnergyStdEv) ? null : EnergyStdEv,
+        ForcesStdEvPerA = ForcesStdEvPerA,
+        StressStdEvPerA3 = StressStdEvPerA3,
+        LocalEnergiesEv = LocalEnergiesEv,
+        LocalEnergiesStdEv = LocalEnergiesStdEv,
+    };
+}
+
+/// <summary>The log marginal likelihood of the training labels and its gradient.</summary>
+/// <param name="Value">log p(y | θ).</param>
+/// <param name="Gradient">∂ log p / ∂θ for the kernel hyperparameters (in kernel order), then the energy, force and stress noises.</param>
+/// <param name="JitterAdded">Jitter added to the diagonal to factor the matrix (0 normally).</param>
+public sealed record LikelihoodResult(double Value, double[] Gradient, double JitterAdded);
+
+/// <summary>
+/// Gaussian-process regression of total energies, forces and stresses with a local-environment kernel
+/// (<see cref="IKernel"/>): covariance assembly in parallel over structure pairs, Cholesky
+/// factorisation (OpenBLAS when present, see <see cref="LinearAlgebraBackend"/>), α = K⁻¹(y − m), a
+/// per-species prior mean of the energy, predictions with predictive variances, the joint covariance
+/// of several total energies, block updates when data are added to a trained model, and the log
+/// marginal likelihood with its analytic gradient for hyperparameter fitting.
+/// </summary>
+public sealed class GaussianProcess : ICalculator
+{
+    private readonly List<TrainingEntry> _entries = [];
+    private readonly List<int> _offsets = [0];
+    private CholeskyFactorization? _factor;
+    private double[]? _alpha;
+    private SpeciesReferenceEnergies? _reference;
+
+    /// <summary>Creates an untrained GP.</summary>
+    /// <param name="kernel">The kernel (its hyperparameters are used as they are).</param>
+    /// <param name="noise">Label noise levels.</param>
+    /// <param name="options">Options (null: defaults).</param>
+    public GaussianProcess(IKernel kernel, NoiseLevels noise, GaussianProcessOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(noise);
+        noise.Validate();
+        Kernel = kernel;
+        Noise = noise;
+        Options = options ?? new GaussianProcessOptions();
+        _reference = Options.ReferenceEnergies;
+    }
+
+    /// <summary>The kernel, with its current hyperparameters.</summary>
+    public IKernel Kernel { get; private set; }
+
+    /// <summary>The label noise levels.</summary>
+    public NoiseLevels Noise { get; private set; }
+
+    /// <summary>The options.</summary>
+    public GaussianProcessOptions Options { get; }
+
+    /// <summary>The training data.</summary>
+    public IReadOnlyList<TrainingEntry> Training => _entries;
+
+    /// <summary>Total number of training labels N.</summary>
+    public int LabelCount => _offsets[^1];
+
+    /// <summary>True once the model has been trained (factorised) on its current data.</summary>
+    public bool IsTrained => _factor is not null && _factor.Order == LabelCount;
+
+    /// <summary>The per-species reference energies (prior mean) in use; null before training when fitted.</summary>
+    public SpeciesReferenceEnergies? ReferenceEnergies => _reference;
+
+    /// <summary>Jitter added to the diagonal of K to factor it (0 when none was needed).</summary>
+    public double JitterAdded => _factor?.JitterAdded ?? 0;
+
+    /// <summary>The Cholesky factor of K + Σ (null before training).</summary>
+    public CholeskyFactorization? Factor => _factor;
+
+    /// <summary>α = (K + Σ)⁻¹ (y − m) (null before training).</summary>
+    public ReadOnlySpan<double> Alpha => _alpha;
+
+    /// <summary>
+    /// Adds a structure's labels. On an untrained model the data are only stored (call
+    /// <see cref="Train"/>); on a trained one the Cholesky factor is extended by a block update in
+    /// O(N²k) for k new labels, and α recomputed in O(N²).
+    /// </summary>
+    /// <param name="structure">The structure with its labels (copied).</param>
+    /// <param name="kinds">Label kinds to use where present.</param>
+    /// <param name="forceAtoms">Atoms whose forces to use (null: all), e.g. the most uncertain ones in active learning.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The new entry.</returns>
+    public TrainingEntry Add(Structure structure, LabelKinds kinds = LabelKinds.All, IReadOnlyList<int>? forceAtoms = null, CancellationToken cancellationToken = default)
+    {
+        var entry = TrainingEntry.Create(structure, Kernel, kinds, forceAtoms, $"Training structure {_entries.Count} ({structure?.HillFormula()})");
+        if (!IsTrained)
+        {
+            _entries.Add(entry);
+            _offsets.Add(_offsets[^1] + entry.Count);
+            _factor = null;
+            _alpha = null;
+            return entry;
+        }
+
+        int n = LabelCount, k = entry.Count;
+        var cross = new double[(long)n * k];   // B: N × k column-major
+        var local = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        Parallel.For(0, local.Length, ParallelOptions(cancellationToken), j =>
+        {
+            var e = local[j];
+            var buf = new double[k * e.Count];
+            Kernel.Covariance(entry.Environments, entry.Labels, e.Environments, e.Labels, buf, []);
+            for (int r = 0; r < k; r++)
+            {
+                for (int c = 0; c < e.Count; c++)
+                {
+                    cross[(long)r * n + offsets[j] + c] = buf[r * e.Count + c];
+                }
+            }
+        });
+        var self = new double[k * k];
+        Kernel.Covariance(entry.Environments, entry.Labels, entry.Environments, entry.Labels, self, []);
+        var noise = NoiseVariances(entry);
+        for (int i = 0; i < k; i++)
+        {
+            self[i * k + i] += noise[i];
+        }
+
+        _factor = _factor!.Extend(cross, self, k);
+        _entries.Add(entry);
+        _offsets.Add(n + k);
+        UpdateReferenceAndAlpha();
+        return entry;
+    }
+
+    /// <summary>Assembles K + Σ over all training labels and factors it from scratch.</summary>
+    /// <param name="progress">Progress of the assembly (structure pairs) and factorisation.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <exception cref="InvalidOperationException">No training data.</exception>
+    /// <exception cref="MatrixNotPositiveDefiniteException">K + Σ could not be factored even with the largest jitter allowed.</exception>
+    public void Train(IProgress<GpProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (_entries.Count == 0)
+        {
+            throw new InvalidOperationException("The GP has no training data: add structures with labels first.");
+        }
+
+        var k = AssembleCovariance(Kernel, progress, cancellationToken);
+        AddNoise(k, Noise);
+        progress?.Report(new GpProgress("Cholesky factorisation", 0, 1));
+        _factor = CholeskyFactorization.FactorInPlace(k, LabelCount, Options.Cholesky);
+        progress?.Report(new GpProgress("Cholesky factorisation", 1, 1));
+        UpdateReferenceAndAlpha();
+    }
+
+    /// <summary>Sets new hyperparameters and noises; the model must be trained again.</summary>
+    /// <param name="kernel">The kernel with its new hyperparameters (same cutoffs and descriptors).</param>
+    /// <param name="noise">New noise levels.</param>
+    public void SetHyperparameters(IKernel kernel, NoiseLevels noise)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(noise);
+        noise.Validate();
+        if (!kernel.Descriptor.Equals(Kernel.Descriptor))
+        {
+            throw new ArgumentException("The new kernel needs other environments (cutoffs or cutoff function differ); build a new GP instead.", nameof(kernel));
+        }
+
+        Kernel = kernel;
+        Noise = noise;
+        _factor = null;
+        _alpha = null;
+    }
+
+    /// <summary>Restores a trained state (used when loading a model file): the factor and α are taken as given.</summary>
+    /// <param name="entries">Training entries, in order.</param>
+    /// <param name="factor">Cholesky factor of K + Σ over their labels.</param>
+    /// <param name="alpha">α.</param>
+    /// <param name="reference">Reference energies used for α.</param>
+    internal void Restore(IReadOnlyList<TrainingEntry> entries, CholeskyFactorization factor, double[] alpha, SpeciesReferenceEnergies reference)
+    {
+        _entries.Clear();
+        _offsets.Clear();
+        _offsets.Add(0);
+        foreach (var e in entries)
+        {
+            _entries.Add(e);
+            _offsets.Add(_offsets[^1] + e.Count);
+        }
+
+        if (factor.Order != LabelCount || alpha.Length != LabelCount)
+        {
+            throw new InvalidDataException($"The stored factor has order {factor.Order} and α {alpha.Length} entries, but the training data have {LabelCount} labels.");
+        }
+
+        _factor = factor;
+        _alpha = alpha;
+        _reference = reference;
+    }
+
+    /// <summary>The training targets y − m (energies minus the prior mean) in label order.</summary>
+    public double[] Targets()
+    {
+        var reference = _reference ?? throw new InvalidOperationException("The prior mean is not known before training.");
+        var y = new double[LabelCount];
+        for (int j = 0; j < _entries.Count; j++)
+        {
+            var e = _entries[j];
+            e.Values.CopyTo(y, _offsets[j]);
+            if (e.Labels.Energy)
+            {
+                y[_offsets[j]] -= reference.PriorMeanEv(e.Structure.AtomicNumbers);
+            }
+        }
+
+        return y;
+    }
+
+    /// <summary>The noise variance of each label of an entry.</summary>
+    /// <param name="entry">The entry.</param>
+    public double[] NoiseVariances(TrainingEntry entry) => NoiseVariances(entry, Noise);
+
+    private static double[] NoiseVariances(TrainingEntry entry, NoiseLevels noise)
+    {
+        var v = new double[entry.Count];
+        var l = entry.Labels;
+        if (l.Energy)
+        {
+            double s = noise.EnergyEvPerAtom * entry.Structure.AtomCount;
+            v[0] = s * s;
+        }
+
+        for (int i = l.ForceOffset; i < l.StressOffset; i++)
+        {
+            v[i] = noise.ForceEvPerA * noise.ForceEvPerA;
+        }
+
+        for (int i = l.StressOffset; i < l.LocalEnergyOffset; i++)
+        {
+            v[i] = noise.StressEvPerA3 * noise.StressEvPerA3;
+        }
+
+        return v;
+    }
+
+    private void UpdateReferenceAndAlpha()
+    {
+        if (Options.ReferenceEnergies is null)
+        {
+            var energies = _entries.Where(e => e.Labels.Energy).Select(e => ((IReadOnlyList<int>)e.Structure.AtomicNumbers.ToArray(), e.Values[0])).ToList();
+            _reference = energies.Count > 0
+                ? SpeciesReferenceEnergies.Fit(energies)
+                : SpeciesReferenceEnergies.FromValues(_entries.SelectMany(e => e.Structure.AtomicNumbers.ToArray()).Distinct().ToDictionary(z => z, _ => 0.0));
+        }
+
+        var y = Targets();
+        _factor!.SolveInPlace(y, 1);
+        _alpha = y;
+    }
+
+    private ParallelOptions ParallelOptions(CancellationToken ct) => new()
+    {
+        MaxDegreeOfParallelism = Math.Max(1, Options.MaxDegreeOfParallelism),
+        CancellationToken = ct,
+    };
+
+    /// <summary>K over all training labels (no noise), column-major N×N, assembled in parallel over structure pairs.</summary>
+    private double[] AssembleCovariance(IKernel kernel, IProgress<GpProgress>? progress, CancellationToken ct)
+    {
+        int n = LabelCount;
+        var k = new double[(long)n * n];
+        var pairs = StructurePairs();
+        long done = 0;
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        Parallel.ForEach(pairs, ParallelOptions(ct), p =>
+        {
+            var (i, j) = p;
+            var a = entries[i];
+            var b = entries[j];
+            var buf = new double[a.Count * b.Count];
+            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, []);
+            for (int r = 0; r < a.Count; r++)
+            {
+                long row = offsets[i] + r;
+                for (int c = 0; c < b.Count; c++)
+                {
+                    long col = offsets[j] + c;
+                    double v = buf[r * b.Count + c];
+                    k[col * n + row] = v;
+                    k[row * n + col] = v;
+                }
+            }
+
+            long d = Interlocked.Increment(ref done);
+            if (progress is not null && (d % 64 == 0 || d == pairs.Count))
+            {
+                progress.Report(new GpProgress("covariance assembly (structure pairs)", d, pairs.Count));
+            }
+        });
+        return k;
+    }
+
+    /// <summary>Pairs (i ≤ j) of training structures, the most expensive first for load balance.</summary>
+    private List<(int I, int J)> StructurePairs()
+    {
+        var pairs = new List<(int, int)>(_entries.Count * (_entries.Count + 1) / 2);
+        for (int i = 0; i < _entries.Count; i++)
+        {
+            for (int j = i; j < _entries.Count; j++)
+            {
+                pairs.Add((i, j));
+            }
+        }
+
+        return pairs.OrderByDescending(p => (long)_entries[p.Item1].Count * _entries[p.Item2].Count).ToList();
+    }
+
+    private void AddNoise(double[] k, NoiseLevels noise)
+    {
+        int n = LabelCount;
+        for (int j = 0; j < _entries.Count; j++)
+        {
+            var v = NoiseVariances(_entries[j], noise);
+            for (int r = 0; r < v.Length; r++)
+            {
+                long d = _offsets[j] + r;
+                k[d * n + d] += v[r];
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ likelihood
+
+    /// <summary>
+    /// The log marginal likelihood log p(y | θ) = −½ (y−m)ᵀ(K+Σ)⁻¹(y−m) − ½ log|K+Σ| − N/2 log 2π at the
+    /// given hyperparameters and noises, and (optionally) its analytic gradient with respect to every
+    /// kernel hyperparameter and the three noise standard deviations (zero for a label kind absent from
+    /// the data). Does not change the model.
+    /// </summary>
+    /// <param name="kernel">Kernel with the hyperparameters to evaluate (null: the current one).</param>
+    /// <param name="noise">Noise levels to evaluate (null: the current ones).</param>
+    /// <param name="gradient">Whether to compute the gradient (costs a second covariance pass and K⁻¹).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The value, gradient and any jitter needed.</returns>
+    public LikelihoodResult LogMarginalLikelihood(IKernel? kernel = null, NoiseLevels? noise = null, bool gradient = true, CancellationToken cancellationToken = default)
+    {
+        kernel ??= Kernel;
+        noise ??= Noise;
+        noise.Validate();
+        if (_entries.Count == 0)
+        {
+            throw new InvalidOperationException("The likelihood needs training data.");
+        }
+
+        if (Options.ReferenceEnergies is null && _reference is null)
+        {
+            UpdateReferenceOnly();
+        }
+
+        int n = LabelCount;
+        var k = AssembleCovariance(kernel, null, cancellationToken);
+        AddNoise(k, noise);
+        var factor = CholeskyFactorization.FactorInPlace(k, n, Options.Cholesky);
+        var alpha = Targets();
+        var y = (double[])alpha.Clone();
+        factor.SolveInPlace(alpha, 1);
+        double fit = 0;
+        for (int i = 0; i < n; i++)
+        {
+            fit += y[i] * alpha[i];
+        }
+
+        double value = -0.5 * fit - 0.5 * factor.LogDeterminant - 0.5 * n * Math.Log(2 * Math.PI);
+        int nh = kernel.Hyperparameters.Count;
+        var grad = new double[nh + 3];
+        if (!gradient)
+        {
+            return new LikelihoodResult(value, grad, factor.JitterAdded);
+        }
+
+        // ∂ log p / ∂θ = ½ tr(W ∂K/∂θ), W = ααᵀ − (K+Σ)⁻¹.
+        var inv = factor.InverseColumnMajor();
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        var partial = new List<double[]>();
+        var pairs = StructurePairs();
+        Parallel.ForEach(pairs, ParallelOptions(cancellationToken), () => new double[nh], (p, _, acc) =>
+        {
+            var (i, j) = p;
+            var a = entries[i];
+            var b = entries[j];
+            int size = a.Count * b.Count;
+            var buf = new double[size];
+            var dk = new double[nh * size];
+            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
+            double weight = i == j ? 1.0 : 2.0;
+            for (int r = 0; r < a.Count; r++)
+            {
+                long row = offsets[i] + r;
+                for (int c = 0; c < b.Count; c++)
+                {
+                    long col = offsets[j] + c;
+                    double w = weight * (alpha[row] * alpha[col] - inv[col * n + row]);
+                    for (int h = 0; h < nh; h++)
+                    {
+                        acc[h] += w * dk[h * size + r * b.Count + c];
+                    }
+                }
+            }
+
+            return acc;
+        }, acc =>
+        {
+            lock (partial)
+            {
+                partial.Add(acc);
+            }
+        });
+        foreach (var acc in partial)
+        {
+            for (int h = 0; h < nh; h++)
+            {
+                grad[h] += 0.5 * acc[h];
+            }
+        }
+
+        // Noise: ∂Σ_ii/∂σ = 2 σ s_i with s_i = N_atoms² for energies, 1 otherwise.
+        var sigma = noise.ToArray();
+        for (int j = 0; j < entries.Length; j++)
+        {
+            var l = entries[j].Labels;
+            for (int r = 0; r < entries[j].Count; r++)
+            {
+                long d = offsets[j] + r;
+                double w = alpha[d] * alpha[d] - inv[d * n + d];
+                int kind = l.Energy && r == 0 ? 0 : r < l.StressOffset ? 1 : 2;
+                double scale = kind == 0 ? (double)entries[j].Structure.AtomCount * entries[j].Structure.AtomCount : 1.0;
+                grad[nh + kind] += 0.5 * w * 2 * sigma[kind] * scale;
+            }
+        }
+
+        return new LikelihoodResult(value, grad, factor.JitterAdded);
+    }
+
+    private void UpdateReferenceOnly()
+    {
+        var energies = _entries.Where(e => e.Labels.Energy).Select(e => ((IReadOnlyList<int>)e.Structure.AtomicNumbers.ToArray(), e.Values[0])).ToList();
+        _reference = energies.Count > 0
+            ? SpeciesReferenceEnergies.Fit(energies)
+            : SpeciesReferenceEnergies.FromValues(_entries.SelectMany(e => e.Structure.AtomicNumbers.ToArray()).Distinct().ToDictionary(z => z, _ => 0.0));
+    }
+
+    // ------------------------------------------------------------------ prediction
+
+    /// <summary>Predicts energy, forces, stress (3D-periodic cells) and local energies, with predictive standard deviations.</summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="uncertainty">Whether to compute standard deviations (costs O(N²) per label).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The prediction.</returns>
+    public GpPrediction Predict(Structure structure, bool uncertainty = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        EnsureTrained();
+        var env = Kernel.Describe(structure);
+        int na = structure.AtomCount;
+        var all = Enumerable.Range(0, na).ToArray();
+        var sel = new LabelSelection { Energy = true, ForceAtoms = all, Stress = structure.Pbc.AllPeriodic, LocalEnergyAtoms = all };
+        var (mean, variance) = PredictLabels(env, sel, uncertainty, cancellationToken);
+        var reference = _reference!;
+        double prior = 0;
+        var local = new double[na];
+        for (int i = 0; i < na; i++)
+        {
+            double mu = reference.EnergyEv(structure.AtomicNumbers[i]);
+            local[i] = mean[sel.LocalEnergyOffset + i] + mu;
+            prior += mu;
+        }
+
+        var forces = new Vec3[na];
+        for (int i = 0; i < na; i++)
+        {
+            int o = sel.ForceOffset + 3 * i;
+            forces[i] = new Vec3(mean[o], mean[o + 1], mean[o + 2]);
+        }
+
+        return new GpPrediction
+        {
+            EnergyEv = mean[0] + prior,
+            EnergyStdEv = variance is null ? double.NaN : Std(variance[0]),
+            ForcesEvPerA = forces,
+            ForcesStdEvPerA = variance is null ? null : all.Select(i => new Vec3(Std(variance[sel.ForceOffset + 3 * i]), Std(variance[sel.ForceOffset + 3 * i + 1]), Std(variance[sel.ForceOffset + 3 * i + 2]))).ToArray(),
+            StressEvPerA3 = sel.Stress ? Voigt.FromSpan(mean.AsSpan(sel.StressOffset, 6)) : null,
+            StressStdEvPerA3 = sel.Stress && variance is not null ? Voigt.FromSpan(variance.AsSpan(sel.StressOffset, 6).ToArray().Select(Std).ToArray()) : null,
+            LocalEnergiesEv = local,
+            LocalEnergiesStdEv = variance is null ? null : all.Select(i => Std(variance[sel.LocalEnergyOffset + i])).ToArray(),
+        };
+    }
+
+    /// <inheritdoc/>
+    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
+        Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();
+
+    /// <summary>
+    /// The joint predictive distribution of the total energies of several structures: means (eV) and
+    /// the full covariance matrix (eV²). Energies predicted by one model are correlated; the phase
+    /// stability analysis needs the whole matrix, not only the diagonal.
+    /// </summary>
+    /// <param name="structures">The structures.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Means and covariance [i, j].</returns>
+    public (double[] MeanEv, double[,] CovarianceEv2) PredictEnergies(IReadOnlyList<Structure> structures, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structures);
+        EnsureTrained();
+        int m = structures.Count, n = LabelCount;
+        var envs = structures.Select(s => Kernel.Describe(s)).ToArray();
+        var sel = LabelSelection.TotalEnergy;
+        var v = new double[(long)n * m];    // column t: k*(t) over the training labels
+        var mean = new double[m];
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        for (int t = 0; t < m; t++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int col = t;
+            Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), j =>
+            {
+                var buf = new double[entries[j].Count];
+                Kernel.Covariance(envs[col], sel, entries[j].Environments, entries[j].Labels, buf, []);
+                buf.CopyTo(v, (long)col * n + offsets[j]);
+            });
+            double s = 0;
+            for (int i = 0; i < n; i++)
+            {
+                s += v[(long)t * n + i] * _alpha![i];
+            }
+
+            mean[t] = s + _reference!.PriorMeanEv(structures[t].AtomicNumbers);
+        }
+
+        _factor!.SolveLowerInPlace(v, m);
+        var cov = new double[m, m];
+        var one = new double[1];
+        for (int a = 0; a < m; a++)
+        {
+            for (int b = a; b < m; b++)
+            {
+                Kernel.Covariance(envs[a], sel, envs[b], sel, one, []);
+                double dot = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    dot += v[(long)a * n + i] * v[(long)b * n + i];
+                }
+
+                cov[a, b] = cov[b, a] = one[0] - dot;
+            }
+        }
+
+        return (mean, cov);
+    }
+
+    /// <summary>Predictive means (without the prior mean) and variances of any labels of a structure.</summary>
+    /// <param name="environments">The structure's environments (built with <see cref="Kernel"/>).</param>
+    /// <param name="labels">The labels.</param>
+    /// <param name="uncertainty">Whether to compute variances.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Means and variances (null without uncertainty), in label order.</returns>
+    public (double[] Mean, double[]? Variance) PredictLabels(StructureEnvironments environments, LabelSelection labels, bool uncertainty = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(environments);
+        ArgumentNullException.ThrowIfNull(labels);
+        EnsureTrained();
+        int m = labels.Count, n = LabelCount;
+        var kt = new double[(long)n * m];   // column-major N × m: column r is k* of label r
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        var alpha = _alpha!;
+        var partialMeans = new List<double[]>();
+        Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), () => new double[m], (j, _, acc) =>
+        {
+            var e = entries[j];
+            var buf = new double[m * e.Count];
+            Kernel.Covariance(environments, labels, e.Environments, e.Labels, buf, []);
+            for (int r = 0; r < m; r++)
+            {
+                double s = 0;
+                for (int c = 0; c < e.Count; c++)
+                {
+                    double v = buf[r * e.Count + c];
+                    s += v * alpha[offsets[j] + c];
+                    if (uncertainty)
+                    {
+                        kt[(long)r * n + offsets[j] + c] = v;
+                    }
+                }
+
+                acc[r] += s;
+            }
+
+            return acc;
+        }, acc =>
+        {
+            lock (partialMeans)
+            {
+                partialMeans.Add(acc);
+            }
+        });
+        var mean = new double[m];
+        foreach (var p in partialMeans)
+        {
+            for (int r = 0; r < m; r++)
+            {
+                mean[r] += p[r];
+            }
+        }
+
+        if (!uncertainty)
+        {
+            return (mean, null);
+        }
+
+        var variance = new double[m];
+        Kernel.Variance(environments, labels, variance);
+        _factor!.SolveLowerInPlace(kt, m);
+        for (int r = 0; r < m; r++)
+        {
+            double s = 0;
+            for (long i = 0; i < n; i++)
+            {
+                double x = kt[r * n + i];
+                s += x * x;
+            }
+
+            variance[r] -= s;
+        }
+
+        return (mean, variance);
+    }
+
+    private static double Std(double variance) => Math.Sqrt(Math.Max(variance, 0));
+
+    private void EnsureTrained()
+    {
+        if (!IsTrained)
+        {
+            throw new InvalidOperationException(_entries.Count == 0
+                ? "The GP has no training data: add structures and call Train() before predicting."
+                : "The GP is not trained on its current data: call Train() before predicting.");
+        }
+    }
+}

@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Text;
+using Gpff.Kernels;
+using Gpff.Regression.LinearAlgebra;
+using Gpff.Regression.Optimization;
+
+namespace Gpff.Regression;
+
+/// <summary>Options of a marginal-likelihood hyperparameter fit.</summary>
+public sealed record HyperparameterFitOptions
+{
+    /// <summary>Maximum number of L-BFGS iterations (default 50).</summary>
+    public int MaxIterations { get; init; } = 50;
+
+    /// <summary>Convergence: largest projected-gradient component in log space (default 1e-3).</summary>
+    public double GradientTolerance { get; init; } = 1e-3;
+
+    /// <summary>Convergence: relative change of the likelihood per iteration (default 1e-7).</summary>
+    public double FunctionTolerance { get; init; } = 1e-7;
+
+    /// <summary>Whether to fit the noise levels too (default true); only noises of label kinds present in the data are fitted.</summary>
+    public bool FitNoise { get; init; } = true;
+
+    /// <summary>
+    /// Bounds per hyperparameter name (kernel names such as "sigma2", "length3", and "energy_noise",
+    /// "force_noise", "stress_noise"), in natural units. Names not given get defaults: amplitudes
+    /// (names starting "sigma") 1e-5–100 eV, length scales ("length") 0.05–20 Å, energy noise
+    /// 1e-5–0.5 eV/atom, force noise 1e-4–5 eV/Å, stress noise 1e-6–0.05 eV/Å³.
+    /// </summary>
+    public IReadOnlyDictionary<string, (double Lower, double Upper)> Bounds { get; init; } = new Dictionary<string, (double, double)>();
+}
+
+/// <summary>The outcome of a hyperparameter fit.</summary>
+public sealed record HyperparameterFitResult
+{
+    /// <summary>The kernel with the fitted hyperparameters.</summary>
+    public required IKernel Kernel { get; init; }
+
+    /// <summary>The fitted noise levels.</summary>
+    public required NoiseLevels Noise { get; init; }
+
+    /// <summary>log p(y | θ) at the start.</summary>
+    public required double InitialLogLikelihood { get; init; }
+
+    /// <summary>log p(y | θ) at the end.</summary>
+    public required double LogLikelihood { get; init; }
+
+    /// <summary>The optimiser's report (iterations, evaluations, why it stopped, variables at a bound).</summary>
+    public required OptimizationResult Optimization { get; init; }
+
+    /// <summary>Names of the fitted variables, in optimiser order.</summary>
+    public required IReadOnlyList<string> Names { get; init; }
+
+    /// <summary>Evaluations at which K + Σ was not positive definite even with jitter (the step was shortened).</summary>
+    public required int FailedEvaluations { get; init; }
+
+    /// <summary>Largest jitter that had to be added to factor K + Σ during the fit (0 normally).</summary>
+    public required double MaxJitterAdded { get; init; }
+
+    /// <summary>True when the optimiser converged.</summary>
+    public bool Converged => Optimization.Converged;
+
+    /// <summary>A multi-line human-readable report.</summary>
+    public override string ToString()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Create(inv, $"hyperparameter fit: {Optimization}; log-likelihood {InitialLogLikelihood:F3} → {LogLikelihood:F3}"));
+        for (int i = 0; i < Kernel.HyperparameterNames.Count; i++)
+        {
+            sb.AppendLine(string.Create(inv, $"  {Kernel.HyperparameterNames[i],-14} {Kernel.Hyperparameters[i]:G6}"));
+        }
+
+        sb.AppendLine(string.Create(inv, $"  {"energy_noise",-14} {Noise.EnergyEvPerAtom:G6} eV/atom"));
+        sb.AppendLine(string.Create(inv, $"  {"force_noise",-14} {Noise.ForceEvPerA:G6} eV/Å"));
+        sb.Append(string.Create(inv, $"  {"stress_noise",-14} {Noise.StressEvPerA3:G6} eV/Å³"));
+        if (MaxJitterAdded > 0)
+        {
+            sb.AppendLine().Append(string.Create(inv, $"  note: K + Σ needed a jitter of up to {MaxJitterAdded:G3} on its diagonal to be factored"));
+        }
+
+        if (FailedEvaluations > 0)
+        {
+            sb.AppendLine().Append(string.Create(inv, $"  note: {FailedEvaluations} trial points gave a matrix that was not positive definite; the optimiser stepped back"));
+        }
+
+        return sb.ToString();
+    }
+}
+
+/// <summary>Fits the kernel hyperparameters and noise levels of a GP by maximising the log marginal likelihood over all label kinds (energies, forces and stresses), in log space, with bounds.</summary>
+public static class HyperparameterFit
+{
+    private static readonly string[] NoiseNames = ["energy_noise", "force_noise", "stress_noise"];
+
+    /// <summary>Fits, then sets the result on the GP and trains it.</summary>
+    /// <param name="gp">The GP with its training data; its current hyperparameters are the starting point.</param>
+    /// <param name="options">Options (null: defaults).</param>
+    /// <param name="progress">One report per optimiser iteration.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The fit report.</returns>
+    public static HyperparameterFitResult Fit(GaussianProcess gp, HyperparameterFitOptions? options = null,
+        IProgress<OptimizationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(gp);
+        options ??= new HyperparameterFitOptions();
+        if (gp.Training.Count == 0)
+        {
+            throw new InvalidOperationException("A hyperparameter fit needs training data.");
+        }
+
+        var kernel0 = gp.Kernel;
+        int nh = kernel0.Hyperparameters.Count;
+        bool[] present =
+        [
+            gp.Training.Any(e => e.Labels.Energy),
+            gp.Training.Any(e => e.Labels.ForceAtoms.Length > 0),
+            gp.Training.Any(e => e.Labels.Stress),
+        ];
+        var noiseIndex = Enumerable.Range(0, 3).Where(k => options.FitNoise && present[k]).ToArray();
+        var names = kernel0.HyperparameterNames.Concat(noiseIndex.Select(k => NoiseNames[k])).ToArray();
+        var noise0 = gp.Noise.ToArray();
+        var start = kernel0.Hyperparameters.Concat(noiseIndex.Select(k => noise0[k])).Select(v => Math.Log(v)).ToArray();
+        var lower = new double[names.Length];
+        var upper = new double[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            var (lo, hi) = options.Bounds.TryGetValue(names[i], out var b) ? b : DefaultBounds(names[i]);
+            if (!(lo > 0) || !(hi >= lo))
+            {
+                throw new ArgumentException($"Bounds of {names[i]} must satisfy 0 < lower ≤ upper, got [{lo}, {hi}].");
+            }
+
+            lower[i] = Math.Log(lo);
+            upper[i] = Math.Log(hi);
+        }
+
+        int failed = 0;
+        double maxJitter = 0;
+        (IKernel, NoiseLevels) Unpack(ReadOnlySpan<double> x)
+        {
+            var theta = new double[nh];
+            for (int h = 0; h < nh; h++)
+            {
+                theta[h] = Math.Exp(x[h]);
+            }
+
+            var sigma = (double[])noise0.Clone();
+            for (int q = 0; q < noiseIndex.Length; q++)
+            {
+                sigma[noiseIndex[q]] = Math.Exp(x[nh + q]);
+            }
+
+            return (kernel0.WithHyperparameters(theta), new NoiseLevels(sigma[0], sigma[1], sigma[2]));
+        }
+
+        double Objective(ReadOnlySpan<double> x, Span<double> g)
+        {
+            var (kernel, noise) = Unpack(x);
+            LikelihoodResult r;
+            try
+            {
+                r = gp.LogMarginalLikelihood(kernel, noise, gradient: true, cancellationToken);
+            }
+            catch (MatrixNotPositiveDefiniteException)
+            {
+                failed++;
+                return double.NaN;
+            }
+
+            maxJitter = Math.Max(maxJitter, r.JitterAdded);
+            for (int h = 0; h < nh; h++)
+            {
+                g[h] = -r.Gradient[h] * Math.Exp(x[h]);
+            }
+
+            for (int q = 0; q < noiseIndex.Length; q++)
+            {
+                g[nh + q] = -r.Gradient[nh + noiseIndex[q]] * Math.Exp(x[nh + q]);
+            }
+
+            return -r.Value;
+        }
+
+        var optimizer = new BoundedLbfgs
+        {
+            MaxIterations = options.MaxIterations,
+            GradientTolerance = options.GradientTolerance,
+            FunctionTolerance = options.FunctionTolerance,
+        };
+        var result = optimizer.Minimize(Objective, start, lower, upper, progress, cancellationToken);
+        var (bestKernel, bestNoise) = Unpack(result.X);
+        gp.SetHyperparameters(bestKernel, bestNoise);
+        gp.Train(cancellationToken: cancellationToken);
+        return new HyperparameterFitResult
+        {
+            Kernel = bestKernel,
+            Noise = bestNoise,
+            InitialLogLikelihood = -result.InitialValue,
+            LogLikelihood = -result.Value,
+            Optimization = result,
+            Names = names,
+            FailedEvaluations = failed,
+            MaxJitterAdded = Math.Max(maxJitter, gp.JitterAdded),
+        };
+    }
+
+    /// <summary>Default bounds for a hyperparameter name, natural units.</summary>
+    /// <param name="name">Hyperparameter name.</param>
+    public static (double Lower, double Upper) DefaultBounds(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name switch
+        {
+            "energy_noise" => (1e-5, 0.5),
+            "force_noise" => (1e-4, 5),
+            "stress_noise" => (1e-6, 0.05),
+            _ when name.StartsWith("sigma", StringComparison.OrdinalIgnoreCase) => (1e-5, 100),
+            _ when name.StartsWith("length", StringComparison.OrdinalIgnoreCase) => (0.05, 20),
+            _ => (1e-6, 1e6),
+        };
+    }
+}
