@@ -1,0 +1,346 @@
+using Gpff.Geometry;
+using Gpff.Kernels;
+using Gpff.Regression.LinearAlgebra;
+
+namespace Gpff.Regression.Tests;
+
+public class GaussianProcessTests
+{
+    internal static IKernel Kernel(double s2 = 1.0, double l2 = 0.6, double s3 = 0.3, double l3 = 0.7) =>
+        new SumKernel(new TwoBodyKernel(4.0, s2, l2), new ThreeBodyKernel(3.0, s3, l3));
+
+    /// <summary>A random two-species periodic cell, atoms at least 1.9 Å apart, labelled by a Morse-like pair potential plus noise-free random-ish terms.</summary>
+    internal static Structure RandomStructure(Random rng, int n = 5, double a = 4.2)
+    {
+        var cell = Mat3.FromRows(new Vec3(a, 0, 0), new Vec3(0.3 * rng.NextDouble(), a * 0.95, 0), new Vec3(0.2 * rng.NextDouble(), 0.1, a * 1.05));
+        var pos = new List<Vec3>();
+        while (pos.Count < n)
+        {
+            var p = new Vec3(rng.NextDouble(), rng.NextDouble(), rng.NextDouble()) * cell;
+            var trial = new Structure(Enumerable.Repeat(14, pos.Count + 1), [.. pos, p], cell, Pbc.All);
+            if (NeighborList.Build(trial, 1.9, NeighborListKind.Half).EntryCount == 0)
+            {
+                pos.Add(p);
+            }
+        }
+
+        var s = new Structure(Enumerable.Range(0, n).Select(i => i % 2 == 0 ? 14 : 32), pos.ToArray(), cell, Pbc.All);
+        LabelWithMorse(s);
+        return s;
+    }
+
+    /// <summary>Labels: a Morse pair potential (species-dependent depth) with analytic forces and stress, plus per-species offsets.</summary>
+    internal static void LabelWithMorse(Structure s)
+    {
+        const double rc = 4.0, r0 = 2.4, alpha = 1.4;
+        var nl = NeighborList.Build(s, rc, NeighborListKind.Half);
+        double e = s.AtomicNumbers.ToArray().Sum(z => z == 14 ? -107.3 : -52.9);
+        var f = new Vec3[s.AtomCount];
+        var virial = Mat3.Zero;
+        for (int i = 0; i < s.AtomCount; i++)
+        {
+            var js = nl.Neighbors(i);
+            var vs = nl.Vectors(i);
+            var ds = nl.Distances(i);
+            for (int k = 0; k < js.Length; k++)
+            {
+                int j = js[k];
+                double d0 = s.AtomicNumbers[i] == s.AtomicNumbers[j] ? 0.4 : 0.6;
+                double r = ds[k];
+                double x = Math.Exp(-alpha * (r - r0));
+                double sw = (rc - r) * (rc - r) / (rc * rc);
+                double v = d0 * (x * x - 2 * x) * sw;
+                double dv = d0 * ((-2 * alpha * x * x + 2 * alpha * x) * sw + (x * x - 2 * x) * (-2 * (rc - r) / (rc * rc)));
+                e += v;
+                var u = vs[k] / r;
+                f[i] += dv * u;        // −∂V/∂r_i = +V'(r) u (u points from i to j)
+                f[j] -= dv * u;
+                var g = dv / r;
+                virial += g * new Mat3(vs[k].X * vs[k].X, vs[k].X * vs[k].Y, vs[k].X * vs[k].Z, vs[k].Y * vs[k].X, vs[k].Y * vs[k].Y, vs[k].Y * vs[k].Z, vs[k].Z * vs[k].X, vs[k].Z * vs[k].Y, vs[k].Z * vs[k].Z);
+            }
+        }
+
+        s.EnergyEv = e;
+        s.ForcesEvPerA = f;
+        s.StressEvPerA3 = (1.0 / s.VolumeA3) * Voigt.FromMatrix(virial);
+    }
+
+    private static GaussianProcess Trained(int structures, int seed, NoiseLevels? noise = null, IKernel? kernel = null)
+    {
+        var rng = new Random(seed);
+        var gp = new GaussianProcess(kernel ?? Kernel(), noise ?? new NoiseLevels(0.01, 0.05, 0.002));
+        for (int i = 0; i < structures; i++)
+        {
+            gp.Add(RandomStructure(rng));
+        }
+
+        gp.Train();
+        return gp;
+    }
+
+    [Fact]
+    public void Predicted_forces_and_stress_are_the_derivatives_of_the_predicted_energy()
+    {
+        var gp = Trained(4, 1);
+        var rng = new Random(99);
+        var s = RandomStructure(rng, 6);
+        var p = gp.Predict(s, uncertainty: false);
+        const double h = 1e-4;
+        for (int i = 0; i < s.AtomCount; i++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                var plus = s.CloneWithoutLabels();
+                var minus = s.CloneWithoutLabels();
+                var d = c == 0 ? new Vec3(h, 0, 0) : c == 1 ? new Vec3(0, h, 0) : new Vec3(0, 0, h);
+                plus.Positions[i] += d;
+                minus.Positions[i] -= d;
+                double fd = -(gp.Predict(plus, false).EnergyEv - gp.Predict(minus, false).EnergyEv) / (2 * h);
+                double an = p.ForcesEvPerA[i][c];
+                Assert.True(Math.Abs(fd - an) <= 1e-6 * Math.Max(1, Math.Abs(an)) + 1e-8, $"atom {i} {c}: analytic {an}, finite difference {fd}");
+            }
+        }
+
+        for (int v = 0; v < 6; v++)
+        {
+            var (row, col) = Voigt.IndexPairs[v];
+            var eps = new double[6];
+            eps[v] = h;
+            // Symmetric strain: the off-diagonal tensor component ε_ab = ε_ba = h/2 gives dE = V σ_ab h.
+            if (row != col)
+            {
+                eps[v] = h / 2;
+            }
+
+            var plus = s.Strained(Voigt.FromSpan(eps));
+            var minus = s.Strained(Voigt.FromSpan(eps.Select(x => -x).ToArray()));
+            double fd = (gp.Predict(plus, false).EnergyEv - gp.Predict(minus, false).EnergyEv) / (2 * h) / s.VolumeA3;
+            double an = p.StressEvPerA3!.Value[v];
+            Assert.True(Math.Abs(fd - an) <= 1e-6 * Math.Max(1e-2, Math.Abs(an)) + 1e-9, $"stress {v}: analytic {an}, finite difference {fd}");
+        }
+
+        Assert.Equal(p.EnergyEv, p.LocalEnergiesEv.Sum(), 8);
+    }
+
+    [Fact]
+    public void With_tiny_noise_a_training_point_is_reproduced()
+    {
+        var gp = Trained(3, 2, new NoiseLevels(1e-7, 1e-6, 1e-7));
+        foreach (var e in gp.Training)
+        {
+            var p = gp.Predict(e.Structure);
+            Assert.Equal(e.Structure.EnergyEv!.Value, p.EnergyEv, 4);
+            for (int i = 0; i < e.Structure.AtomCount; i++)
+            {
+                Assert.True((p.ForcesEvPerA[i] - e.Structure.ForcesEvPerA![i]).Length < 1e-4, $"force {i}: {p.ForcesEvPerA[i]} vs {e.Structure.ForcesEvPerA[i]}");
+                Assert.True(p.ForcesStdEvPerA![i].Length < 1e-3);
+            }
+
+            for (int v = 0; v < 6; v++)
+            {
+                Assert.Equal(e.Structure.StressEvPerA3!.Value[v], p.StressEvPerA3!.Value[v], 5);
+            }
+        }
+    }
+
+    [Fact]
+    public void Predictive_variance_is_prior_far_from_data_and_small_near_it()
+    {
+        var gp = Trained(3, 3);
+        var near = gp.Training[0].Structure.CloneWithoutLabels();
+        var far = RandomStructure(new Random(5), 5, a: 6.5); // sparse: other distances
+        var pn = gp.Predict(near);
+        var pf = gp.Predict(far);
+        Assert.True(pn.ForcesStdEvPerA!.Max(v => v.Length) < pf.ForcesStdEvPerA!.Max(v => v.Length));
+        var (mean, cov) = gp.PredictEnergies([near, far, near]);
+        Assert.Equal(pn.EnergyEv, mean[0], 8);
+        Assert.Equal(pn.EnergyStdEv * pn.EnergyStdEv, cov[0, 0], 6);
+        Assert.Equal(pf.EnergyStdEv * pf.EnergyStdEv, cov[1, 1], 6);
+        Assert.Equal(cov[0, 0], cov[0, 2], 6); // the same structure twice: perfectly correlated
+        Assert.Equal(cov[0, 1], cov[1, 0]);
+    }
+
+    [Fact]
+    public void Block_updated_model_equals_a_model_trained_from_scratch()
+    {
+        var rng = new Random(4);
+        var data = Enumerable.Range(0, 5).Select(_ => RandomStructure(rng)).ToList();
+        var noise = new NoiseLevels(0.01, 0.05, 0.002);
+        var updated = new GaussianProcess(Kernel(), noise);
+        updated.Add(data[0]);
+        updated.Add(data[1]);
+        updated.Train();
+        updated.Add(data[2]);
+        updated.Add(data[3], LabelKinds.Forces, forceAtoms: [1, 3]);
+        updated.Add(data[4], LabelKinds.Energy | LabelKinds.Stress);
+        Assert.True(updated.IsTrained);
+
+        var scratch = new GaussianProcess(Kernel(), noise);
+        scratch.Add(data[0]);
+        scratch.Add(data[1]);
+        scratch.Add(data[2]);
+        scratch.Add(data[3], LabelKinds.Forces, forceAtoms: [1, 3]);
+        scratch.Add(data[4], LabelKinds.Energy | LabelKinds.Stress);
+        scratch.Train();
+
+        Assert.Equal(scratch.LabelCount, updated.LabelCount);
+        var la = scratch.Factor!.LowerColumnMajor;
+        var lb = updated.Factor!.LowerColumnMajor;
+        for (int i = 0; i < la.Length; i++)
+        {
+            Assert.True(Math.Abs(la[i] - lb[i]) < 1e-8 * Math.Max(1, Math.Abs(la[i])), $"L[{i}]: {la[i]} vs {lb[i]}");
+        }
+
+        for (int i = 0; i < scratch.LabelCount; i++)
+        {
+            Assert.True(Math.Abs(scratch.Alpha[i] - updated.Alpha[i]) < 1e-8 * Math.Max(1, Math.Abs(scratch.Alpha[i])));
+        }
+
+        var test = RandomStructure(new Random(77));
+        var pa = scratch.Predict(test);
+        var pb = updated.Predict(test);
+        Assert.Equal(pa.EnergyEv, pb.EnergyEv, 8);
+        Assert.Equal(pa.EnergyStdEv, pb.EnergyStdEv, 8);
+        for (int i = 0; i < test.AtomCount; i++)
+        {
+            Assert.True((pa.ForcesEvPerA[i] - pb.ForcesEvPerA[i]).Length < 1e-8);
+        }
+    }
+
+    [Fact]
+    public void Likelihood_gradient_equals_its_finite_difference()
+    {
+        var rng = new Random(6);
+        var gp = new GaussianProcess(Kernel(), new NoiseLevels(0.02, 0.08, 0.003));
+        for (int i = 0; i < 3; i++)
+        {
+            gp.Add(RandomStructure(rng, 4));
+        }
+
+        var r = gp.LogMarginalLikelihood();
+        var theta = gp.Kernel.Hyperparameters.ToArray();
+        var noise = gp.Noise.ToArray();
+        for (int k = 0; k < theta.Length + 3; k++)
+        {
+            double x = k < theta.Length ? theta[k] : noise[k - theta.Length];
+            double h = 1e-5 * x;
+            double At(double value)
+            {
+                var t = (double[])theta.Clone();
+                var n = (double[])noise.Clone();
+                if (k < t.Length)
+                {
+                    t[k] = value;
+                }
+                else
+                {
+                    n[k - t.Length] = value;
+                }
+
+                return gp.LogMarginalLikelihood(gp.Kernel.WithHyperparameters(t), new NoiseLevels(n[0], n[1], n[2]), gradient: false).Value;
+            }
+
+            double fd = (At(x + h) - At(x - h)) / (2 * h);
+            Assert.True(Math.Abs(fd - r.Gradient[k]) <= 1e-5 * Math.Max(1, Math.Abs(fd)), $"parameter {k}: analytic {r.Gradient[k]}, finite difference {fd}");
+        }
+    }
+
+    [Fact]
+    public void Fit_recovers_hyperparameters_of_data_sampled_from_the_prior()
+    {
+        // Draw force labels from the GP prior with known σ₂, ℓ₂ (2-body kernel) and noise, then fit from elsewhere.
+        var rng = new Random(8);
+        var truth = new TwoBodyKernel(4.0, 0.8, 0.45);
+        var noise = new NoiseLevels(0.01, 0.02, 0.002);
+        var structures = Enumerable.Range(0, 14).Select(_ => RandomStructure(rng, 6)).ToList();
+        var sampler = new GaussianProcess(truth, noise);
+        foreach (var s in structures)
+        {
+            sampler.Add(s, LabelKinds.Forces);
+        }
+
+        // K + Σ = L Lᵀ, y = L z.
+        int n = sampler.LabelCount;
+        var k = new double[n * n];
+        int row = 0;
+        foreach (var a in sampler.Training)
+        {
+            int col = 0;
+            foreach (var b in sampler.Training)
+            {
+                var buf = new double[a.Count * b.Count];
+                truth.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, []);
+                for (int r = 0; r < a.Count; r++)
+                {
+                    for (int c = 0; c < b.Count; c++)
+                    {
+                        k[(col + c) * n + row + r] = buf[r * b.Count + c];
+                    }
+                }
+
+                col += b.Count;
+            }
+
+            row += a.Count;
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            k[i * n + i] += noise.ForceEvPerA * noise.ForceEvPerA;
+        }
+
+        var l = CholeskyFactorization.Factor(k, n);
+        var z = Enumerable.Range(0, n).Select(_ => Gauss(rng)).ToArray();
+        var y = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j <= i; j++)
+            {
+                y[i] += l.LowerColumnMajor[j * n + i] * z[j];
+            }
+        }
+
+        var gp = new GaussianProcess(new TwoBodyKernel(4.0, 2.0, 0.9), new NoiseLevels(0.01, 0.1, 0.002));
+        int at = 0;
+        foreach (var s in structures)
+        {
+            var t = s.CloneWithoutLabels();
+            t.ForcesEvPerA = Enumerable.Range(0, s.AtomCount).Select(i => new Vec3(y[at + 3 * i], y[at + 3 * i + 1], y[at + 3 * i + 2])).ToArray();
+            at += 3 * s.AtomCount;
+            gp.Add(t, LabelKinds.Forces);
+        }
+
+        var fit = HyperparameterFit.Fit(gp);
+        Assert.True(fit.Converged, fit.ToString());
+        Assert.True(fit.LogLikelihood > fit.InitialLogLikelihood);
+        // With N = 252 labels the statistical errors are a few per cent; allow 25 %.
+        Assert.InRange(fit.Kernel.Hyperparameters[0], 0.8 * 0.75, 0.8 * 1.25);
+        Assert.InRange(fit.Kernel.Hyperparameters[1], 0.45 * 0.75, 0.45 * 1.25);
+        Assert.InRange(fit.Noise.ForceEvPerA, 0.02 * 0.75, 0.02 * 1.25);
+        Assert.True(gp.IsTrained);
+        Assert.Equal(fit.Kernel.Hyperparameters, gp.Kernel.Hyperparameters);
+    }
+
+    private static double Gauss(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    [Fact]
+    public void Errors_are_clear()
+    {
+        var gp = new GaussianProcess(Kernel(), NoiseLevels.Default);
+        var s = RandomStructure(new Random(10));
+        Assert.Contains("no training data", Assert.Throws<InvalidOperationException>(() => gp.Predict(s)).Message);
+        Assert.Contains("no training data", Assert.Throws<InvalidOperationException>(() => gp.Train()).Message);
+        var bare = s.CloneWithoutLabels();
+        var e = Assert.Throws<ArgumentException>(() => gp.Add(bare));
+        Assert.Contains("has no labels of the kinds requested", e.Message);
+        Assert.Equal(0, gp.LabelCount);
+        var bad = s.Clone();
+        bad.EnergyEv = double.NaN;
+        Assert.Contains("label 0 (energy) is not finite", Assert.Throws<ArgumentException>(() => gp.Add(bad)).Message);
+        Assert.Contains("atom 9 does not exist", Assert.Throws<ArgumentOutOfRangeException>(() => gp.Add(s, forceAtoms: [9])).Message);
+        Assert.Contains("force noise must be a positive", Assert.Throws<ArgumentOutOfRangeException>(() => new GaussianProcess(Kernel(), new NoiseLevels(0.1, -1, 0.1))).Message);
+        Assert.Equal(0, gp.LabelCount);
+        gp.Add(s);
+        Assert.Contains("call Train()", Assert.Throws<InvalidOperationException>(() => gp.Predict(s)).Message);
+    }
+}
