@@ -169,6 +169,16 @@ public sealed class SpeciesReferenceEnergies
         return new SpeciesReferenceEnergies(species, species.Select(z => energiesEvByAtomicNumber[z]).ToArray(), species.Length, span, double.NaN);
     }
 
+    /// <summary>The reference energies in <see cref="Species"/> order, eV/atom.</summary>
+    public double[] Values() => Species.Select(z => _mu[z]).ToArray();
+
+    /// <summary>Orthonormal basis of the span of the training compositions (rows over <see cref="Species"/>), for model files.</summary>
+    internal double[][] SpanBasis => _span;
+
+    /// <summary>Rebuilds a fitted set exactly as stored in a model file.</summary>
+    internal static SpeciesReferenceEnergies Restore(int[] species, double[] values, int rank, double[][] span, double rms) =>
+        new(species, values, rank, span, rms);
+
     private int IndexOf(int z)
     {
         for (int k = 0; k < Species.Count; k++)

@@ -1,0 +1,366 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Gpff.IO;
+using Gpff.Kernels;
+using Gpff.Regression.LinearAlgebra;
+
+namespace Gpff.Regression;
+
+/// <summary>
+/// Model files of a trained <see cref="GaussianProcess"/>. Layout: the 8-byte magic <c>GPFFMODL</c>, the
+/// format version (int32, little-endian), a length-prefixed UTF-8 JSON header (kernel, cutoffs,
+/// hyperparameters, noises, prior mean, label selection of every training structure, the training
+/// structures themselves as extended XYZ text, provenance), then the Cholesky factor L of K + Σ
+/// (packed lower triangle, float64) and α, then a SHA-256 of everything before it. Loading restores
+/// L and α directly (no refactorisation, only the environments are rebuilt), so a model loads in
+/// O(N²) time. Writing goes to a temporary file that is renamed into place.
+/// </summary>
+public static class ModelFile
+{
+    /// <summary>The format version this library writes and the newest it reads.</summary>
+    public const int FormatVersion = 1;
+
+    private static ReadOnlySpan<byte> Magic => "GPFFMODL"u8;
+
+    /// <summary>Saves a trained GP.</summary>
+    /// <param name="gp">The trained model.</param>
+    /// <param name="path">Destination; replaced atomically.</param>
+    /// <param name="metadata">Free key/value provenance stored in the header (e.g. the training file name).</param>
+    /// <exception cref="InvalidOperationException">The model is not trained.</exception>
+    public static void Save(GaussianProcess gp, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(gp);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!gp.IsTrained)
+        {
+            throw new InvalidOperationException("Only a trained model can be saved: call Train() first.");
+        }
+
+        string full = Path.GetFullPath(path);
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                void Put(ReadOnlySpan<byte> bytes)
+                {
+                    stream.Write(bytes);
+                    hash.AppendData(bytes);
+                }
+
+                Put(Magic);
+                Span<byte> b8 = stackalloc byte[8];
+                BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
+                Put(b8[..4]);
+                var header = Header(gp, metadata);
+                BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
+                Put(b8);
+                Put(header);
+                int n = gp.LabelCount;
+                BinaryPrimitives.WriteInt32LittleEndian(b8, n);
+                Put(b8[..4]);
+                var l = gp.Factor!.LowerColumnMajor;
+                var column = new byte[8 * n];
+                for (int j = 0; j < n; j++)
+                {
+                    int len = n - j;
+                    for (int i = 0; i < len; i++)
+                    {
+                        BinaryPrimitives.WriteDoubleLittleEndian(column.AsSpan(8 * i), l[j * n + j + i]);
+                    }
+
+                    Put(column.AsSpan(0, 8 * len));
+                }
+
+                for (int i = 0; i < n; i++)
+                {
+                    BinaryPrimitives.WriteDoubleLittleEndian(column.AsSpan(8 * i), gp.Alpha[i]);
+                }
+
+                Put(column.AsSpan(0, 8 * n));
+                stream.Write(hash.GetHashAndReset());
+            }
+
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save"/>.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">GP options for the loaded model (threads, jitter policy); the prior mean comes from the file.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The trained GP.</returns>
+    /// <exception cref="ModelFileException">Not a model file, a future format version, or damaged (the message says which).</exception>
+    public static GaussianProcess Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Get(Span<byte> buffer)
+        {
+            stream.ReadExactly(buffer);
+            hash.AppendData(buffer);
+        }
+
+        Span<byte> b8 = stackalloc byte[8];
+        try
+        {
+            Get(b8);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new ModelFileException(path, "the file is too short to be a Gpff model file.");
+        }
+
+        if (!b8.SequenceEqual(Magic))
+        {
+            throw new ModelFileException(path, "not a Gpff model file (it does not start with GPFFMODL).");
+        }
+
+        try
+        {
+            Get(b8[..4]);
+            int version = BinaryPrimitives.ReadInt32LittleEndian(b8);
+            if (version > FormatVersion)
+            {
+                throw new ModelFileException(path, $"it was written in model format version {version} by a newer Gpff; this Gpff reads versions up to {FormatVersion}. Update Gpff to load it.");
+            }
+
+            if (version < 1)
+            {
+                throw new ModelFileException(path, $"invalid format version {version}.");
+            }
+
+            Get(b8);
+            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
+            if (headerLength <= 0 || headerLength > stream.Length)
+            {
+                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {stream.Length}-byte file (damaged file).");
+            }
+
+            var header = new byte[headerLength];
+            Get(header);
+            Get(b8[..4]);
+            int n = BinaryPrimitives.ReadInt32LittleEndian(b8);
+            long expected = 8 + 4 + 8 + headerLength + 4 + 8L * ((long)n * (n + 1) / 2 + n) + 32;
+            if (n < 0 || expected != stream.Length)
+            {
+                throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {n} labels, i.e. {expected} bytes (truncated or damaged file).");
+            }
+
+            var l = new double[(long)n * n];
+            var column = new byte[8 * Math.Max(n, 1)];
+            for (int j = 0; j < n; j++)
+            {
+                int len = n - j;
+                Get(column.AsSpan(0, 8 * len));
+                for (int i = 0; i < len; i++)
+                {
+                    l[(long)j * n + j + i] = BinaryPrimitives.ReadDoubleLittleEndian(column.AsSpan(8 * i));
+                }
+            }
+
+            Get(column.AsSpan(0, 8 * n));
+            var alpha = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                alpha[i] = BinaryPrimitives.ReadDoubleLittleEndian(column.AsSpan(8 * i));
+            }
+
+            var computed = hash.GetHashAndReset();
+            var stored = new byte[32];
+            stream.ReadExactly(stored);
+            if (!computed.AsSpan().SequenceEqual(stored))
+            {
+                throw new ModelFileException(path, "the checksum does not match: the file is damaged (changed or corrupted after it was written).");
+            }
+
+            return Build(path, header, l, alpha, n, options, cancellationToken);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new ModelFileException(path, "the file ends early (truncated).");
+        }
+    }
+
+    private static byte[] Header(GaussianProcess gp, IReadOnlyDictionary<string, string>? metadata)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("format", "gpff-model");
+            w.WriteNumber("version", FormatVersion);
+            w.WriteString("gpff_version", typeof(ModelFile).Assembly.GetName().Version?.ToString() ?? "unknown");
+            w.WriteString("created_utc", DateTime.UtcNow.ToString("O"));
+            w.WritePropertyName("kernel");
+            w.WriteRawValue(gp.Kernel.ToJson());
+            w.WriteStartObject("noise");
+            w.WriteNumber("energy_ev_per_atom", gp.Noise.EnergyEvPerAtom);
+            w.WriteNumber("force_ev_per_a", gp.Noise.ForceEvPerA);
+            w.WriteNumber("stress_ev_per_a3", gp.Noise.StressEvPerA3);
+            w.WriteEndObject();
+            var r = gp.ReferenceEnergies!;
+            w.WriteStartObject("reference_energies");
+            w.WriteBoolean("fitted", gp.Options.ReferenceEnergies is null);
+            w.WriteStartArray("species");
+            foreach (int z in r.Species)
+            {
+                w.WriteStringValue(Elements.Symbol(z));
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("values_ev");
+            foreach (double v in r.Values())
+            {
+                w.WriteNumberValue(v);
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("rank", r.Rank);
+            w.WriteStartArray("span");
+            foreach (var row in r.SpanBasis)
+            {
+                w.WriteStartArray();
+                foreach (double v in row)
+                {
+                    w.WriteNumberValue(v);
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+            if (double.IsFinite(r.RmsResidualEvPerAtom))
+            {
+                w.WriteNumber("rms_residual_ev_per_atom", r.RmsResidualEvPerAtom);
+            }
+
+            w.WriteEndObject();
+            w.WriteNumber("jitter", gp.JitterAdded);
+            w.WriteNumber("label_count", gp.LabelCount);
+            w.WriteStartArray("training");
+            foreach (var e in gp.Training)
+            {
+                w.WriteStartObject();
+                w.WriteBoolean("energy", e.Labels.Energy);
+                w.WriteStartArray("force_atoms");
+                foreach (int a in e.Labels.ForceAtoms)
+                {
+                    w.WriteNumberValue(a);
+                }
+
+                w.WriteEndArray();
+                w.WriteBoolean("stress", e.Labels.Stress);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            if (metadata is not null)
+            {
+                w.WriteStartObject("metadata");
+                foreach (var (k, v) in metadata)
+                {
+                    w.WriteString(k, v);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteString("structures_extxyz", string.Concat(gp.Training.Select(e => ExtXyz.ToText(e.Structure))));
+            w.WriteEndObject();
+        }
+
+        return ms.ToArray();
+    }
+
+    private static GaussianProcess Build(string path, byte[] header, double[] l, double[] alpha, int n, GaussianProcessOptions? options, CancellationToken ct)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(header);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFileException(path, $"the header is not valid JSON ({e.Message}).");
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            try
+            {
+                IKernel kernel = KernelSerializer.Deserialize(root.GetProperty("kernel").GetRawText());
+                var nz = root.GetProperty("noise");
+                var noise = new NoiseLevels(nz.GetProperty("energy_ev_per_atom").GetDouble(), nz.GetProperty("force_ev_per_a").GetDouble(), nz.GetProperty("stress_ev_per_a3").GetDouble());
+                var re = root.GetProperty("reference_energies");
+                var species = re.GetProperty("species").EnumerateArray().Select(x => Elements.AtomicNumber(x.GetString()!)).ToArray();
+                var values = re.GetProperty("values_ev").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+                var span = re.GetProperty("span").EnumerateArray().Select(row => row.EnumerateArray().Select(x => x.GetDouble()).ToArray()).ToArray();
+                double rms = re.TryGetProperty("rms_residual_ev_per_atom", out var rr) ? rr.GetDouble() : double.NaN;
+                var reference = SpeciesReferenceEnergies.Restore(species, values, re.GetProperty("rank").GetInt32(), span, rms);
+                bool fitted = re.GetProperty("fitted").GetBoolean();
+                var structures = ExtXyz.Parse(root.GetProperty("structures_extxyz").GetString()!, path + " (embedded training structures)");
+                var training = root.GetProperty("training").EnumerateArray().ToList();
+                if (training.Count != structures.Count)
+                {
+                    throw new ModelFileException(path, $"the header lists {training.Count} training label sets for {structures.Count} structures.");
+                }
+
+                var opts = (options ?? new GaussianProcessOptions()) with { ReferenceEnergies = fitted ? null : reference };
+                var gp = new GaussianProcess(kernel, noise, opts);
+                var entries = new TrainingEntry[structures.Count];
+                Parallel.For(0, structures.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Math.Max(1, opts.MaxDegreeOfParallelism) }, i =>
+                {
+                    var t = training[i];
+                    var kinds = (t.GetProperty("energy").GetBoolean() ? LabelKinds.Energy : LabelKinds.None)
+                        | (t.GetProperty("stress").GetBoolean() ? LabelKinds.Stress : LabelKinds.None)
+                        | LabelKinds.Forces;
+                    var atoms = t.GetProperty("force_atoms").EnumerateArray().Select(x => x.GetInt32()).ToArray();
+                    if (atoms.Length == 0)
+                    {
+                        kinds &= ~LabelKinds.Forces;
+                    }
+
+                    entries[i] = TrainingEntry.Create(structures[i], kernel, kinds, atoms.Length == 0 ? null : atoms, $"{path}: training structure {i}");
+                });
+                var factor = CholeskyFactorization.FromLower(l, n, root.GetProperty("jitter").GetDouble());
+                gp.Restore(entries, factor, alpha, reference);
+                return gp;
+            }
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException or InvalidDataException or JsonException)
+            {
+                throw new ModelFileException(path, $"the header is incomplete or inconsistent: {e.Message}");
+            }
+        }
+    }
+}
+
+/// <summary>A model file that cannot be loaded: not a model, a newer format version, or damaged.</summary>
+public sealed class ModelFileException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="reason">What is wrong.</param>
+    public ModelFileException(string path, string reason) : base($"Cannot load model '{path}': {reason}")
+    {
+        FilePath = path;
+    }
+
+    /// <summary>The file.</summary>
+    public string FilePath { get; }
+}
