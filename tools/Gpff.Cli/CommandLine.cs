@@ -31,6 +31,8 @@ public static class CommandLine
     [
         // One line per command; each command lives in its own file under Commands/.
         new Commands.InfoCommand(),
+        new Commands.TrainCommand(),
+        new Commands.PredictCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>

@@ -1,0 +1,330 @@
+using System.Globalization;
+using Gpff.Descriptors;
+using Gpff.Kernels;
+using Gpff.Regression;
+using Gpff.Regression.Optimization;
+
+namespace Gpff;
+
+/// <summary>
+/// What a force field is built from: cutoffs, the 2-/3-body kernel hyperparameters and the label
+/// noises. σ₂ and σ₃ are the amplitudes (the kernel is proportional to their squares, as in FLARE),
+/// ℓ₂ and ℓ₃ the length scales in Å. Noises are standard deviations: energy per atom (eV/atom; the
+/// total energy of N atoms gets N times it), force (eV/Å), stress (eV/Å³).
+/// </summary>
+public sealed record ForceFieldSettings
+{
+    /// <summary>2-body cutoff r_c2 in Å (default 5.0).</summary>
+    public double PairCutoffA { get; init; } = 5.0;
+
+    /// <summary>3-body cutoff r_c3 in Å (default 3.5; 0 for a 2-body-only force field).</summary>
+    public double TripletCutoffA { get; init; } = 3.5;
+
+    /// <summary>Cutoff function (default quadratic, (r_c − r)²).</summary>
+    public CutoffFunction CutoffFunction { get; init; } = CutoffFunction.Quadratic;
+
+    /// <summary>2-body amplitude σ₂ (default 0.05).</summary>
+    public double Sigma2 { get; init; } = 0.05;
+
+    /// <summary>2-body length scale ℓ₂ in Å (default 0.5).</summary>
+    public double Length2A { get; init; } = 0.5;
+
+    /// <summary>3-body amplitude σ₃ (default 0.005).</summary>
+    public double Sigma3 { get; init; } = 0.005;
+
+    /// <summary>3-body length scale ℓ₃ in Å (default 0.5).</summary>
+    public double Length3A { get; init; } = 0.5;
+
+    /// <summary>Label noises (default 2 meV/atom, 0.05 eV/Å, 0.001 eV/Å³).</summary>
+    public NoiseLevels Noise { get; init; } = NoiseLevels.Default;
+
+    /// <summary>Label kinds to train on (default energies, forces and stresses).</summary>
+    public LabelKinds Labels { get; init; } = LabelKinds.All;
+
+    /// <summary>The kernel these settings describe.</summary>
+    public IKernel BuildKernel()
+    {
+        LocalKernel two = new TwoBodyKernel(PairCutoffA, Sigma2, Length2A, CutoffFunction);
+        return TripletCutoffA > 0 ? new SumKernel(two, new ThreeBodyKernel(TripletCutoffA, Sigma3, Length3A, CutoffFunction)) : two;
+    }
+}
+
+/// <summary>Errors of a force field on labelled structures, overall and per composition.</summary>
+/// <param name="Composition">Reduced formula, or "all".</param>
+/// <param name="Structures">Number of structures.</param>
+/// <param name="EnergyMaeMevPerAtom">Mean absolute error of the energy per atom, meV/atom (NaN without energy labels).</param>
+/// <param name="ForceMaeMevPerA">Mean absolute error of the force components, meV/Å (NaN without force labels).</param>
+/// <param name="StressMaeGpa">Mean absolute error of the stress components, GPa (NaN without stress labels).</param>
+/// <param name="ForceRmseMevPerA">Root-mean-square error of the force components, meV/Å.</param>
+public sealed record ErrorSummary(string Composition, int Structures, double EnergyMaeMevPerAtom, double ForceMaeMevPerA, double StressMaeGpa, double ForceRmseMevPerA)
+{
+    /// <summary>One table row.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Composition,-10} {Structures,4}  E {EnergyMaeMevPerAtom,8:F2} meV/atom  F {ForceMaeMevPerA,8:F1} meV/Å (RMSE {ForceRmseMevPerA,7:F1})  σ {StressMaeGpa,7:F3} GPa");
+
+    /// <summary>Errors of predictions against the labels of the structures, per reduced formula and overall (last).</summary>
+    /// <param name="pairs">Labelled structures with their predictions.</param>
+    public static IReadOnlyList<ErrorSummary> Compute(IEnumerable<(Structure Truth, GpPrediction Prediction)> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var list = pairs.ToList();
+        var groups = list.GroupBy(p => ReducedFormula(p.Truth)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Summarise(g.Key, g.ToList())).ToList();
+        groups.Add(Summarise("all", list));
+        return groups;
+    }
+
+    private static ErrorSummary Summarise(string name, List<(Structure Truth, GpPrediction Prediction)> items)
+    {
+        var e = new List<double>();
+        var f = new List<double>();
+        var s = new List<double>();
+        foreach (var (t, p) in items)
+        {
+            if (t.EnergyEv is double et)
+            {
+                e.Add(Math.Abs(et - p.EnergyEv) / t.AtomCount * 1000);
+            }
+
+            if (t.ForcesEvPerA is { } ft)
+            {
+                for (int i = 0; i < t.AtomCount; i++)
+                {
+                    for (int c = 0; c < 3; c++)
+                    {
+                        f.Add((ft[i][c] - p.ForcesEvPerA[i][c]) * 1000);
+                    }
+                }
+            }
+
+            if (t.StressEvPerA3 is { } st && p.StressEvPerA3 is { } sp)
+            {
+                for (int v = 0; v < 6; v++)
+                {
+                    s.Add(Math.Abs(Units.EvPerA3ToGpa(st[v] - sp[v])));
+                }
+            }
+        }
+
+        return new ErrorSummary(name, items.Count, e.Count > 0 ? e.Average() : double.NaN, f.Count > 0 ? f.Average(Math.Abs) : double.NaN,
+            s.Count > 0 ? s.Average() : double.NaN, f.Count > 0 ? Math.Sqrt(f.Average(x => x * x)) : double.NaN);
+    }
+
+    /// <summary>The reduced formula of a structure (Hill order, counts divided by their greatest common divisor), e.g. "O2Rh" for a 6-atom rutile cell.</summary>
+    /// <param name="structure">The structure.</param>
+    public static string ReducedFormula(Structure structure)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        var counts = structure.Composition();
+        int g = counts.Values.Aggregate(0, Gcd);
+        var order = counts.ContainsKey("C")
+            ? new[] { "C", "H" }.Where(counts.ContainsKey).Concat(counts.Keys.Where(k => k is not "C" and not "H").Order(StringComparer.Ordinal))
+            : counts.Keys.Order(StringComparer.Ordinal);
+        return string.Concat(order.Select(k => counts[k] / g == 1 ? k : k + (counts[k] / g).ToString(CultureInfo.InvariantCulture)));
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+}
+
+/// <summary>What training did.</summary>
+public sealed record TrainingReport
+{
+    /// <summary>Number of training structures.</summary>
+    public required int Structures { get; init; }
+
+    /// <summary>Number of labels N (size of the covariance matrix).</summary>
+    public required int Labels { get; init; }
+
+    /// <summary>The hyperparameter fit, when one was done.</summary>
+    public HyperparameterFitResult? Fit { get; init; }
+
+    /// <summary>Training residuals (the model's errors on its own training labels) per composition.</summary>
+    public required IReadOnlyList<ErrorSummary> Residuals { get; init; }
+
+    /// <summary>Jitter added to factor the covariance matrix (0 normally).</summary>
+    public required double JitterAdded { get; init; }
+
+    /// <summary>Seconds spent.</summary>
+    public required double Seconds { get; init; }
+}
+
+/// <summary>
+/// A Gaussian-process force field: the one entry point most users need. Build it from settings, train
+/// it on labelled structures (pw.x data, for instance, read with <c>ExtXyz.Read</c>), save and load it,
+/// and use it as an <see cref="ICalculator"/> whose results carry predictive standard deviations.
+/// </summary>
+/// <example>
+/// <code>
+/// var ff = ForceField.Create(new ForceFieldSettings { PairCutoffA = 5.0, TripletCutoffA = 3.5 });
+/// ff.Train(ExtXyz.Read("train.extxyz"), fitHyperparameters: true);
+/// ff.Save("barho.gpff");
+/// var result = ForceField.Load("barho.gpff").Calculate(structure);   // energy, forces, stress, with std
+/// </code>
+/// </example>
+public sealed class ForceField : ICalculator
+{
+    private ForceField(GaussianProcess model, LabelKinds labels)
+    {
+        Model = model;
+        Labels = labels;
+    }
+
+    /// <summary>The underlying GP (for advanced use: likelihood, joint covariances, labels).</summary>
+    public GaussianProcess Model { get; }
+
+    /// <summary>Label kinds used when training.</summary>
+    public LabelKinds Labels { get; }
+
+    /// <summary>Species the model was trained on (atomic numbers), empty before training.</summary>
+    public IReadOnlyList<int> Species => Model.ReferenceEnergies?.Species ?? [];
+
+    /// <summary>Creates an untrained force field.</summary>
+    /// <param name="settings">Cutoffs, hyperparameters, noises (null: defaults).</param>
+    /// <param name="options">GP options (threads, jitter policy, fixed reference energies).</param>
+    public static ForceField Create(ForceFieldSettings? settings = null, GaussianProcessOptions? options = null)
+    {
+        settings ??= new ForceFieldSettings();
+        return new ForceField(new GaussianProcess(settings.BuildKernel(), settings.Noise, options), settings.Labels);
+    }
+
+    /// <summary>Wraps an existing GP.</summary>
+    /// <param name="model">The GP.</param>
+    /// <param name="labels">Label kinds for further training data.</param>
+    public static ForceField FromModel(GaussianProcess model, LabelKinds labels = LabelKinds.All)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new ForceField(model, labels);
+    }
+
+    /// <summary>
+    /// Adds labelled structures and trains: assembles and factors the covariance matrix, optionally
+    /// after fitting the hyperparameters and noises by maximum marginal likelihood (starting from the
+    /// current values).
+    /// </summary>
+    /// <param name="structures">Labelled structures.</param>
+    /// <param name="fitHyperparameters">Fit hyperparameters and noises first.</param>
+    /// <param name="fitOptions">Fit options (null: defaults).</param>
+    /// <param name="progress">Human-readable progress lines.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>What was done, with the training residuals.</returns>
+    public TrainingReport Train(IEnumerable<Structure> structures, bool fitHyperparameters = false, HyperparameterFitOptions? fitOptions = null,
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structures);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        bool wasTrained = Model.IsTrained;
+        int added = 0;
+        foreach (var s in structures)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (wasTrained)
+            {
+                Model.Add(s, Labels, cancellationToken: cancellationToken);
+            }
+            else
+            {
+                Model.Add(s, Labels);
+            }
+
+            added++;
+        }
+
+        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{added} structures added: {Model.Training.Count} structures, {Model.LabelCount} labels"));
+        HyperparameterFitResult? fit = null;
+        if (fitHyperparameters)
+        {
+            var reporter = progress is null ? null : new ProgressAdapter<OptimizationProgress>(p =>
+                progress.Report(string.Create(CultureInfo.InvariantCulture, $"  fit iteration {p.Iteration,3}: −log likelihood {p.Value:F4}, |projected gradient| {p.ProjectedGradientNorm:G3}")));
+            progress?.Report("fitting hyperparameters (maximum marginal likelihood over energies, forces and stresses)...");
+            fit = HyperparameterFit.Fit(Model, fitOptions, reporter, cancellationToken);
+            progress?.Report(fit.ToString());
+        }
+        else if (!Model.IsTrained)
+        {
+            var reporter = progress is null ? null : new ProgressAdapter<GpProgress>(p =>
+            {
+                if (p.Done == p.Total)
+                {
+                    progress.Report($"  {p.Stage}: done ({p.Total})");
+                }
+            });
+            Model.Train(reporter, cancellationToken);
+        }
+
+        progress?.Report("computing training residuals...");
+        var residuals = ErrorSummary.Compute(Model.Training.Select(e => (e.Structure, Model.Predict(e.Structure, uncertainty: false, cancellationToken))));
+        return new TrainingReport
+        {
+            Structures = Model.Training.Count,
+            Labels = Model.LabelCount,
+            Fit = fit,
+            Residuals = residuals,
+            JitterAdded = Model.JitterAdded,
+            Seconds = started.Elapsed.TotalSeconds,
+        };
+    }
+
+    /// <summary>Adds one structure to a trained force field by a block update (active learning): all its labels, or the forces of selected atoms.</summary>
+    /// <param name="structure">The labelled structure.</param>
+    /// <param name="forceAtoms">Atoms whose forces to add (null: all).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public void Add(Structure structure, IReadOnlyList<int>? forceAtoms = null, CancellationToken cancellationToken = default) =>
+        Model.Add(structure, Labels, forceAtoms, cancellationToken);
+
+    /// <summary>Predicts energy, forces, stress and local energies with standard deviations.</summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="uncertainty">Whether to compute standard deviations.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public GpPrediction Predict(Structure structure, bool uncertainty = true, CancellationToken cancellationToken = default)
+    {
+        CheckSpecies(structure);
+        return Model.Predict(structure, uncertainty, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
+        Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();
+
+    /// <summary>Means and joint covariance of the total energies of several structures (eV, eV²), for stability analysis.</summary>
+    /// <param name="structures">The structures.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public (double[] MeanEv, double[,] CovarianceEv2) PredictEnergies(IReadOnlyList<Structure> structures, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structures);
+        foreach (var s in structures)
+        {
+            CheckSpecies(s);
+        }
+
+        return Model.PredictEnergies(structures, cancellationToken);
+    }
+
+    /// <summary>Saves the trained force field (see <see cref="ModelFile"/>).</summary>
+    /// <param name="path">Destination.</param>
+    /// <param name="metadata">Provenance to store.</param>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(Model, path, metadata);
+
+    /// <summary>Loads a force field saved by <see cref="Save"/>.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">GP options for the loaded model.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public static ForceField Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default) =>
+        new(ModelFile.Load(path, options, cancellationToken), LabelKinds.All);
+
+    private void CheckSpecies(Structure structure)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        var known = Species;
+        for (int i = 0; i < structure.AtomCount; i++)
+        {
+            if (!known.Contains(structure.AtomicNumbers[i]))
+            {
+                throw new ArgumentException($"Atom {i} is {structure.Symbol(i)}, a species the force field was not trained on (it knows {string.Join(", ", known.Select(Elements.Symbol))}).");
+            }
+        }
+    }
+
+    private sealed class ProgressAdapter<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
+    }
+}

@@ -1,0 +1,99 @@
+using Gpff.Geometry;
+using Gpff.IO;
+
+namespace Gpff.Cli.Commands;
+
+/// <summary><c>gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz</c>: predictions with uncertainties.</summary>
+public sealed class PredictCommand : ICommand
+{
+    /// <inheritdoc/>
+    public string Name => "predict";
+
+    /// <inheritdoc/>
+    public string Summary => "predict energies, forces and stresses with uncertainties for the frames of an extxyz file";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Flags => ["no-uncertainty"];
+
+    /// <inheritdoc/>
+    public string Help => """
+        usage: gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz [--no-uncertainty]
+
+        Writes every frame of STRUCTURES with the model's predictions, in ASE's conventions and units:
+        comment line energy= (eV), energy_std= (eV), stress= and stress_std= (9 numbers, eV/Å³, positive
+        = tensile; 3D-periodic frames only); per atom forces:R:3 and forces_std:R:3 (eV/Å) and the local
+        energies energies:R:1 (eV). Labels the input already had are kept as ref_energy, ref_stress and
+        ref_forces for comparison. Standard deviations are those of the GP's latent prediction (no label
+        noise). --no-uncertainty skips them (faster).
+        """;
+
+    /// <inheritdoc/>
+    public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var output = args.Get("o", "output");
+        bool uncertainty = !args.Has("no-uncertainty");
+        args.RejectUnknown();
+        if (args.Positional.Count != 2)
+        {
+            throw new ArgumentException("expected MODEL and STRUCTURES.extxyz (gpff predict --help).");
+        }
+
+        if (output is null)
+        {
+            throw new ArgumentException("-o OUT.extxyz is required.");
+        }
+
+        var ff = ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
+        int count = 0;
+        ExtXyz.Write(output, Predictions());
+        stdout.WriteLine($"{count} frames predicted, written to {output}");
+        return 0;
+
+        IEnumerable<Structure> Predictions()
+        {
+            foreach (var s in ExtXyz.Read(args.Positional[1]))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var p = ff.Predict(s, uncertainty, cancellationToken);
+                var o = s.Clone();
+                if (s.EnergyEv is double e)
+                {
+                    o.Info["ref_energy"] = e;
+                }
+
+                if (s.StressEvPerA3 is Voigt st)
+                {
+                    o.Info["ref_stress"] = st.ToMatrix().ToRowMajorArray();
+                }
+
+                if (s.ForcesEvPerA is { } f)
+                {
+                    o.AtomProperties["ref_forces"] = AtomProperty.FromReals("ref_forces", 3, f.SelectMany(v => new[] { v.X, v.Y, v.Z }).ToArray());
+                }
+
+                o.EnergyEv = p.EnergyEv;
+                o.ForcesEvPerA = p.ForcesEvPerA;
+                o.StressEvPerA3 = p.StressEvPerA3;
+                if (uncertainty)
+                {
+                    o.Info["energy_std"] = p.EnergyStdEv;
+                    if (p.StressStdEvPerA3 is Voigt ss)
+                    {
+                        o.Info["stress_std"] = ss.ToMatrix().ToRowMajorArray();
+                    }
+
+                    o.AtomProperties["forces_std"] = AtomProperty.FromReals("forces_std", 3, p.ForcesStdEvPerA!.SelectMany(v => new[] { v.X, v.Y, v.Z }).ToArray());
+                }
+
+                o.AtomProperties["energies"] = AtomProperty.FromReals("energies", 1, p.LocalEnergiesEv);
+                count++;
+                if (count % 10 == 0)
+                {
+                    stderr.WriteLine($"  {count} frames predicted");
+                }
+
+                yield return o;
+            }
+        }
+    }
+}

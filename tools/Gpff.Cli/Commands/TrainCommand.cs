@@ -1,0 +1,258 @@
+using System.Globalization;
+using Gpff.IO;
+using Gpff.Regression;
+
+namespace Gpff.Cli.Commands;
+
+/// <summary><c>gpff train</c>: trains a GP force field on an extended XYZ file and saves it.</summary>
+public sealed class TrainCommand : ICommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <inheritdoc/>
+    public string Name => "train";
+
+    /// <inheritdoc/>
+    public string Summary => "train a GP force field on labelled structures (extxyz) and save it";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Flags => ["fit"];
+
+    /// <inheritdoc/>
+    public string Help => """
+        usage: gpff train DATA.extxyz -o MODEL [--cutoff-2 Å] [--cutoff-3 Å]
+                          [--hyperparameters sigma2=…,length2=…,sigma3=…,length3=…,energy_noise=…,force_noise=…,stress_noise=…]
+                          [--fit] [--max-iterations N] [--labels energy,forces,stress]
+                          [--holdout FRACTION | --test TEST.extxyz] [--threads N]
+
+        Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
+        (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
+
+          --cutoff-2 Å        2-body cutoff r_c2 (default 5.0)
+          --cutoff-3 Å        3-body cutoff r_c3 (default 3.5; 0 = 2-body only)
+          --hyperparameters   comma-separated name=value pairs; any not given keep their defaults:
+                                sigma2=0.05  sigma3=0.005   amplitudes σ₂, σ₃ (kernel ∝ σ², as in FLARE)
+                                length2=0.5  length3=0.5    length scales ℓ₂, ℓ₃ in Å
+                                energy_noise=0.002          eV per ATOM: the noise of a total energy of N
+                                                            atoms is N × energy_noise (FLARE's energy noise
+                                                            is per structure: divide it by N)
+                                force_noise=0.05            eV/Å per component
+                                stress_noise=0.001          eV/Å³ per Voigt component
+                              Without --fit they are used exactly as given, so a published model can be
+                              reproduced; with --fit they are the starting point.
+          --fit               maximise the marginal likelihood over hyperparameters and noises, using all
+                              selected label kinds (energies, forces and stresses)
+          --max-iterations N  limit of the fit (default 50)
+          --labels LIST       label kinds to train on (default energy,forces,stress)
+          --holdout FRACTION  keep this fraction of the frames of each composition out of training
+                              (every k-th frame, k = round(1/FRACTION)) and report the errors on them
+          --test FILE         report errors on the labelled frames of FILE
+          --threads N         threads for covariance assembly (default: all cores)
+
+        Prints the hyperparameters, the training residuals and the held-out errors per composition
+        (energy meV/atom, force meV/Å, stress GPa). Progress goes to stderr.
+        """;
+
+    /// <inheritdoc/>
+    public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var output = args.Get("o", "output");
+        double rc2 = args.GetDouble(5.0, "cutoff-2");
+        double rc3 = args.GetDouble(3.5, "cutoff-3");
+        var hyper = args.Get("hyperparameters");
+        bool fit = args.Has("fit");
+        int maxIterations = (int)args.GetDouble(50, "max-iterations");
+        var labelsText = args.Get("labels");
+        double holdout = args.GetDouble(0, "holdout");
+        var testFile = args.Get("test");
+        int threads = (int)args.GetDouble(Environment.ProcessorCount, "threads");
+        args.RejectUnknown();
+        if (args.Positional.Count != 1)
+        {
+            throw new ArgumentException("expected one training file (gpff train --help).");
+        }
+
+        if (output is null)
+        {
+            throw new ArgumentException("-o MODEL is required: where to write the trained model.");
+        }
+
+        if (holdout < 0 || holdout >= 1)
+        {
+            throw new ArgumentException($"--holdout must be a fraction in [0, 1), got {holdout.ToString(Inv)}.");
+        }
+
+        var settings = ParseSettings(hyper, rc2, rc3, ParseLabels(labelsText));
+        string dataPath = args.Positional[0];
+        var frames = ExtXyz.Read(dataPath).ToList();
+        if (frames.Count == 0)
+        {
+            throw new InvalidDataException($"{dataPath} holds no frames.");
+        }
+
+        var (train, held) = Split(frames, holdout);
+        if (testFile is not null)
+        {
+            held = ExtXyz.Read(testFile).ToList();
+        }
+
+        var progress = new LineProgress(stderr);
+        stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
+        var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
+        var report = ff.Train(train, fit, new HyperparameterFitOptions { MaxIterations = maxIterations }, progress, cancellationToken);
+        ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
+
+        stdout.WriteLine(string.Create(Inv, $"trained on {report.Structures} structures, {report.Labels} labels in {report.Seconds:F1} s; model written to {output}"));
+        stdout.WriteLine("hyperparameters:");
+        var k = ff.Model.Kernel;
+        for (int i = 0; i < k.HyperparameterNames.Count; i++)
+        {
+            stdout.WriteLine(string.Create(Inv, $"  {k.HyperparameterNames[i],-14} {k.Hyperparameters[i]:G6}"));
+        }
+
+        var n = ff.Model.Noise;
+        stdout.WriteLine(string.Create(Inv, $"  {"energy_noise",-14} {n.EnergyEvPerAtom:G6} eV/atom\n  {"force_noise",-14} {n.ForceEvPerA:G6} eV/Å\n  {"stress_noise",-14} {n.StressEvPerA3:G6} eV/Å³"));
+        stdout.WriteLine(string.Create(Inv, $"  cutoffs r_c2 = {settings.PairCutoffA} Å, r_c3 = {settings.TripletCutoffA} Å"));
+        if (report.Fit is { } f)
+        {
+            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; log-likelihood {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
+        }
+
+        if (report.JitterAdded > 0)
+        {
+            stdout.WriteLine(string.Create(Inv, $"  note: a jitter of {report.JitterAdded:G3} was added to the covariance diagonal to factor it"));
+        }
+
+        if (ff.Model.ReferenceEnergies is { IsRankDeficient: true } re)
+        {
+            stdout.WriteLine($"  note: the training compositions determine only {re.Rank} of {re.Species.Count} species reference energies; energies of compositions outside their span are extrapolations");
+        }
+
+        stdout.WriteLine("training residuals:");
+        foreach (var r in report.Residuals)
+        {
+            stdout.WriteLine("  " + r);
+        }
+
+        if (held.Count > 0)
+        {
+            stderr.WriteLine($"predicting {held.Count} held-out frames...");
+            var errors = ErrorSummary.Compute(held.Select(h => (h, ff.Predict(h, uncertainty: false, cancellationToken))));
+            stdout.WriteLine(testFile is null ? $"held-out errors ({held.Count} frames, every {HoldoutStride(holdout)}th frame of each composition):" : $"errors on {testFile}:");
+            foreach (var r in errors)
+            {
+                stdout.WriteLine("  " + r);
+            }
+        }
+
+        return 0;
+    }
+
+    private static int HoldoutStride(double fraction) => fraction > 0 ? Math.Max(2, (int)Math.Round(1 / fraction)) : 0;
+
+    /// <summary>Every k-th frame of each composition (by reduced formula) is held out.</summary>
+    internal static (List<Structure> Train, List<Structure> Held) Split(List<Structure> frames, double fraction)
+    {
+        if (fraction <= 0)
+        {
+            return (frames, []);
+        }
+
+        int k = HoldoutStride(fraction);
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var train = new List<Structure>();
+        var held = new List<Structure>();
+        foreach (var f in frames)
+        {
+            string key = ErrorSummary.ReducedFormula(f);
+            int c = seen.TryGetValue(key, out int v) ? v : 0;
+            seen[key] = c + 1;
+            (c % k == k - 1 ? held : train).Add(f);
+        }
+
+        if (train.Count == 0)
+        {
+            throw new ArgumentException("the hold-out leaves no frame to train on.");
+        }
+
+        return (train, held);
+    }
+
+    internal static LabelKinds ParseLabels(string? text)
+    {
+        if (text is null)
+        {
+            return LabelKinds.All;
+        }
+
+        var kinds = LabelKinds.None;
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            kinds |= part switch
+            {
+                "energy" or "energies" => LabelKinds.Energy,
+                "forces" or "force" => LabelKinds.Forces,
+                "stress" or "stresses" => LabelKinds.Stress,
+                _ => throw new ArgumentException($"--labels: unknown label kind '{part}'; use energy, forces and/or stress."),
+            };
+        }
+
+        return kinds == LabelKinds.None ? throw new ArgumentException("--labels selects no label kind.") : kinds;
+    }
+
+    internal static ForceFieldSettings ParseSettings(string? text, double rc2, double rc3, LabelKinds labels)
+    {
+        var d = new ForceFieldSettings();
+        var values = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["sigma2"] = d.Sigma2, ["length2"] = d.Length2A, ["sigma3"] = d.Sigma3, ["length3"] = d.Length3A,
+            ["energy_noise"] = d.Noise.EnergyEvPerAtom, ["force_noise"] = d.Noise.ForceEvPerA, ["stress_noise"] = d.Noise.StressEvPerA3,
+        };
+        foreach (var part in (text ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=');
+            string name = eq > 0 ? part[..eq].Trim() : part;
+            if (!values.ContainsKey(name))
+            {
+                throw new ArgumentException($"--hyperparameters: unknown name '{name}'; known: {string.Join(", ", values.Keys)}.");
+            }
+
+            if (eq < 0 || !double.TryParse(part[(eq + 1)..], NumberStyles.Float, Inv, out double v) || !(v > 0) || !double.IsFinite(v))
+            {
+                throw new ArgumentException($"--hyperparameters: '{part}' needs a positive number after '='.");
+            }
+
+            values[name] = v;
+        }
+
+        if (!(rc2 > 0) || rc3 < 0 || rc3 > rc2)
+        {
+            throw new ArgumentException($"cutoffs must satisfy 0 ≤ r_c3 ≤ r_c2 and r_c2 > 0; got r_c2 = {rc2.ToString(Inv)} Å, r_c3 = {rc3.ToString(Inv)} Å.");
+        }
+
+        return d with
+        {
+            PairCutoffA = rc2,
+            TripletCutoffA = rc3,
+            Sigma2 = values["sigma2"],
+            Length2A = values["length2"],
+            Sigma3 = values["sigma3"],
+            Length3A = values["length3"],
+            Noise = new NoiseLevels(values["energy_noise"], values["force_noise"], values["stress_noise"]),
+            Labels = labels,
+        };
+    }
+
+    /// <summary>Writes each progress line to stderr at once (no synchronisation context).</summary>
+    private sealed class LineProgress(TextWriter writer) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            lock (writer)
+            {
+                writer.WriteLine(value);
+                writer.Flush();
+            }
+        }
+    }
+}
