@@ -243,8 +243,14 @@ public static class PwOutput
         return double.TryParse(buffer, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
-    /// <summary>The chemical symbol behind an ATOMIC_SPECIES label ("Fe1", "O_up", "Ba") as pw.x and ASE read it.</summary>
-    internal static bool TryLabelToSymbol(string label, out string symbol)
+    /// <summary>
+    /// The chemical symbol behind a pw.x ATOMIC_SPECIES label ("Fe1" → Fe, "O_up" → O, "ba" → Ba):
+    /// the first two letters if they name an element, else the first one.
+    /// </summary>
+    /// <param name="label">The species label.</param>
+    /// <param name="symbol">The element symbol when found.</param>
+    /// <returns>False when the label names no element.</returns>
+    public static bool TryLabelToSymbol(string label, out string symbol)
     {
         symbol = "";
         int n = 0;
