@@ -155,7 +155,8 @@ public sealed class NeighborList
             }
 
             extentA[a] = (hi[a] - lo[a]) * widths[a];
-            nbins[a] = (int)Math.Clamp(Math.Floor(extentA[a] / cutoffA), 1, 1 << 20);
+            // Bins slightly wider than the cutoff, so that one bin on each side is enough when they fit.
+            nbins[a] = (int)Math.Clamp(Math.Floor(extentA[a] / (cutoffA * (1 + 1e-9))), 1, 1 << 20);
         }
 
         long maxBins = Math.Max(27, 2L * n);
@@ -175,7 +176,8 @@ public sealed class NeighborList
             }
             else
             {
-                search[a] = binWidthA > 0 ? (int)Math.Min(Math.Floor(cutoffA / binWidthA) + 1, 1 << 20) : 0;
+                // Atoms k bins apart are more than (k − 1) bin widths apart; the margin covers rounding at bin edges.
+                search[a] = binWidthA > 0 ? (int)Math.Min(Math.Ceiling(cutoffA / binWidthA * (1 + 1e-10)), 1 << 20) : 0;
             }
         }
 

@@ -1,22 +1,29 @@
 namespace Gpff.Core.Tests;
 
-/// <summary>Finds the repository's tests/data folder (copied real pw.x data; see tests/data/README.md).</summary>
+/// <summary>
+/// Locates files bundled with the repository, independent of ../shared: data/ at the root, and
+/// tests/data/ (real pw.x outputs, see tests/data/README.md).
+/// </summary>
 internal static class TestData
 {
-    private static readonly Lazy<string> Root = new(() =>
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string DataFile(string name) => Path.Combine(RepoRoot, "data", name);
+
+    /// <summary>The tests/data folder.</summary>
+    public static string DataRoot => Path.Combine(RepoRoot, "tests", "data");
+
+    /// <summary>A file under tests/data, e.g. TestFile("qe", "special", "RhO2_relax.out").</summary>
+    public static string TestFile(params string[] parts) => Path.Combine([DataRoot, .. parts]);
+
+    private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "Gpff.sln")))
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gpff.sln")))
         {
             dir = dir.Parent;
         }
 
-        return dir is null
-            ? throw new DirectoryNotFoundException($"No Gpff.sln above {AppContext.BaseDirectory}: cannot find tests/data.")
-            : System.IO.Path.Combine(dir.FullName, "tests", "data");
-    });
-
-    public static string DataRoot => Root.Value;
-
-    public static string Path(params string[] parts) => System.IO.Path.Combine([Root.Value, .. parts]);
+        return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Gpff.sln) above " + AppContext.BaseDirectory);
+    }
 }

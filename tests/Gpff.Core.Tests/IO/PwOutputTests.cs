@@ -1,4 +1,3 @@
-using Xunit;
 using System.Globalization;
 using Gpff.Geometry;
 using Gpff.IO;
@@ -10,9 +9,9 @@ public class PwOutputTests
     private const double Ry2006 = 13.605691930242388;
     private const double Bohr2006 = 0.52917720859;
 
-    private static string Special(string name) => TestData.Path("qe", "special", name);
+    private static string Special(string name) => TestData.TestFile("qe", "special", name);
 
-    private static string Generated(string name) => TestData.Path("qe", "generated", name);
+    private static string Generated(string name) => TestData.TestFile("qe", "generated", name);
 
     /// <summary>|a − b| ≤ 1e-6 · scale, scale = the largest magnitude among the compared values (floor 1e-9).</summary>
     private static void AssertClose(double[] expected, double[] actual, string what, double relative = 1e-6)
@@ -31,14 +30,14 @@ public class PwOutputTests
     [Fact]
     public void EveryDatasetOutputAgreesWithAseReference()
     {
-        var reference = ReferenceExtxyz.Read(TestData.Path("barho-train.extxyz"));
+        var reference = ReferenceExtxyz.Read(TestData.DataFile("barho-train.extxyz"));
         Assert.Equal(36, reference.Count);
-        var outputs = Directory.GetFiles(TestData.Path("qe", "dataset"), "*.out").Select(p => Path.GetFileName(p)!).Order().ToList();
+        var outputs = Directory.GetFiles(TestData.TestFile("qe", "dataset"), "*.out").Select(p => Path.GetFileName(p)!).Order().ToList();
         Assert.Equal(outputs, reference.Select(r => Path.GetFileName(r.Source)).Order().ToList());
 
         foreach (var r in reference)
         {
-            string path = TestData.Path(r.Source.Split('/'));
+            string path = TestData.TestFile(r.Source.Split('/'));
             var frames = PwOutput.ReadAll(path);
             var s = Assert.Single(frames);
             string name = r.Source;
@@ -62,7 +61,7 @@ public class PwOutputTests
     {
         // BaOfix_rand00.out: "!    total energy = -95.37238245 Ry", stress row 1 "0.00025927 0.00006008 -0.00002121",
         // P = 26.73 kbar (pw.x: positive = compressive), force on atom 1 "0.00239626 -0.00019989 0.00046145" Ry/bohr.
-        var s = PwOutput.ReadLast(TestData.Path("qe", "dataset", "BaOfix_rand00.out"));
+        var s = PwOutput.ReadLast(TestData.TestFile("qe", "dataset", "BaOfix_rand00.out"));
         Assert.Equal(-95.37238245 * Ry2006, s.EnergyEv!.Value, 9);
         var st = s.StressEvPerA3!.Value;
         double ryPerBohr3 = Ry2006 / (Bohr2006 * Bohr2006 * Bohr2006);
@@ -72,7 +71,7 @@ public class PwOutputTests
         Assert.Equal(0.00239626 * Ry2006 / Bohr2006, s.ForcesEvPerA![0].X, 12);
         Assert.Equal(-0.00019989 * Ry2006 / Bohr2006, s.ForcesEvPerA[0].Y, 12);
         Assert.Equal(19L, s.Info["qe_scf_iterations"]);
-        int bangLine = Array.FindIndex(File.ReadAllLines(TestData.Path("qe", "dataset", "BaOfix_rand00.out")), l => l.StartsWith('!')) + 1;
+        int bangLine = Array.FindIndex(File.ReadAllLines(TestData.TestFile("qe", "dataset", "BaOfix_rand00.out")), l => l.StartsWith('!')) + 1;
         Assert.Equal((long)bangLine, s.Info["qe_energy_line"]);
     }
 
@@ -331,9 +330,9 @@ public class PwOutputTests
     [Fact]
     public void Version7OutputsAreConvertedWithCodata2018()
     {
-        string text = File.ReadAllText(TestData.Path("qe", "dataset", "BaOfix_ref.out")).Replace("v.6.7MaX", "v.7.2");
+        string text = File.ReadAllText(TestData.TestFile("qe", "dataset", "BaOfix_ref.out")).Replace("v.6.7MaX", "v.7.2");
         var s = PwOutput.ReadAll(new StringReader(text), "v7.out").Single();
-        var s6 = PwOutput.ReadLast(TestData.Path("qe", "dataset", "BaOfix_ref.out"));
+        var s6 = PwOutput.ReadLast(TestData.TestFile("qe", "dataset", "BaOfix_ref.out"));
         Assert.Equal("CODATA 2018", s.Info["qe_units"]);
         Assert.Equal(s6.EnergyEv!.Value / Ry2006 * 13.605693122994, s.EnergyEv!.Value, 9);
         Assert.Equal(s6.Cell.M01 / Bohr2006 * 0.529177210903, s.Cell.M01, 12);
@@ -383,7 +382,7 @@ public class PwOutputTests
     [Fact]
     public void MalformedForceLineNamesFileStepAndLine()
     {
-        var lines = File.ReadAllLines(TestData.Path("qe", "dataset", "BaOfix_ref.out")).ToList();
+        var lines = File.ReadAllLines(TestData.TestFile("qe", "dataset", "BaOfix_ref.out")).ToList();
         int f = lines.FindIndex(l => l.Contains("atom    2 type  2   force =", StringComparison.Ordinal));
         lines[f] = "     atom    2 type  2   force =     0.001   abc   0.0";
         var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(new StringReader(string.Join('\n', lines)), "bad.out"));
