@@ -194,13 +194,13 @@ public static class PwInput
     /// </summary>
     /// <param name="reader">The input text.</param>
     /// <param name="sourceName">Name used in messages.</param>
-    /// <param name="units">Bohr value for bohr/alat units; default CODATA 2006 (pw.x 6.x).</param>
+    /// <param name="units">Bohr value for bohr/alat units; default CODATA 2018 (pw.x 6.7 and newer).</param>
     /// <exception cref="FormatException">Malformed input (the message names the source and line).</exception>
     /// <exception cref="NotSupportedException">ibrav ≠ 0.</exception>
     public static PwInputFile Read(TextReader reader, string sourceName, PwUnits? units = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        units ??= PwUnits.Codata2006;
+        units ??= PwUnits.Codata2018;
         var lines = new List<string>();
         for (string? l; (l = reader.ReadLine()) is not null;)
         {

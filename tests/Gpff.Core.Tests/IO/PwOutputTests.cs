@@ -6,8 +6,10 @@ namespace Gpff.Core.Tests.IO;
 
 public class PwOutputTests
 {
+    // pw.x 6.7 (which wrote every test file) uses CODATA 2018; see PwUnits.
+    private const double Ry = 13.605693122994;
+    private const double Bohr = 0.529177210903;
     private const double Ry2006 = 13.605691930242388;
-    private const double Bohr2006 = 0.52917720859;
 
     private static string Special(string name) => TestData.TestFile("qe", "special", name);
 
@@ -51,25 +53,25 @@ public class PwOutputTests
             Assert.Equal(0L, s.Info["qe_ionic_step"]);
             Assert.Equal(false, s.Info["qe_final_scf"]);
             Assert.Equal("6.7MaX", s.Info["qe_version"]);
-            Assert.Equal("CODATA 2006", s.Info["qe_units"]);
+            Assert.Equal("CODATA 2018", s.Info["qe_units"]);
             Assert.Equal(path, s.Info["source"]);
         }
     }
 
     [Fact]
-    public void EnergyIsTheBangLineInRydbergTimesCodata2006AndStressSignFollowsAse()
+    public void EnergyIsTheBangLineInRydbergTimesCodata2018AndStressSignFollowsAse()
     {
         // BaOfix_rand00.out: "!    total energy = -95.37238245 Ry", stress row 1 "0.00025927 0.00006008 -0.00002121",
         // P = 26.73 kbar (pw.x: positive = compressive), force on atom 1 "0.00239626 -0.00019989 0.00046145" Ry/bohr.
         var s = PwOutput.ReadLast(TestData.TestFile("qe", "dataset", "BaOfix_rand00.out"));
-        Assert.Equal(-95.37238245 * Ry2006, s.EnergyEv!.Value, 9);
+        Assert.Equal(-95.37238245 * Ry, s.EnergyEv!.Value, 9);
         var st = s.StressEvPerA3!.Value;
-        double ryPerBohr3 = Ry2006 / (Bohr2006 * Bohr2006 * Bohr2006);
+        double ryPerBohr3 = Ry / (Bohr * Bohr * Bohr);
         Assert.Equal(-0.00025927 * ryPerBohr3, st.XX, 12);
         Assert.Equal(-0.00006008 * ryPerBohr3, st.XY, 12);
         Assert.Equal(2.673, Units.EvPerA3ToGpa(st.Pressure), 2); // 26.73 kbar = 2.673 GPa, positive under compression
-        Assert.Equal(0.00239626 * Ry2006 / Bohr2006, s.ForcesEvPerA![0].X, 12);
-        Assert.Equal(-0.00019989 * Ry2006 / Bohr2006, s.ForcesEvPerA[0].Y, 12);
+        Assert.Equal(0.00239626 * Ry / Bohr, s.ForcesEvPerA![0].X, 12);
+        Assert.Equal(-0.00019989 * Ry / Bohr, s.ForcesEvPerA[0].Y, 12);
         Assert.Equal(19L, s.Info["qe_scf_iterations"]);
         int bangLine = Array.FindIndex(File.ReadAllLines(TestData.TestFile("qe", "dataset", "BaOfix_rand00.out")), l => l.StartsWith('!')) + 1;
         Assert.Equal((long)bangLine, s.Info["qe_energy_line"]);
@@ -89,7 +91,7 @@ public class PwOutputTests
         for (int k = 0; k < frames.Count; k++)
         {
             double ry = double.Parse(bang[k].Split('=')[1].Replace("Ry", ""), CultureInfo.InvariantCulture);
-            Assert.Equal(ry * Ry2006, frames[k].EnergyEv!.Value, 9);
+            Assert.Equal(ry * Ry, frames[k].EnergyEv!.Value, 9);
             Assert.Equal((long)k, frames[k].Info["qe_ionic_step"]);
             Assert.Equal("relax", frames[k].Info["qe_calculation"]);
             Assert.Equal(false, frames[k].Info["qe_final_scf"]);
@@ -137,8 +139,8 @@ public class PwOutputTests
         var last = frames[^1];
         Assert.Equal(true, last.Info["qe_final_scf"]);
         Assert.Equal(8L, last.Info["qe_ionic_step"]);
-        Assert.Equal(-95.36271185 * Ry2006, last.EnergyEv!.Value, 9);
-        Assert.Equal(-95.36282815 * Ry2006, frames[^2].EnergyEv!.Value, 9);
+        Assert.Equal(-95.36271185 * Ry, last.EnergyEv!.Value, 9);
+        Assert.Equal(-95.36282815 * Ry, frames[^2].EnergyEv!.Value, 9);
 
         // Closing SCF at the final coordinates (9 decimals in Å, not the 6-decimal header reprint).
         var finalCell = new Mat3(0.001955410, 2.690038870, 2.690238384, 2.689335769, 0.002013761, 2.690238384, 2.691291179, 2.692052631, 0);
@@ -152,14 +154,14 @@ public class PwOutputTests
         AssertClose(step1Cell.ToRowMajorArray(), frames[1].Cell.ToRowMajorArray(), "step 1 cell", 1e-12);
 
         // Step 0 from the header: celldm(1) = 7.339293 bohr, a(1) = (0.003553 0.703540 0.710647) alat.
-        Assert.Equal(0.003553 * 7.339293 * Bohr2006, frames[0].Cell.M00, 12);
-        Assert.Equal(0.703540 * 7.339293 * Bohr2006, frames[0].Cell.M01, 12);
+        Assert.Equal(0.003553 * 7.339293 * Bohr, frames[0].Cell.M00, 12);
+        Assert.Equal(0.703540 * 7.339293 * Bohr, frames[0].Cell.M01, 12);
 
         // Pressure ~ 10 GPa at the end ("P= 98.72" kbar in the closing SCF), positive under compression.
         Assert.Equal(9.872, Units.EvPerA3ToGpa(last.StressEvPerA3!.Value.Pressure), 2);
         // The enthalpy of step 0 (enthalpy new = -95.1782842632 Ry) is kept; the '!' energy is E, not H.
-        Assert.Equal(-95.1782842632 * Ry2006, (double)frames[0].Info["qe_enthalpy_ev"], 8);
-        Assert.Equal(-95.37115746 * Ry2006, frames[0].EnergyEv!.Value, 9);
+        Assert.Equal(-95.1782842632 * Ry, (double)frames[0].Info["qe_enthalpy_ev"], 8);
+        Assert.Equal(-95.37115746 * Ry, frames[0].EnergyEv!.Value, 9);
         // Smearing: the Fermi energy is kept.
         Assert.Equal(8.7226, (double)frames[0].Info["qe_fermi_energy_ev"], 6);
     }
@@ -176,7 +178,7 @@ public class PwOutputTests
         Assert.Equal(["Si1", "Si1"], frames[0].AtomProperties["qe_species"].Strings!);
 
         // ibrav=2: a1 = (-1, 0, 1) a/2.
-        double a = 10.5 * Bohr2006;
+        double a = 10.5 * Bohr;
         AssertClose([-a / 2, 0, a / 2, 0, a / 2, a / 2, -a / 2, a / 2, 0], frames[0].Cell.ToRowMajorArray(), "ibrav=2 cell", 1e-6);
         // Input crystal position (0, 0, 0.02) of atom 1.
         AssertClose(Flat([new Vec3(0, 0, 0.02) * frames[0].Cell]), Flat([frames[0].Positions[0]]), "crystal → Å", 1e-5);
@@ -186,7 +188,7 @@ public class PwOutputTests
             new Vec3(-0.486032231, 0.000114953, 0.486079888),
             new Vec3(-0.000114953, 0.486032231, 0.486079888),
             new Vec3(-0.485872905, 0.485872905, 0.000272327));
-        cell = (10.5 * Bohr2006) * cell;
+        cell = (10.5 * Bohr) * cell;
         AssertClose(cell.ToRowMajorArray(), frames[^1].Cell.ToRowMajorArray(), "alat cell", 1e-12);
         var frac = new Vec3(0.2500089020, 0.2500089020, 0.2597542649);
         AssertClose(Flat([frac * cell]), Flat([frames[^1].Positions[1]]), "crystal positions", 1e-12);
@@ -199,11 +201,11 @@ public class PwOutputTests
         var frames = PwOutput.ReadAll(path);
         Assert.Equal(3, frames.Count);
         Assert.All(frames, f => Assert.Equal("md", f.Info["qe_calculation"]));
-        Assert.Equal(-15.61377447 * Ry2006, frames[1].EnergyEv!.Value, 9);
+        Assert.Equal(-15.61377447 * Ry, frames[1].EnergyEv!.Value, 9);
         // Step 0: input bohr positions; step 1 at the first "ATOMIC_POSITIONS (bohr)" block.
-        Assert.Equal(0.1 * Bohr2006, frames[0].Positions[0].X, 6);
-        Assert.Equal(0.0997201264 * Bohr2006, frames[1].Positions[0].X, 12);
-        Assert.Equal(2.5652798736 * Bohr2006, frames[1].Positions[1].X, 12);
+        Assert.Equal(0.1 * Bohr, frames[0].Positions[0].X, 6);
+        Assert.Equal(0.0997201264 * Bohr, frames[1].Positions[0].X, 12);
+        Assert.Equal(2.5652798736 * Bohr, frames[1].Positions[1].X, 12);
         Assert.Null(frames[0].StressEvPerA3); // tstress was off
         // Newton's third law in the printed forces (2 atoms).
         Assert.Equal(-frames[2].ForcesEvPerA![0].X, frames[2].ForcesEvPerA![1].X, 8);
@@ -328,22 +330,25 @@ public class PwOutputTests
     }
 
     [Fact]
-    public void Version7OutputsAreConvertedWithCodata2018()
+    public void OlderOutputsAreConvertedWithCodata2006()
     {
-        string text = File.ReadAllText(TestData.TestFile("qe", "dataset", "BaOfix_ref.out")).Replace("v.6.7MaX", "v.7.2");
-        var s = PwOutput.ReadAll(new StringReader(text), "v7.out").Single();
-        var s6 = PwOutput.ReadLast(TestData.TestFile("qe", "dataset", "BaOfix_ref.out"));
-        Assert.Equal("CODATA 2018", s.Info["qe_units"]);
-        Assert.Equal(s6.EnergyEv!.Value / Ry2006 * 13.605693122994, s.EnergyEv!.Value, 9);
-        Assert.Equal(s6.Cell.M01 / Bohr2006 * 0.529177210903, s.Cell.M01, 12);
+        string text = File.ReadAllText(TestData.TestFile("qe", "dataset", "BaOfix_ref.out")).Replace("v.6.7MaX", "v.6.4.1");
+        var s = PwOutput.ReadAll(new StringReader(text), "v64.out").Single();
+        var s67 = PwOutput.ReadLast(TestData.TestFile("qe", "dataset", "BaOfix_ref.out"));
+        Assert.Equal("CODATA 2006", s.Info["qe_units"]);
+        Assert.Equal(s67.EnergyEv!.Value / Ry * Ry2006, s.EnergyEv!.Value, 9);
+        Assert.Equal(s67.Cell.M01 / Bohr * 0.52917720859, s.Cell.M01, 12);
         // Forcing the units overrides the banner.
-        var forced = PwOutput.ReadAll(new StringReader(text), "v7.out", PwUnits.Codata2006).Single();
-        Assert.Equal(s6.EnergyEv, forced.EnergyEv);
+        var forced = PwOutput.ReadAll(new StringReader(text), "v64.out", PwUnits.Codata2018).Single();
+        Assert.Equal(s67.EnergyEv, forced.EnergyEv);
     }
 
     [Theory]
-    [InlineData("6.7MaX", "CODATA 2006")]
-    [InlineData("6.8", "CODATA 2006")]
+    [InlineData("6.7MaX", "CODATA 2018")]
+    [InlineData("6.8", "CODATA 2018")]
+    [InlineData("6.6", "CODATA 2006")]
+    [InlineData("6.4.1", "CODATA 2006")]
+    [InlineData("5", "CODATA 2006")]
     [InlineData("7.0", "CODATA 2018")]
     [InlineData("7.3.1", "CODATA 2018")]
     public void UnitsFollowTheVersion(string version, string expected) => Assert.Equal(expected, PwUnits.ForVersion(version).Name);

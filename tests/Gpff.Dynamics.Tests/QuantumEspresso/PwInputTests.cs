@@ -174,7 +174,7 @@ public class PwInputTests
         Assert.Equal(30.0, f.Namelists.Get("system", "ecutwfc"));
         Assert.Equal(true, f.Namelists.Get("system", "nosym"));
         Assert.Equal("x", f.Namelists.Get("control", "prefix"));
-        double a = 10.2 * PwUnits.Codata2006.BohrA;
+        double a = 10.2 * PwUnits.Codata2018.BohrA;
         Assert.Equal(a / 2, f.Structure.Cell.M01, 12);
         Assert.Equal(a / 4, f.Structure.Positions[1].X, 12);
         Assert.Equal(["Si", "Si"], f.Structure.Symbols());
