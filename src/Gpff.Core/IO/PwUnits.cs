@@ -23,7 +23,7 @@ namespace Gpff.IO;
 public sealed record PwUnits(string Name, double RydbergEv, double BohrA)
 {
     /// <summary>CODATA 2006, as used by Quantum ESPRESSO before 6.7 and by ASE for all pw.x outputs (1 Ry = 13.605691930 eV, 1 bohr = 0.52917720859 Å).</summary>
-    public static PwUnits Codata2006 { get; } = new("CODATA 2006", Units.RydbergEvQe6, Units.BohrAngstromQe6);
+    public static PwUnits Codata2006 { get; } = new("CODATA 2006", Units.RydbergEvCodata2006, Units.BohrAngstromCodata2006);
 
     /// <summary>CODATA 2018, as used by Quantum ESPRESSO 6.7 and newer (1 Ry = 13.605693122994 eV, 1 bohr = 0.529177210903 Å).</summary>
     public static PwUnits Codata2018 { get; } = new("CODATA 2018", Units.RydbergEv, Units.BohrAngstrom);
