@@ -4,37 +4,269 @@ namespace Gpff.Descriptors;
 
 /// <summary>
 /// The local environments of every atom of one structure, as the kernels consume them: kernels
-/// never see a <see cref="Structure"/>, only this. Built once per structure and reused.
+/// never see a <see cref="Structure"/>, only this. Built once per structure (see <see cref="Build"/>)
+/// and reused for every covariance; immutable and safe to share between threads.
 /// </summary>
 public sealed class StructureEnvironments
 {
-    // NOTE (kernels issue): this type is the seam between descriptors/kernels and the solver.
-    // The members below are the contract the solver relies on; the environment arrays are added
-    // by the descriptors implementation.
+    private readonly AtomEnvironment[] _environments;
+    private readonly int[] _atomicNumbers;
 
-    /// <summary>Creates the container.</summary>
-    /// <param name="atomicNumbers">Species of each atom.</param>
-    /// <param name="cellA">Cell (rows are lattice vectors, Å).</param>
-    /// <param name="pbc">Periodicity.</param>
-    public StructureEnvironments(int[] atomicNumbers, Mat3 cellA, Pbc pbc)
+    private StructureEnvironments(int[] atomicNumbers, Mat3 cellA, Pbc pbc, DescriptorSettings settings, AtomEnvironment[] environments)
     {
-        AtomicNumbers = atomicNumbers;
+        _atomicNumbers = atomicNumbers;
         CellA = cellA;
         Pbc = pbc;
+        Settings = settings;
+        _environments = environments;
     }
 
     /// <summary>Number of atoms (= number of environments).</summary>
-    public int AtomCount => AtomicNumbers.Length;
+    public int AtomCount => _atomicNumbers.Length;
 
-    /// <summary>Species of each atom.</summary>
-    public int[] AtomicNumbers { get; }
+    /// <summary>Atomic number of each atom.</summary>
+    public ReadOnlySpan<int> AtomicNumbers => _atomicNumbers;
 
-    /// <summary>Cell in Å.</summary>
+    /// <summary>Cell in Å (rows are lattice vectors).</summary>
     public Mat3 CellA { get; }
 
     /// <summary>Periodicity.</summary>
     public Pbc Pbc { get; }
 
-    /// <summary>Cell volume in Å³ (stress covariances are per unit volume).</summary>
+    /// <summary>Cutoffs and cutoff function the environments were built with.</summary>
+    public DescriptorSettings Settings { get; }
+
+    /// <summary>Cell volume in Å³ (stress covariances are per unit volume); meaningful for 3D-periodic structures.</summary>
     public double VolumeA3 => Math.Abs(CellA.Determinant);
+
+    /// <summary>The environment of atom <paramref name="atom"/>.</summary>
+    /// <param name="atom">Atom index.</param>
+    public AtomEnvironment this[int atom] => _environments[atom];
+
+    /// <summary>All environments, in atom order.</summary>
+    public IReadOnlyList<AtomEnvironment> Environments => _environments;
+
+    /// <summary>Total number of 2-body neighbour entries over all atoms.</summary>
+    public int TotalPairCount => _environments.Sum(e => e.PairCount);
+
+    /// <summary>Total number of 3-body triplets over all atoms.</summary>
+    public int TotalTripletCount => _environments.Sum(e => e.TripletCount);
+
+    /// <summary>
+    /// Builds the environments of every atom of <paramref name="structure"/>.
+    /// </summary>
+    /// <param name="structure">The structure (positions must be finite).</param>
+    /// <param name="settings">Cutoffs and cutoff function.</param>
+    /// <exception cref="InvalidStructureException">A position is not finite, or the cell cannot honour the cutoff.</exception>
+    public static StructureEnvironments Build(Structure structure, DescriptorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var z = structure.AtomicNumbers.ToArray();
+        var list = NeighborList.Build(structure, settings.MaxCutoffA, NeighborListKind.Full);
+        var envs = new AtomEnvironment[z.Length];
+        var scratch = new Scratch();
+        for (int i = 0; i < z.Length; i++)
+        {
+            envs[i] = BuildOne(i, z, list, settings, scratch);
+        }
+
+        return new StructureEnvironments(z, structure.Cell, structure.Pbc, settings, envs);
+    }
+
+    private sealed class Scratch
+    {
+        public readonly List<int> Pairs = [];
+        public readonly List<int> Near = [];
+        public readonly List<(int A, int B, double R3)> Triplets = [];
+    }
+
+    private static AtomEnvironment BuildOne(int i, int[] z, NeighborList list, DescriptorSettings s, Scratch scratch)
+    {
+        var env = new AtomEnvironment(i, z[i]);
+        var nb = list.Neighbors(i);
+        var shifts = list.Shifts(i);
+        var vecs = list.Vectors(i);
+        var dist = list.Distances(i);
+        double rc2 = s.PairCutoffA, rc3 = s.TripletCutoffA;
+        var fn = s.CutoffFunction;
+
+        // 2-body: neighbours within rc2, sorted by species then distance (then index, for determinism).
+        var pairs = scratch.Pairs;
+        pairs.Clear();
+        for (int e = 0; e < nb.Length; e++)
+        {
+            if (dist[e] < rc2)
+            {
+                pairs.Add(e);
+            }
+        }
+
+        var nbArr = nb.ToArray();
+        var distArr = dist.ToArray();
+        pairs.Sort((p, q) =>
+        {
+            int c = z[nbArr[p]].CompareTo(z[nbArr[q]]);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = distArr[p].CompareTo(distArr[q]);
+            return c != 0 ? c : p.CompareTo(q);
+        });
+
+        int np = pairs.Count;
+        int len = np + AtomEnvironment.Padding;
+        env.PairCount = np;
+        env.PNeighbor = new int[len];
+        env.PShift = new Int3[len];
+        env.PSpecies = new int[len];
+        env.PR = new double[len];
+        env.PUx = new double[len];
+        env.PUy = new double[len];
+        env.PUz = new double[len];
+        env.PF = new double[len];
+        env.PDF = new double[len];
+        var speciesList = new List<int>();
+        var rangeStart = new List<int>();
+        for (int n = 0; n < np; n++)
+        {
+            int e = pairs[n];
+            int sj = z[nb[e]];
+            double r = dist[e];
+            var u = vecs[e] / r;
+            env.PNeighbor[n] = nb[e];
+            env.PShift[n] = shifts[e];
+            env.PSpecies[n] = sj;
+            env.PR[n] = r;
+            env.PUx[n] = u.X;
+            env.PUy[n] = u.Y;
+            env.PUz[n] = u.Z;
+            env.PF[n] = Cutoffs.Evaluate(fn, rc2, r, out env.PDF[n]);
+            if (speciesList.Count == 0 || speciesList[^1] != sj)
+            {
+                speciesList.Add(sj);
+                rangeStart.Add(n);
+            }
+        }
+
+        rangeStart.Add(np);
+        env.PairSpeciesList = speciesList.ToArray();
+        env.PairRangeStart = rangeStart.ToArray();
+
+        // 3-body: unordered pairs of neighbours within rc3 whose mutual distance is also below rc3.
+        var near = scratch.Near;
+        near.Clear();
+        for (int e = 0; e < nb.Length; e++)
+        {
+            if (dist[e] < rc3)
+            {
+                near.Add(e);
+            }
+        }
+
+        var trip = scratch.Triplets;
+        trip.Clear();
+        for (int a = 0; a < near.Count; a++)
+        {
+            var va = vecs[near[a]];
+            for (int b = a + 1; b < near.Count; b++)
+            {
+                var d = vecs[near[b]] - va;
+                double r3 = d.Length;
+                if (r3 < rc3)
+                {
+                    // Order so that species(first) <= species(second).
+                    int ea = near[a], eb = near[b];
+                    if (z[nb[ea]] > z[nb[eb]])
+                    {
+                        (ea, eb) = (eb, ea);
+                    }
+
+                    trip.Add((ea, eb, r3));
+                }
+            }
+        }
+
+        trip.Sort((p, q) =>
+        {
+            int c = z[nbArr[p.A]].CompareTo(z[nbArr[q.A]]);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = z[nbArr[p.B]].CompareTo(z[nbArr[q.B]]);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = p.A.CompareTo(q.A);
+            return c != 0 ? c : p.B.CompareTo(q.B);
+        });
+
+        int nt = trip.Count;
+        len = nt + AtomEnvironment.Padding;
+        env.TripletCount = nt;
+        env.TNeighbor1 = new int[len];
+        env.TNeighbor2 = new int[len];
+        env.TSpecies1 = new int[len];
+        env.TSpecies2 = new int[len];
+        env.TR1 = new double[len];
+        env.TR2 = new double[len];
+        env.TR3 = new double[len];
+        env.TU1x = new double[len];
+        env.TU1y = new double[len];
+        env.TU1z = new double[len];
+        env.TU2x = new double[len];
+        env.TU2y = new double[len];
+        env.TU2z = new double[len];
+        env.TF = new double[len];
+        env.TF1 = new double[len];
+        env.TF2 = new double[len];
+        env.TF3 = new double[len];
+        var tlist = new List<(int, int)>();
+        var tstart = new List<int>();
+        for (int t = 0; t < nt; t++)
+        {
+            var (ea, eb, r3) = trip[t];
+            double r1 = dist[ea], r2 = dist[eb];
+            var u1 = vecs[ea] / r1;
+            var u2 = vecs[eb] / r2;
+            int s1 = z[nb[ea]], s2 = z[nb[eb]];
+            env.TNeighbor1[t] = nb[ea];
+            env.TNeighbor2[t] = nb[eb];
+            env.TSpecies1[t] = s1;
+            env.TSpecies2[t] = s2;
+            env.TR1[t] = r1;
+            env.TR2[t] = r2;
+            env.TR3[t] = r3;
+            env.TU1x[t] = u1.X;
+            env.TU1y[t] = u1.Y;
+            env.TU1z[t] = u1.Z;
+            env.TU2x[t] = u2.X;
+            env.TU2y[t] = u2.Y;
+            env.TU2z[t] = u2.Z;
+            double f1 = Cutoffs.Evaluate(fn, rc3, r1, out double d1);
+            double f2 = Cutoffs.Evaluate(fn, rc3, r2, out double d2);
+            double f3 = Cutoffs.Evaluate(fn, rc3, r3, out double d3);
+            env.TF[t] = f1 * f2 * f3;
+            env.TF1[t] = d1 * f2 * f3;
+            env.TF2[t] = f1 * d2 * f3;
+            env.TF3[t] = f1 * f2 * d3;
+            if (tlist.Count == 0 || tlist[^1] != (s1, s2))
+            {
+                tlist.Add((s1, s2));
+                tstart.Add(t);
+            }
+        }
+
+        tstart.Add(nt);
+        env.TripletSpeciesList = tlist.ToArray();
+        env.TripletRangeStart = tstart.ToArray();
+        return env;
+    }
 }

@@ -1,0 +1,178 @@
+using Gpff.Geometry;
+
+namespace Gpff.Descriptors;
+
+/// <summary>
+/// The local environment of one atom as the n-body kernels consume it, stored as a structure of
+/// arrays so that kernel loops vectorise.
+/// <para>
+/// 2-body part: every neighbour j (periodic images are distinct neighbours, an atom may see its own
+/// images) with r_ij &lt; r_c2: species, distance, unit vector û_ij = (r_j − r_i)/r_ij, cutoff value
+/// and derivative. Sorted by neighbour species, then distance.
+/// </para>
+/// <para>
+/// 3-body part: every unordered pair (j, k) of neighbours with r_ij, r_ik and r_jk all below r_c3,
+/// stored so that species(j) ≤ species(k): the three distances d = (r_ij, r_ik, r_jk), the unit vectors
+/// û_ij and û_ik, and the cutoff product f(r_ij) f(r_ik) f(r_jk) with its three partial derivatives.
+/// Sorted by the species pair (s_j, s_k).
+/// </para>
+/// Immutable once built; safe to share between threads.
+/// </summary>
+public sealed class AtomEnvironment
+{
+    /// <summary>Extra zeroed elements at the end of every internal array, so that SIMD loads may run past the end.</summary>
+    internal const int Padding = 8;
+
+    internal AtomEnvironment(int centralAtom, int centralSpecies)
+    {
+        CentralAtom = centralAtom;
+        CentralSpecies = centralSpecies;
+    }
+
+    /// <summary>Index of the central atom in its structure.</summary>
+    public int CentralAtom { get; }
+
+    /// <summary>Atomic number of the central atom.</summary>
+    public int CentralSpecies { get; }
+
+    /// <summary>Number of 2-body neighbours.</summary>
+    public int PairCount { get; internal set; }
+
+    /// <summary>Number of 3-body triplets.</summary>
+    public int TripletCount { get; internal set; }
+
+    // ---- 2-body arrays (length PairCount + Padding) ----
+    internal int[] PNeighbor = [];
+    internal Int3[] PShift = [];
+    internal int[] PSpecies = [];
+    internal double[] PR = [];
+    internal double[] PUx = [];
+    internal double[] PUy = [];
+    internal double[] PUz = [];
+    internal double[] PF = [];
+    internal double[] PDF = [];
+
+    /// <summary>Distinct neighbour species, ascending; pairs of species PairSpeciesList[g] occupy [PairRangeStart[g], PairRangeStart[g+1]).</summary>
+    internal int[] PairSpeciesList = [];
+    internal int[] PairRangeStart = [0];
+
+    // ---- 3-body arrays (length TripletCount + Padding) ----
+    internal int[] TNeighbor1 = [];
+    internal int[] TNeighbor2 = [];
+    internal int[] TSpecies1 = [];
+    internal int[] TSpecies2 = [];
+    internal double[] TR1 = [];
+    internal double[] TR2 = [];
+    internal double[] TR3 = [];
+    internal double[] TU1x = [];
+    internal double[] TU1y = [];
+    internal double[] TU1z = [];
+    internal double[] TU2x = [];
+    internal double[] TU2y = [];
+    internal double[] TU2z = [];
+    internal double[] TF = [];
+    internal double[] TF1 = [];
+    internal double[] TF2 = [];
+    internal double[] TF3 = [];
+
+    /// <summary>Distinct (s_j, s_k) species pairs of the triplets (s_j ≤ s_k), in sorted order, with their ranges.</summary>
+    internal (int S1, int S2)[] TripletSpeciesList = [];
+    internal int[] TripletRangeStart = [0];
+
+    /// <summary>Atom indices of the 2-body neighbours.</summary>
+    public ReadOnlySpan<int> PairNeighbors => PNeighbor.AsSpan(0, PairCount);
+
+    /// <summary>Image shifts (lattice vectors) of the 2-body neighbours.</summary>
+    public ReadOnlySpan<Int3> PairShifts => PShift.AsSpan(0, PairCount);
+
+    /// <summary>Atomic numbers of the 2-body neighbours.</summary>
+    public ReadOnlySpan<int> PairSpecies => PSpecies.AsSpan(0, PairCount);
+
+    /// <summary>Distances r_ij in Å.</summary>
+    public ReadOnlySpan<double> PairDistances => PR.AsSpan(0, PairCount);
+
+    /// <summary>x components of the unit vectors û_ij.</summary>
+    public ReadOnlySpan<double> PairUnitX => PUx.AsSpan(0, PairCount);
+
+    /// <summary>y components of the unit vectors û_ij.</summary>
+    public ReadOnlySpan<double> PairUnitY => PUy.AsSpan(0, PairCount);
+
+    /// <summary>z components of the unit vectors û_ij.</summary>
+    public ReadOnlySpan<double> PairUnitZ => PUz.AsSpan(0, PairCount);
+
+    /// <summary>Cutoff function f(r_ij) of each pair.</summary>
+    public ReadOnlySpan<double> PairCutoffValues => PF.AsSpan(0, PairCount);
+
+    /// <summary>Cutoff derivative f′(r_ij) of each pair.</summary>
+    public ReadOnlySpan<double> PairCutoffDerivatives => PDF.AsSpan(0, PairCount);
+
+    /// <summary>Atom indices of the first neighbour j of each triplet.</summary>
+    public ReadOnlySpan<int> TripletNeighbors1 => TNeighbor1.AsSpan(0, TripletCount);
+
+    /// <summary>Atom indices of the second neighbour k of each triplet.</summary>
+    public ReadOnlySpan<int> TripletNeighbors2 => TNeighbor2.AsSpan(0, TripletCount);
+
+    /// <summary>Atomic numbers s_j of the first neighbours (s_j ≤ s_k).</summary>
+    public ReadOnlySpan<int> TripletSpecies1 => TSpecies1.AsSpan(0, TripletCount);
+
+    /// <summary>Atomic numbers s_k of the second neighbours.</summary>
+    public ReadOnlySpan<int> TripletSpecies2 => TSpecies2.AsSpan(0, TripletCount);
+
+    /// <summary>Distances r_ij in Å.</summary>
+    public ReadOnlySpan<double> TripletDistances1 => TR1.AsSpan(0, TripletCount);
+
+    /// <summary>Distances r_ik in Å.</summary>
+    public ReadOnlySpan<double> TripletDistances2 => TR2.AsSpan(0, TripletCount);
+
+    /// <summary>Distances r_jk in Å.</summary>
+    public ReadOnlySpan<double> TripletDistances3 => TR3.AsSpan(0, TripletCount);
+
+    /// <summary>Cutoff products f(r_ij) f(r_ik) f(r_jk).</summary>
+    public ReadOnlySpan<double> TripletCutoffValues => TF.AsSpan(0, TripletCount);
+
+    /// <summary>∂/∂r_ij of the cutoff product of each triplet.</summary>
+    public ReadOnlySpan<double> TripletCutoffDerivatives1 => TF1.AsSpan(0, TripletCount);
+
+    /// <summary>∂/∂r_ik of the cutoff product of each triplet.</summary>
+    public ReadOnlySpan<double> TripletCutoffDerivatives2 => TF2.AsSpan(0, TripletCount);
+
+    /// <summary>∂/∂r_jk of the cutoff product of each triplet.</summary>
+    public ReadOnlySpan<double> TripletCutoffDerivatives3 => TF3.AsSpan(0, TripletCount);
+
+    /// <summary>Unit vector û_ij of triplet <paramref name="t"/>.</summary>
+    /// <param name="t">Triplet index.</param>
+    public Vec3 TripletUnit1(int t) => new(TU1x[t], TU1y[t], TU1z[t]);
+
+    /// <summary>Unit vector û_ik of triplet <paramref name="t"/>.</summary>
+    /// <param name="t">Triplet index.</param>
+    public Vec3 TripletUnit2(int t) => new(TU2x[t], TU2y[t], TU2z[t]);
+
+    /// <summary>Unit vector û_ij of pair <paramref name="p"/>.</summary>
+    /// <param name="p">Pair index.</param>
+    public Vec3 PairUnit(int p) => new(PUx[p], PUy[p], PUz[p]);
+
+    /// <summary>The range [start, end) of pairs whose neighbour has atomic number <paramref name="species"/> (empty when none).</summary>
+    /// <param name="species">Atomic number.</param>
+    public (int Start, int End) PairRange(int species)
+    {
+        int g = Array.IndexOf(PairSpeciesList, species);
+        return g < 0 ? (0, 0) : (PairRangeStart[g], PairRangeStart[g + 1]);
+    }
+
+    /// <summary>The range [start, end) of triplets with neighbour species (s1, s2), s1 ≤ s2 (empty when none or when s1 &gt; s2).</summary>
+    /// <param name="species1">Atomic number of the first neighbour.</param>
+    /// <param name="species2">Atomic number of the second neighbour.</param>
+    public (int Start, int End) TripletRange(int species1, int species2)
+    {
+        var list = TripletSpeciesList;
+        for (int g = 0; g < list.Length; g++)
+        {
+            if (list[g].S1 == species1 && list[g].S2 == species2)
+            {
+                return (TripletRangeStart[g], TripletRangeStart[g + 1]);
+            }
+        }
+
+        return (0, 0);
+    }
+}

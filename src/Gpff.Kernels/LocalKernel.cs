@@ -1,0 +1,380 @@
+using System.Buffers;
+using System.Text.Json;
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels;
+
+/// <summary>
+/// Base of kernels defined over pairs of local environments (the n-body kernels and their sums).
+/// A derived kernel supplies one operation, the covariance between two environments of the ten
+/// "environment labels" (<see cref="EnvironmentLabelCount"/>), and optionally a faster force-only
+/// version; this class turns them into covariances between the energy, force, stress and local-energy
+/// labels of whole structures:
+/// <list type="bullet">
+/// <item>index 0: the local energy εᵢ of the central atom (eV);</item>
+/// <item>indices 1–3: the force on the central atom, F = −∂E/∂rᵢ (eV/Å), computed from environment i alone
+/// (FLARE's convention: each pair or triplet containing i enters with its full weight);</item>
+/// <item>indices 4–9: the local virial ∂εᵢ/∂ε_ab under homogeneous strain (eV, Voigt xx yy zz yz xz xy);
+/// the stress of a structure is the sum over its atoms divided by the volume (ASE sign).</item>
+/// </list>
+/// Immutable and thread-safe.
+/// </summary>
+public abstract class LocalKernel : IKernel
+{
+    /// <summary>Number of labels of one environment: local energy, 3 force components, 6 virial components.</summary>
+    public const int EnvironmentLabelCount = 10;
+
+    /// <summary>Entries of one environment-pair block (10 × 10, row-major).</summary>
+    public const int EnvironmentBlockSize = EnvironmentLabelCount * EnvironmentLabelCount;
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public abstract IReadOnlyList<string> HyperparameterNames { get; }
+
+    /// <inheritdoc />
+    public abstract IReadOnlyList<double> Hyperparameters { get; }
+
+    /// <inheritdoc />
+    public abstract DescriptorSettings Descriptor { get; }
+
+    /// <inheritdoc />
+    public double CutoffA => Descriptor.MaxCutoffA;
+
+    /// <summary>Number of hyperparameters.</summary>
+    public int HyperparameterCount => HyperparameterNames.Count;
+
+    /// <summary>A copy of this kernel with other hyperparameter values.</summary>
+    /// <param name="values">New values, in the order of <see cref="HyperparameterNames"/>.</param>
+    public abstract LocalKernel WithHyperparameters(IReadOnlyList<double> values);
+
+    IKernel IKernel.WithHyperparameters(IReadOnlyList<double> values) => WithHyperparameters(values);
+
+    /// <inheritdoc />
+    public StructureEnvironments Describe(Structure structure) => StructureEnvironments.Build(structure, Descriptor);
+
+    /// <summary>
+    /// Adds the 10 × 10 covariance between the environment labels of <paramref name="x"/> (rows) and
+    /// <paramref name="y"/> (columns) to <paramref name="block"/>, and, when
+    /// <paramref name="hyperparameterGradients"/> is not empty, its derivative with respect to each
+    /// hyperparameter h to hyperparameterGradients[h·100 ..].
+    /// </summary>
+    /// <param name="x">Row environment.</param>
+    /// <param name="y">Column environment.</param>
+    /// <param name="block">10 × 10 accumulator.</param>
+    /// <param name="hyperparameterGradients">H × 100 accumulator, or empty.</param>
+    public abstract void EnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients);
+
+    /// <summary>
+    /// Adds the 3 × 3 force–force covariance cov(F_x,α, F_y,β) of the central atoms of two environments
+    /// to <paramref name="block"/> (row-major, eV²/Å²), in one pass over the environment pair.
+    /// </summary>
+    /// <param name="x">Row environment.</param>
+    /// <param name="y">Column environment.</param>
+    /// <param name="block">3 × 3 accumulator.</param>
+    public virtual void ForceCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block)
+    {
+        Span<double> full = stackalloc double[EnvironmentBlockSize];
+        full.Clear();
+        EnvironmentCovariance(x, y, full, []);
+        for (int a = 0; a < 3; a++)
+        {
+            for (int b = 0; b < 3; b++)
+            {
+                block[3 * a + b] += full[(1 + a) * EnvironmentLabelCount + 1 + b];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that environments were built for this kernel (same cutoffs and cutoff function); throws
+    /// an <see cref="ArgumentException"/> that says what differs otherwise.
+    /// </summary>
+    /// <param name="environments">The environments.</param>
+    /// <param name="what">How to name them in the message.</param>
+    public virtual void CheckEnvironments(StructureEnvironments environments, string what = "structure")
+    {
+        ArgumentNullException.ThrowIfNull(environments);
+        var mine = Descriptor;
+        var theirs = environments.Settings;
+        if (mine != theirs)
+        {
+            throw new ArgumentException(
+                $"The environments of the {what} were built with r_c2 = {theirs.PairCutoffA} Å, r_c3 = {theirs.TripletCutoffA} Å, {Cutoffs.Name(theirs.CutoffFunction)} cutoff, " +
+                $"but the kernel '{Name}' needs r_c2 = {mine.PairCutoffA} Å, r_c3 = {mine.TripletCutoffA} Å, {Cutoffs.Name(mine.CutoffFunction)} cutoff. Build them with kernel.Describe(structure).");
+        }
+    }
+
+    /// <summary>Writes the kernel definition as a JSON object.</summary>
+    /// <param name="writer">The writer.</param>
+    internal abstract void WriteJson(Utf8JsonWriter writer);
+
+    /// <inheritdoc />
+    public string ToJson() => KernelSerializer.Serialize(this);
+
+    /// <inheritdoc />
+    public void Covariance(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns,
+        Span<double> values, Span<double> hyperparameterGradients)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(columns);
+        rows.Validate(a.AtomCount, "row structure");
+        columns.Validate(b.AtomCount, "column structure");
+        CheckEnvironments(a, "row structure");
+        CheckEnvironments(b, "column structure");
+        if (rows.Stress)
+        {
+            CheckStress(a, "row structure");
+        }
+
+        if (columns.Stress)
+        {
+            CheckStress(b, "column structure");
+        }
+
+        int nr = rows.Count, nc = columns.Count, nh = HyperparameterCount;
+        int size = nr * nc;
+        if (values.Length < size)
+        {
+            throw new ArgumentException($"The output block needs {nr} × {nc} = {size} elements, got {values.Length}.", nameof(values));
+        }
+
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        if (wantGrad && hyperparameterGradients.Length < nh * size)
+        {
+            throw new ArgumentException($"The gradient output needs {nh} × {nr} × {nc} = {nh * size} elements, got {hyperparameterGradients.Length}.", nameof(hyperparameterGradients));
+        }
+
+        values[..size].Clear();
+        if (wantGrad)
+        {
+            hyperparameterGradients[..(nh * size)].Clear();
+        }
+
+        if (!wantGrad && rows.IsForcesOnly && columns.IsForcesOnly)
+        {
+            Span<double> f = stackalloc double[9];
+            var ra = rows.ForceAtoms;
+            var cb = columns.ForceAtoms;
+            for (int p = 0; p < ra.Length; p++)
+            {
+                var x = a[ra[p]];
+                for (int q = 0; q < cb.Length; q++)
+                {
+                    f.Clear();
+                    ForceCovariance(x, b[cb[q]], f);
+                    for (int i = 0; i < 3; i++)
+                    {
+                        int r = (3 * p + i) * nc + 3 * q;
+                        values[r] = f[3 * i];
+                        values[r + 1] = f[3 * i + 1];
+                        values[r + 2] = f[3 * i + 2];
+                    }
+                }
+            }
+
+            return;
+        }
+
+        var rowRoles = Roles.Create(a, rows);
+        var colRoles = Roles.Create(b, columns);
+        Span<double> block = stackalloc double[EnvironmentBlockSize];
+        double[]? rented = wantGrad ? ArrayPool<double>.Shared.Rent(nh * EnvironmentBlockSize) : null;
+        try
+        {
+            Span<double> grad = rented is null ? [] : rented.AsSpan(0, nh * EnvironmentBlockSize);
+            Span<(int Index, int Label, double Factor)> re = stackalloc (int, int, double)[11];
+            Span<(int Index, int Label, double Factor)> ce = stackalloc (int, int, double)[11];
+            foreach (int c in rowRoles.Needed)
+            {
+                int nre = rowRoles.Entries(c, re);
+                var x = a[c];
+                foreach (int d in colRoles.Needed)
+                {
+                    int nce = colRoles.Entries(d, ce);
+                    block.Clear();
+                    grad.Clear();
+                    EnvironmentCovariance(x, b[d], block, grad);
+                    Scatter(block, values, nc, re[..nre], ce[..nce]);
+                    for (int h = 0; h < nh && wantGrad; h++)
+                    {
+                        Scatter(grad.Slice(h * EnvironmentBlockSize, EnvironmentBlockSize), hyperparameterGradients.Slice(h * size, size), nc, re[..nre], ce[..nce]);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<double>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Variance(StructureEnvironments a, LabelSelection labels, Span<double> variances)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(labels);
+        labels.Validate(a.AtomCount);
+        CheckEnvironments(a);
+        if (labels.Stress)
+        {
+            CheckStress(a, "structure");
+        }
+
+        if (variances.Length < labels.Count)
+        {
+            throw new ArgumentException($"The output needs {labels.Count} elements, got {variances.Length}.", nameof(variances));
+        }
+
+        variances[..labels.Count].Clear();
+        Span<double> block = stackalloc double[EnvironmentBlockSize];
+        if (labels.Energy || labels.Stress)
+        {
+            double inv = labels.Stress ? 1.0 / a.VolumeA3 : 0;
+            for (int c = 0; c < a.AtomCount; c++)
+            {
+                for (int d = 0; d < a.AtomCount; d++)
+                {
+                    block.Clear();
+                    EnvironmentCovariance(a[c], a[d], block, []);
+                    if (labels.Energy)
+                    {
+                        variances[0] += block[0];
+                    }
+
+                    if (labels.Stress)
+                    {
+                        for (int v = 0; v < 6; v++)
+                        {
+                            variances[labels.StressOffset + v] += block[(4 + v) * (EnvironmentLabelCount + 1)] * inv * inv;
+                        }
+                    }
+                }
+            }
+        }
+
+        Span<double> f = stackalloc double[9];
+        for (int k = 0; k < labels.ForceAtoms.Length; k++)
+        {
+            var x = a[labels.ForceAtoms[k]];
+            f.Clear();
+            ForceCovariance(x, x, f);
+            for (int i = 0; i < 3; i++)
+            {
+                variances[labels.ForceOffset + 3 * k + i] = f[4 * i];
+            }
+        }
+
+        for (int k = 0; k < labels.LocalEnergyAtoms.Length; k++)
+        {
+            var x = a[labels.LocalEnergyAtoms[k]];
+            block.Clear();
+            EnvironmentCovariance(x, x, block, []);
+            variances[labels.LocalEnergyOffset + k] = block[0];
+        }
+    }
+
+    private static void CheckStress(StructureEnvironments e, string what)
+    {
+        if (!e.Pbc.AllPeriodic || !(e.VolumeA3 > 0))
+        {
+            throw new ArgumentException($"Stress labels were requested for the {what}, but it is not periodic along all three axes with a positive volume (pbc {e.Pbc}, volume {e.VolumeA3} Å³).");
+        }
+    }
+
+    private static void Scatter(ReadOnlySpan<double> block, Span<double> target, int nc,
+        ReadOnlySpan<(int Index, int Label, double Factor)> re, ReadOnlySpan<(int Index, int Label, double Factor)> ce)
+    {
+        foreach (var (ri, rl, rf) in re)
+        {
+            int rowBase = ri * nc;
+            int blockBase = rl * EnvironmentLabelCount;
+            foreach (var (ci, cl, cf) in ce)
+            {
+                target[rowBase + ci] += rf * cf * block[blockBase + cl];
+            }
+        }
+    }
+
+    /// <summary>How the environment labels of each atom map to the rows of a label selection.</summary>
+    private sealed class Roles
+    {
+        private readonly LabelSelection _sel;
+        private readonly int[] _forceRow;
+        private readonly int[] _localRow;
+        private readonly double _invVolume;
+
+        private Roles(LabelSelection sel, int[] forceRow, int[] localRow, double invVolume, int[] needed)
+        {
+            _sel = sel;
+            _forceRow = forceRow;
+            _localRow = localRow;
+            _invVolume = invVolume;
+            Needed = needed;
+        }
+
+        public int[] Needed { get; }
+
+        public static Roles Create(StructureEnvironments e, LabelSelection sel)
+        {
+            int n = e.AtomCount;
+            var forceRow = new int[n];
+            var localRow = new int[n];
+            Array.Fill(forceRow, -1);
+            Array.Fill(localRow, -1);
+            for (int k = 0; k < sel.ForceAtoms.Length; k++)
+            {
+                forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
+            }
+
+            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+            {
+                localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
+            }
+
+            bool all = sel.Energy || sel.Stress;
+            var needed = Enumerable.Range(0, n).Where(i => all || forceRow[i] >= 0 || localRow[i] >= 0).ToArray();
+            return new Roles(sel, forceRow, localRow, sel.Stress ? 1.0 / e.VolumeA3 : 0, needed);
+        }
+
+        public int Entries(int atom, Span<(int Index, int Label, double Factor)> entries)
+        {
+            int k = 0;
+            if (_sel.Energy)
+            {
+                entries[k++] = (0, 0, 1.0);
+            }
+
+            int fr = _forceRow[atom];
+            if (fr >= 0)
+            {
+                for (int i = 0; i < 3; i++)
+                {
+                    entries[k++] = (fr + i, 1 + i, 1.0);
+                }
+            }
+
+            if (_sel.Stress)
+            {
+                for (int v = 0; v < 6; v++)
+                {
+                    entries[k++] = (_sel.StressOffset + v, 4 + v, _invVolume);
+                }
+            }
+
+            int lr = _localRow[atom];
+            if (lr >= 0)
+            {
+                entries[k++] = (lr, 0, 1.0);
+            }
+
+            return k;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Gpff.Kernels;
+
+/// <summary>A minimal SIMD vector abstraction so that one inner loop serves Vector512 and Vector256 hardware.</summary>
+/// <typeparam name="TSelf">The implementing vector type.</typeparam>
+internal interface ISimd<TSelf>
+    where TSelf : struct, ISimd<TSelf>
+{
+    static abstract int Count { get; }
+
+    static abstract TSelf Load(double[] source, int offset);
+
+    static abstract TSelf Create(double value);
+
+    static abstract TSelf LaneIndex();
+
+    static abstract TSelf operator +(TSelf a, TSelf b);
+
+    static abstract TSelf operator -(TSelf a, TSelf b);
+
+    static abstract TSelf operator *(TSelf a, TSelf b);
+
+    /// <summary>a·b + c.</summary>
+    static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
+
+    static abstract TSelf Exp(TSelf x);
+
+    /// <summary>x where a &lt; b lane-wise, 0 elsewhere.</summary>
+    static abstract TSelf KeepWhereLess(TSelf x, TSelf a, TSelf b);
+
+    static abstract double Sum(TSelf x);
+}
+
+internal readonly struct V512(Vector512<double> v) : ISimd<V512>
+{
+    private readonly Vector512<double> _v = v;
+
+    public static int Count => Vector512<double>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Load(double[] source, int offset) => new(Vector512.LoadUnsafe(ref source[0], (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Create(double value) => new(Vector512.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 LaneIndex() => new(Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 operator +(V512 a, V512 b) => new(a._v + b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 operator -(V512 a, V512 b) => new(a._v - b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 operator *(V512 a, V512 b) => new(a._v * b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Fma(V512 a, V512 b, V512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Exp(V512 x) => new(Vector512.Exp(x._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 KeepWhereLess(V512 x, V512 a, V512 b) => new(x._v & Vector512.LessThan(a._v, b._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Sum(V512 x) => Vector512.Sum(x._v);
+}
+
+internal readonly struct V256(Vector256<double> v) : ISimd<V256>
+{
+    private readonly Vector256<double> _v = v;
+
+    public static int Count => Vector256<double>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Load(double[] source, int offset) => new(Vector256.LoadUnsafe(ref source[0], (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Create(double value) => new(Vector256.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 LaneIndex() => new(Vector256.Create(0.0, 1, 2, 3));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 operator +(V256 a, V256 b) => new(a._v + b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 operator -(V256 a, V256 b) => new(a._v - b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 operator *(V256 a, V256 b) => new(a._v * b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Fma(V256 a, V256 b, V256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Exp(V256 x) => new(Vector256.Exp(x._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 KeepWhereLess(V256 x, V256 a, V256 b) => new(x._v & Vector256.LessThan(a._v, b._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Sum(V256 x) => Vector256.Sum(x._v);
+}
+
+/// <summary>Which SIMD width the force kernels use on this machine.</summary>
+internal static class SimdSupport
+{
+    public static readonly bool Use512 = Vector512.IsHardwareAccelerated;
+}

@@ -1,0 +1,312 @@
+using System.Text.Json;
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels;
+
+/// <summary>
+/// The 2-body squared-exponential kernel (Vandermause et al. 2020, FLARE):
+/// k₂(ρᵢ, ρⱼ) = σ₂²/4 · Σ_{p∈ρᵢ} Σ_{q∈ρⱼ} δ(species) exp(−(r_p − r_q)²/(2ℓ₂²)) f(r_p) f(r_q),
+/// where the pair species {sᵢ, s_p} and {sⱼ, s_q} must match as unordered pairs. The factor 1/4 is
+/// the pair-energy split ½–½ between the two atoms; force blocks carry each pair with full weight,
+/// force–energy ½. σ₂ and ℓ₂ may be given per group of species pairs.
+/// </summary>
+public sealed class TwoBodyKernel : LocalKernel
+{
+    private readonly GroupedHyperparameters _h;
+
+    /// <summary>Creates a 2-body kernel.</summary>
+    /// <param name="cutoffA">Pair cutoff r_c2 in Å.</param>
+    /// <param name="sigmaEv">Default signal amplitude σ₂ in eV.</param>
+    /// <param name="lengthA">Default length scale ℓ₂ in Å.</param>
+    /// <param name="cutoffFunction">Cutoff function (quadratic by default).</param>
+    /// <param name="groups">Species-pair groups with their own σ₂, ℓ₂ (members like "Ba-O").</param>
+    public TwoBodyKernel(double cutoffA, double sigmaEv, double lengthA, CutoffFunction cutoffFunction = CutoffFunction.Quadratic, IReadOnlyList<SpeciesGroup>? groups = null)
+    {
+        if (!(cutoffA > 0) || !double.IsFinite(cutoffA))
+        {
+            throw new ArgumentOutOfRangeException(nameof(cutoffA), cutoffA, $"The 2-body cutoff must be a positive finite number of Å, got {cutoffA}.");
+        }
+
+        Descriptor = new DescriptorSettings(cutoffA, 0, cutoffFunction);
+        Descriptor.Validate();
+        _h = new GroupedHyperparameters(2, sigmaEv, lengthA, groups);
+    }
+
+    /// <inheritdoc />
+    public override string Name => "2-body squared exponential";
+
+    /// <summary>Pair cutoff r_c2 in Å.</summary>
+    public double PairCutoffA => Descriptor.PairCutoffA;
+
+    /// <summary>The cutoff function.</summary>
+    public CutoffFunction CutoffFunction => Descriptor.CutoffFunction;
+
+    /// <summary>Default signal amplitude σ₂ in eV.</summary>
+    public double SigmaEv => _h.Sigma[0];
+
+    /// <summary>Default length scale ℓ₂ in Å.</summary>
+    public double LengthA => _h.Length[0];
+
+    /// <summary>Species-pair groups with their own hyperparameters.</summary>
+    public IReadOnlyList<SpeciesGroup> Groups => _h.Groups;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> HyperparameterNames => _h.Names;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<double> Hyperparameters => _h.Values();
+
+    /// <inheritdoc />
+    public override DescriptorSettings Descriptor { get; }
+
+    /// <inheritdoc />
+    public override LocalKernel WithHyperparameters(IReadOnlyList<double> values)
+    {
+        var (s, l, g) = _h.With(values);
+        return new TwoBodyKernel(PairCutoffA, s, l, CutoffFunction, g);
+    }
+
+    /// <inheritdoc />
+    public override void CheckEnvironments(StructureEnvironments environments, string what = "structure")
+    {
+        ArgumentNullException.ThrowIfNull(environments);
+        var t = environments.Settings;
+        if (t.PairCutoffA != PairCutoffA || t.CutoffFunction != CutoffFunction)
+        {
+            throw new ArgumentException(
+                $"The environments of the {what} were built with r_c2 = {t.PairCutoffA} Å and a {Cutoffs.Name(t.CutoffFunction)} cutoff, but the 2-body kernel needs r_c2 = {PairCutoffA} Å and a {Cutoffs.Name(CutoffFunction)} cutoff. Build them with kernel.Describe(structure).");
+        }
+    }
+
+    internal override void WriteJson(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "two-body");
+        w.WriteNumber("cutoffA", PairCutoffA);
+        w.WriteString("cutoffFunction", Cutoffs.Name(CutoffFunction));
+        w.WriteNumber("sigmaEv", SigmaEv);
+        w.WriteNumber("lengthA", LengthA);
+        KernelSerializer.WriteGroups(w, Groups);
+        w.WriteEndObject();
+    }
+
+    private static int RequiredSpecies(int cx, int sj, int cy) => cx == cy ? sj : (sj == cy ? cx : -1);
+
+    /// <inheritdoc />
+    public override void EnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        const double w = 0.5; // pair energy split between its two atoms
+        Span<double> gx = stackalloc double[10];
+        Span<double> gy = stackalloc double[10];
+        Span<double> yv = stackalloc double[10];
+        Span<double> dy = stackalloc double[10];
+        Span<double> r0 = stackalloc double[10];
+        Span<double> r1 = stackalloc double[10];
+        Span<double> dr0 = stackalloc double[10];
+        Span<double> dr1 = stackalloc double[10];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        for (int n = 0; n < x.PairCount; n++)
+        {
+            int sj = x.PSpecies[n];
+            int req = RequiredSpecies(cx, sj, cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (start, end) = y.PairRange(req);
+            if (start == end)
+            {
+                continue;
+            }
+
+            int g = _h.GroupOfPair(cx, sj);
+            double sigma = _h.Sigma[g], ell = _h.Length[g];
+            double s2 = sigma * sigma, lam = 1 / (ell * ell);
+            double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
+            Directions(x, n, w, gx);
+            r0.Clear();
+            r1.Clear();
+            dr0.Clear();
+            dr1.Clear();
+            for (int m = start; m < end; m++)
+            {
+                double rp = y.PR[m], b = y.PF[m], b1 = y.PDF[m];
+                Directions(y, m, w, gy);
+                double delta = r - rp;
+                double e = Math.Exp(-0.5 * lam * delta * delta);
+                double u = a1 - lam * delta * a;
+                double v = b1 + lam * delta * b;
+                yv[0] = w * b;
+                for (int k = 1; k < 10; k++)
+                {
+                    yv[k] = v * gy[k];
+                }
+
+                double ea = e * a, eu = e * u, eab = lam * e * a * b;
+                for (int k = 0; k < 10; k++)
+                {
+                    r0[k] += ea * yv[k];
+                    r1[k] += eu * yv[k] + eab * gy[k];
+                }
+
+                if (wantGrad)
+                {
+                    double c1 = delta * delta * lam / ell, c2 = 2 * lam / ell;
+                    dy[0] = 0;
+                    for (int k = 1; k < 10; k++)
+                    {
+                        dy[k] = -c2 * delta * b * gy[k];
+                    }
+
+                    double ec2da = e * c2 * delta * a, c2eab = c2 * e * a * b;
+                    for (int k = 0; k < 10; k++)
+                    {
+                        dr0[k] += c1 * ea * yv[k] + ea * dy[k];
+                        dr1[k] += c1 * (eu * yv[k] + eab * gy[k]) + ec2da * yv[k] + eu * dy[k] - c2eab * gy[k];
+                    }
+                }
+            }
+
+            KernelMath.RankUpdate(block, s2, w, r0, gx, r1);
+            if (wantGrad)
+            {
+                var gs = hyperparameterGradients.Slice(2 * g * LocalKernel.EnvironmentBlockSize, LocalKernel.EnvironmentBlockSize);
+                var gl = hyperparameterGradients.Slice((2 * g + 1) * LocalKernel.EnvironmentBlockSize, LocalKernel.EnvironmentBlockSize);
+                KernelMath.RankUpdate(gs, 2 * sigma, w, r0, gx, r1);
+                KernelMath.RankUpdate(gl, s2, w, dr0, gx, dr1);
+            }
+        }
+    }
+
+    /// <summary>Label directions of pair n: slot 0 unused (0), 1–3 force direction û, 4–9 weighted strain derivative w r û⊗û.</summary>
+    private static void Directions(AtomEnvironment e, int n, double w, Span<double> g)
+    {
+        double ux = e.PUx[n], uy = e.PUy[n], uz = e.PUz[n], wr = w * e.PR[n];
+        g[0] = 0;
+        g[1] = ux;
+        g[2] = uy;
+        g[3] = uz;
+        g[4] = wr * ux * ux;
+        g[5] = wr * uy * uy;
+        g[6] = wr * uz * uz;
+        g[7] = wr * uy * uz;
+        g[8] = wr * ux * uz;
+        g[9] = wr * ux * uy;
+    }
+
+    /// <inheritdoc />
+    public override void ForceCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block)
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        if (SimdSupport.Use512)
+        {
+            Force<V512>(x, y, block);
+        }
+        else
+        {
+            Force<V256>(x, y, block);
+        }
+    }
+
+    private void Force<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block)
+        where TV : struct, ISimd<TV>
+    {
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        double[] yr = y.PR, yf = y.PF, ydf = y.PDF, yux = y.PUx, yuy = y.PUy, yuz = y.PUz;
+        double k00 = 0, k01 = 0, k02 = 0, k10 = 0, k11 = 0, k12 = 0, k20 = 0, k21 = 0, k22 = 0;
+        for (int n = 0; n < x.PairCount; n++)
+        {
+            int req = RequiredSpecies(cx, x.PSpecies[n], cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (start, end) = y.PairRange(req);
+            if (start == end)
+            {
+                continue;
+            }
+
+            int g = _h.GroupOfPair(cx, x.PSpecies[n]);
+            double sigma = _h.Sigma[g], ell = _h.Length[g];
+            double lam = 1 / (ell * ell);
+            double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
+            var vr = TV.Create(r);
+            var vlam = TV.Create(lam);
+            var vhalf = TV.Create(-0.5 * lam);
+            var va = TV.Create(a);
+            var va1 = TV.Create(a1);
+            var vlama = TV.Create(lam * a);
+            var vend = TV.Create(end);
+            TV wx = TV.Create(0), wy = wx, wz = wx;
+            for (int m = start; m < end; m += width)
+            {
+                var rp = TV.Load(yr, m);
+                var b = TV.Load(yf, m);
+                var b1 = TV.Load(ydf, m);
+                var d = vr - rp;
+                var e = TV.KeepWhereLess(TV.Exp(vhalf * d * d), lane + TV.Create(m), vend);
+                var u = va1 - vlama * d;
+                var v = TV.Fma(vlam * d, b, b1);
+                var c = e * TV.Fma(u, v, vlama * b);
+                wx = TV.Fma(c, TV.Load(yux, m), wx);
+                wy = TV.Fma(c, TV.Load(yuy, m), wy);
+                wz = TV.Fma(c, TV.Load(yuz, m), wz);
+            }
+
+            double s2 = sigma * sigma;
+            double sx = s2 * TV.Sum(wx), sy = s2 * TV.Sum(wy), sz = s2 * TV.Sum(wz);
+            double ux = x.PUx[n], uy = x.PUy[n], uz = x.PUz[n];
+            k00 += ux * sx; k01 += ux * sy; k02 += ux * sz;
+            k10 += uy * sx; k11 += uy * sy; k12 += uy * sz;
+            k20 += uz * sx; k21 += uz * sy; k22 += uz * sz;
+        }
+
+        block[0] += k00; block[1] += k01; block[2] += k02;
+        block[3] += k10; block[4] += k11; block[5] += k12;
+        block[6] += k20; block[7] += k21; block[8] += k22;
+    }
+}
+
+/// <summary>Small dense helpers shared by the kernels.</summary>
+internal static class KernelMath
+{
+    /// <summary>M += s · (w e₀ ⊗ r0 + g ⊗ r1), 10 × 10, where e₀ is the unit vector of the energy label.</summary>
+    public static void RankUpdate(Span<double> m, double s, double w, ReadOnlySpan<double> r0, ReadOnlySpan<double> g, ReadOnlySpan<double> r1)
+    {
+        double sw = s * w;
+        for (int j = 0; j < 10; j++)
+        {
+            m[j] += sw * r0[j];
+        }
+
+        for (int i = 1; i < 10; i++)
+        {
+            double gi = s * g[i];
+            if (gi == 0)
+            {
+                continue;
+            }
+
+            int row = 10 * i;
+            for (int j = 0; j < 10; j++)
+            {
+                m[row + j] += gi * r1[j];
+            }
+        }
+    }
+}
