@@ -222,7 +222,7 @@ public static class HullUncertainty
         int nAll = diagram.AllEntries.Count;
         if (covarianceEv2.GetLength(0) != nAll || covarianceEv2.GetLength(1) != nAll)
         {
-            throw new ArgumentException($"The covariance matrix is {covarianceEv2.GetLength(0)}×{covarianceEv2.GetLength(1)} but the phase diagram has {nAll} entries.", nameof(covarianceEv2));
+            throw new ArgumentException($"The covariance matrix is {covarianceEv2.GetLength(0)}×{covarianceEv2.GetLength(1)} but the phase diagram has {nAll} entries.");
         }
 
         var entries = diagram.Entries;
@@ -239,13 +239,13 @@ public static class HullUncertainty
                 double v = covarianceEv2[a, b];
                 if (!double.IsFinite(v))
                 {
-                    throw new ArgumentException($"Covariance element ({a}, {b}) ('{entries[i].Name}', '{entries[j].Name}') is not finite.", nameof(covarianceEv2));
+                    throw new ArgumentException($"Covariance element ({a}, {b}) ('{entries[i].Name}', '{entries[j].Name}') is not finite.");
                 }
 
                 double w = covarianceEv2[b, a];
                 if (Math.Abs(v - w) > 1e-10 * Math.Max(1.0, Math.Max(Math.Abs(v), Math.Abs(w))))
                 {
-                    throw new ArgumentException($"The covariance matrix is not symmetric: element ({a}, {b}) = {v.ToString("G6", CultureInfo.InvariantCulture)} but ({b}, {a}) = {w.ToString("G6", CultureInfo.InvariantCulture)} ('{entries[i].Name}', '{entries[j].Name}').", nameof(covarianceEv2));
+                    throw new ArgumentException($"The covariance matrix is not symmetric: element ({a}, {b}) = {v.ToString("G6", CultureInfo.InvariantCulture)} but ({b}, {a}) = {w.ToString("G6", CultureInfo.InvariantCulture)} ('{entries[i].Name}', '{entries[j].Name}').");
                 }
 
                 c[i, j] = 0.5 * (v + w) / (entries[i].Entry.NumAtoms * entries[j].Entry.NumAtoms);
@@ -253,7 +253,7 @@ public static class HullUncertainty
 
             if (c[i, i] < 0)
             {
-                throw new ArgumentException($"The variance of '{entries[i].Name}' is negative ({covarianceEv2[entries[i].InputIndex, entries[i].InputIndex].ToString("G6", CultureInfo.InvariantCulture)} eV²).", nameof(covarianceEv2));
+                throw new ArgumentException($"The variance of '{entries[i].Name}' is negative ({covarianceEv2[entries[i].InputIndex, entries[i].InputIndex].ToString("G6", CultureInfo.InvariantCulture)} eV²).");
             }
 
             maxVar = Math.Max(maxVar, c[i, i]);

@@ -103,7 +103,7 @@ public sealed class PhaseDiagram
             {
                 if (terminalList[a].IsSameReducedComposition(terminalList[b]))
                 {
-                    throw new ArgumentException($"Terminals {terminalList[a].Formula} and {terminalList[b].Formula} are the same composition.", nameof(terminals));
+                    throw new ArgumentException($"Terminals {terminalList[a].Formula} and {terminalList[b].Formula} are the same composition.");
                 }
             }
         }
@@ -111,8 +111,7 @@ public sealed class PhaseDiagram
         if (kCount > _elements.Length || _terminalMatrix.Rank() < kCount)
         {
             throw new ArgumentException(
-                $"The terminal compositions {string.Join(", ", terminalList.Select(t => t.Formula))} are linearly dependent: one is a mixture of the others, so they do not span a simplex.",
-                nameof(terminals));
+                $"The terminal compositions {string.Join(", ", terminalList.Select(t => t.Formula))} are linearly dependent: one is a mixture of the others, so they do not span a simplex.");
         }
 
         // Place every entry in terminal coordinates.
@@ -136,8 +135,7 @@ public sealed class PhaseDiagram
         if (noVolume.Count > 0)
         {
             throw new ArgumentException(
-                $"The enthalpy E + P·V at {pressureGpa.ToString("G", CultureInfo.InvariantCulture)} GPa needs a volume for every entry; missing for {string.Join(", ", noVolume)}.",
-                nameof(entries));
+                $"The enthalpy E + P·V at {pressureGpa.ToString("G", CultureInfo.InvariantCulture)} GPa needs a volume for every entry; missing for {string.Join(", ", noVolume)}.");
         }
 
         // Group by composition.
@@ -171,8 +169,7 @@ public sealed class PhaseDiagram
         if (missing.Count > 0)
         {
             throw new ArgumentException(
-                $"No reference entry for terminal{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)}: the hull needs at least one entry of each terminal composition ({string.Join(", ", terminalList.Select(t => t.Formula))}) to fix its chemical potential.",
-                nameof(entries));
+                $"No reference entry for terminal{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)}: the hull needs at least one entry of each terminal composition ({string.Join(", ", terminalList.Select(t => t.Formula))}) to fix its chemical potential{(UserTerminals ? "" : " (the terminals default to the elements of the entries; give terminal compositions, e.g. BaO and RhO2, for a pseudo-binary)")}.");
         }
 
         _solver = new HullSolver(kCount, [.. groupCoords], groupOf, terminalGroup, toleranceEvPerAtom);

@@ -30,6 +30,7 @@ public static class CommandLine
     public static IReadOnlyList<ICommand> Commands { get; } =
     [
         // One line per command; each command lives in its own file under Commands/.
+        new Commands.HullCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>
