@@ -95,13 +95,18 @@ public class HullCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Contains("p_stable", stdout);
         Assert.Contains("uncertain", stdout);
+        // By hand at 10 GPa (c = 0.0062415091 eV/(GPa·Å³)):
+        //   BaO-CsCl vs rocksalt (2 atoms): (0.32 eV − 10·c·4.5 Å³)/2 = 0.0195660 eV/atom above, decomposes into rocksalt.
+        //   BaRhO3-cubic vs 4H (per 5 atoms: E 0.2 eV higher, V 1 Å³ larger): 0.04 + 10·c·1/5 = 0.0524830 eV/atom above.
+        const double c = Units.GpaA3InEv;
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
-        foreach (var e in doc.RootElement.GetProperty("entries").EnumerateArray())
-        {
-            double p = e.GetProperty("p_stable").GetDouble();
-            Assert.InRange(p, 0, 1);
-            Assert.Equal(e.GetProperty("stable").GetBoolean(), e.GetProperty("e_above_hull_ev_per_atom").GetDouble() == 0 && p > 0.5 || e.GetProperty("stable").GetBoolean());
-        }
+        var byName = doc.RootElement.GetProperty("entries").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!);
+        Assert.Equal((0.32 - 10 * c * 4.5) / 2, byName["BaO-CsCl"].GetProperty("e_above_hull_ev_per_atom").GetDouble(), 1e-9);
+        Assert.Equal(0.04 + 10 * c / 5, byName["BaRhO3-cubic"].GetProperty("e_above_hull_ev_per_atom").GetDouble(), 1e-9);
+        Assert.Equal("BaRhO3-4H", byName["BaRhO3-cubic"].GetProperty("decomposition")[0].GetProperty("name").GetString());
+        Assert.True(byName["BaRhO3-4H"].GetProperty("stable").GetBoolean());
+        Assert.All(byName.Values, e => Assert.InRange(e.GetProperty("p_stable").GetDouble(), 0, 1));
+        Assert.True(byName["Ba2RhO4-I4/mmm"].GetProperty("p_stable").GetDouble() > 0.99);
 
         // Without --terminals the elements are the terminals, and the example has no elemental references.
         (code, _, stderr) = Run("hull", example);
