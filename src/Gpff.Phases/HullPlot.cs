@@ -7,7 +7,8 @@ namespace Gpff.Phases;
 /// Convex-hull figures with ScottPlot 5: the binary hull (formation enthalpy per atom against
 /// composition, stable phases joined, unstable ones labelled with their distance above the hull,
 /// error bars from the energy standard deviations) and the ternary hull (composition triangle with
-/// stable phases and tie lines). PNG or SVG by file extension.
+/// stable phases and tie lines). PNG or SVG by file extension. With more than ten unstable entries
+/// only those within <see cref="LabelWindowEvPerAtom"/> of the hull are labelled; all are drawn.
 /// </summary>
 public static class HullPlot
 {
@@ -100,7 +101,7 @@ public static class HullPlot
         double yMin = d.Entries.Min(e => e.FormationEnthalpyPerAtomEv);
         double yMax = Math.Max(0, d.Entries.Max(e => e.FormationEnthalpyPerAtomEv));
         double span = Math.Max(yMax - yMin, 1e-3);
-        foreach (var e in d.Entries)
+        foreach (var e in d.Entries.Where(e => Labelled(d, e)))
         {
             string label = e.Name;
             if (!e.IsStable)
@@ -165,7 +166,7 @@ public static class HullPlot
         var sm = plot.Add.Markers(stable.Select(e => Point(e.Coordinates)).ToArray(), MarkerShape.FilledCircle, 11, StableColor);
         sm.LegendText = "stable";
 
-        foreach (var e in d.Entries)
+        foreach (var e in d.Entries.Where(e => Labelled(d, e)))
         {
             var p = Point(e.Coordinates);
             string label = e.Name;
@@ -196,6 +197,26 @@ public static class HullPlot
         plot.Title(title);
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
+    }
+
+    /// <summary>Distance above the hull (eV/atom) up to which unstable entries are labelled when there are many.</summary>
+    public const double LabelWindowEvPerAtom = 0.05;
+
+    /// <summary>
+    /// Stable entries are always labelled; unstable ones too when there are at most 10 of them, otherwise only
+    /// the lowest of each composition within <see cref="LabelWindowEvPerAtom"/> of the hull (readability).
+    /// </summary>
+    private static bool Labelled(PhaseDiagram d, HullEntry e)
+    {
+        if (e.IsStable || d.UnstableEntries.Count <= 10)
+        {
+            return true;
+        }
+
+        return e.EnergyAboveHullEvPerAtom <= LabelWindowEvPerAtom
+            && !d.UnstableEntries.Any(o => !ReferenceEquals(o, e)
+                && o.Coordinates.Zip(e.Coordinates).All(z => Math.Abs(z.First - z.Second) < 1e-9)
+                && o.EnergyAboveHullEvPerAtom < e.EnergyAboveHullEvPerAtom);
     }
 
     private static int IndexOf(PhaseDiagram d, HullEntry e)
