@@ -32,6 +32,7 @@ public static class CommandLine
         // One line per command; each command lives in its own file under Commands/.
         new Commands.InfoCommand(),
         new Commands.ConvertCommand(),
+        new Commands.HullCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>
