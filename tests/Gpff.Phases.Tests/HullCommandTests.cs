@@ -13,14 +13,14 @@ public class HullCommandTests : IDisposable
 
     /// <summary>
     /// The gpff tool built next to this test assembly (same configuration): tests/Gpff.Phases.Tests/bin/CONFIG/TFM/
-    /// → tools/Gpff.Cli/bin/CONFIG/TFM/gpff.dll. Run out of process because its assembly name clashes with the facade's.
+    /// → tools/Gpff.Cli/bin/CONFIG/TFM/Gpff.Cli.dll, run out of process as users run it.
     /// </summary>
     private static string GpffDll()
     {
         var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var config = tfm.Parent!;
         var root = config.Parent!.Parent!.Parent!.Parent!;
-        string dll = Path.Combine(root.FullName, "tools", "Gpff.Cli", "bin", config.Name, tfm.Name, "gpff.dll");
+        string dll = Path.Combine(root.FullName, "tools", "Gpff.Cli", "bin", config.Name, tfm.Name, "Gpff.Cli.dll");
         Assert.True(File.Exists(dll), $"gpff tool not built at {dll}");
         return dll;
     }
