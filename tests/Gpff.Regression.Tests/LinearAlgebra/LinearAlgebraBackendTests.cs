@@ -85,3 +85,30 @@ public class LinearAlgebraBackendTests
 public class BackendSwitchingCollection
 {
 }
+
+public class LinearAlgebraBackendChoiceTests
+{
+    [Theory]
+    [InlineData(null, true, LinearAlgebraBackendKind.OpenBlas, null)]
+    [InlineData("auto", true, LinearAlgebraBackendKind.OpenBlas, null)]
+    [InlineData(" OpenBLAS ", true, LinearAlgebraBackendKind.OpenBlas, null)]
+    [InlineData("managed", true, LinearAlgebraBackendKind.Managed, "GPFF_LINALG=managed")]
+    [InlineData("Managed", false, LinearAlgebraBackendKind.Managed, "GPFF_LINALG=managed")]
+    [InlineData(null, false, LinearAlgebraBackendKind.Managed, "could not load libopenblas.so.0")]
+    [InlineData("openblas", false, LinearAlgebraBackendKind.Managed, "GPFF_LINALG=openblas was set, but could not load libopenblas.so.0")]
+    [InlineData("mkl", false, LinearAlgebraBackendKind.Managed, "GPFF_LINALG='mkl' is not one of managed, openblas, auto and was ignored")]
+    [InlineData("mkl", true, LinearAlgebraBackendKind.OpenBlas, null)]
+    public void EnvironmentVariableAndLibraryDecideTheStartUpBackEnd(string? env, bool loaded, LinearAlgebraBackendKind kind, string? reason)
+    {
+        var (chosen, why) = LinearAlgebraBackend.Choose(env, loaded, loaded ? null : "could not load libopenblas.so.0");
+        Assert.Equal(kind, chosen);
+        if (reason is null)
+        {
+            Assert.Null(why);
+        }
+        else
+        {
+            Assert.Contains(reason, why);
+        }
+    }
+}
