@@ -308,6 +308,7 @@ public sealed class VelocityVerlet : Integrator
 public sealed class Langevin : Integrator
 {
     private readonly GaussianRandom _random;
+    private double _temperatureTargetK;
 
     /// <summary>Sets up Langevin dynamics.</summary>
     /// <param name="structure">The structure to move (in place).</param>
@@ -332,13 +333,25 @@ public sealed class Langevin : Integrator
             throw new ArgumentOutOfRangeException(nameof(frictionPerFs), frictionPerFs, "The friction must be a finite number of 1/fs, at least 0.");
         }
 
-        TemperatureTargetK = temperatureK;
+        _temperatureTargetK = temperatureK;
         FrictionPerFs = frictionPerFs;
         _random = new GaussianRandom(seed);
     }
 
     /// <summary>Target temperature in K (may be changed between steps, e.g. for annealing).</summary>
-    public double TemperatureTargetK { get; set; }
+    public double TemperatureTargetK
+    {
+        get => _temperatureTargetK;
+        set
+        {
+            if (!(value >= 0) || !double.IsFinite(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The target temperature must be a finite number of K, at least 0.");
+            }
+
+            _temperatureTargetK = value;
+        }
+    }
 
     /// <summary>Friction γ in 1/fs.</summary>
     public double FrictionPerFs { get; }

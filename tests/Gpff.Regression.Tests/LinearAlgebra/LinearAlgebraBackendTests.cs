@@ -10,7 +10,7 @@ namespace Gpff.Regression.Tests.LinearAlgebra;
 /// collection that xunit never runs in parallel with the others.
 /// </summary>
 [Collection(nameof(BackendSwitchingCollection))]
-public class LinearAlgebraBackendTests
+public class LinearAlgebraBackendTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public void OpenBlasIsActiveWhenTheLibraryIsPresent()
@@ -21,6 +21,7 @@ public class LinearAlgebraBackendTests
             NativeLibrary.Free(handle);
         }
 
+        output.WriteLine($"Active back end: {LinearAlgebraBackend.Description}; OpenBLAS configuration: {LinearAlgebraBackend.OpenBlasConfiguration}");
         string? forced = Environment.GetEnvironmentVariable(LinearAlgebraBackend.EnvironmentVariable);
         if (present && !string.Equals(forced, "managed", StringComparison.OrdinalIgnoreCase))
         {
