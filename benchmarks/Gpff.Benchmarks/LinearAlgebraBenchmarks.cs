@@ -32,8 +32,14 @@ public class LinearAlgebraBenchmarks
             : [1000, 2000, 4000];
 
     /// <summary>Back end.</summary>
-    [Params(LinearAlgebraBackendKind.Managed, LinearAlgebraBackendKind.OpenBlas)]
+    [ParamsSource(nameof(Backends))]
     public LinearAlgebraBackendKind Backend { get; set; }
+
+    /// <summary>Both back ends, or the one named in GPFF_BENCH_LINALG_BACKEND (managed or openblas).</summary>
+    public static IEnumerable<LinearAlgebraBackendKind> Backends() =>
+        Environment.GetEnvironmentVariable("GPFF_BENCH_LINALG_BACKEND") is { Length: > 0 } one
+            ? [Enum.Parse<LinearAlgebraBackendKind>(one, ignoreCase: true)]
+            : [LinearAlgebraBackendKind.Managed, LinearAlgebraBackendKind.OpenBlas];
 
     [GlobalSetup]
     public void Setup()

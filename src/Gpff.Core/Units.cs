@@ -15,11 +15,15 @@ public static class Units
     /// <summary>One Bohr radius in Å (CODATA 2018).</summary>
     public const double BohrAngstrom = 0.529177210903;
 
-    /// <summary>One Rydberg in eV as used by Quantum ESPRESSO 6.x (CODATA 2006).</summary>
-    public const double RydbergEvQe6 = 13.605691930242388;
+    /// <summary>
+    /// One Rydberg in eV, CODATA 2006: the value of older Quantum ESPRESSO versions and of ASE's pw.x
+    /// reader. Debian's pw.x 6.7 already uses CODATA 2018 (checked on its cell, position and pressure
+    /// output); the difference is 9e-8 relative.
+    /// </summary>
+    public const double RydbergEvCodata2006 = 13.605691930242388;
 
-    /// <summary>One Bohr radius in Å as used by Quantum ESPRESSO 6.x (CODATA 2006).</summary>
-    public const double BohrAngstromQe6 = 0.52917720859;
+    /// <summary>One Bohr radius in Å, CODATA 2006 (see <see cref="RydbergEvCodata2006"/>).</summary>
+    public const double BohrAngstromCodata2006 = 0.52917720859;
 
     /// <summary>1 eV/Å³ expressed in GPa.</summary>
     public const double EvPerA3InGpa = 160.21766208;

@@ -130,6 +130,15 @@ public sealed class AtomEnvironment
     /// <summary>Cutoff products f(r_ij) f(r_ik) f(r_jk).</summary>
     public ReadOnlySpan<double> TripletCutoffValues => TF.AsSpan(0, TripletCount);
 
+    /// <summary>∂/∂r_ij of the cutoff product of each triplet.</summary>
+    public ReadOnlySpan<double> TripletCutoffDerivatives1 => TF1.AsSpan(0, TripletCount);
+
+    /// <summary>∂/∂r_ik of the cutoff product of each triplet.</summary>
+    public ReadOnlySpan<double> TripletCutoffDerivatives2 => TF2.AsSpan(0, TripletCount);
+
+    /// <summary>∂/∂r_jk of the cutoff product of each triplet.</summary>
+    public ReadOnlySpan<double> TripletCutoffDerivatives3 => TF3.AsSpan(0, TripletCount);
+
     /// <summary>Unit vector û_ij of triplet <paramref name="t"/>.</summary>
     /// <param name="t">Triplet index.</param>
     public Vec3 TripletUnit1(int t) => new(TU1x[t], TU1y[t], TU1z[t]);

@@ -1,11 +1,20 @@
 namespace Gpff.Core.Tests;
 
-/// <summary>Locates files bundled with the repository (data/ at the root), independent of ../shared.</summary>
+/// <summary>
+/// Locates files bundled with the repository, independent of ../shared: data/ at the root, and
+/// tests/data/ (real pw.x outputs, see tests/data/README.md).
+/// </summary>
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRoot();
 
     public static string DataFile(string name) => Path.Combine(RepoRoot, "data", name);
+
+    /// <summary>The tests/data folder.</summary>
+    public static string DataRoot => Path.Combine(RepoRoot, "tests", "data");
+
+    /// <summary>A file under tests/data, e.g. TestFile("qe", "special", "RhO2_relax.out").</summary>
+    public static string TestFile(params string[] parts) => Path.Combine([DataRoot, .. parts]);
 
     private static string FindRoot()
     {

@@ -31,8 +31,11 @@ public static class CommandLine
     [
         // One line per command; each command lives in its own file under Commands/.
         new Commands.InfoCommand(),
+        new Commands.InfoCommand(),
         new Commands.TrainCommand(),
         new Commands.PredictCommand(),
+        new Commands.ConvertCommand(),
+        new Commands.HullCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>

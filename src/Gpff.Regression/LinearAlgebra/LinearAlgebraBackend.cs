@@ -172,27 +172,8 @@ public static class LinearAlgebraBackend
 
             try
             {
-                var requested = Environment.GetEnvironmentVariable(EnvironmentVariable)?.Trim();
-                switch (requested?.ToLowerInvariant())
-                {
-                    case null or "" or "auto":
-                        SelectAutomatically(null);
-                        break;
-                    case "managed":
-                        Activate(LinearAlgebraBackendKind.Managed, $"{EnvironmentVariable}=managed");
-                        break;
-                    case "openblas":
-                        SelectAutomatically($"{EnvironmentVariable}=openblas was set, but");
-                        break;
-                    default:
-                        SelectAutomatically(null);
-                        if (_active == LinearAlgebraBackendKind.Managed)
-                        {
-                            _fallbackReason += $"; {EnvironmentVariable}='{requested}' is not one of managed, openblas, auto and was ignored";
-                        }
-
-                        break;
-                }
+                var (kind, reason) = Choose(Environment.GetEnvironmentVariable(EnvironmentVariable), OpenBlasNative.IsLoaded, OpenBlasNative.FailureReason);
+                Activate(kind, reason);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -220,6 +201,22 @@ public static class LinearAlgebraBackend
         }
 
         return _openBlasProvider ??= new OpenBlasLinearAlgebraProvider();
+    }
+
+    /// <summary>The start-up choice from the value of <c>GPFF_LINALG</c> and whether OpenBLAS loaded, with the reason for a managed fall-back.</summary>
+    internal static (LinearAlgebraBackendKind Kind, string? Reason) Choose(string? requested, bool openBlasLoaded, string? loadError)
+    {
+        string value = requested?.Trim().ToLowerInvariant() ?? string.Empty;
+        string missing = loadError ?? "OpenBLAS could not be loaded";
+        return value switch
+        {
+            "" or "auto" => openBlasLoaded ? (LinearAlgebraBackendKind.OpenBlas, null) : (LinearAlgebraBackendKind.Managed, missing),
+            "managed" => (LinearAlgebraBackendKind.Managed, $"{EnvironmentVariable}=managed"),
+            "openblas" => openBlasLoaded ? (LinearAlgebraBackendKind.OpenBlas, null) : (LinearAlgebraBackendKind.Managed, $"{EnvironmentVariable}=openblas was set, but {missing}"),
+            _ => openBlasLoaded
+                ? (LinearAlgebraBackendKind.OpenBlas, null)
+                : (LinearAlgebraBackendKind.Managed, $"{missing}; {EnvironmentVariable}='{requested}' is not one of managed, openblas, auto and was ignored"),
+        };
     }
 
     private static void SelectAutomatically(string? forcedPrefix)

@@ -10,7 +10,7 @@ namespace Gpff.Regression.Tests.LinearAlgebra;
 /// collection that xunit never runs in parallel with the others.
 /// </summary>
 [Collection(nameof(BackendSwitchingCollection))]
-public class LinearAlgebraBackendTests
+public class LinearAlgebraBackendTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public void OpenBlasIsActiveWhenTheLibraryIsPresent()
@@ -21,6 +21,7 @@ public class LinearAlgebraBackendTests
             NativeLibrary.Free(handle);
         }
 
+        output.WriteLine($"Active back end: {LinearAlgebraBackend.Description}; OpenBLAS configuration: {LinearAlgebraBackend.OpenBlasConfiguration}");
         string? forced = Environment.GetEnvironmentVariable(LinearAlgebraBackend.EnvironmentVariable);
         if (present && !string.Equals(forced, "managed", StringComparison.OrdinalIgnoreCase))
         {
@@ -84,4 +85,31 @@ public class LinearAlgebraBackendTests
 [CollectionDefinition(nameof(BackendSwitchingCollection), DisableParallelization = true)]
 public class BackendSwitchingCollection
 {
+}
+
+public class LinearAlgebraBackendChoiceTests
+{
+    [Theory]
+    [InlineData(null, true, LinearAlgebraBackendKind.OpenBlas, null)]
+    [InlineData("auto", true, LinearAlgebraBackendKind.OpenBlas, null)]
+    [InlineData(" OpenBLAS ", true, LinearAlgebraBackendKind.OpenBlas, null)]
+    [InlineData("managed", true, LinearAlgebraBackendKind.Managed, "GPFF_LINALG=managed")]
+    [InlineData("Managed", false, LinearAlgebraBackendKind.Managed, "GPFF_LINALG=managed")]
+    [InlineData(null, false, LinearAlgebraBackendKind.Managed, "could not load libopenblas.so.0")]
+    [InlineData("openblas", false, LinearAlgebraBackendKind.Managed, "GPFF_LINALG=openblas was set, but could not load libopenblas.so.0")]
+    [InlineData("mkl", false, LinearAlgebraBackendKind.Managed, "GPFF_LINALG='mkl' is not one of managed, openblas, auto and was ignored")]
+    [InlineData("mkl", true, LinearAlgebraBackendKind.OpenBlas, null)]
+    public void EnvironmentVariableAndLibraryDecideTheStartUpBackEnd(string? env, bool loaded, LinearAlgebraBackendKind kind, string? reason)
+    {
+        var (chosen, why) = LinearAlgebraBackend.Choose(env, loaded, loaded ? null : "could not load libopenblas.so.0");
+        Assert.Equal(kind, chosen);
+        if (reason is null)
+        {
+            Assert.Null(why);
+        }
+        else
+        {
+            Assert.Contains(reason, why);
+        }
+    }
 }

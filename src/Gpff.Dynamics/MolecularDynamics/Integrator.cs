@@ -1,0 +1,382 @@
+using Gpff.Geometry;
+
+namespace Gpff.Dynamics.MolecularDynamics;
+
+/// <summary>The state after one molecular-dynamics step (energies in eV, time in fs, temperature in K).</summary>
+/// <param name="Step">Number of steps taken since the start (0 = the initial state).</param>
+/// <param name="TimeFs">Simulated time in fs.</param>
+/// <param name="PotentialEnergyEv">Potential energy in eV.</param>
+/// <param name="KineticEnergyEv">Kinetic energy in eV.</param>
+/// <param name="TemperatureK">Kinetic temperature in K.</param>
+public readonly record struct MolecularDynamicsStep(int Step, double TimeFs, double PotentialEnergyEv, double KineticEnergyEv, double TemperatureK)
+{
+    /// <summary>Potential + kinetic energy in eV (conserved in NVE).</summary>
+    public double TotalEnergyEv => PotentialEnergyEv + KineticEnergyEv;
+}
+
+/// <summary>
+/// Molecular dynamics of a structure driven by any <see cref="ICalculator"/> (ASE's MolecularDynamics):
+/// the structure given is moved in place, its labels (energy, forces, stress) kept equal to the
+/// calculator's results at the current positions. Units: fs, Å, Å/fs, amu, eV, K. Observers attached
+/// with <see cref="Attach"/> run every n steps; <see cref="Run"/> reports progress and can be
+/// cancelled between steps; <see cref="Sample"/> yields labelled snapshots every n steps.
+/// Not thread-safe: one trajectory, one thread.
+/// </summary>
+public abstract class Integrator
+{
+    private readonly List<(Action<Integrator> Observer, int Interval)> _observers = [];
+    private readonly double[] _massesAmu;
+
+    /// <summary>Sets up the dynamics and evaluates the forces at the initial positions.</summary>
+    /// <param name="structure">The structure to move (in place). Masses come from <see cref="Structure.MassesAmu"/>.</param>
+    /// <param name="calculator">Energy, forces (and stress) of a structure.</param>
+    /// <param name="timeStepFs">Time step in fs (positive).</param>
+    /// <param name="velocitiesAPerFs">Initial velocities in Å/fs (copied); null means at rest.</param>
+    /// <param name="cancellationToken">Cancels the initial force evaluation.</param>
+    protected Integrator(Structure structure, ICalculator calculator, double timeStepFs, Vec3[]? velocitiesAPerFs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        ArgumentNullException.ThrowIfNull(calculator);
+        if (!(timeStepFs > 0) || !double.IsFinite(timeStepFs))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeStepFs), timeStepFs, "The time step must be a positive finite number of fs.");
+        }
+
+        if (structure.AtomCount == 0)
+        {
+            throw new ArgumentException("Molecular dynamics needs at least one atom.", nameof(structure));
+        }
+
+        if (velocitiesAPerFs is not null && velocitiesAPerFs.Length != structure.AtomCount)
+        {
+            throw new ArgumentException($"{velocitiesAPerFs.Length} velocities were given for {structure.AtomCount} atoms.", nameof(velocitiesAPerFs));
+        }
+
+        Structure = structure;
+        Calculator = calculator;
+        TimeStepFs = timeStepFs;
+        _massesAmu = structure.MassesAmu();
+        for (int i = 0; i < _massesAmu.Length; i++)
+        {
+            if (!(_massesAmu[i] > 0))
+            {
+                throw new ArgumentException($"Atom {i} ({structure.Symbol(i)}) has mass {_massesAmu[i]} amu; molecular dynamics needs positive masses.", nameof(structure));
+            }
+        }
+
+        Velocities = velocitiesAPerFs is null ? new Vec3[structure.AtomCount] : (Vec3[])velocitiesAPerFs.Clone();
+        Current = Evaluate(cancellationToken);
+    }
+
+    /// <summary>The structure being moved (positions in Å, updated in place every step).</summary>
+    public Structure Structure { get; }
+
+    /// <summary>The calculator that gives the forces.</summary>
+    public ICalculator Calculator { get; }
+
+    /// <summary>Time step in fs.</summary>
+    public double TimeStepFs { get; }
+
+    /// <summary>Velocities in Å/fs, one per atom (may be changed between steps).</summary>
+    public Vec3[] Velocities { get; }
+
+    /// <summary>Masses in amu.</summary>
+    public ReadOnlySpan<double> MassesAmu => _massesAmu;
+
+    /// <summary>The calculator's result at the current positions.</summary>
+    public CalculationResult Current { get; private set; }
+
+    /// <summary>Steps taken so far.</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Simulated time so far in fs.</summary>
+    public double TimeFs => StepCount * TimeStepFs;
+
+    /// <summary>Degrees of freedom counted by <see cref="TemperatureK"/>: 3N, minus 3 when the integrator conserves a zero total momentum.</summary>
+    public abstract int DegreesOfFreedom { get; }
+
+    /// <summary>Potential energy in eV.</summary>
+    public double PotentialEnergyEv => Current.EnergyEv;
+
+    /// <summary>Kinetic energy in eV.</summary>
+    public double KineticEnergyEv => MaxwellBoltzmann.KineticEnergyEv(_massesAmu, Velocities);
+
+    /// <summary>Kinetic temperature in K (2 E_kin / (dof·k_B)).</summary>
+    public double TemperatureK => MaxwellBoltzmann.KineticTemperatureK(_massesAmu, Velocities, DegreesOfFreedom);
+
+    /// <summary>Total momentum Σ mᵢvᵢ in amu·Å/fs.</summary>
+    public Vec3 TotalMomentum
+    {
+        get
+        {
+            var p = Vec3.Zero;
+            for (int i = 0; i < _massesAmu.Length; i++)
+            {
+                p += _massesAmu[i] * Velocities[i];
+            }
+
+            return p;
+        }
+    }
+
+    /// <summary>The current state as a record.</summary>
+    public MolecularDynamicsStep State => new(StepCount, TimeFs, PotentialEnergyEv, KineticEnergyEv, TemperatureK);
+
+    /// <summary>Calls <paramref name="observer"/> after every <paramref name="interval"/>-th step (ASE's dyn.attach).</summary>
+    /// <param name="observer">The callback; it sees the dynamics after the step.</param>
+    /// <param name="interval">Steps between calls (≥ 1).</param>
+    public void Attach(Action<Integrator> observer, int interval = 1)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(interval, 1);
+        _observers.Add((observer, interval));
+    }
+
+    /// <summary>Runs a number of steps.</summary>
+    /// <param name="steps">Number of steps (≥ 0).</param>
+    /// <param name="progress">Receives the state after every step.</param>
+    /// <param name="cancellationToken">Checked before every step and passed to the calculator.</param>
+    public void Run(int steps, IProgress<MolecularDynamicsStep>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        for (int s = 0; s < steps; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Step(cancellationToken);
+            progress?.Report(State);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps lazily and yields a labelled copy of the structure
+    /// (see <see cref="Snapshot"/>) after every <paramref name="interval"/>-th step: MD-like training configurations.
+    /// </summary>
+    /// <param name="steps">Number of steps.</param>
+    /// <param name="interval">Steps between snapshots (≥ 1).</param>
+    /// <param name="cancellationToken">Checked before every step.</param>
+    public IEnumerable<Structure> Sample(int steps, int interval, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        ArgumentOutOfRangeException.ThrowIfLessThan(interval, 1);
+        return Iterate();
+
+        IEnumerable<Structure> Iterate()
+        {
+            for (int s = 1; s <= steps; s++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Step(cancellationToken);
+                if (s % interval == 0)
+                {
+                    yield return Snapshot();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A copy of the current structure labelled with the calculator's energy, forces and stress, the
+    /// velocities as the per-atom property <c>velocities</c> (Å/fs), and <c>Info</c> entries
+    /// <c>md_step</c>, <c>time_fs</c> and <c>temperature_K</c>.
+    /// </summary>
+    public Structure Snapshot()
+    {
+        var s = Structure.CloneWithoutLabels();
+        foreach (var (key, value) in Structure.Info)
+        {
+            s.Info[key] = value;
+        }
+
+        Current.ApplyAsLabels(s);
+        var v = new double[3 * Velocities.Length];
+        for (int i = 0; i < Velocities.Length; i++)
+        {
+            v[3 * i] = Velocities[i].X;
+            v[3 * i + 1] = Velocities[i].Y;
+            v[3 * i + 2] = Velocities[i].Z;
+        }
+
+        s.AtomProperties["velocities"] = AtomProperty.FromReals("velocities", 3, v);
+        s.Info["md_step"] = (long)StepCount;
+        s.Info["time_fs"] = TimeFs;
+        s.Info["temperature_K"] = TemperatureK;
+        return s;
+    }
+
+    /// <summary>Advances one time step.</summary>
+    /// <param name="cancellationToken">Passed to the calculator.</param>
+    public void Step(CancellationToken cancellationToken = default)
+    {
+        Integrate(cancellationToken);
+        StepCount++;
+        foreach (var (observer, interval) in _observers)
+        {
+            if (StepCount % interval == 0)
+            {
+                observer(this);
+            }
+        }
+    }
+
+    /// <summary>One step of the integrator: move positions and velocities, calling <see cref="Evaluate"/> for new forces.</summary>
+    /// <param name="cancellationToken">Passed to the calculator.</param>
+    protected abstract void Integrate(CancellationToken cancellationToken);
+
+    /// <summary>Evaluates the calculator at the current positions, stores the result as <see cref="Current"/> and as the structure's labels.</summary>
+    /// <param name="cancellationToken">Passed to the calculator.</param>
+    protected CalculationResult Evaluate(CancellationToken cancellationToken)
+    {
+        var result = Calculator.Calculate(Structure, cancellationToken);
+        if (result.ForcesEvPerA.Length != Structure.AtomCount)
+        {
+            throw new InvalidOperationException($"The calculator returned {result.ForcesEvPerA.Length} forces for {Structure.AtomCount} atoms.");
+        }
+
+        for (int i = 0; i < result.ForcesEvPerA.Length; i++)
+        {
+            if (!result.ForcesEvPerA[i].IsFinite)
+            {
+                throw new InvalidOperationException($"The calculator returned a non-finite force {result.ForcesEvPerA[i]} on atom {i} at MD step {StepCount}.");
+            }
+        }
+
+        result.ApplyAsLabels(Structure);
+        Current = result;
+        return result;
+    }
+
+    /// <summary>vᵢ += scale·Fᵢ/mᵢ (the half-kick, with the unit conversion eV/(Å·amu) → Å/fs²).</summary>
+    /// <param name="timeFs">Duration of the kick in fs.</param>
+    protected void Kick(double timeFs)
+    {
+        var f = Current.ForcesEvPerA;
+        for (int i = 0; i < Velocities.Length; i++)
+        {
+            Velocities[i] += (timeFs * MdUnits.AccelerationAPerFs2 / _massesAmu[i]) * f[i];
+        }
+    }
+
+    /// <summary>rᵢ += t·vᵢ.</summary>
+    /// <param name="timeFs">Duration of the drift in fs.</param>
+    protected void Drift(double timeFs)
+    {
+        var r = Structure.Positions;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] += timeFs * Velocities[i];
+        }
+    }
+}
+
+/// <summary>
+/// Velocity Verlet (NVE): v += ½Δt·F/m; r += Δt·v; new F; v += ½Δt·F/m. Symplectic and time
+/// reversible: the total energy fluctuates with an amplitude ∝ Δt² and does not drift; the total
+/// momentum is conserved when the forces sum to zero.
+/// </summary>
+public sealed class VelocityVerlet : Integrator
+{
+    /// <summary>Sets up NVE dynamics.</summary>
+    /// <param name="structure">The structure to move (in place).</param>
+    /// <param name="calculator">Energy and forces.</param>
+    /// <param name="timeStepFs">Time step in fs.</param>
+    /// <param name="velocitiesAPerFs">Initial velocities in Å/fs (e.g. from <see cref="MaxwellBoltzmann.SampleVelocities"/>); null means at rest.</param>
+    /// <param name="cancellationToken">Cancels the initial force evaluation.</param>
+    public VelocityVerlet(Structure structure, ICalculator calculator, double timeStepFs, Vec3[]? velocitiesAPerFs = null, CancellationToken cancellationToken = default)
+        : base(structure, calculator, timeStepFs, velocitiesAPerFs, cancellationToken)
+    {
+    }
+
+    /// <summary>3N − 3: the centre of mass moves freely and carries no thermal energy.</summary>
+    public override int DegreesOfFreedom => Math.Max(1, 3 * Structure.AtomCount - 3);
+
+    /// <inheritdoc/>
+    protected override void Integrate(CancellationToken cancellationToken)
+    {
+        Kick(0.5 * TimeStepFs);
+        Drift(TimeStepFs);
+        Evaluate(cancellationToken);
+        Kick(0.5 * TimeStepFs);
+    }
+}
+
+/// <summary>
+/// Langevin dynamics (NVT) with the BAOAB splitting of Leimkuhler and Matthews (2013): half kick,
+/// half drift, exact Ornstein–Uhlenbeck velocity update v ← c·v + √((1 − c²)·k_B·T/m)·ξ with
+/// c = exp(−γΔt), half drift, new forces, half kick. Samples the canonical ensemble at the target
+/// temperature; reproducible for a given seed.
+/// </summary>
+public sealed class Langevin : Integrator
+{
+    private readonly GaussianRandom _random;
+    private double _temperatureTargetK;
+
+    /// <summary>Sets up Langevin dynamics.</summary>
+    /// <param name="structure">The structure to move (in place).</param>
+    /// <param name="calculator">Energy and forces.</param>
+    /// <param name="timeStepFs">Time step in fs.</param>
+    /// <param name="temperatureK">Target temperature in K (≥ 0).</param>
+    /// <param name="frictionPerFs">Friction γ in 1/fs (e.g. 0.01 fs⁻¹: velocities decorrelate in ~100 fs).</param>
+    /// <param name="seed">Seed of the random forces.</param>
+    /// <param name="velocitiesAPerFs">Initial velocities in Å/fs; null means at rest.</param>
+    /// <param name="cancellationToken">Cancels the initial force evaluation.</param>
+    public Langevin(Structure structure, ICalculator calculator, double timeStepFs, double temperatureK, double frictionPerFs, int seed,
+        Vec3[]? velocitiesAPerFs = null, CancellationToken cancellationToken = default)
+        : base(structure, calculator, timeStepFs, velocitiesAPerFs, cancellationToken)
+    {
+        if (!(temperatureK >= 0) || !double.IsFinite(temperatureK))
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperatureK), temperatureK, "The temperature must be a finite number of K, at least 0.");
+        }
+
+        if (!(frictionPerFs >= 0) || !double.IsFinite(frictionPerFs))
+        {
+            throw new ArgumentOutOfRangeException(nameof(frictionPerFs), frictionPerFs, "The friction must be a finite number of 1/fs, at least 0.");
+        }
+
+        _temperatureTargetK = temperatureK;
+        FrictionPerFs = frictionPerFs;
+        _random = new GaussianRandom(seed);
+    }
+
+    /// <summary>Target temperature in K (may be changed between steps, e.g. for annealing).</summary>
+    public double TemperatureTargetK
+    {
+        get => _temperatureTargetK;
+        set
+        {
+            if (!(value >= 0) || !double.IsFinite(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The target temperature must be a finite number of K, at least 0.");
+            }
+
+            _temperatureTargetK = value;
+        }
+    }
+
+    /// <summary>Friction γ in 1/fs.</summary>
+    public double FrictionPerFs { get; }
+
+    /// <summary>3N: the thermostat acts on every component, the centre of mass included.</summary>
+    public override int DegreesOfFreedom => 3 * Structure.AtomCount;
+
+    /// <inheritdoc/>
+    protected override void Integrate(CancellationToken cancellationToken)
+    {
+        double dt = TimeStepFs;
+        Kick(0.5 * dt);
+        Drift(0.5 * dt);
+
+        double c = Math.Exp(-FrictionPerFs * dt);
+        double noise = Math.Sqrt(Math.Max(0, 1 - c * c) * MdUnits.BoltzmannEvPerK * TemperatureTargetK * MdUnits.AccelerationAPerFs2);
+        var masses = MassesAmu;
+        for (int i = 0; i < Velocities.Length; i++)
+        {
+            double s = noise / Math.Sqrt(masses[i]);
+            Velocities[i] = c * Velocities[i] + new Vec3(s * _random.Next(), s * _random.Next(), s * _random.Next());
+        }
+
+        Drift(0.5 * dt);
+        Evaluate(cancellationToken);
+        Kick(0.5 * dt);
+    }
+}

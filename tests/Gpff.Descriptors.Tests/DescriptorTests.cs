@@ -1,0 +1,149 @@
+using Gpff.Descriptors;
+using Gpff.Geometry;
+
+namespace Gpff.Descriptors.Tests;
+
+public class DescriptorTests
+{
+    [Theory]
+    [InlineData(CutoffFunction.Quadratic)]
+    [InlineData(CutoffFunction.Cosine)]
+    public void CutoffDerivativeMatchesFiniteDifferenceAndVanishesAtTheCutoff(CutoffFunction fn)
+    {
+        const double rc = 4.0, h = 1e-6;
+        for (double r = 0.5; r < rc - 1e-3; r += 0.37)
+        {
+            double f = Cutoffs.Evaluate(fn, rc, r, out double d);
+            Assert.True(f > 0);
+            double fd = (Cutoffs.Evaluate(fn, rc, r + h, out _) - Cutoffs.Evaluate(fn, rc, r - h, out _)) / (2 * h);
+            Assert.True(Math.Abs(fd - d) < 1e-7 * Math.Max(1, Math.Abs(d)), $"{fn} r={r}: {fd} vs {d}");
+        }
+
+        Assert.Equal(0, Cutoffs.Evaluate(fn, rc, rc, out double d0));
+        Assert.Equal(0, d0);
+        Assert.Equal(0, Cutoffs.Evaluate(fn, rc, rc + 1, out _));
+        Assert.True(Cutoffs.Evaluate(fn, rc, rc - 1e-4, out double dn) < 1e-6 && Math.Abs(dn) < 1e-3);
+    }
+
+    private static Structure SmallCell()
+    {
+        var cell = new Mat3(2.9, 0, 0, 0.1, 3.0, 0, 0, 0.2, 3.1);
+        return new Structure([45, 8], [new Vec3(0.1, 0.2, 0.3), new Vec3(1.5, 1.4, 1.7)], cell, Pbc.All);
+    }
+
+    /// <summary>Brute-force neighbour vectors of atom c over explicit images.</summary>
+    private static List<(int Atom, Vec3 X)> Brute(Structure s, int c, double rc)
+    {
+        var list = new List<(int, Vec3)>();
+        for (int j = 0; j < s.AtomCount; j++)
+        {
+            for (int a = -3; a <= 3; a++)
+            {
+                for (int b = -3; b <= 3; b++)
+                {
+                    for (int k = -3; k <= 3; k++)
+                    {
+                        if (j == c && a == 0 && b == 0 && k == 0)
+                        {
+                            continue;
+                        }
+
+                        var x = s.Positions[j] + new Vec3(a, b, k) * s.Cell - s.Positions[c];
+                        if (x.Length < rc)
+                        {
+                            list.Add((j, x));
+                        }
+                    }
+                }
+            }
+        }
+
+        return list;
+    }
+
+    [Fact]
+    public void PairsAndTripletsMatchBruteForceIncludingOwnImages()
+    {
+        var s = SmallCell();
+        var settings = new DescriptorSettings(4.0, 3.3);
+        var envs = StructureEnvironments.Build(s, settings);
+        Assert.Equal(2, envs.AtomCount);
+        for (int c = 0; c < s.AtomCount; c++)
+        {
+            var env = envs[c];
+            Assert.Equal(s.AtomicNumbers[c], env.CentralSpecies);
+            var pairs = Brute(s, c, 4.0);
+            Assert.Equal(pairs.Count, env.PairCount);
+            Assert.Contains(c, env.PairNeighbors.ToArray()); // the atom sees its own images
+            var expectedDistances = pairs.Select(p => p.X.Length).OrderBy(x => x).ToArray();
+            var actual = env.PairDistances.ToArray().OrderBy(x => x).ToArray();
+            for (int i = 0; i < actual.Length; i++)
+            {
+                Assert.Equal(expectedDistances[i], actual[i], 10);
+            }
+
+            // Sorted by species; ranges cover the pairs.
+            var sp = env.PairSpecies.ToArray();
+            Assert.Equal(sp.OrderBy(x => x).ToArray(), sp);
+            var (s0, e0) = env.PairRange(8);
+            Assert.Equal(pairs.Count(p => s.AtomicNumbers[p.Atom] == 8), e0 - s0);
+
+            // Triplets: unordered neighbour pairs with all three distances below r_c3.
+            var near = Brute(s, c, 3.3);
+            int count = 0;
+            for (int p = 0; p < near.Count; p++)
+            {
+                for (int q = p + 1; q < near.Count; q++)
+                {
+                    count += (near[q].X - near[p].X).Length < 3.3 ? 1 : 0;
+                }
+            }
+
+            Assert.True(count > 0);
+            Assert.Equal(count, env.TripletCount);
+            for (int t = 0; t < env.TripletCount; t++)
+            {
+                Assert.True(env.TripletSpecies1[t] <= env.TripletSpecies2[t]);
+                var x1 = env.TripletDistances1[t] * env.TripletUnit1(t);
+                var x2 = env.TripletDistances2[t] * env.TripletUnit2(t);
+                Assert.Equal((x2 - x1).Length, env.TripletDistances3[t], 10);
+                double f = 1;
+                foreach (var r in new[] { env.TripletDistances1[t], env.TripletDistances2[t], env.TripletDistances3[t] })
+                {
+                    Assert.True(r < 3.3);
+                    f *= (3.3 - r) * (3.3 - r);
+                }
+
+                Assert.Equal(f, env.TripletCutoffValues[t], 12);
+            }
+        }
+
+        Assert.Equal(envs.TotalPairCount, envs.Environments.Sum(e => e.PairCount));
+    }
+
+    [Fact]
+    public void UnitVectorsPointFromTheCentreToTheNeighbour()
+    {
+        var s = new Structure([8, 1], [new Vec3(0, 0, 0), new Vec3(0.96, 0, 0)], Mat3.Diagonal(10, 10, 10), Pbc.None);
+        var envs = StructureEnvironments.Build(s, new DescriptorSettings(3, 0));
+        Assert.Equal(1, envs[0].PairCount);
+        Assert.Equal(new Vec3(1, 0, 0), envs[0].PairUnit(0));
+        Assert.Equal(new Vec3(-1, 0, 0), envs[1].PairUnit(0));
+        Assert.Equal(0, envs[0].TripletCount);
+    }
+
+    [Fact]
+    public void BadSettingsAreRejectedClearly()
+    {
+        var s = SmallCell();
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => StructureEnvironments.Build(s, new DescriptorSettings(-1, 3)));
+        Assert.Contains("2-body cutoff", ex.Message);
+        var none = Assert.Throws<ArgumentException>(() => StructureEnvironments.Build(s, new DescriptorSettings(0, 0)));
+        Assert.Contains("At least one", none.Message);
+        var mix = Assert.Throws<ArgumentException>(() => new DescriptorSettings(5, 0).Union(new DescriptorSettings(0, 3, CutoffFunction.Cosine)));
+        Assert.Contains("cosine", mix.Message);
+        s.Positions[1] = new Vec3(double.NaN, 0, 0);
+        var nan = Assert.Throws<InvalidStructureException>(() => StructureEnvironments.Build(s, new DescriptorSettings(4, 3)));
+        Assert.Contains("Atom 1", nan.Message);
+    }
+}

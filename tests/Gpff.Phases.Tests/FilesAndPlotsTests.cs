@@ -1,0 +1,183 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using static Gpff.Phases.Tests.HullTestData;
+
+namespace Gpff.Phases.Tests;
+
+public class FilesAndPlotsTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "gpff-phases-" + Guid.NewGuid().ToString("N"));
+
+    public FilesAndPlotsTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        if (Environment.GetEnvironmentVariable("GPFF_KEEP_PLOTS") is null)
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private static string Data(string name) => Path.Combine(AppContext.BaseDirectory, "data", name);
+
+    [Fact]
+    public void RealDftFile_PseudoBinaryHull()
+    {
+        // pw.x energies of the unrelaxed reference cells (tests/data/README.md). By hand, at 0 GPa:
+        //   μ(BaO) = -1297.6135781636942/2, μ(RhO2) = -7922.82082137719/6 (eV per atom).
+        //   BaRhO3 (x = 3/5): [-5259.205983009431 − (-1297.6135781636942 − 7922.82082137719/2)]/5 = -0.0363988314 eV/atom.
+        //   Ba2RhO4 (x = 3/7): [-6557.499493246287 − (2·-1297.6135781636942 − 7922.82082137719/2)]/7 = -0.1231323186 eV/atom.
+        //   Hull at 3/5 on the Ba2RhO4–RhO2 line: -0.1231323186 · (1 − 3/5)/(1 − 3/7) = 0.7 · -0.1231323186,
+        //   so cubic BaRhO3 is 0.0497937916 eV/atom above, decomposing into 0.7 Ba2RhO4 + 0.3 RhO2.
+        var entries = PhaseEntryCsv.Read(Data("barho-ref-cells.csv"));
+        Assert.Equal(4, entries.Count);
+        Assert.Equal(6, entries[1].NumAtoms);
+        var pd = new PhaseDiagram(entries, 0, [Composition.Parse("BaO"), Composition.Parse("RhO2")]);
+        double eBaO = -1297.6135781636942, eRhO2 = -7922.82082137719, eP = -5259.205983009431, eK = -6557.499493246287;
+        double hfP = (eP - (eBaO + eRhO2 / 2)) / 5, hfK = (eK - (2 * eBaO + eRhO2 / 2)) / 7;
+        Assert.Equal(-0.0363988314, hfP, 1e-9);
+        Assert.Equal(-0.1231323186, hfK, 1e-9);
+        Assert.Equal(hfP, pd["BaRhO3-cubic"].FormationEnthalpyPerAtomEv, 1e-9);
+        Assert.Equal(hfP - 0.7 * hfK, pd["BaRhO3-cubic"].EnergyAboveHullEvPerAtom, 1e-9);
+        Assert.Equal(0.7, Fraction(pd["BaRhO3-cubic"], "Ba2RhO4-I4/mmm"), 1e-9);
+        Assert.Equal(["BaO-rocksalt", "RhO2-rutile", "Ba2RhO4-I4/mmm"], pd.StableEntries.Select(e => e.Name));
+
+        // At 10 GPa each entry gains P·V: BaRhO3 formation enthalpy shifts by 10·c·[64 − (42.049152 + 62.294709/2)]/5.
+        const double c = Units.GpaA3InEv;
+        var pd10 = new PhaseDiagram(entries, 10, [Composition.Parse("BaO"), Composition.Parse("RhO2")]);
+        Assert.Equal(hfP + 10 * c * (64.0 - (42.049152 + 62.294709 / 2)) / 5, pd10["BaRhO3-cubic"].FormationEnthalpyPerAtomEv, 1e-9);
+    }
+
+    [Fact]
+    public void Csv_RoundTrip()
+    {
+        var entries = new[]
+        {
+            new PhaseEntry("BaO, rocksalt", "BaO", -1297.6135781636942, 42.049152, 0.02),
+            new PhaseEntry("Li-half \"x\"", "Li0.5CoO2", -123.456789012345678, null, 1e-3),
+            new PhaseEntry("Ba2RhO4", "(BaO)2RhO2", -6557.499493246287, 104.54664),
+        };
+        string path = Path.Combine(_dir, "entries.csv");
+        PhaseEntryCsv.Write(path, entries);
+        var back = PhaseEntryCsv.Read(path);
+        Assert.Equal(entries.Length, back.Count);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            Assert.Equal(entries[i].Name, back[i].Name);
+            Assert.True(entries[i].Composition.Equals(back[i].Composition));
+            Assert.Equal(entries[i].EnergyEv, back[i].EnergyEv);
+            Assert.Equal(entries[i].VolumeA3, back[i].VolumeA3);
+            Assert.Equal(entries[i].EnergyStdEv, back[i].EnergyStdEv);
+        }
+    }
+
+    [Theory]
+    [InlineData("name,formula,energy_ev\nBaO,BaO,abc\n", "line 2", "energy_ev 'abc' is not a finite number")]
+    [InlineData("name,formula,energy_ev\n# comment\nX,XyO2,-1\n", "line 3", "Unknown element 'Xy' in formula 'XyO2'")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,5,6\n", "line 2", "5 fields, but the header has 4 columns")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO\n", "line 2", "energy_ev is empty")]
+    [InlineData("name,formula\nBaO,BaO\n", "line 1", "lacks the column 'energy_ev'")]
+    [InlineData("name,formula,energy,volume_a3\n", "line 1", "unknown column 'energy'")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,-5\n", "line 2", "volume must be positive")]
+    [InlineData("name,formula,energy_ev,energy_std_ev\nBaO,BaO,-1,-0.1\n", "line 2", "standard deviation must be ≥ 0")]
+    [InlineData("name,formula,energy_ev\n\"BaO,BaO,-1\n", "line 2", "unterminated")]
+    [InlineData("name,formula,energy_ev\n", "", "no entries")]
+    public void Csv_BadInput_NamesFileAndLine(string text, string where, string what)
+    {
+        string path = Path.Combine(_dir, "bad.csv");
+        File.WriteAllText(path, text);
+        var ex = Assert.Throws<InvalidDataException>(() => PhaseEntryCsv.Read(path));
+        Assert.Contains(path, ex.Message);
+        Assert.Contains(where, ex.Message);
+        Assert.Contains(what, ex.Message);
+    }
+
+    [Fact]
+    public void Covariance_ReadsAndRejectsBadShape()
+    {
+        string path = Path.Combine(_dir, "cov.txt");
+        File.WriteAllText(path, "# covariance eV^2\n1e-4, 2e-5\n2e-5 4e-4\n");
+        var m = PhaseEntryCsv.ReadCovariance(path, 2);
+        Assert.Equal(2e-5, m[1, 0]);
+        Assert.Equal(4e-4, m[1, 1]);
+        var ex = Assert.Throws<InvalidDataException>(() => PhaseEntryCsv.ReadCovariance(path, 3));
+        Assert.Contains("line 2", ex.Message);
+        Assert.Contains("expected 3", ex.Message);
+    }
+
+    [Fact]
+    public void Json_HasTheDocumentedShape()
+    {
+        var entries = new[] { Element("Ba"), Element("O", 2), Entry("BaO", "BaO", -1.0, stdEv: 0.01), Entry("BaO2", "BaO2", -0.4, stdEv: 0.01) };
+        var pd = new PhaseDiagram(entries);
+        var report = HullUncertainty.Analyze(pd, new StabilityOptions { Samples = 100 });
+        using var ms = new MemoryStream();
+        HullJson.Write(ms, pd, report);
+        using var doc = JsonDocument.Parse(ms.ToArray());
+        var root = doc.RootElement;
+        Assert.Equal(0.0, root.GetProperty("pressure_gpa").GetDouble());
+        var e = root.GetProperty("entries").EnumerateArray().Single(x => x.GetProperty("name").GetString() == "BaO2");
+        Assert.Equal("BaO2", e.GetProperty("formula").GetString());
+        Assert.False(e.GetProperty("stable").GetBoolean());
+        Assert.Equal(4.0 / 15, e.GetProperty("e_above_hull_ev_per_atom").GetDouble(), 1e-9);
+        Assert.Equal(-0.4, e.GetProperty("formation_enthalpy_ev_per_atom").GetDouble(), 1e-9);
+        var parts = e.GetProperty("decomposition").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("atom_fraction").GetDouble());
+        Assert.Equal(2.0 / 3, parts["BaO"], 1e-9);
+        Assert.Equal(0.0, e.GetProperty("p_stable").GetDouble());
+        Assert.Equal(["name", "formula", "stable", "e_above_hull_ev_per_atom", "formation_enthalpy_ev_per_atom", "decomposition", "p_stable"],
+            e.EnumerateObject().Select(p => p.Name));
+
+        using var ms2 = new MemoryStream();
+        HullJson.Write(ms2, pd);
+        using var doc2 = JsonDocument.Parse(ms2.ToArray());
+        Assert.False(doc2.RootElement.GetProperty("entries")[0].TryGetProperty("p_stable", out _));
+    }
+
+    [Fact]
+    public void Plots_BinaryAndTernary_PngAndSvg()
+    {
+        string dir = Environment.GetEnvironmentVariable("GPFF_KEEP_PLOTS") ?? _dir;
+        Directory.CreateDirectory(dir);
+
+        var example = PhaseEntryCsv.Read(Data("barho-hull-example.csv"));
+        var binary = new PhaseDiagram(example, 10, [Composition.Parse("BaO"), Composition.Parse("RhO2")]);
+        var stability = HullUncertainty.Analyze(binary, new StabilityOptions { Samples = 300 });
+        string bPng = Path.Combine(dir, "binary.png"), bSvg = Path.Combine(dir, "binary.svg");
+        HullPlot.Save(binary, bPng, 900, 600, stability);
+        HullPlot.Save(binary, bSvg, 900, 600);
+
+        var ternary = new PhaseDiagram(
+        [
+            Element("Ba"), Element("Rh"), Element("O", 2), Entry("BaO", "BaO", -1.0), Entry("RhO2", "RhO2", -0.9),
+            Entry("BaRhO3", "BaRhO3", -1.04), Entry("Ba2RhO4", "Ba2RhO4", -1.0), Entry("BaO2", "BaO2", -0.8),
+            Entry("Rh2O3", "Rh2O3", -0.6),
+        ]);
+        string tPng = Path.Combine(dir, "ternary.png"), tSvg = Path.Combine(dir, "ternary.svg");
+        HullPlot.Save(ternary, tPng, 800, 700);
+        HullPlot.Save(ternary, tSvg, 800, 700);
+
+        AssertPng(bPng, 900, 600);
+        AssertPng(tPng, 800, 700);
+        foreach (var svg in new[] { bSvg, tSvg })
+        {
+            string text = File.ReadAllText(svg);
+            Assert.Contains("<svg", text);
+            Assert.Contains("BaRhO3", text);
+        }
+
+        var ex = Assert.Throws<NotSupportedException>(() => HullPlot.Save(ternary, Path.Combine(dir, "x.jpg")));
+        Assert.Contains(".png or .svg", ex.Message);
+        var quaternary = new PhaseDiagram([Element("Ba"), Element("Rh"), Element("O", 2), Element("Li")]);
+        ex = Assert.Throws<NotSupportedException>(() => HullPlot.Create(quaternary));
+        Assert.Contains("2 or 3 components", ex.Message);
+    }
+
+    private static void AssertPng(string path, int width, int height)
+    {
+        var bytes = File.ReadAllBytes(path);
+        Assert.True(bytes.Length > 5000, $"{path} is only {bytes.Length} bytes");
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        Assert.Equal(width, BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16, 4)));
+        Assert.Equal(height, BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20, 4)));
+    }
+}
