@@ -31,7 +31,6 @@ public static class CommandLine
     [
         // One line per command; each command lives in its own file under Commands/.
         new Commands.InfoCommand(),
-        new Commands.InfoCommand(),
         new Commands.TrainCommand(),
         new Commands.PredictCommand(),
         new Commands.ConvertCommand(),
