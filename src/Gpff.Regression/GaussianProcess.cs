@@ -25,6 +25,12 @@ public sealed record GaussianProcessOptions
     /// the training energies every time the model is trained or extended.
     /// </summary>
     public SpeciesReferenceEnergies? ReferenceEnergies { get; init; }
+
+    /// <summary>
+    /// Memory (bytes) up to which the likelihood gradient keeps every ∂K/∂θ from a single covariance
+    /// pass (default 1 GiB); beyond it a second pass recomputes them block by block, using O(N²) memory.
+    /// </summary>
+    public long LikelihoodGradientMemoryBytes { get; init; } = 1L << 30;
 }
 
 /// <summary>A GP prediction for one structure: means and predictive standard deviations (of the latent function, without label noise).</summary>
@@ -321,10 +327,12 @@ public sealed class GaussianProcess : ICalculator
     };
 
     /// <summary>K over all training labels (no noise), column-major N×N, assembled in parallel over structure pairs.</summary>
-    private double[] AssembleCovariance(IKernel kernel, IProgress<GpProgress>? progress, CancellationToken ct)
+    private double[] AssembleCovariance(IKernel kernel, IProgress<GpProgress>? progress, CancellationToken ct, double[]? gradients = null)
     {
         int n = LabelCount;
-        var k = new double[(long)n * n];
+        int nh = kernel.Hyperparameters.Count;
+        long nn = (long)n * n;
+        var k = new double[nn];
         var pairs = StructurePairs();
         long done = 0;
         var entries = _entries.ToArray();
@@ -334,8 +342,10 @@ public sealed class GaussianProcess : ICalculator
             var (i, j) = p;
             var a = entries[i];
             var b = entries[j];
-            var buf = new double[a.Count * b.Count];
-            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, []);
+            int size = a.Count * b.Count;
+            var buf = new double[size];
+            var dk = gradients is null ? [] : new double[nh * size];
+            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
             for (int r = 0; r < a.Count; r++)
             {
                 long row = offsets[i] + r;
@@ -345,6 +355,12 @@ public sealed class GaussianProcess : ICalculator
                     double v = buf[r * b.Count + c];
                     k[col * n + row] = v;
                     k[row * n + col] = v;
+                    for (int h = 0; h < dk.Length / Math.Max(1, size); h++)
+                    {
+                        double g = dk[h * size + r * b.Count + c];
+                        gradients![h * nn + col * n + row] = g;
+                        gradients[h * nn + row * n + col] = g;
+                    }
                 }
             }
 
@@ -415,7 +431,11 @@ public sealed class GaussianProcess : ICalculator
         }
 
         int n = LabelCount;
-        var k = AssembleCovariance(kernel, null, cancellationToken);
+        int nh = kernel.Hyperparameters.Count;
+        long nn = (long)n * n;
+        // One pass computing K and every ∂K/∂θ when they fit in memory; otherwise a second pass later.
+        double[]? dkAll = gradient && 8.0 * nh * nn <= Options.LikelihoodGradientMemoryBytes ? new double[nh * nn] : null;
+        var k = AssembleCovariance(kernel, null, cancellationToken, dkAll);
         AddNoise(k, noise);
         var factor = CholeskyFactorization.FactorInPlace(k, n, Options.Cholesky);
         var alpha = Targets();
@@ -428,7 +448,6 @@ public sealed class GaussianProcess : ICalculator
         }
 
         double value = -0.5 * fit - 0.5 * factor.LogDeterminant - 0.5 * n * Math.Log(2 * Math.PI);
-        int nh = kernel.Hyperparameters.Count;
         var grad = new double[nh + 3];
         if (!gradient)
         {
@@ -440,7 +459,30 @@ public sealed class GaussianProcess : ICalculator
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
         var partial = new List<double[]>();
-        var pairs = StructurePairs();
+        if (dkAll is not null)
+        {
+            Parallel.For(0, n, ParallelOptions(cancellationToken), () => new double[nh], (col, _, acc) =>
+            {
+                for (int row = 0; row < n; row++)
+                {
+                    double w = alpha[row] * alpha[col] - inv[(long)col * n + row];
+                    for (int h = 0; h < nh; h++)
+                    {
+                        acc[h] += w * dkAll[h * nn + (long)col * n + row];
+                    }
+                }
+
+                return acc;
+            }, acc =>
+            {
+                lock (partial)
+                {
+                    partial.Add(acc);
+                }
+            });
+        }
+
+        var pairs = dkAll is null ? StructurePairs() : [];
         Parallel.ForEach(pairs, ParallelOptions(cancellationToken), () => new double[nh], (p, _, acc) =>
         {
             var (i, j) = p;

@@ -207,11 +207,14 @@ public class GaussianProcessTests
         }
     }
 
-    [Fact]
-    public void Likelihood_gradient_equals_its_finite_difference()
+    [Theory]
+    [InlineData(1L << 30)]
+    [InlineData(0L)]
+    public void Likelihood_gradient_equals_its_finite_difference(long gradientMemory)
     {
+        // One covariance pass keeping every ∂K/∂θ, and the two-pass path used for large N.
         var rng = new Random(6);
-        var gp = new GaussianProcess(Kernel(), new NoiseLevels(0.02, 0.08, 0.003));
+        var gp = new GaussianProcess(Kernel(), new NoiseLevels(0.02, 0.08, 0.003), new GaussianProcessOptions { LikelihoodGradientMemoryBytes = gradientMemory });
         for (int i = 0; i < 3; i++)
         {
             gp.Add(RandomStructure(rng, 4));
