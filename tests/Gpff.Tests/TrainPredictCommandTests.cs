@@ -1,0 +1,138 @@
+using System.Globalization;
+using Gpff.Cli;
+using Gpff.IO;
+using Xunit;
+
+namespace Gpff.Tests;
+
+public class TrainPredictCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("gpff-cli-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Gpff.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir.FullName;
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CommandLine.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    /// <summary>A small real data file: the BaO and RhO2 frames of the bundled pw.x set.</summary>
+    private string SmallData()
+    {
+        var frames = ExtXyz.Read(Path.Combine(Root(), "data", "barho-train.extxyz"))
+            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
+        var path = Path.Combine(_dir.FullName, "small.extxyz");
+        ExtXyz.Write(path, frames);
+        return path;
+    }
+
+    [Fact]
+    public void Train_uses_given_hyperparameters_exactly_and_reports_residuals_and_held_out_errors()
+    {
+        var data = SmallData();
+        var model = Path.Combine(_dir.FullName, "m.gpff");
+        var (code, stdout, stderr) = Run("train", data, "-o", model, "--cutoff-3", "3.2",
+            "--hyperparameters", "sigma2=0.07,length2=0.45,sigma3=0.004,length3=0.6,energy_noise=0.003,force_noise=0.06,stress_noise=0.002",
+            "--holdout", "0.25");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(model));
+        Assert.Contains("sigma2         0.07", stdout);
+        Assert.Contains("length3        0.6", stdout);
+        Assert.Contains("energy_noise   0.003 eV/atom", stdout);
+        Assert.Contains("r_c3 = 3.2 Å", stdout);
+        Assert.Contains("training residuals:", stdout);
+        Assert.Contains("held-out errors (4 frames, every 4th frame of each composition):", stdout);
+        Assert.Matches(@"BaO\s+2\s+E\s+\d+\.\d\d meV/atom", stdout);
+        Assert.Matches(@"O2Rh\s+\d+\s+E", stdout);
+        Assert.Contains("covariance assembly", stderr);
+
+        var ff = ForceField.Load(model);
+        Assert.Equal([0.07, 0.45, 0.004, 0.6], ff.Model.Kernel.Hyperparameters);
+        Assert.Equal(new Regression.NoiseLevels(0.003, 0.06, 0.002), ff.Model.Noise);
+    }
+
+    [Fact]
+    public void Train_with_fit_improves_the_likelihood_and_says_so()
+    {
+        var data = SmallData();
+        var model = Path.Combine(_dir.FullName, "fit.gpff");
+        var (code, stdout, stderr) = Run("train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"fit: (NOT )?converged .* log-likelihood -?\d+\.\d\d → -?\d+\.\d\d", stdout);
+        Assert.Contains("fit iteration   1", stderr);
+        var line = stdout.Split('\n').First(l => l.Contains("log-likelihood"));
+        var parts = line[(line.IndexOf("log-likelihood", StringComparison.Ordinal) + 15)..].Split('→');
+        Assert.True(double.Parse(parts[1], CultureInfo.InvariantCulture) > double.Parse(parts[0], CultureInfo.InvariantCulture));
+        var ff = ForceField.Load(model);
+        Assert.Equal(2, ff.Model.Kernel.Hyperparameters.Count); // 2-body only
+        Assert.DoesNotContain(ff.Model.Training, e => e.Labels.Stress);
+    }
+
+    [Fact]
+    public void Predict_writes_energies_forces_stresses_and_their_uncertainties()
+    {
+        var data = SmallData();
+        var model = Path.Combine(_dir.FullName, "m.gpff");
+        Assert.Equal(0, Run("train", data, "-o", model, "--cutoff-3", "3.2").Code);
+        var output = Path.Combine(_dir.FullName, "pred.extxyz");
+        var (code, stdout, stderr) = Run("predict", model, data, "-o", output);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("frames predicted", stdout);
+        var input = ExtXyz.Read(data).ToList();
+        var frames = ExtXyz.Read(output).ToList();
+        Assert.Equal(input.Count, frames.Count);
+        var ff = ForceField.Load(model);
+        for (int f = 0; f < frames.Count; f++)
+        {
+            var p = ff.Predict(input[f]);
+            var o = frames[f];
+            Assert.Equal(p.EnergyEv, o.EnergyEv);
+            Assert.Equal(p.EnergyStdEv, (double)o.Info["energy_std"]);
+            Assert.Equal(p.StressEvPerA3, o.StressEvPerA3);
+            Assert.Equal(9, ((double[])o.Info["stress_std"]).Length);
+            Assert.Equal(input[f].EnergyEv, (double)o.Info["ref_energy"]);
+            Assert.Equal(p.ForcesEvPerA, o.ForcesEvPerA);
+            Assert.Equal(3, o.AtomProperties["forces_std"].Columns);
+            Assert.Equal(p.ForcesStdEvPerA![0].X, o.AtomProperties["forces_std"].Reals![0]);
+            Assert.Equal(p.LocalEnergiesEv, o.AtomProperties["energies"].Reals);
+            Assert.Equal(input[f].ForcesEvPerA![1].Y, o.AtomProperties["ref_forces"].Reals![4]);
+        }
+    }
+
+    [Fact]
+    public void Errors_exit_non_zero_with_one_clear_line()
+    {
+        var data = SmallData();
+        var (code, _, stderr) = Run("train", data);
+        Assert.Equal(1, code);
+        Assert.Equal("gpff train: -o MODEL is required: where to write the trained model.", stderr.Trim());
+        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--hyperparameters", "sigma4=1");
+        Assert.Equal(1, code);
+        Assert.Contains("unknown name 'sigma4'", stderr);
+        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--labels", "energy,charges");
+        Assert.Contains("unknown label kind 'charges'", stderr);
+        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--cutoff-3", "6");
+        Assert.Contains("0 ≤ r_c3 ≤ r_c2", stderr);
+        var notModel = Path.Combine(_dir.FullName, "fake.gpff");
+        File.WriteAllText(notModel, "hello, this is not a model file at all");
+        (code, _, stderr) = Run("predict", notModel, data, "-o", Path.Combine(_dir.FullName, "out.extxyz"));
+        Assert.Equal(1, code);
+        Assert.Contains("not a Gpff model file", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "out.extxyz")));
+    }
+}
