@@ -34,8 +34,8 @@ public enum LabelKinds
 /// <param name="StressEvPerA3">Stress noise per Voigt component, eV/Å³.</param>
 public sealed record NoiseLevels(double EnergyEvPerAtom, double ForceEvPerA, double StressEvPerA3)
 {
-    /// <summary>Typical values for DFT data: 2 meV/atom, 0.05 eV/Å, 0.001 eV/Å³ (0.16 GPa).</summary>
-    public static NoiseLevels Default { get; } = new(0.002, 0.05, 0.001);
+    /// <summary>Typical values for DFT data: 5 meV/atom, 0.1 eV/Å, 0.002 eV/Å³ (0.32 GPa).</summary>
+    public static NoiseLevels Default { get; } = new(0.005, 0.1, 0.002);
 
     /// <summary>The three values in the order energy, force, stress.</summary>
     public double[] ToArray() => [EnergyEvPerAtom, ForceEvPerA, StressEvPerA3];

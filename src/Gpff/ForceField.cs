@@ -23,17 +23,17 @@ public sealed record ForceFieldSettings
     /// <summary>Cutoff function (default quadratic, (r_c − r)²).</summary>
     public CutoffFunction CutoffFunction { get; init; } = CutoffFunction.Quadratic;
 
-    /// <summary>2-body amplitude σ₂ (default 0.05).</summary>
-    public double Sigma2 { get; init; } = 0.05;
+    /// <summary>2-body amplitude σ₂ (default 0.1).</summary>
+    public double Sigma2 { get; init; } = 0.1;
 
-    /// <summary>2-body length scale ℓ₂ in Å (default 0.5).</summary>
-    public double Length2A { get; init; } = 0.5;
+    /// <summary>2-body length scale ℓ₂ in Å (default 0.4).</summary>
+    public double Length2A { get; init; } = 0.4;
 
-    /// <summary>3-body amplitude σ₃ (default 0.005).</summary>
-    public double Sigma3 { get; init; } = 0.005;
+    /// <summary>3-body amplitude σ₃ (default 0.02).</summary>
+    public double Sigma3 { get; init; } = 0.02;
 
-    /// <summary>3-body length scale ℓ₃ in Å (default 0.5).</summary>
-    public double Length3A { get; init; } = 0.5;
+    /// <summary>3-body length scale ℓ₃ in Å (default 0.3).</summary>
+    public double Length3A { get; init; } = 0.3;
 
     /// <summary>Label noises (default 2 meV/atom, 0.05 eV/Å, 0.001 eV/Å³).</summary>
     public NoiseLevels Noise { get; init; } = NoiseLevels.Default;

@@ -125,6 +125,11 @@ public class TrainPredictCommandTests : IDisposable
         Assert.Contains("unknown name 'sigma4'", stderr);
         (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--labels", "energy,charges");
         Assert.Contains("unknown label kind 'charges'", stderr);
+        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "lenght3=0.1:1");
+        Assert.Equal(1, code);
+        Assert.Contains("Bounds are given for 'lenght3', which is not a hyperparameter of this model", stderr);
+        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "length3=1:0.1");
+        Assert.Contains("must read name=lower:upper with 0 < lower ≤ upper", stderr);
         (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--cutoff-3", "6");
         Assert.Contains("0 ≤ r_c3 ≤ r_c2", stderr);
         var notModel = Path.Combine(_dir.FullName, "fake.gpff");

@@ -22,7 +22,7 @@ public sealed class TrainCommand : ICommand
     public string Help => """
         usage: gpff train DATA.extxyz -o MODEL [--cutoff-2 Å] [--cutoff-3 Å]
                           [--hyperparameters sigma2=…,length2=…,sigma3=…,length3=…,energy_noise=…,force_noise=…,stress_noise=…]
-                          [--fit] [--max-iterations N] [--labels energy,forces,stress]
+                          [--fit] [--max-iterations N] [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
@@ -31,18 +31,21 @@ public sealed class TrainCommand : ICommand
           --cutoff-2 Å        2-body cutoff r_c2 (default 5.0)
           --cutoff-3 Å        3-body cutoff r_c3 (default 3.5; 0 = 2-body only)
           --hyperparameters   comma-separated name=value pairs; any not given keep their defaults:
-                                sigma2=0.05  sigma3=0.005   amplitudes σ₂, σ₃ (kernel ∝ σ², as in FLARE)
-                                length2=0.5  length3=0.5    length scales ℓ₂, ℓ₃ in Å
-                                energy_noise=0.002          eV per ATOM: the noise of a total energy of N
+                                sigma2=0.1   sigma3=0.02    amplitudes σ₂, σ₃ (kernel ∝ σ², as in FLARE)
+                                length2=0.4  length3=0.3    length scales ℓ₂, ℓ₃ in Å
+                                energy_noise=0.005          eV per ATOM: the noise of a total energy of N
                                                             atoms is N × energy_noise (FLARE's energy noise
                                                             is per structure: divide it by N)
-                                force_noise=0.05            eV/Å per component
-                                stress_noise=0.001          eV/Å³ per Voigt component
+                                force_noise=0.1             eV/Å per component
+                                stress_noise=0.002          eV/Å³ per Voigt component
                               Without --fit they are used exactly as given, so a published model can be
                               reproduced; with --fit they are the starting point.
           --fit               maximise the marginal likelihood over hyperparameters and noises, using all
                               selected label kinds (energies, forces and stresses)
           --max-iterations N  limit of the fit (default 50)
+          --bounds LIST       bounds of the fit, e.g. length3=0.1:2,force_noise=0.01:1 (defaults: sigma*
+                              1e-5:100, length* 0.2:20 Å, energy_noise 1e-4:0.5, force_noise 0.005:5,
+                              stress_noise 1e-5:0.05)
           --labels LIST       label kinds to train on (default energy,forces,stress)
           --holdout FRACTION  keep this fraction of the frames of each composition out of training
                               (every k-th frame, k = round(1/FRACTION)) and report the errors on them
@@ -62,6 +65,7 @@ public sealed class TrainCommand : ICommand
         var hyper = args.Get("hyperparameters");
         bool fit = args.Has("fit");
         int maxIterations = (int)args.GetDouble(50, "max-iterations");
+        var bounds = ParseBounds(args.Get("bounds"));
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
@@ -99,7 +103,7 @@ public sealed class TrainCommand : ICommand
         var progress = new LineProgress(stderr);
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
         var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
-        var report = ff.Train(train, fit, new HyperparameterFitOptions { MaxIterations = maxIterations }, progress, cancellationToken);
+        var report = ff.Train(train, fit, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds }, progress, cancellationToken);
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
 
         stdout.WriteLine(string.Create(Inv, $"trained on {report.Structures} structures, {report.Labels} labels in {report.Seconds:F1} s; model written to {output}"));
@@ -176,6 +180,27 @@ public sealed class TrainCommand : ICommand
         }
 
         return (train, held);
+    }
+
+    internal static Dictionary<string, (double Lower, double Upper)> ParseBounds(string? text)
+    {
+        var result = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        foreach (var part in (text ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=');
+            var range = eq > 0 ? part[(eq + 1)..].Split(':') : [];
+            if (range.Length != 2
+                || !double.TryParse(range[0], NumberStyles.Float, Inv, out double lo)
+                || !double.TryParse(range[1], NumberStyles.Float, Inv, out double hi)
+                || !(lo > 0) || !(hi >= lo))
+            {
+                throw new ArgumentException($"--bounds: '{part}' must read name=lower:upper with 0 < lower ≤ upper.");
+            }
+
+            result[part[..eq].Trim()] = (lo, hi);
+        }
+
+        return result;
     }
 
     internal static LabelKinds ParseLabels(string? text)
