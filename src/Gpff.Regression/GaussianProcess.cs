@@ -458,11 +458,15 @@ public sealed class GaussianProcess : ICalculator
         var inv = factor.InverseColumnMajor();
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
-        var partial = new List<double[]>();
+        // Partial sums are kept per column (or per structure pair) and added in a fixed order, so the
+        // gradient, and hence a fit, is reproducible whatever the thread scheduling.
+        double[][] partial;
         if (dkAll is not null)
         {
-            Parallel.For(0, n, ParallelOptions(cancellationToken), () => new double[nh], (col, _, acc) =>
+            partial = new double[n][];
+            Parallel.For(0, n, ParallelOptions(cancellationToken), col =>
             {
+                var acc = new double[nh];
                 for (int row = 0; row < n; row++)
                 {
                     double w = alpha[row] * alpha[col] - inv[(long)col * n + row];
@@ -472,49 +476,42 @@ public sealed class GaussianProcess : ICalculator
                     }
                 }
 
-                return acc;
-            }, acc =>
+                partial[col] = acc;
+            });
+        }
+        else
+        {
+            var pairs = StructurePairs();
+            partial = new double[pairs.Count][];
+            Parallel.For(0, pairs.Count, ParallelOptions(cancellationToken), p =>
             {
-                lock (partial)
+                var (i, j) = pairs[p];
+                var a = entries[i];
+                var b = entries[j];
+                int size = a.Count * b.Count;
+                var buf = new double[size];
+                var dk = new double[nh * size];
+                kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
+                double weight = i == j ? 1.0 : 2.0;
+                var acc = new double[nh];
+                for (int r = 0; r < a.Count; r++)
                 {
-                    partial.Add(acc);
+                    long row = offsets[i] + r;
+                    for (int c = 0; c < b.Count; c++)
+                    {
+                        long col = offsets[j] + c;
+                        double w = weight * (alpha[row] * alpha[col] - inv[col * n + row]);
+                        for (int h = 0; h < nh; h++)
+                        {
+                            acc[h] += w * dk[h * size + r * b.Count + c];
+                        }
+                    }
                 }
+
+                partial[p] = acc;
             });
         }
 
-        var pairs = dkAll is null ? StructurePairs() : [];
-        Parallel.ForEach(pairs, ParallelOptions(cancellationToken), () => new double[nh], (p, _, acc) =>
-        {
-            var (i, j) = p;
-            var a = entries[i];
-            var b = entries[j];
-            int size = a.Count * b.Count;
-            var buf = new double[size];
-            var dk = new double[nh * size];
-            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
-            double weight = i == j ? 1.0 : 2.0;
-            for (int r = 0; r < a.Count; r++)
-            {
-                long row = offsets[i] + r;
-                for (int c = 0; c < b.Count; c++)
-                {
-                    long col = offsets[j] + c;
-                    double w = weight * (alpha[row] * alpha[col] - inv[col * n + row]);
-                    for (int h = 0; h < nh; h++)
-                    {
-                        acc[h] += w * dk[h * size + r * b.Count + c];
-                    }
-                }
-            }
-
-            return acc;
-        }, acc =>
-        {
-            lock (partial)
-            {
-                partial.Add(acc);
-            }
-        });
         foreach (var acc in partial)
         {
             for (int h = 0; h < nh; h++)
@@ -674,12 +671,15 @@ public sealed class GaussianProcess : ICalculator
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
         var alpha = _alpha!;
-        var partialMeans = new List<double[]>();
-        Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), () => new double[m], (j, _, acc) =>
+        // Each training structure's contribution to the mean is kept apart and summed in a fixed order,
+        // so that predictions are bit-for-bit reproducible whatever the thread scheduling.
+        var contributions = new double[entries.Length][];
+        Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), j =>
         {
             var e = entries[j];
             var buf = new double[m * e.Count];
             Kernel.Covariance(environments, labels, e.Environments, e.Labels, buf, []);
+            var part = new double[m];
             for (int r = 0; r < m; r++)
             {
                 double s = 0;
@@ -693,23 +693,17 @@ public sealed class GaussianProcess : ICalculator
                     }
                 }
 
-                acc[r] += s;
+                part[r] = s;
             }
 
-            return acc;
-        }, acc =>
-        {
-            lock (partialMeans)
-            {
-                partialMeans.Add(acc);
-            }
+            contributions[j] = part;
         });
         var mean = new double[m];
-        foreach (var p in partialMeans)
+        foreach (var part in contributions)
         {
             for (int r = 0; r < m; r++)
             {
-                mean[r] += p[r];
+                mean[r] += part[r];
             }
         }
 

@@ -1,4 +1,3 @@
-using Gpff.Cli;
 using Gpff.IO;
 using Xunit;
 
@@ -12,38 +11,21 @@ public sealed class ConvertCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gpff.sln")))
-        {
-            dir = dir.Parent;
-        }
 
-        return dir!.FullName;
-    }
+    private static string Qe(params string[] parts) => Path.Combine([Cli.Root, "tests", "data", "qe", .. parts]);
 
-    private static string Qe(params string[] parts) => Path.Combine([Root(), "tests", "data", "qe", .. parts]);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void DatasetFolderConvertsToTheAseReference()
     {
         string output = Path.Combine(_tmp, "train.extxyz");
-        var (code, stdout, stderr) = Run("convert", Qe("dataset"), "-o", output);
+        var (code, stdout, stderr) = Cli.Run("convert", Qe("dataset"), "-o", output);
         Assert.Equal(string.Empty, stderr);
         Assert.Equal(0, code);
         Assert.Contains("wrote 36 frames (172 atoms) from 36 outputs", stdout);
 
         var mine = ExtXyz.Read(output).ToDictionary(s => Path.GetFileName((string)s.Info["source"]));
-        var reference = ExtXyz.Read(Path.Combine(Root(), "data", "barho-train.extxyz")).ToList();
+        var reference = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz")).ToList();
         Assert.Equal(36, reference.Count);
         foreach (var r in reference)
         {
@@ -68,8 +50,8 @@ public sealed class ConvertCommandTests : IDisposable
     {
         string all = Path.Combine(_tmp, "all.extxyz");
         string last = Path.Combine(_tmp, "last.extxyz");
-        Assert.Equal(0, Run("convert", Qe("special", "RhO2_relax.out"), Qe("special", "BaO_vcrelax_10GPa.out"), "-o", all).Code);
-        Assert.Equal(0, Run("convert", Qe("special", "RhO2_relax.out"), Qe("special", "BaO_vcrelax_10GPa.out"), "--last", "-o", last).Code);
+        Assert.Equal(0, Cli.Run("convert", Qe("special", "RhO2_relax.out"), Qe("special", "BaO_vcrelax_10GPa.out"), "-o", all).Code);
+        Assert.Equal(0, Cli.Run("convert", Qe("special", "RhO2_relax.out"), Qe("special", "BaO_vcrelax_10GPa.out"), "--last", "-o", last).Code);
         var a = ExtXyz.Read(all).ToList();
         var l = ExtXyz.Read(last).ToList();
         Assert.Equal(4 + 9, a.Count);
@@ -81,7 +63,7 @@ public sealed class ConvertCommandTests : IDisposable
         Assert.Equal("vc-relax", a[^1].Info["qe_calculation"]);
 
         // --append adds to the file.
-        Assert.Equal(0, Run("convert", Qe("special", "RhO2_relax.out"), "--last", "--append", "-o", last).Code);
+        Assert.Equal(0, Cli.Run("convert", Qe("special", "RhO2_relax.out"), "--last", "--append", "-o", last).Code);
         Assert.Equal(3, ExtXyz.Read(last).Count());
     }
 
@@ -90,14 +72,14 @@ public sealed class ConvertCommandTests : IDisposable
     {
         string output = Path.Combine(_tmp, "mixed.extxyz");
         string noconv = Qe("special", "BaO_noconv.out");
-        var (code, stdout, stderr) = Run("convert", Qe("special", "RhO2_relax.out"), noconv, "-o", output);
+        var (code, stdout, stderr) = Cli.Run("convert", Qe("special", "RhO2_relax.out"), noconv, "-o", output);
         Assert.Equal(1, code);
         Assert.Equal(string.Empty, stdout);
         Assert.Contains($"gpff convert: {noconv}, ionic step 0, line 234: SCF not converged", stderr);
         Assert.False(File.Exists(output)); // nothing half-written
         Assert.Empty(Directory.GetFiles(_tmp));
 
-        (code, stdout, stderr) = Run("convert", Qe("special", "RhO2_relax.out"), noconv, Qe("special", "Ba2RhO4_truncated.out"), "--tolerant", "-o", output);
+        (code, stdout, stderr) = Cli.Run("convert", Qe("special", "RhO2_relax.out"), noconv, Qe("special", "Ba2RhO4_truncated.out"), "--tolerant", "-o", output);
         Assert.Equal(0, code);
         Assert.Contains("wrote 4 frames", stdout);
         Assert.Contains("skipped 2 steps in 2 outputs", stdout);
@@ -109,8 +91,8 @@ public sealed class ConvertCommandTests : IDisposable
     [Fact]
     public void UsageErrorsAreClear()
     {
-        Assert.Contains("missing -o", Run("convert", Qe("special", "RhO2_relax.out")).Err);
-        Assert.Contains("'/no/such.out' does not exist", Run("convert", "/no/such.out", "-o", Path.Combine(_tmp, "x.extxyz")).Err);
-        Assert.Contains("no pw.x outputs given", Run("convert", "-o", Path.Combine(_tmp, "x.extxyz")).Err);
+        Assert.Contains("missing -o", Cli.Run("convert", Qe("special", "RhO2_relax.out")).Err);
+        Assert.Contains("'/no/such.out' does not exist", Cli.Run("convert", "/no/such.out", "-o", Path.Combine(_tmp, "x.extxyz")).Err);
+        Assert.Contains("no pw.x outputs given", Cli.Run("convert", "-o", Path.Combine(_tmp, "x.extxyz")).Err);
     }
 }

@@ -1,33 +1,15 @@
-using Gpff.Cli;
 using Xunit;
 
 namespace Gpff.Tests;
 
 public class InfoCommandTests
 {
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gpff.sln")))
-        {
-            dir = dir.Parent;
-        }
 
-        return dir!.FullName;
-    }
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void Info_summarises_the_bundled_training_data()
     {
-        var (code, stdout, stderr) = Run("info", Path.Combine(Root(), "data", "barho-train.extxyz"), "--cutoff", "4.5");
+        var (code, stdout, stderr) = Cli.Run("info", Path.Combine(Cli.Root, "data", "barho-train.extxyz"), "--cutoff", "4.5");
         Assert.Equal(0, code);
         Assert.Equal(string.Empty, stderr);
         Assert.Contains("36 frames, 172 atoms, 4 formulas", stdout);
@@ -38,16 +20,16 @@ public class InfoCommandTests
     [Fact]
     public void Errors_exit_non_zero_with_one_clear_line()
     {
-        var (code, stdout, stderr) = Run("info", "/no/such/file.extxyz");
+        var (code, stdout, stderr) = Cli.Run("info", "/no/such/file.extxyz");
         Assert.Equal(1, code);
         Assert.Equal(string.Empty, stdout);
         Assert.Equal("gpff info: Extended XYZ file '/no/such/file.extxyz' does not exist.", stderr.TrimEnd());
 
-        (code, _, stderr) = Run("info", "x.extxyz", "--cutof", "3");
+        (code, _, stderr) = Cli.Run("info", "x.extxyz", "--cutof", "3");
         Assert.Equal(1, code);
         Assert.Contains("unknown option --cutof", stderr);
 
-        (code, _, stderr) = Run("frobnicate");
+        (code, _, stderr) = Cli.Run("frobnicate");
         Assert.Equal(2, code);
         Assert.Contains("unknown command 'frobnicate'", stderr);
     }
@@ -59,7 +41,7 @@ public class InfoCommandTests
         File.WriteAllText(path, "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nO 0 0 0\nO 0.01 0 0\n");
         try
         {
-            var (code, _, stderr) = Run("info", path);
+            var (code, _, stderr) = Cli.Run("info", path);
             Assert.Equal(1, code);
             Assert.Contains($"{path}, frame 1: Atom 0 (O) is 0.01 Å from atom 1 (O)", stderr);
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Gpff.Cli;
 using Gpff.IO;
 using Xunit;
 
@@ -11,29 +10,12 @@ public class TrainPredictCommandTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Gpff.sln")))
-        {
-            dir = dir.Parent;
-        }
 
-        return dir.FullName;
-    }
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CommandLine.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     /// <summary>A small real data file: the BaO and RhO2 frames of the bundled pw.x set.</summary>
     private string SmallData()
     {
-        var frames = ExtXyz.Read(Path.Combine(Root(), "data", "barho-train.extxyz"))
+        var frames = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
             .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
         var path = Path.Combine(_dir.FullName, "small.extxyz");
         ExtXyz.Write(path, frames);
@@ -45,7 +27,7 @@ public class TrainPredictCommandTests : IDisposable
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "m.gpff");
-        var (code, stdout, stderr) = Run("train", data, "-o", model, "--cutoff-3", "3.2",
+        var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2",
             "--hyperparameters", "sigma2=0.07,length2=0.45,sigma3=0.004,length3=0.6,energy_noise=0.003,force_noise=0.06,stress_noise=0.002",
             "--holdout", "0.25");
         Assert.True(code == 0, stderr);
@@ -70,7 +52,7 @@ public class TrainPredictCommandTests : IDisposable
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "fit.gpff");
-        var (code, stdout, stderr) = Run("train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces");
+        var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces");
         Assert.True(code == 0, stderr);
         Assert.Matches(@"fit: (NOT )?converged .* log-likelihood -?\d+\.\d\d → -?\d+\.\d\d", stdout);
         Assert.Contains("fit iteration   1", stderr);
@@ -87,9 +69,9 @@ public class TrainPredictCommandTests : IDisposable
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "m.gpff");
-        Assert.Equal(0, Run("train", data, "-o", model, "--cutoff-3", "3.2").Code);
+        Assert.Equal(0, Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2").Code);
         var output = Path.Combine(_dir.FullName, "pred.extxyz");
-        var (code, stdout, stderr) = Run("predict", model, data, "-o", output);
+        var (code, stdout, stderr) = Cli.Run("predict", model, data, "-o", output);
         Assert.True(code == 0, stderr);
         Assert.Contains("frames predicted", stdout);
         var input = ExtXyz.Read(data).ToList();
@@ -117,24 +99,24 @@ public class TrainPredictCommandTests : IDisposable
     public void Errors_exit_non_zero_with_one_clear_line()
     {
         var data = SmallData();
-        var (code, _, stderr) = Run("train", data);
+        var (code, _, stderr) = Cli.Run("train", data);
         Assert.Equal(1, code);
         Assert.Equal("gpff train: -o MODEL is required: where to write the trained model.", stderr.Trim());
-        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--hyperparameters", "sigma4=1");
+        (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--hyperparameters", "sigma4=1");
         Assert.Equal(1, code);
         Assert.Contains("unknown name 'sigma4'", stderr);
-        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--labels", "energy,charges");
+        (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--labels", "energy,charges");
         Assert.Contains("unknown label kind 'charges'", stderr);
-        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "lenght3=0.1:1");
+        (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "lenght3=0.1:1");
         Assert.Equal(1, code);
         Assert.Contains("Bounds are given for 'lenght3', which is not a hyperparameter of this model", stderr);
-        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "length3=1:0.1");
+        (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "length3=1:0.1");
         Assert.Contains("must read name=lower:upper with 0 < lower ≤ upper", stderr);
-        (code, _, stderr) = Run("train", data, "-o", "x.gpff", "--cutoff-3", "6");
+        (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--cutoff-3", "6");
         Assert.Contains("0 ≤ r_c3 ≤ r_c2", stderr);
         var notModel = Path.Combine(_dir.FullName, "fake.gpff");
         File.WriteAllText(notModel, "hello, this is not a model file at all");
-        (code, _, stderr) = Run("predict", notModel, data, "-o", Path.Combine(_dir.FullName, "out.extxyz"));
+        (code, _, stderr) = Cli.Run("predict", notModel, data, "-o", Path.Combine(_dir.FullName, "out.extxyz"));
         Assert.Equal(1, code);
         Assert.Contains("not a Gpff model file", stderr);
         Assert.Single(stderr.Trim().Split('\n'));
