@@ -337,14 +337,17 @@ public sealed class GaussianProcess : ICalculator
         long done = 0;
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
-        Parallel.ForEach(pairs, ParallelOptions(ct), p =>
+        int maxCount = entries.Length == 0 ? 0 : entries.Max(e => e.Count);
+        int maxSize = maxCount * maxCount;
+        // One block buffer per worker thread, reused for all its structure pairs (no large-object-heap garbage per pair).
+        Parallel.ForEach(pairs, ParallelOptions(ct), () => (Buf: new double[maxSize], Dk: gradients is null ? [] : new double[nh * maxSize]), (p, _, local) =>
         {
             var (i, j) = p;
             var a = entries[i];
             var b = entries[j];
             int size = a.Count * b.Count;
-            var buf = new double[size];
-            var dk = gradients is null ? [] : new double[nh * size];
+            var buf = local.Buf.AsSpan(0, size);
+            var dk = gradients is null ? Span<double>.Empty : local.Dk.AsSpan(0, nh * size);
             kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
             for (int r = 0; r < a.Count; r++)
             {
@@ -369,7 +372,9 @@ public sealed class GaussianProcess : ICalculator
             {
                 progress.Report(new GpProgress("covariance assembly (structure pairs)", d, pairs.Count));
             }
-        });
+
+            return local;
+        }, _ => { });
         return k;
     }
 
@@ -667,7 +672,7 @@ public sealed class GaussianProcess : ICalculator
         ArgumentNullException.ThrowIfNull(labels);
         EnsureTrained();
         int m = labels.Count, n = LabelCount;
-        var kt = new double[(long)n * m];   // column-major N × m: column r is k* of label r
+        var kt = uncertainty ? new double[(long)n * m] : [];   // column-major N × m: column r is k* of label r
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
         var alpha = _alpha!;
