@@ -597,6 +597,35 @@ public sealed class GaussianProcess : ICalculator
         };
     }
 
+    /// <summary>
+    /// Forces only (eV/Å), with their standard deviations on request: the fast path for molecular
+    /// dynamics (force blocks only, SIMD), several times cheaper than <see cref="Predict"/>.
+    /// </summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="uncertainty">Whether to compute standard deviations.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Forces and, with uncertainty, their standard deviations.</returns>
+    public (Vec3[] ForcesEvPerA, Vec3[]? ForcesStdEvPerA) PredictForces(Structure structure, bool uncertainty = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        EnsureTrained();
+        var env = Kernel.Describe(structure);
+        var sel = LabelSelection.Forces(Enumerable.Range(0, structure.AtomCount).ToArray());
+        var (mean, variance) = PredictLabels(env, sel, uncertainty, cancellationToken);
+        var f = new Vec3[structure.AtomCount];
+        var sd = variance is null ? null : new Vec3[structure.AtomCount];
+        for (int i = 0; i < f.Length; i++)
+        {
+            f[i] = new Vec3(mean[3 * i], mean[3 * i + 1], mean[3 * i + 2]);
+            if (sd is not null)
+            {
+                sd[i] = new Vec3(Std(variance![3 * i]), Std(variance[3 * i + 1]), Std(variance[3 * i + 2]));
+            }
+        }
+
+        return (f, sd);
+    }
+
     /// <inheritdoc/>
     public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
         Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();

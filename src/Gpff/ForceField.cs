@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gpff.Descriptors;
+using Gpff.Geometry;
 using Gpff.Kernels;
 using Gpff.Regression;
 using Gpff.Regression.Optimization;
@@ -278,6 +279,16 @@ public sealed class ForceField : ICalculator
     {
         CheckSpecies(structure);
         return Model.Predict(structure, uncertainty, cancellationToken);
+    }
+
+    /// <summary>Forces only, with standard deviations on request: the fast path for molecular dynamics.</summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="uncertainty">Whether to compute standard deviations.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public (Vec3[] ForcesEvPerA, Vec3[]? ForcesStdEvPerA) PredictForces(Structure structure, bool uncertainty = false, CancellationToken cancellationToken = default)
+    {
+        CheckSpecies(structure);
+        return Model.PredictForces(structure, uncertainty, cancellationToken);
     }
 
     /// <inheritdoc/>

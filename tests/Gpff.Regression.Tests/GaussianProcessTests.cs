@@ -123,6 +123,22 @@ public class GaussianProcessTests
     }
 
     [Fact]
+    public void Forces_only_prediction_equals_the_full_prediction()
+    {
+        var gp = Trained(3, 11);
+        var s = RandomStructure(new Random(12), 6);
+        var full = gp.Predict(s);
+        var (f, sd) = gp.PredictForces(s, uncertainty: true);
+        for (int i = 0; i < s.AtomCount; i++)
+        {
+            Assert.True((f[i] - full.ForcesEvPerA[i]).Length < 1e-12);
+            Assert.True((sd![i] - full.ForcesStdEvPerA![i]).Length < 1e-10);
+        }
+
+        Assert.Null(gp.PredictForces(s).ForcesStdEvPerA);
+    }
+
+    [Fact]
     public void With_tiny_noise_a_training_point_is_reproduced()
     {
         var gp = Trained(3, 2, new NoiseLevels(1e-7, 1e-6, 1e-7));
