@@ -123,6 +123,27 @@ public class GaussianProcessTests
     }
 
     [Fact]
+    public void A_singular_covariance_is_factored_with_jitter_and_says_so()
+    {
+        // The same structure twice with (almost) no noise: K + Σ is singular to working precision.
+        var s = RandomStructure(new Random(13));
+        var gp = new GaussianProcess(Kernel(), new NoiseLevels(1e-12, 1e-12, 1e-12));
+        gp.Add(s);
+        gp.Add(s);
+        gp.Train();
+        Assert.True(gp.JitterAdded > 0);
+        Assert.True(gp.IsTrained);
+        var p = gp.Predict(s);
+        Assert.Equal(s.EnergyEv!.Value, p.EnergyEv, 3);
+
+        var noJitter = new GaussianProcess(Kernel(), new NoiseLevels(1e-12, 1e-12, 1e-12), new GaussianProcessOptions { Cholesky = new() { AllowJitter = false } });
+        noJitter.Add(s);
+        noJitter.Add(s);
+        var e = Assert.Throws<MatrixNotPositiveDefiniteException>(() => noJitter.Train());
+        Assert.Contains("pivot", e.Message);
+    }
+
+    [Fact]
     public void Forces_only_prediction_equals_the_full_prediction()
     {
         var gp = Trained(3, 11);
