@@ -23,6 +23,7 @@ public class KernelBenchmarks
     private List<LabelBlock> _blocks = null!;
     private double[] _matrix = null!;
     private readonly double[] _block = new double[9];
+    private readonly double[] _gradients = new double[4 * LocalKernel.EnvironmentBlockSize];
 
     /// <summary>Ba2RhO4 (K2NiF4 type) conventional cell, 2 × 2 × 1 supercell, randomised.</summary>
     public static Structure Ba2RhO4(int seed)
@@ -117,13 +118,23 @@ public class KernelBenchmarks
         return _block[0];
     }
 
-    [Benchmark(Description = "env pair, all 10x10 labels (scalar general path)")]
+    [Benchmark(Description = "env pair, all 10x10 labels (general path)")]
     public double GeneralBlock()
     {
         Span<double> b = stackalloc double[100];
         b.Clear();
         _kernel.EnvironmentCovariance(_x, _y, b, []);
         return b[11];
+    }
+
+    [Benchmark(Description = "env pair, all 10x10 labels + 4 hyperparameter gradients")]
+    public double GeneralBlockWithGradients()
+    {
+        Span<double> b = stackalloc double[100];
+        b.Clear();
+        Array.Clear(_gradients);
+        _kernel.EnvironmentCovariance(_x, _y, b, _gradients);
+        return b[11] + _gradients[311];
     }
 
     [Benchmark(Description = "force-force 3x3, naive reference (9 scalar passes)")]
