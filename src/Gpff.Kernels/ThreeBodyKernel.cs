@@ -405,11 +405,7 @@ public sealed class ThreeBodyKernel : LocalKernel
     }
 
     private static void Update(Span<double> m, double s, double w, ReadOnlySpan<double> r0, ReadOnlySpan<double> gx, ReadOnlySpan<double> rp)
-    {
-        KernelMath.RankUpdate(m, s, w, r0, gx[..10], rp[..10]);
-        KernelMath.RankUpdate(m, s, 0, r0, gx.Slice(10, 10), rp.Slice(10, 10));
-        KernelMath.RankUpdate(m, s, 0, r0, gx.Slice(20, 10), rp.Slice(20, 10));
-    }
+        => KernelMath.RankUpdate(m, s, w, r0, gx[..30], rp[..30]);
 
     /// <inheritdoc />
     public override void ForceCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block)

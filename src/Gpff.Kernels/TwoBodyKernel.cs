@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using Gpff.Descriptors;
 
@@ -334,27 +336,55 @@ public sealed class TwoBodyKernel : LocalKernel
 /// <summary>Small dense helpers shared by the kernels.</summary>
 internal static class KernelMath
 {
-    /// <summary>M += s · (w e₀ ⊗ r0 + g ⊗ r1), 10 × 10, where e₀ is the unit vector of the energy label.</summary>
+    /// <summary>
+    /// M += s · (w e₀ ⊗ r0 + Σ_t g_t ⊗ r1_t), 10 × 10 row-major, where e₀ is the unit vector of the energy
+    /// label and g, r1 hold T = g.Length / 10 consecutive 10-vectors g_t, r1_t (slot 0 of each g_t, the
+    /// energy label, is not used: it is carried by w e₀). Rows are updated as 4 + 4 + 2 wide vectors.
+    /// </summary>
     public static void RankUpdate(Span<double> m, double s, double w, ReadOnlySpan<double> r0, ReadOnlySpan<double> g, ReadOnlySpan<double> r1)
     {
-        double sw = s * w;
-        for (int j = 0; j < 10; j++)
+        const int n = LocalKernel.EnvironmentLabelCount;
+        int terms = g.Length / n;
+        if (m.Length < n * n || r0.Length < n || g.Length != terms * n || r1.Length < g.Length)
         {
-            m[j] += sw * r0[j];
+            throw new ArgumentException($"RankUpdate needs a 10 × 10 block, a 10-vector r0 and matching 10-vector lists g, r1; got {m.Length}, {r0.Length}, {g.Length}, {r1.Length} elements.");
         }
 
-        for (int i = 1; i < 10; i++)
+        ref double mm = ref MemoryMarshal.GetReference(m);
+        ref double rr0 = ref MemoryMarshal.GetReference(r0);
+        ref double rr1 = ref MemoryMarshal.GetReference(r1);
+        var sw = Vector256.Create(s * w);
+        Vector256.FusedMultiplyAdd(sw, Vector256.LoadUnsafe(ref rr0), Vector256.LoadUnsafe(ref mm)).StoreUnsafe(ref mm);
+        Vector256.FusedMultiplyAdd(sw, Vector256.LoadUnsafe(ref rr0, 4), Vector256.LoadUnsafe(ref mm, 4)).StoreUnsafe(ref mm, 4);
+        Vector128.FusedMultiplyAdd(sw.GetLower(), Vector128.LoadUnsafe(ref rr0, 8), Vector128.LoadUnsafe(ref mm, 8)).StoreUnsafe(ref mm, 8);
+        for (int i = 1; i < n; i++)
         {
-            double gi = s * g[i];
-            if (gi == 0)
+            nuint row = (nuint)(n * i);
+            var lo = Vector256.LoadUnsafe(ref mm, row);
+            var mid = Vector256.LoadUnsafe(ref mm, row + 4);
+            var tail = Vector128.LoadUnsafe(ref mm, row + 8);
+            bool any = false;
+            for (int t = 0; t < terms; t++)
             {
-                continue;
+                double gi = s * g[n * t + i];
+                if (gi == 0)
+                {
+                    continue;
+                }
+
+                any = true;
+                nuint o = (nuint)(n * t);
+                var v = Vector256.Create(gi);
+                lo = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref rr1, o), lo);
+                mid = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref rr1, o + 4), mid);
+                tail = Vector128.FusedMultiplyAdd(v.GetLower(), Vector128.LoadUnsafe(ref rr1, o + 8), tail);
             }
 
-            int row = 10 * i;
-            for (int j = 0; j < 10; j++)
+            if (any)
             {
-                m[row + j] += gi * r1[j];
+                lo.StoreUnsafe(ref mm, row);
+                mid.StoreUnsafe(ref mm, row + 4);
+                tail.StoreUnsafe(ref mm, row + 8);
             }
         }
     }
