@@ -9,7 +9,10 @@ namespace Gpff.Benchmarks;
 /// 2+3-body kernel cost (r_c2 = 5.0 Å, r_c3 = 3.5 Å, quadratic cutoff):
 /// the 3 × 3 force–force block of one environment pair of a Ba2RhO4-like oxide (K2NiF4 type, I4/mmm,
 /// a = 3.9 Å, c = 12.9 Å, 2 × 2 × 1 supercell, positions randomised by ±0.05 Å), against a naive
-/// per-component reference (9 scalar passes, as FLARE computes it); and the 480 × 480 force–force
+/// per-component reference (9 scalar passes, as FLARE computes it); the full 10 × 10 block of the same
+/// pair (energy, force, virial labels: what energy/stress training and local-energy predictions use),
+/// without and with the derivatives for the 4 hyperparameters (what every likelihood-gradient
+/// evaluation uses); and the 480 × 480 force–force
 /// matrix of five 32-atom two-species structures (random Rh8O24 cells at 9.5 Å³/atom), single- and
 /// multi-threaded.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*KernelBenchmarks*' --job short
@@ -23,6 +26,7 @@ public class KernelBenchmarks
     private List<LabelBlock> _blocks = null!;
     private double[] _matrix = null!;
     private readonly double[] _block = new double[9];
+    private readonly double[] _gradients = new double[4 * LocalKernel.EnvironmentBlockSize];
 
     /// <summary>Ba2RhO4 (K2NiF4 type) conventional cell, 2 × 2 × 1 supercell, randomised.</summary>
     public static Structure Ba2RhO4(int seed)
@@ -117,13 +121,23 @@ public class KernelBenchmarks
         return _block[0];
     }
 
-    [Benchmark(Description = "env pair, all 10x10 labels (scalar general path)")]
+    [Benchmark(Description = "env pair, all 10x10 labels (general path)")]
     public double GeneralBlock()
     {
         Span<double> b = stackalloc double[100];
         b.Clear();
         _kernel.EnvironmentCovariance(_x, _y, b, []);
         return b[11];
+    }
+
+    [Benchmark(Description = "env pair, all 10x10 labels + 4 hyperparameter gradients")]
+    public double GeneralBlockWithGradients()
+    {
+        Span<double> b = stackalloc double[100];
+        b.Clear();
+        Array.Clear(_gradients);
+        _kernel.EnvironmentCovariance(_x, _y, b, _gradients);
+        return b[11] + _gradients[311];
     }
 
     [Benchmark(Description = "force-force 3x3, naive reference (9 scalar passes)")]

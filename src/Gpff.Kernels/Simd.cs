@@ -22,6 +22,10 @@ internal interface ISimd<TSelf>
 
     static abstract TSelf operator *(TSelf a, TSelf b);
 
+    static abstract TSelf operator /(TSelf a, TSelf b);
+
+    static abstract TSelf Max(TSelf a, TSelf b);
+
     /// <summary>a·b + c.</summary>
     static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
 
@@ -56,6 +60,12 @@ internal readonly struct V512(Vector512<double> v) : ISimd<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 operator *(V512 a, V512 b) => new(a._v * b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 operator /(V512 a, V512 b) => new(a._v / b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 Max(V512 a, V512 b) => new(Vector512.Max(a._v, b._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Fma(V512 a, V512 b, V512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
@@ -95,6 +105,12 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
     public static V256 operator *(V256 a, V256 b) => new(a._v * b._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 operator /(V256 a, V256 b) => new(a._v / b._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 Max(V256 a, V256 b) => new(Vector256.Max(a._v, b._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Fma(V256 a, V256 b, V256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -107,8 +123,12 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
     public static double Sum(V256 x) => Vector256.Sum(x._v);
 }
 
-/// <summary>Which SIMD width the force kernels use on this machine.</summary>
+/// <summary>Which SIMD width the kernels use on this machine.</summary>
 internal static class SimdSupport
 {
+    /// <summary>
+    /// Vector512 where the hardware accelerates it, Vector256 otherwise. Tests call the generic kernel
+    /// paths with each width explicitly (V512 runs emulated, but correct, on hardware without AVX-512).
+    /// </summary>
     public static readonly bool Use512 = Vector512.IsHardwareAccelerated;
 }

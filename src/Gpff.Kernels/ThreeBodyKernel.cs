@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Gpff.Descriptors;
 
@@ -165,6 +166,27 @@ public sealed class ThreeBodyKernel : LocalKernel
     /// <inheritdoc />
     public override void EnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
     {
+        if (SimdSupport.Use512)
+        {
+            General<V512>(x, y, block, hyperparameterGradients);
+        }
+        else
+        {
+            General<V256>(x, y, block, hyperparameterGradients);
+        }
+    }
+
+    /// <summary>
+    /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2
+    /// triplets. For each side-1 triplet the rows r0, rp (and ∂/∂ℓ rows dr0, drp) are sums over side-2
+    /// triplets of Σ_q W_q(m) G_q(m): per-triplet coefficients W_q of edge q times that edge's label
+    /// directions G_q (force unit vector, virial weight × n⊗n). A batch of TV.Count side-2 triplets
+    /// fills the directions G and the coefficients W, then a small 9-column product updates one SIMD
+    /// accumulator per row and column; the accumulators are reduced once per side-1 triplet.
+    /// </summary>
+    internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
         if (x.TripletCount == 0 || y.TripletCount == 0)
         {
             return;
@@ -172,22 +194,22 @@ public sealed class ThreeBodyKernel : LocalKernel
 
         bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 1.0 / 3.0; // triplet energy split among its three atoms
+        int rows = wantGrad ? 8 : 4;
+        Span<TV> acc = stackalloc TV[8 * 10];
+        Span<TV> gq = stackalloc TV[3 * 10];
+        Span<TV> coef = stackalloc TV[8 * 4];
+        Span<TV> dq = stackalloc TV[3];
         Span<double> gx = stackalloc double[30];
-        Span<double> gy = stackalloc double[30];
-        Span<double> yv = stackalloc double[10];
-        Span<double> dy = stackalloc double[10];
-        Span<double> z = stackalloc double[10];
-        Span<double> r0 = stackalloc double[10];
-        Span<double> rp = stackalloc double[30];
-        Span<double> dr0 = stackalloc double[10];
-        Span<double> drp = stackalloc double[30];
+        Span<double> r = stackalloc double[8 * 10];
         Span<double> dx = stackalloc double[3];
-        Span<double> dq = stackalloc double[3];
-        Span<double> ax = stackalloc double[3];
-        Span<double> bq = stackalloc double[3];
-        Span<double> up = stackalloc double[3];
-        Span<double> vq = stackalloc double[3];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        var zero = TV.Create(0);
+        var vw = TV.Create(w);
+        var tiny = TV.Create(1e-300); // keeps w / d2 finite in padding lanes (d2 = 0)
+        double[] y1 = y.TR1, y2 = y.TR2, y3 = y.TR3, yf = y.TF, yf1 = y.TF1, yf2 = y.TF2, yf3 = y.TF3;
+        double[] y1x = y.TU1x, y1y = y.TU1y, y1z = y.TU1z, y2x = y.TU2x, y2y = y.TU2y, y2z = y.TU2z;
         for (int t = 0; t < x.TripletCount; t++)
         {
             int s1 = x.TSpecies1[t], s2 = x.TSpecies2[t];
@@ -198,14 +220,17 @@ public sealed class ThreeBodyKernel : LocalKernel
             dx[1] = x.TR2[t];
             dx[2] = x.TR3[t];
             double a = x.TF[t];
-            ax[0] = x.TF1[t];
-            ax[1] = x.TF2[t];
-            ax[2] = x.TF3[t];
-            Directions(x, t, w, gx);
-            r0.Clear();
-            rp.Clear();
-            dr0.Clear();
-            drp.Clear();
+            var va = TV.Create(a);
+            var vlam = TV.Create(lam);
+            var vhalf = TV.Create(-0.5 * lam);
+            var vlama = TV.Create(lam * a);
+            var vax0 = TV.Create(x.TF1[t]);
+            var vax1 = TV.Create(x.TF2[t]);
+            var vax2 = TV.Create(x.TF3[t]);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var vc2a = TV.Create(2 * lam / ell * a);
+            acc.Fill(zero);
             bool any = false;
             for (int perm = 0; perm < 6; perm++)
             {
@@ -223,75 +248,74 @@ public sealed class ThreeBodyKernel : LocalKernel
                 any = true;
                 var pm = EdgeMaps[perm];
                 var pinv = InverseEdgeMaps[perm];
-                for (int m = start; m < end; m++)
+                int p0 = pm[0], p1 = pm[1], p2 = pm[2];
+                var vd0 = TV.Create(dx[pinv[0]]);
+                var vd1 = TV.Create(dx[pinv[1]]);
+                var vd2 = TV.Create(dx[pinv[2]]);
+                var vend = TV.Create(end);
+                for (int m = start; m < end; m += width)
                 {
-                    double b = y.TF[m];
-                    bq[0] = y.TF1[m];
-                    bq[1] = y.TF2[m];
-                    bq[2] = y.TF3[m];
-                    Directions(y, m, w, gy);
+                    // Δ'_q = d_{P⁻¹q} − d'_q by side-2 edge q; lanes at or past `end` get e = 0.
+                    var e0 = TV.Load(y1, m);
+                    var e1 = TV.Load(y2, m);
+                    var e2 = TV.Load(y3, m);
+                    var dq0 = vd0 - e0;
+                    var dq1 = vd1 - e1;
+                    var dq2 = vd2 - e2;
+                    dq[0] = dq0;
+                    dq[1] = dq1;
+                    dq[2] = dq2;
+                    var s = TV.Fma(dq0, dq0, TV.Fma(dq1, dq1, dq2 * dq2));
+                    var e = TV.KeepWhereLess(TV.Exp(vhalf * s), lane + TV.Create(m), vend);
+                    var b = TV.Load(yf, m);
+                    var lb = vlam * b;
+                    var v0 = TV.Fma(lb, dq0, TV.Load(yf1, m));
+                    var v1 = TV.Fma(lb, dq1, TV.Load(yf2, m));
+                    var v2 = TV.Fma(lb, dq2, TV.Load(yf3, m));
 
-                    // Δ'_q = d_{P⁻¹q} − d'_q, indexed by side-2 edge.
-                    dq[0] = dx[pinv[0]] - y.TR1[m];
-                    dq[1] = dx[pinv[1]] - y.TR2[m];
-                    dq[2] = dx[pinv[2]] - y.TR3[m];
-                    double s = dq[0] * dq[0] + dq[1] * dq[1] + dq[2] * dq[2];
-                    double e = Math.Exp(-0.5 * lam * s);
-                    for (int i = 0; i < 3; i++)
-                    {
-                        up[i] = ax[i] - lam * dq[pm[i]] * a;
-                        vq[i] = bq[i] + lam * dq[i] * b;
-                    }
+                    // Side-2 label directions G_q[1..9] (G_2 has no force part: the jk edge does not move the centre).
+                    var n0x = TV.Load(y1x, m);
+                    var n0y = TV.Load(y1y, m);
+                    var n0z = TV.Load(y1z, m);
+                    var n1x = TV.Load(y2x, m);
+                    var n1y = TV.Load(y2y, m);
+                    var n1z = TV.Load(y2z, m);
+                    Directions(gq, 0, n0x, n0y, n0z, vw * e0);
+                    Directions(gq, 10, n1x, n1y, n1z, vw * e1);
+                    Directions(gq, 20, e1 * n1x - e0 * n0x, e1 * n1y - e0 * n0y, e1 * n1z - e0 * n0z, vw / TV.Max(e2, tiny));
 
-                    yv[0] = w * b;
-                    for (int k = 1; k < 10; k++)
-                    {
-                        yv[k] = vq[0] * gy[k] + vq[1] * gy[10 + k] + vq[2] * gy[20 + k];
-                    }
-
-                    double ea = e * a, eab = lam * e * a * b;
-                    for (int k = 0; k < 10; k++)
-                    {
-                        r0[k] += ea * yv[k];
-                    }
-
-                    for (int i = 0; i < 3; i++)
-                    {
-                        double eu = e * up[i];
-                        int off = 10 * pm[i];
-                        for (int k = 0; k < 10; k++)
-                        {
-                            rp[10 * i + k] += eu * yv[k] + eab * gy[off + k];
-                        }
-                    }
-
+                    var ea = e * va;
+                    var eu0 = e * (vax0 - vlama * dq[p0]);
+                    var eu1 = e * (vax1 - vlama * dq[p1]);
+                    var eu2 = e * (vax2 - vlama * dq[p2]);
+                    var eab = e * vlama * b;
+                    var wb = vw * b;
+                    Coefficients(coef, 0, ea * wb, ea, v0, v1, v2);
+                    Coefficients(coef, 4, eu0 * wb, eu0, v0, v1, v2);
+                    Coefficients(coef, 8, eu1 * wb, eu1, v0, v1, v2);
+                    Coefficients(coef, 12, eu2 * wb, eu2, v0, v1, v2);
+                    coef[5 + p0] += eab;
+                    coef[9 + p1] += eab;
+                    coef[13 + p2] += eab;
                     if (wantGrad)
                     {
-                        double c1 = s * lam / ell, c2 = 2 * lam / ell;
-                        dy[0] = 0;
-                        for (int k = 1; k < 10; k++)
-                        {
-                            z[k] = dq[0] * gy[k] + dq[1] * gy[10 + k] + dq[2] * gy[20 + k];
-                            dy[k] = -c2 * b * z[k];
-                        }
-
-                        for (int k = 0; k < 10; k++)
-                        {
-                            dr0[k] += c1 * ea * yv[k] + ea * dy[k];
-                        }
-
-                        double c2eab = c2 * e * a * b;
-                        for (int i = 0; i < 3; i++)
-                        {
-                            double eu = e * up[i];
-                            double ec2da = e * c2 * dq[pm[i]] * a;
-                            int off = 10 * pm[i];
-                            for (int k = 0; k < 10; k++)
-                            {
-                                drp[10 * i + k] += c1 * (eu * yv[k] + eab * gy[off + k]) + ec2da * yv[k] + eu * dy[k] - c2eab * gy[off + k];
-                            }
-                        }
+                        // ∂/∂ℓ: the exponent contributes c1 = s λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ.
+                        var c1 = vc1s * s;
+                        var c2b = vc2 * b;
+                        var c1ea = c1 * ea;
+                        var eac2b = ea * c2b;
+                        GradCoefficients(coef, 16, c1ea, eac2b, wb, v0, v1, v2, dq0, dq1, dq2);
+                        var ec2a = e * vc2a;
+                        GradCoefficients(coef, 20, TV.Fma(c1, eu0, ec2a * dq[p0]), eu0 * c2b, wb, v0, v1, v2, dq0, dq1, dq2);
+                        GradCoefficients(coef, 24, TV.Fma(c1, eu1, ec2a * dq[p1]), eu1 * c2b, wb, v0, v1, v2, dq0, dq1, dq2);
+                        GradCoefficients(coef, 28, TV.Fma(c1, eu2, ec2a * dq[p2]), eu2 * c2b, wb, v0, v1, v2, dq0, dq1, dq2);
+                        var dab = (c1 * vlam - vc2) * e * va * b;
+                        coef[21 + p0] += dab;
+                        coef[25 + p1] += dab;
+                        coef[29 + p2] += dab;
                     }
+
+                    Accumulate(acc, coef, gq, rows);
                 }
             }
 
@@ -300,23 +324,88 @@ public sealed class ThreeBodyKernel : LocalKernel
                 continue;
             }
 
-            Update(block, sig2, w, r0, gx, rp);
+            for (int k = 0; k < rows * 10; k++)
+            {
+                r[k] = TV.Sum(acc[k]);
+            }
+
+            Directions(x, t, w, gx);
+            Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
             if (wantGrad)
             {
                 var gs = hyperparameterGradients.Slice(2 * g * EnvironmentBlockSize, EnvironmentBlockSize);
                 var gl = hyperparameterGradients.Slice((2 * g + 1) * EnvironmentBlockSize, EnvironmentBlockSize);
-                Update(gs, 2 * sigma, w, r0, gx, rp);
-                Update(gl, sig2, w, dr0, gx, drp);
+                Update(gs, 2 * sigma, w, r[..10], gx, r.Slice(10, 30));
+                Update(gl, sig2, w, r.Slice(40, 10), gx, r.Slice(50, 30));
+            }
+        }
+    }
+
+    /// <summary>g[o+1..o+3] = n, g[o+4..o+9] = wd · (nx², ny², nz², ny nz, nx nz, nx ny).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Directions<TV>(Span<TV> g, int o, TV nx, TV ny, TV nz, TV wd)
+        where TV : unmanaged, ISimd<TV>
+    {
+        g[o + 1] = nx;
+        g[o + 2] = ny;
+        g[o + 3] = nz;
+        var wx = wd * nx;
+        var wy = wd * ny;
+        g[o + 4] = wx * nx;
+        g[o + 5] = wy * ny;
+        g[o + 6] = wd * nz * nz;
+        g[o + 7] = wy * nz;
+        g[o + 8] = wx * nz;
+        g[o + 9] = wx * ny;
+    }
+
+    /// <summary>Row coefficients: energy column, then α v_q for the three side-2 edges.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Coefficients<TV>(Span<TV> c, int o, TV energy, TV alpha, TV v0, TV v1, TV v2)
+        where TV : unmanaged, ISimd<TV>
+    {
+        c[o] = energy;
+        c[o + 1] = alpha * v0;
+        c[o + 2] = alpha * v1;
+        c[o + 3] = alpha * v2;
+    }
+
+    /// <summary>∂/∂ℓ row coefficients: energy column α w b, then α v_q − β Δ'_q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradCoefficients<TV>(Span<TV> c, int o, TV alpha, TV beta, TV wb, TV v0, TV v1, TV v2, TV dq0, TV dq1, TV dq2)
+        where TV : unmanaged, ISimd<TV>
+    {
+        c[o] = alpha * wb;
+        c[o + 1] = alpha * v0 - beta * dq0;
+        c[o + 2] = alpha * v1 - beta * dq1;
+        c[o + 3] = alpha * v2 - beta * dq2;
+    }
+
+    /// <summary>acc[10R] += c[4R]; acc[10R + k] += Σ_q c[4R + 1 + q] g[10q + k] for k = 1..9 (edge 2 from k = 4).</summary>
+    private static void Accumulate<TV>(Span<TV> acc, ReadOnlySpan<TV> c, ReadOnlySpan<TV> g, int rows)
+        where TV : unmanaged, ISimd<TV>
+    {
+        for (int row = 0; row < rows; row++)
+        {
+            var a = acc.Slice(10 * row, 10);
+            var w0 = c[4 * row + 1];
+            var w1 = c[4 * row + 2];
+            var w2 = c[4 * row + 3];
+            a[0] += c[4 * row];
+            for (int k = 1; k < 4; k++)
+            {
+                a[k] = TV.Fma(w0, g[k], TV.Fma(w1, g[10 + k], a[k]));
+            }
+
+            for (int k = 4; k < 10; k++)
+            {
+                a[k] = TV.Fma(w0, g[k], TV.Fma(w1, g[10 + k], TV.Fma(w2, g[20 + k], a[k])));
             }
         }
     }
 
     private static void Update(Span<double> m, double s, double w, ReadOnlySpan<double> r0, ReadOnlySpan<double> gx, ReadOnlySpan<double> rp)
-    {
-        KernelMath.RankUpdate(m, s, w, r0, gx[..10], rp[..10]);
-        KernelMath.RankUpdate(m, s, 0, r0, gx.Slice(10, 10), rp.Slice(10, 10));
-        KernelMath.RankUpdate(m, s, 0, r0, gx.Slice(20, 10), rp.Slice(20, 10));
-    }
+        => KernelMath.RankUpdate(m, s, w, r0, gx[..30], rp[..30]);
 
     /// <inheritdoc />
     public override void ForceCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block)
@@ -336,7 +425,7 @@ public sealed class ThreeBodyKernel : LocalKernel
         }
     }
 
-    private void Force<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block)
+    internal void Force<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block)
         where TV : struct, ISimd<TV>
     {
         int cx = x.CentralSpecies, cy = y.CentralSpecies;

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using Gpff.Descriptors;
 
@@ -95,6 +97,25 @@ public sealed class TwoBodyKernel : LocalKernel
     /// <inheritdoc />
     public override void EnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
     {
+        if (SimdSupport.Use512)
+        {
+            General<V512>(x, y, block, hyperparameterGradients);
+        }
+        else
+        {
+            General<V256>(x, y, block, hyperparameterGradients);
+        }
+    }
+
+    /// <summary>
+    /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs:
+    /// for each side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a
+    /// coefficient times that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row
+    /// and column and reduced once per side-1 pair.
+    /// </summary>
+    internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
         if (x.PairCount == 0 || y.PairCount == 0)
         {
             return;
@@ -102,15 +123,18 @@ public sealed class TwoBodyKernel : LocalKernel
 
         bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 0.5; // pair energy split between its two atoms
+        int rows = wantGrad ? 4 : 2;
+        Span<TV> acc = stackalloc TV[4 * 10];
+        Span<TV> gy = stackalloc TV[10];
+        Span<TV> coef = stackalloc TV[4 * 2];
         Span<double> gx = stackalloc double[10];
-        Span<double> gy = stackalloc double[10];
-        Span<double> yv = stackalloc double[10];
-        Span<double> dy = stackalloc double[10];
-        Span<double> r0 = stackalloc double[10];
-        Span<double> r1 = stackalloc double[10];
-        Span<double> dr0 = stackalloc double[10];
-        Span<double> dr1 = stackalloc double[10];
+        Span<double> rs = stackalloc double[4 * 10];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        var zero = TV.Create(0);
+        var vw = TV.Create(w);
+        double[] yr = y.PR, yf = y.PF, ydf = y.PDF, yux = y.PUx, yuy = y.PUy, yuz = y.PUz;
         for (int n = 0; n < x.PairCount; n++)
         {
             int sj = x.PSpecies[n];
@@ -130,57 +154,84 @@ public sealed class TwoBodyKernel : LocalKernel
             double sigma = _h.Sigma[g], ell = _h.Length[g];
             double s2 = sigma * sigma, lam = 1 / (ell * ell);
             double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
-            Directions(x, n, w, gx);
-            r0.Clear();
-            r1.Clear();
-            dr0.Clear();
-            dr1.Clear();
-            for (int m = start; m < end; m++)
+            var vr = TV.Create(r);
+            var vlam = TV.Create(lam);
+            var vhalf = TV.Create(-0.5 * lam);
+            var va = TV.Create(a);
+            var va1 = TV.Create(a1);
+            var vlama = TV.Create(lam * a);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var vend = TV.Create(end);
+            acc.Fill(zero);
+            for (int m = start; m < end; m += width)
             {
-                double rp = y.PR[m], b = y.PF[m], b1 = y.PDF[m];
-                Directions(y, m, w, gy);
-                double delta = r - rp;
-                double e = Math.Exp(-0.5 * lam * delta * delta);
-                double u = a1 - lam * delta * a;
-                double v = b1 + lam * delta * b;
-                yv[0] = w * b;
-                for (int k = 1; k < 10; k++)
-                {
-                    yv[k] = v * gy[k];
-                }
-
-                double ea = e * a, eu = e * u, eab = lam * e * a * b;
-                for (int k = 0; k < 10; k++)
-                {
-                    r0[k] += ea * yv[k];
-                    r1[k] += eu * yv[k] + eab * gy[k];
-                }
-
+                var rp = TV.Load(yr, m);
+                var b = TV.Load(yf, m);
+                var delta = vr - rp;
+                var e = TV.KeepWhereLess(TV.Exp(vhalf * delta * delta), lane + TV.Create(m), vend);
+                var u = va1 - vlama * delta;
+                var v = TV.Fma(vlam * delta, b, TV.Load(ydf, m));
+                var ux = TV.Load(yux, m);
+                var uy = TV.Load(yuy, m);
+                var uz = TV.Load(yuz, m);
+                var wrx = vw * rp * ux;
+                var wry = vw * rp * uy;
+                gy[1] = ux;
+                gy[2] = uy;
+                gy[3] = uz;
+                gy[4] = wrx * ux;
+                gy[5] = wry * uy;
+                gy[6] = vw * rp * uz * uz;
+                gy[7] = wry * uz;
+                gy[8] = wrx * uz;
+                gy[9] = wrx * uy;
+                var ea = e * va;
+                var eu = e * u;
+                var eab = vlam * ea * b;
+                var wb = vw * b;
+                coef[0] = ea * wb;
+                coef[1] = ea * v;
+                coef[2] = eu * wb;
+                coef[3] = TV.Fma(eu, v, eab);
                 if (wantGrad)
                 {
-                    double c1 = delta * delta * lam / ell, c2 = 2 * lam / ell;
-                    dy[0] = 0;
+                    // ∂/∂ℓ: the exponent contributes c1 = Δ² λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ.
+                    var c1 = vc1s * delta * delta;
+                    var c2db = vc2 * delta * b;
+                    var c1ea = c1 * ea;
+                    coef[4] = c1ea * wb;
+                    coef[5] = c1ea * v - ea * c2db;
+                    var alpha = TV.Fma(c1, eu, vc2 * delta * ea);
+                    coef[6] = alpha * wb;
+                    coef[7] = alpha * v + (c1 * eab - vc2 * ea * b) - eu * c2db;
+                }
+
+                for (int row = 0; row < rows; row++)
+                {
+                    var ar = acc.Slice(10 * row, 10);
+                    var wk = coef[2 * row + 1];
+                    ar[0] += coef[2 * row];
                     for (int k = 1; k < 10; k++)
                     {
-                        dy[k] = -c2 * delta * b * gy[k];
-                    }
-
-                    double ec2da = e * c2 * delta * a, c2eab = c2 * e * a * b;
-                    for (int k = 0; k < 10; k++)
-                    {
-                        dr0[k] += c1 * ea * yv[k] + ea * dy[k];
-                        dr1[k] += c1 * (eu * yv[k] + eab * gy[k]) + ec2da * yv[k] + eu * dy[k] - c2eab * gy[k];
+                        ar[k] = TV.Fma(wk, gy[k], ar[k]);
                     }
                 }
             }
 
-            KernelMath.RankUpdate(block, s2, w, r0, gx, r1);
+            for (int k = 0; k < rows * 10; k++)
+            {
+                rs[k] = TV.Sum(acc[k]);
+            }
+
+            Directions(x, n, w, gx);
+            KernelMath.RankUpdate(block, s2, w, rs[..10], gx, rs.Slice(10, 10));
             if (wantGrad)
             {
                 var gs = hyperparameterGradients.Slice(2 * g * LocalKernel.EnvironmentBlockSize, LocalKernel.EnvironmentBlockSize);
                 var gl = hyperparameterGradients.Slice((2 * g + 1) * LocalKernel.EnvironmentBlockSize, LocalKernel.EnvironmentBlockSize);
-                KernelMath.RankUpdate(gs, 2 * sigma, w, r0, gx, r1);
-                KernelMath.RankUpdate(gl, s2, w, dr0, gx, dr1);
+                KernelMath.RankUpdate(gs, 2 * sigma, w, rs[..10], gx, rs.Slice(10, 10));
+                KernelMath.RankUpdate(gl, s2, w, rs.Slice(20, 10), gx, rs.Slice(30, 10));
             }
         }
     }
@@ -219,7 +270,7 @@ public sealed class TwoBodyKernel : LocalKernel
         }
     }
 
-    private void Force<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block)
+    internal void Force<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block)
         where TV : struct, ISimd<TV>
     {
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
@@ -285,27 +336,55 @@ public sealed class TwoBodyKernel : LocalKernel
 /// <summary>Small dense helpers shared by the kernels.</summary>
 internal static class KernelMath
 {
-    /// <summary>M += s · (w e₀ ⊗ r0 + g ⊗ r1), 10 × 10, where e₀ is the unit vector of the energy label.</summary>
+    /// <summary>
+    /// M += s · (w e₀ ⊗ r0 + Σ_t g_t ⊗ r1_t), 10 × 10 row-major, where e₀ is the unit vector of the energy
+    /// label and g, r1 hold T = g.Length / 10 consecutive 10-vectors g_t, r1_t (slot 0 of each g_t, the
+    /// energy label, is not used: it is carried by w e₀). Rows are updated as 4 + 4 + 2 wide vectors.
+    /// </summary>
     public static void RankUpdate(Span<double> m, double s, double w, ReadOnlySpan<double> r0, ReadOnlySpan<double> g, ReadOnlySpan<double> r1)
     {
-        double sw = s * w;
-        for (int j = 0; j < 10; j++)
+        const int n = LocalKernel.EnvironmentLabelCount;
+        int terms = g.Length / n;
+        if (m.Length < n * n || r0.Length < n || g.Length != terms * n || r1.Length < g.Length)
         {
-            m[j] += sw * r0[j];
+            throw new ArgumentException($"RankUpdate needs a 10 × 10 block, a 10-vector r0 and matching 10-vector lists g, r1; got {m.Length}, {r0.Length}, {g.Length}, {r1.Length} elements.");
         }
 
-        for (int i = 1; i < 10; i++)
+        ref double mm = ref MemoryMarshal.GetReference(m);
+        ref double rr0 = ref MemoryMarshal.GetReference(r0);
+        ref double rr1 = ref MemoryMarshal.GetReference(r1);
+        var sw = Vector256.Create(s * w);
+        Vector256.FusedMultiplyAdd(sw, Vector256.LoadUnsafe(ref rr0), Vector256.LoadUnsafe(ref mm)).StoreUnsafe(ref mm);
+        Vector256.FusedMultiplyAdd(sw, Vector256.LoadUnsafe(ref rr0, 4), Vector256.LoadUnsafe(ref mm, 4)).StoreUnsafe(ref mm, 4);
+        Vector128.FusedMultiplyAdd(sw.GetLower(), Vector128.LoadUnsafe(ref rr0, 8), Vector128.LoadUnsafe(ref mm, 8)).StoreUnsafe(ref mm, 8);
+        for (int i = 1; i < n; i++)
         {
-            double gi = s * g[i];
-            if (gi == 0)
+            nuint row = (nuint)(n * i);
+            var lo = Vector256.LoadUnsafe(ref mm, row);
+            var mid = Vector256.LoadUnsafe(ref mm, row + 4);
+            var tail = Vector128.LoadUnsafe(ref mm, row + 8);
+            bool any = false;
+            for (int t = 0; t < terms; t++)
             {
-                continue;
+                double gi = s * g[n * t + i];
+                if (gi == 0)
+                {
+                    continue;
+                }
+
+                any = true;
+                nuint o = (nuint)(n * t);
+                var v = Vector256.Create(gi);
+                lo = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref rr1, o), lo);
+                mid = Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref rr1, o + 4), mid);
+                tail = Vector128.FusedMultiplyAdd(v.GetLower(), Vector128.LoadUnsafe(ref rr1, o + 8), tail);
             }
 
-            int row = 10 * i;
-            for (int j = 0; j < 10; j++)
+            if (any)
             {
-                m[row + j] += gi * r1[j];
+                lo.StoreUnsafe(ref mm, row);
+                mid.StoreUnsafe(ref mm, row + 4);
+                tail.StoreUnsafe(ref mm, row + 8);
             }
         }
     }
