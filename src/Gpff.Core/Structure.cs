@@ -300,9 +300,28 @@ public sealed class Structure
     }
 
     /// <summary>The chemical formula in Hill order (C, H, then alphabetical; alphabetical without carbon), e.g. "Ba2O4Rh".</summary>
-    public string HillFormula()
+    public string HillFormula() => Formula(reduce: false);
+
+    /// <summary>The reduced formula in Hill order (counts divided by their greatest common divisor), e.g. "O2Rh" for a 6-atom rutile cell.</summary>
+    public string ReducedFormula() => Formula(reduce: true);
+
+    private string Formula(bool reduce)
     {
         var counts = Composition();
+        int divisor = 1;
+        if (reduce && counts.Count > 0)
+        {
+            divisor = counts.Values.Aggregate(0, (a, b) =>
+            {
+                while (b != 0)
+                {
+                    (a, b) = (b, a % b);
+                }
+
+                return a;
+            });
+        }
+
         IEnumerable<string> order = counts.ContainsKey("C")
             ? new[] { "C", "H" }.Where(counts.ContainsKey).Concat(counts.Keys.Where(k => k != "C" && k != "H").Order(StringComparer.Ordinal))
             : counts.Keys.Order(StringComparer.Ordinal);
@@ -310,9 +329,10 @@ public sealed class Structure
         foreach (var sym in order)
         {
             sb.Append(sym);
-            if (counts[sym] != 1)
+            int n = counts[sym] / divisor;
+            if (n != 1)
             {
-                sb.Append(counts[sym]);
+                sb.Append(n);
             }
         }
 

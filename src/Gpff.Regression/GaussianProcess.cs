@@ -309,10 +309,7 @@ public sealed class GaussianProcess : ICalculator
     {
         if (Options.ReferenceEnergies is null)
         {
-            var energies = _entries.Where(e => e.Labels.Energy).Select(e => ((IReadOnlyList<int>)e.Structure.AtomicNumbers.ToArray(), e.Values[0])).ToList();
-            _reference = energies.Count > 0
-                ? SpeciesReferenceEnergies.Fit(energies)
-                : SpeciesReferenceEnergies.FromValues(_entries.SelectMany(e => e.Structure.AtomicNumbers.ToArray()).Distinct().ToDictionary(z => z, _ => 0.0));
+            FitReferenceEnergies();
         }
 
         var y = Targets();
@@ -432,7 +429,7 @@ public sealed class GaussianProcess : ICalculator
 
         if (Options.ReferenceEnergies is null && _reference is null)
         {
-            UpdateReferenceOnly();
+            FitReferenceEnergies();
         }
 
         int n = LabelCount;
@@ -543,7 +540,8 @@ public sealed class GaussianProcess : ICalculator
         return new LikelihoodResult(value, grad, factor.JitterAdded);
     }
 
-    private void UpdateReferenceOnly()
+    /// <summary>Fits the per-species reference energies to the training energies (zero when there are none).</summary>
+    private void FitReferenceEnergies()
     {
         var energies = _entries.Where(e => e.Labels.Energy).Select(e => ((IReadOnlyList<int>)e.Structure.AtomicNumbers.ToArray(), e.Values[0])).ToList();
         _reference = energies.Count > 0

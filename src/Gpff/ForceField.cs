@@ -69,7 +69,7 @@ public sealed record ErrorSummary(string Composition, int Structures, double Ene
     {
         ArgumentNullException.ThrowIfNull(pairs);
         var list = pairs.ToList();
-        var groups = list.GroupBy(p => ReducedFormula(p.Truth)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Summarise(g.Key, g.ToList())).ToList();
+        var groups = list.GroupBy(p => p.Truth.ReducedFormula()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Summarise(g.Key, g.ToList())).ToList();
         groups.Add(Summarise("all", list));
         return groups;
     }
@@ -109,21 +109,6 @@ public sealed record ErrorSummary(string Composition, int Structures, double Ene
         return new ErrorSummary(name, items.Count, e.Count > 0 ? e.Average() : double.NaN, f.Count > 0 ? f.Average(Math.Abs) : double.NaN,
             s.Count > 0 ? s.Average() : double.NaN, f.Count > 0 ? Math.Sqrt(f.Average(x => x * x)) : double.NaN);
     }
-
-    /// <summary>The reduced formula of a structure (Hill order, counts divided by their greatest common divisor), e.g. "O2Rh" for a 6-atom rutile cell.</summary>
-    /// <param name="structure">The structure.</param>
-    public static string ReducedFormula(Structure structure)
-    {
-        ArgumentNullException.ThrowIfNull(structure);
-        var counts = structure.Composition();
-        int g = counts.Values.Aggregate(0, Gcd);
-        var order = counts.ContainsKey("C")
-            ? new[] { "C", "H" }.Where(counts.ContainsKey).Concat(counts.Keys.Where(k => k is not "C" and not "H").Order(StringComparer.Ordinal))
-            : counts.Keys.Order(StringComparer.Ordinal);
-        return string.Concat(order.Select(k => counts[k] / g == 1 ? k : k + (counts[k] / g).ToString(CultureInfo.InvariantCulture)));
-    }
-
-    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 }
 
 /// <summary>What training did.</summary>
@@ -212,20 +197,11 @@ public sealed class ForceField : ICalculator
     {
         ArgumentNullException.ThrowIfNull(structures);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        bool wasTrained = Model.IsTrained;
         int added = 0;
         foreach (var s in structures)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (wasTrained)
-            {
-                Model.Add(s, Labels, cancellationToken: cancellationToken);
-            }
-            else
-            {
-                Model.Add(s, Labels);
-            }
-
+            Model.Add(s, Labels, cancellationToken: cancellationToken); // a block update once trained
             added++;
         }
 

@@ -123,6 +123,9 @@ public class StructureTests
         Assert.Equal(15.999, Elements.MassAmu(8), 3);
         Assert.Equal(208.98, Elements.MassAmu(83), 2);
         Assert.Equal("Ba2O4Rh", new Structure(["Ba", "Rh", "O", "O", "Ba", "O", "O"], new Vec3[7], Mat3.Zero, Pbc.None).HillFormula());
+        Assert.Equal("BaO4Rh2", new Structure(["Ba", "Rh", "O", "O", "Ba", "O", "O", "Rh", "O", "O", "O", "O", "Rh", "Rh"], new Vec3[14], Mat3.Zero, Pbc.None).ReducedFormula());
+        Assert.Equal("O2Rh", new Structure(["Rh", "Rh", "O", "O", "O", "O"], new Vec3[6], Mat3.Zero, Pbc.None).ReducedFormula());
+        Assert.Equal("CH4", new Structure(["H", "C", "H", "H", "H"], new Vec3[5], Mat3.Zero, Pbc.None).ReducedFormula());
     }
 
     [Fact]

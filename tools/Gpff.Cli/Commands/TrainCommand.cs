@@ -168,7 +168,7 @@ public sealed class TrainCommand : ICommand
         var held = new List<Structure>();
         foreach (var f in frames)
         {
-            string key = ErrorSummary.ReducedFormula(f);
+            string key = f.ReducedFormula();
             int c = seen.TryGetValue(key, out int v) ? v : 0;
             seen[key] = c + 1;
             (c % k == k - 1 ? held : train).Add(f);
