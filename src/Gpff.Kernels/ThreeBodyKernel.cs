@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Gpff.Descriptors;
 
 namespace Gpff.Kernels;
@@ -13,7 +12,7 @@ namespace Gpff.Kernels;
 /// ⅓ to each of its atoms: energy–energy factor 1/9, force–energy 1/3, force–force 1.
 /// σ₃ and ℓ₃ may be given per group of species triplets.
 /// </summary>
-public sealed class ThreeBodyKernel : LocalKernel
+public sealed class ThreeBodyKernel : NBodyKernel
 {
     /// <summary>Vertex maps of the six permutations: side-1 vertex (c, j, k) → side-2 vertex.</summary>
     private static readonly int[][] VertexMaps = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
@@ -21,8 +20,6 @@ public sealed class ThreeBodyKernel : LocalKernel
     /// <summary>Edge maps P[p] (side-1 edge p → side-2 edge) and their inverses, edges 0 = (c,j), 1 = (c,k), 2 = (j,k).</summary>
     private static readonly int[][] EdgeMaps;
     private static readonly int[][] InverseEdgeMaps;
-
-    private readonly GroupedHyperparameters _h;
 
     static ThreeBodyKernel()
     {
@@ -51,73 +48,21 @@ public sealed class ThreeBodyKernel : LocalKernel
     /// <param name="cutoffFunction">Cutoff function (quadratic by default).</param>
     /// <param name="groups">Species-triplet groups with their own σ₃, ℓ₃ (members like "Rh-O-O").</param>
     public ThreeBodyKernel(double cutoffA, double sigmaEv, double lengthA, CutoffFunction cutoffFunction = CutoffFunction.Quadratic, IReadOnlyList<SpeciesGroup>? groups = null)
+        : base(3, cutoffA, sigmaEv, lengthA, cutoffFunction, groups)
     {
-        if (!(cutoffA > 0) || !double.IsFinite(cutoffA))
-        {
-            throw new ArgumentOutOfRangeException(nameof(cutoffA), cutoffA, $"The 3-body cutoff must be a positive finite number of Å, got {cutoffA}.");
-        }
-
-        Descriptor = new DescriptorSettings(0, cutoffA, cutoffFunction);
-        Descriptor.Validate();
-        _h = new GroupedHyperparameters(3, sigmaEv, lengthA, groups);
     }
 
     /// <inheritdoc />
     public override string Name => "3-body squared exponential";
 
     /// <summary>Triplet cutoff r_c3 in Å.</summary>
-    public double TripletCutoffA => Descriptor.TripletCutoffA;
-
-    /// <summary>The cutoff function.</summary>
-    public CutoffFunction CutoffFunction => Descriptor.CutoffFunction;
-
-    /// <summary>Default signal amplitude σ₃ in eV.</summary>
-    public double SigmaEv => _h.Sigma[0];
-
-    /// <summary>Default length scale ℓ₃ in Å.</summary>
-    public double LengthA => _h.Length[0];
-
-    /// <summary>Species-triplet groups with their own hyperparameters.</summary>
-    public IReadOnlyList<SpeciesGroup> Groups => _h.Groups;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> HyperparameterNames => _h.Names;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<double> Hyperparameters => _h.Values();
-
-    /// <inheritdoc />
-    public override DescriptorSettings Descriptor { get; }
+    public double TripletCutoffA => OwnCutoffA;
 
     /// <inheritdoc />
     public override LocalKernel WithHyperparameters(IReadOnlyList<double> values)
     {
-        var (s, l, g) = _h.With(values);
+        var (s, l, g) = H.With(values);
         return new ThreeBodyKernel(TripletCutoffA, s, l, CutoffFunction, g);
-    }
-
-    /// <inheritdoc />
-    public override void CheckEnvironments(StructureEnvironments environments, string what = "structure")
-    {
-        ArgumentNullException.ThrowIfNull(environments);
-        var t = environments.Settings;
-        if (t.TripletCutoffA != TripletCutoffA || t.CutoffFunction != CutoffFunction)
-        {
-            throw new ArgumentException(
-                $"The environments of the {what} were built with r_c3 = {t.TripletCutoffA} Å and a {Cutoffs.Name(t.CutoffFunction)} cutoff, but the 3-body kernel needs r_c3 = {TripletCutoffA} Å and a {Cutoffs.Name(CutoffFunction)} cutoff. Build them with kernel.Describe(structure).");
-        }
-    }
-
-    internal override void WriteJson(Utf8JsonWriter w)
-    {
-        w.WriteStartObject();
-        w.WriteString("type", "three-body");
-        w.WriteNumber("cutoffA", TripletCutoffA);
-        w.WriteString("cutoffFunction", Cutoffs.Name(CutoffFunction));
-        w.WriteNumber("sigmaEv", SigmaEv);
-        w.WriteNumber("lengthA", LengthA);
-        KernelSerializer.WriteGroups(w, Groups);
-        w.WriteEndObject();
     }
 
     /// <summary>
@@ -213,8 +158,8 @@ public sealed class ThreeBodyKernel : LocalKernel
         for (int t = 0; t < x.TripletCount; t++)
         {
             int s1 = x.TSpecies1[t], s2 = x.TSpecies2[t];
-            int g = _h.GroupOfTriplet(cx, s1, s2);
-            double sigma = _h.Sigma[g], ell = _h.Length[g];
+            int g = H.GroupOfTriplet(cx, s1, s2);
+            double sigma = H.Sigma[g], ell = H.Length[g];
             double sig2 = sigma * sigma, lam = 1 / (ell * ell);
             dx[0] = x.TR1[t];
             dx[1] = x.TR2[t];
@@ -438,8 +383,8 @@ public sealed class ThreeBodyKernel : LocalKernel
         for (int t = 0; t < x.TripletCount; t++)
         {
             int s1 = x.TSpecies1[t], s2 = x.TSpecies2[t];
-            int g = _h.GroupOfTriplet(cx, s1, s2);
-            double sigma = _h.Sigma[g], ell = _h.Length[g];
+            int g = H.GroupOfTriplet(cx, s1, s2);
+            double sigma = H.Sigma[g], ell = H.Length[g];
             double lam = 1 / (ell * ell);
             dx[0] = x.TR1[t];
             dx[1] = x.TR2[t];

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Text.Json;
 using Gpff.Descriptors;
 
 namespace Gpff.Kernels;
@@ -12,10 +11,8 @@ namespace Gpff.Kernels;
 /// the pair-energy split ½–½ between the two atoms; force blocks carry each pair with full weight,
 /// force–energy ½. σ₂ and ℓ₂ may be given per group of species pairs.
 /// </summary>
-public sealed class TwoBodyKernel : LocalKernel
+public sealed class TwoBodyKernel : NBodyKernel
 {
-    private readonly GroupedHyperparameters _h;
-
     /// <summary>Creates a 2-body kernel.</summary>
     /// <param name="cutoffA">Pair cutoff r_c2 in Å.</param>
     /// <param name="sigmaEv">Default signal amplitude σ₂ in eV.</param>
@@ -23,73 +20,21 @@ public sealed class TwoBodyKernel : LocalKernel
     /// <param name="cutoffFunction">Cutoff function (quadratic by default).</param>
     /// <param name="groups">Species-pair groups with their own σ₂, ℓ₂ (members like "Ba-O").</param>
     public TwoBodyKernel(double cutoffA, double sigmaEv, double lengthA, CutoffFunction cutoffFunction = CutoffFunction.Quadratic, IReadOnlyList<SpeciesGroup>? groups = null)
+        : base(2, cutoffA, sigmaEv, lengthA, cutoffFunction, groups)
     {
-        if (!(cutoffA > 0) || !double.IsFinite(cutoffA))
-        {
-            throw new ArgumentOutOfRangeException(nameof(cutoffA), cutoffA, $"The 2-body cutoff must be a positive finite number of Å, got {cutoffA}.");
-        }
-
-        Descriptor = new DescriptorSettings(cutoffA, 0, cutoffFunction);
-        Descriptor.Validate();
-        _h = new GroupedHyperparameters(2, sigmaEv, lengthA, groups);
     }
 
     /// <inheritdoc />
     public override string Name => "2-body squared exponential";
 
     /// <summary>Pair cutoff r_c2 in Å.</summary>
-    public double PairCutoffA => Descriptor.PairCutoffA;
-
-    /// <summary>The cutoff function.</summary>
-    public CutoffFunction CutoffFunction => Descriptor.CutoffFunction;
-
-    /// <summary>Default signal amplitude σ₂ in eV.</summary>
-    public double SigmaEv => _h.Sigma[0];
-
-    /// <summary>Default length scale ℓ₂ in Å.</summary>
-    public double LengthA => _h.Length[0];
-
-    /// <summary>Species-pair groups with their own hyperparameters.</summary>
-    public IReadOnlyList<SpeciesGroup> Groups => _h.Groups;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> HyperparameterNames => _h.Names;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<double> Hyperparameters => _h.Values();
-
-    /// <inheritdoc />
-    public override DescriptorSettings Descriptor { get; }
+    public double PairCutoffA => OwnCutoffA;
 
     /// <inheritdoc />
     public override LocalKernel WithHyperparameters(IReadOnlyList<double> values)
     {
-        var (s, l, g) = _h.With(values);
+        var (s, l, g) = H.With(values);
         return new TwoBodyKernel(PairCutoffA, s, l, CutoffFunction, g);
-    }
-
-    /// <inheritdoc />
-    public override void CheckEnvironments(StructureEnvironments environments, string what = "structure")
-    {
-        ArgumentNullException.ThrowIfNull(environments);
-        var t = environments.Settings;
-        if (t.PairCutoffA != PairCutoffA || t.CutoffFunction != CutoffFunction)
-        {
-            throw new ArgumentException(
-                $"The environments of the {what} were built with r_c2 = {t.PairCutoffA} Å and a {Cutoffs.Name(t.CutoffFunction)} cutoff, but the 2-body kernel needs r_c2 = {PairCutoffA} Å and a {Cutoffs.Name(CutoffFunction)} cutoff. Build them with kernel.Describe(structure).");
-        }
-    }
-
-    internal override void WriteJson(Utf8JsonWriter w)
-    {
-        w.WriteStartObject();
-        w.WriteString("type", "two-body");
-        w.WriteNumber("cutoffA", PairCutoffA);
-        w.WriteString("cutoffFunction", Cutoffs.Name(CutoffFunction));
-        w.WriteNumber("sigmaEv", SigmaEv);
-        w.WriteNumber("lengthA", LengthA);
-        KernelSerializer.WriteGroups(w, Groups);
-        w.WriteEndObject();
     }
 
     private static int RequiredSpecies(int cx, int sj, int cy) => cx == cy ? sj : (sj == cy ? cx : -1);
@@ -150,8 +95,8 @@ public sealed class TwoBodyKernel : LocalKernel
                 continue;
             }
 
-            int g = _h.GroupOfPair(cx, sj);
-            double sigma = _h.Sigma[g], ell = _h.Length[g];
+            int g = H.GroupOfPair(cx, sj);
+            double sigma = H.Sigma[g], ell = H.Length[g];
             double s2 = sigma * sigma, lam = 1 / (ell * ell);
             double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
             var vr = TV.Create(r);
@@ -292,8 +237,8 @@ public sealed class TwoBodyKernel : LocalKernel
                 continue;
             }
 
-            int g = _h.GroupOfPair(cx, x.PSpecies[n]);
-            double sigma = _h.Sigma[g], ell = _h.Length[g];
+            int g = H.GroupOfPair(cx, x.PSpecies[n]);
+            double sigma = H.Sigma[g], ell = H.Length[g];
             double lam = 1 / (ell * ell);
             double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
             var vr = TV.Create(r);
