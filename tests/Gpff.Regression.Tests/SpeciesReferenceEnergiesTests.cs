@@ -25,7 +25,7 @@ public class SpeciesReferenceEnergiesTests
     [Fact]
     public void Real_BaRhO_energies_are_rank_deficient_and_the_prior_mean_fits_every_composition_in_the_span()
     {
-        var frames = ExtXyz.Read(Path.Combine(Root(), "data", "barho-train.extxyz")).ToList();
+        var frames = ExtXyz.Read(TestData.DataFile("barho-train.extxyz")).ToList();
         var fit = SpeciesReferenceEnergies.Fit(frames.Select(f => ((IReadOnlyList<int>)f.AtomicNumbers.ToArray(), f.EnergyEv!.Value)));
         // BaO, RhO2, BaRhO3 = BaO + RhO2, Ba2RhO4 = 2 BaO + RhO2: only two independent compositions.
         Assert.Equal(2, fit.Rank);
@@ -50,16 +50,5 @@ public class SpeciesReferenceEnergiesTests
         Assert.Contains("At least one structure", Assert.Throws<ArgumentException>(() => SpeciesReferenceEnergies.Fit([])).Message);
         Assert.Contains("Structure 1 has a non-finite energy", Assert.Throws<ArgumentException>(() =>
             SpeciesReferenceEnergies.Fit([([8], -400.0), ([8, 8], double.NaN)])).Message);
-    }
-
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Gpff.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir.FullName;
     }
 }

@@ -1,4 +1,5 @@
 using Gpff.IO;
+using Gpff.QuantumEspresso;
 
 namespace Gpff.Cli.Commands;
 

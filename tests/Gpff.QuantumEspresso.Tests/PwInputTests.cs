@@ -1,22 +1,11 @@
-using Gpff.Dynamics.QuantumEspresso;
+using Gpff.QuantumEspresso;
 using Gpff.Geometry;
 using Gpff.IO;
 
-namespace Gpff.Dynamics.Tests.QuantumEspresso;
+namespace Gpff.QuantumEspresso.Tests;
 
 public class PwInputTests
 {
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gpff.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Cannot find Gpff.sln above " + AppContext.BaseDirectory);
-    }
-
     private static Structure Perovskite()
     {
         var cell = new Mat3(4.01, 0.02, -0.01, 0.0, 3.98, 0.03, 0.01, 0.0, 4.05);
@@ -73,7 +62,7 @@ public class PwInputTests
     [Fact]
     public void DatasetInputsReadToTheStructureOfTheirOutputs()
     {
-        var files = Directory.GetFiles(Path.Combine(RepoRoot(), "tests", "data", "qe", "dataset"), "*.in");
+        var files = Directory.GetFiles(TestData.TestFile("qe", "dataset"), "*.in");
         Assert.Equal(36, files.Length);
         foreach (var inPath in files)
         {

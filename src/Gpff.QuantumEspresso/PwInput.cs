@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Gpff.Geometry;
-using Gpff.IO;
 
-namespace Gpff.Dynamics.QuantumEspresso;
+namespace Gpff.QuantumEspresso;
 
 /// <summary>A parsed pw.x input: its namelists, the structure (ibrav=0 inputs) and the k-point mesh.</summary>
 /// <param name="Namelists">Every namelist value as read (strings unquoted, logicals as bool, numbers as long or double).</param>
@@ -401,7 +400,7 @@ public static class PwInput
             throw bad();
         }
 
-        double X(int k) => PwOutputNumbers.TryParse(p[skip + k], out double v) ? v : throw bad();
+        double X(int k) => FortranNumber.TryParse(p[skip + k], out double v) ? v : throw bad();
         return new Vec3(X(0), X(1), X(2));
     }
 
@@ -499,7 +498,7 @@ public static class PwInput
             {
                 value = n;
             }
-            else if (PwOutputNumbers.TryParse(v, out double d))
+            else if (FortranNumber.TryParse(v, out double d))
             {
                 value = d;
             }
@@ -510,19 +509,5 @@ public static class PwInput
 
             nl.Set(namelist, key, value);
         }
-    }
-}
-
-/// <summary>Fortran-style number parsing shared by the pw.x readers.</summary>
-internal static class PwOutputNumbers
-{
-    public static bool TryParse(string s, out double value)
-    {
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
-        {
-            return true;
-        }
-
-        return double.TryParse(s.Replace('d', 'e').Replace('D', 'e'), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 }

@@ -4,7 +4,7 @@ using Gpff.Geometry;
 
 [assembly: InternalsVisibleTo("Gpff.Core.Tests")]
 
-namespace Gpff.IO;
+namespace Gpff.QuantumEspresso;
 
 /// <summary>
 /// Reads Quantum ESPRESSO pw.x text output (versions 6.x and 7.x): one <see cref="Structure"/> per
@@ -100,7 +100,7 @@ public static class PwOutput
         }
 
         lines = parser.LineNumber;
-        return last ?? throw new PwOutputException(PwOutputErrorKind.Malformed, sourceName, null, lines,
+        return last ?? throw new PwOutputException(PwFailureKind.Malformed, sourceName, null, lines,
             "no ionic step with a total energy ('!    total energy') was found; is this a pw.x scf/relax/md output?");
     }
 
@@ -211,7 +211,7 @@ public static class PwOutput
             }
 
             var token = text[start..i];
-            if (!TryParseFortran(token, out double v))
+            if (!FortranNumber.TryParse(token, out double v))
             {
                 throw new FormatException($"'{token.ToString()}' is not a number");
             }
@@ -220,27 +220,6 @@ public static class PwOutput
         }
 
         return values;
-    }
-
-    internal static bool TryParseFortran(ReadOnlySpan<char> token, out double value)
-    {
-        if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
-        {
-            return true;
-        }
-
-        // Fortran double-precision exponents: 1.0d-8, 1.0D+02.
-        Span<char> buffer = stackalloc char[token.Length];
-        token.CopyTo(buffer);
-        for (int k = 0; k < buffer.Length; k++)
-        {
-            if (buffer[k] is 'd' or 'D')
-            {
-                buffer[k] = 'e';
-            }
-        }
-
-        return double.TryParse(buffer, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>
@@ -353,11 +332,11 @@ public static class PwOutput
             return line;
         }
 
-        private PwOutputException Error(PwOutputErrorKind kind, int? step, int? line, string detail) =>
+        private PwOutputException Error(PwFailureKind kind, int? step, int? line, string detail) =>
             new(kind, _source, step, line, detail);
 
         private PwOutputException Malformed(string detail) =>
-            Error(PwOutputErrorKind.Malformed, _step?.Index, LineNumber, detail);
+            Error(PwFailureKind.Malformed, _step?.Index, LineNumber, detail);
 
         public IEnumerable<Outcome> Run()
         {
@@ -606,14 +585,14 @@ public static class PwOutput
             _step = null;
             if (s.NotConvergedLine is int ncl)
             {
-                _pending.Enqueue(new Outcome(null, Error(PwOutputErrorKind.NotConverged, s.Index, ncl,
+                _pending.Enqueue(new Outcome(null, Error(PwFailureKind.NotConverged, s.Index, ncl,
                     $"'{s.NotConvergedText}' (SCF started at line {s.StartLine}); its energy and forces are not usable")));
                 return;
             }
 
             if (s.EnergyRy is null)
             {
-                _pending.Enqueue(new Outcome(null, Error(PwOutputErrorKind.Malformed, s.Index, LineNumber,
+                _pending.Enqueue(new Outcome(null, Error(PwFailureKind.Malformed, s.Index, LineNumber,
                     $"the SCF that started at line {s.StartLine} printed no total energy ('!    total energy') before the output moved on")));
                 return;
             }
@@ -633,7 +612,7 @@ public static class PwOutput
                       + (s.EnergyRy is null ? "(no total energy yet)" : "(before the step was finished)")
                       + ": the run was killed, ran out of time, or is still running";
                 _pending.Enqueue(new Outcome(null, Error(
-                    s.NotConvergedLine is not null ? PwOutputErrorKind.NotConverged : PwOutputErrorKind.Truncated, s.Index, LineNumber, detail)));
+                    s.NotConvergedLine is not null ? PwFailureKind.NotConverged : PwFailureKind.Truncated, s.Index, LineNumber, detail)));
                 return;
             }
 
@@ -642,7 +621,7 @@ public static class PwOutput
                 string detail = _stepCount == 0 && _version is null
                     ? $"no pw.x banner ('Program PWSCF v.…') and no 'JOB DONE.' in {LineNumber} lines: empty, not a pw.x output, or killed at start"
                     : $"the output ends at line {LineNumber} without 'JOB DONE.': the run was killed, ran out of time, or is still running";
-                _pending.Enqueue(new Outcome(null, Error(PwOutputErrorKind.Truncated, _stepCount > 0 ? _stepCount : null, LineNumber, detail)));
+                _pending.Enqueue(new Outcome(null, Error(PwFailureKind.Truncated, _stepCount > 0 ? _stepCount : null, LineNumber, detail)));
             }
         }
 
@@ -731,7 +710,7 @@ public static class PwOutput
 
         private string RequireLine(string what)
         {
-            return NextLine() ?? throw Error(PwOutputErrorKind.Truncated, _step?.Index, LineNumber, $"the output ends inside {what}");
+            return NextLine() ?? throw Error(PwFailureKind.Truncated, _step?.Index, LineNumber, $"the output ends inside {what}");
         }
 
         private string RequireNonBlankLine(string what)
@@ -1034,7 +1013,7 @@ public static class PwOutput
             string detail = step is null
                 ? $"{text} (before any SCF finished)"
                 : $"{text} (during the SCF that started at line {step.StartLine})";
-            _pending.Enqueue(new Outcome(null, Error(PwOutputErrorKind.PwError, step?.Index, start + 1, detail)));
+            _pending.Enqueue(new Outcome(null, Error(PwFailureKind.PwError, step?.Index, start + 1, detail)));
             _stopped = true;
         }
     }

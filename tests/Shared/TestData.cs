@@ -1,8 +1,11 @@
-namespace Gpff.Core.Tests;
+global using Gpff.Testing;
+
+namespace Gpff.Testing;
 
 /// <summary>
 /// Locates files bundled with the repository, independent of ../shared: data/ at the root, and
-/// tests/data/ (real pw.x outputs, see tests/data/README.md).
+/// tests/data/ (real pw.x outputs, see tests/data/README.md). Compiled into every test project
+/// (Directory.Build.props).
 /// </summary>
 internal static class TestData
 {

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using Gpff.Dynamics.QuantumEspresso;
+using Gpff.QuantumEspresso;
 using Gpff.Geometry;
 using Xunit.Abstractions;
 
-namespace Gpff.Dynamics.Tests.QuantumEspresso;
+namespace Gpff.QuantumEspresso.Tests;
 
 /// <summary>
 /// End-to-end tests with the real pw.x (Debian's quantum-espresso 6.7, installed by .ci/run) and

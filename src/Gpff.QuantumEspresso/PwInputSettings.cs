@@ -1,7 +1,7 @@
 using System.Globalization;
 using Gpff.Geometry;
 
-namespace Gpff.Dynamics.QuantumEspresso;
+namespace Gpff.QuantumEspresso;
 
 /// <summary>Fractional occupations with a smearing function (pw.x <c>occupations='smearing'</c>).</summary>
 /// <param name="Kind">pw.x smearing name: "mv" (Marzari–Vanderbilt), "gaussian", "mp" (Methfessel–Paxton), "fd" (Fermi–Dirac).</param>

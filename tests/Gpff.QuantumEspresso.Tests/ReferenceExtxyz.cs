@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Gpff.Core.Tests.IO;
+namespace Gpff.QuantumEspresso.Tests;
 
 /// <summary>
 /// A deliberately independent, minimal reader for the reference file barho-train.extxyz written by

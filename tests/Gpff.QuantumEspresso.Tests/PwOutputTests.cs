@@ -2,7 +2,7 @@ using System.Globalization;
 using Gpff.Geometry;
 using Gpff.IO;
 
-namespace Gpff.Core.Tests.IO;
+namespace Gpff.QuantumEspresso.Tests;
 
 public class PwOutputTests
 {
@@ -216,7 +216,7 @@ public class PwOutputTests
     {
         string path = Special("BaO_noconv.out");
         var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(path));
-        Assert.Equal(PwOutputErrorKind.NotConverged, ex.Kind);
+        Assert.Equal(PwFailureKind.NotConverged, ex.Kind);
         Assert.Equal(0, ex.IonicStep);
         Assert.Equal(234, ex.LineNumber);
         Assert.Contains(path, ex.Message);
@@ -224,12 +224,12 @@ public class PwOutputTests
         Assert.Contains("line 234", ex.Message);
         Assert.Contains("convergence NOT achieved after   4 iterations", ex.Message);
 
-        Assert.Equal(PwOutputErrorKind.NotConverged, Assert.Throws<PwOutputException>(() => PwOutput.ReadLast(path)).Kind);
+        Assert.Equal(PwFailureKind.NotConverged, Assert.Throws<PwOutputException>(() => PwOutput.ReadLast(path)).Kind);
 
         var tolerant = PwOutput.ReadTolerant(path);
         Assert.Empty(tolerant.Frames);
         var skip = Assert.Single(tolerant.Skipped);
-        Assert.Equal(PwOutputErrorKind.NotConverged, skip.Kind);
+        Assert.Equal(PwFailureKind.NotConverged, skip.Kind);
         Assert.Equal(0, skip.IonicStep);
         Assert.Equal(ex.Message, skip.Message);
         Assert.False(tolerant.IsComplete);
@@ -241,7 +241,7 @@ public class PwOutputTests
         string path = Special("Ba2RhO4_truncated.out");
         int lineCount = File.ReadAllLines(path).Length;
         var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(path));
-        Assert.Equal(PwOutputErrorKind.Truncated, ex.Kind);
+        Assert.Equal(PwFailureKind.Truncated, ex.Kind);
         Assert.Equal(0, ex.IonicStep);
         Assert.Equal(lineCount, ex.LineNumber);
         Assert.Contains(path, ex.Message);
@@ -250,7 +250,7 @@ public class PwOutputTests
 
         var tolerant = PwOutput.ReadTolerant(path);
         Assert.Empty(tolerant.Frames);
-        Assert.Equal(PwOutputErrorKind.Truncated, Assert.Single(tolerant.Skipped).Kind);
+        Assert.Equal(PwFailureKind.Truncated, Assert.Single(tolerant.Skipped).Kind);
     }
 
     [Fact]
@@ -263,7 +263,7 @@ public class PwOutputTests
         var tolerant = PwOutput.ReadTolerant(new StringReader(text), "cut.out");
         Assert.Equal(2, tolerant.Frames.Count);
         var skip = Assert.Single(tolerant.Skipped);
-        Assert.Equal(PwOutputErrorKind.Truncated, skip.Kind);
+        Assert.Equal(PwFailureKind.Truncated, skip.Kind);
         Assert.Equal(2, skip.IonicStep);
         Assert.Contains("cut.out, ionic step 2", skip.Message);
 
@@ -277,7 +277,7 @@ public class PwOutputTests
             }
         });
         Assert.Equal(2, seen.Count);
-        Assert.Equal(PwOutputErrorKind.Truncated, ex.Kind);
+        Assert.Equal(PwFailureKind.Truncated, ex.Kind);
         Assert.Equal(tolerant.Frames[1].EnergyEv, seen[1].EnergyEv);
     }
 
@@ -288,7 +288,7 @@ public class PwOutputTests
         int afterFirstUpdate = Array.FindIndex(lines, l => l.StartsWith("ATOMIC_POSITIONS", StringComparison.Ordinal)) + 8;
         var tolerant = PwOutput.ReadTolerant(new StringReader(string.Join('\n', lines.Take(afterFirstUpdate))), "cut.out");
         Assert.Single(tolerant.Frames);
-        Assert.Equal(PwOutputErrorKind.Truncated, Assert.Single(tolerant.Skipped).Kind);
+        Assert.Equal(PwFailureKind.Truncated, Assert.Single(tolerant.Skipped).Kind);
         Assert.Contains("without 'JOB DONE.'", tolerant.Skipped[0].Message);
     }
 
@@ -297,7 +297,7 @@ public class PwOutputTests
     {
         string path = Generated("Si_badpseudo.out");
         var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(path));
-        Assert.Equal(PwOutputErrorKind.PwError, ex.Kind);
+        Assert.Equal(PwFailureKind.PwError, ex.Kind);
         Assert.Null(ex.IonicStep);
         Assert.Contains("Error in routine readpp (1):", ex.Message);
         Assert.Contains("Si.does-not-exist.UPF not found", ex.Message);
@@ -307,7 +307,7 @@ public class PwOutputTests
 
         var tolerant = PwOutput.ReadTolerant(path);
         Assert.Empty(tolerant.Frames);
-        Assert.Equal(PwOutputErrorKind.PwError, Assert.Single(tolerant.Skipped).Kind);
+        Assert.Equal(PwFailureKind.PwError, Assert.Single(tolerant.Skipped).Kind);
     }
 
     [Fact]
@@ -322,10 +322,10 @@ public class PwOutputTests
         Assert.Equal(3, tolerant.Frames.Count);
         Assert.Equal([0L, 2L, 3L], tolerant.Frames.Select(f => (long)f.Info["qe_ionic_step"]));
         var skip = Assert.Single(tolerant.Skipped);
-        Assert.Equal(PwOutputErrorKind.NotConverged, skip.Kind);
+        Assert.Equal(PwFailureKind.NotConverged, skip.Kind);
         Assert.Equal(1, skip.IonicStep);
         Assert.Equal(second + 1, skip.LineNumber);
-        Assert.Equal(PwOutputErrorKind.NotConverged,
+        Assert.Equal(PwFailureKind.NotConverged,
             Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(new StringReader(string.Join('\n', lines)), "spliced.out")).Kind);
     }
 
@@ -378,7 +378,7 @@ public class PwOutputTests
     public void NotAPwOutputIsReportedClearly()
     {
         var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadLast(new StringReader("hello\nworld\n"), "notes.txt"));
-        Assert.Equal(PwOutputErrorKind.Truncated, ex.Kind);
+        Assert.Equal(PwFailureKind.Truncated, ex.Kind);
         Assert.Contains("notes.txt", ex.Message);
         Assert.Contains("not a pw.x output", ex.Message);
         Assert.Throws<FileNotFoundException>(() => PwOutput.ReadAll(Path.Combine(TestData.DataRoot, "missing.out")));
@@ -391,7 +391,7 @@ public class PwOutputTests
         int f = lines.FindIndex(l => l.Contains("atom    2 type  2   force =", StringComparison.Ordinal));
         lines[f] = "     atom    2 type  2   force =     0.001   abc   0.0";
         var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(new StringReader(string.Join('\n', lines)), "bad.out"));
-        Assert.Equal(PwOutputErrorKind.Malformed, ex.Kind);
+        Assert.Equal(PwFailureKind.Malformed, ex.Kind);
         Assert.Equal(f + 1, ex.LineNumber);
         Assert.Contains("bad.out, ionic step 0, line", ex.Message);
         Assert.Contains("abc", ex.Message);

@@ -3,7 +3,7 @@ using System.Xml;
 using System.Xml.Linq;
 using Gpff.Geometry;
 
-namespace Gpff.IO;
+namespace Gpff.QuantumEspresso;
 
 /// <summary>The contents of a pw.x data-file-schema.xml: one structure per ionic step and the final output.</summary>
 /// <param name="SourceName">The file read.</param>
@@ -44,14 +44,14 @@ public static class PwXml
         }
         catch (XmlException ex)
         {
-            throw new PwOutputException(PwOutputErrorKind.Malformed, path, null, ex.LineNumber, $"not well-formed XML: {ex.Message} (truncated file?)");
+            throw new PwOutputException(PwFailureKind.Malformed, path, null, ex.LineNumber, $"not well-formed XML: {ex.Message} (truncated file?)");
         }
 
         var root = doc.Root!;
         PwOutputException Bad(XObject? at, string what)
         {
             int? line = at is IXmlLineInfo li && li.HasLineInfo() ? li.LineNumber : null;
-            return new(PwOutputErrorKind.Malformed, path, null, line, what);
+            return new(PwFailureKind.Malformed, path, null, line, what);
         }
 
         string? version = root.Descendants("creator").FirstOrDefault()?.Attribute("VERSION")?.Value;
@@ -126,7 +126,7 @@ public static class PwXml
 
             if (parent.Element("scf_conv")?.Element("convergence_achieved") is { } conv && conv.Value.Trim() != "true")
             {
-                throw new PwOutputException(PwOutputErrorKind.NotConverged, path, null, ((IXmlLineInfo)conv).LineNumber, $"{where}: convergence_achieved is {conv.Value.Trim()}");
+                throw new PwOutputException(PwFailureKind.NotConverged, path, null, ((IXmlLineInfo)conv).LineNumber, $"{where}: convergence_achieved is {conv.Value.Trim()}");
             }
 
             s.Info["source"] = path;

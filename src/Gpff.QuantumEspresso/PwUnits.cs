@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Gpff.IO;
+namespace Gpff.QuantumEspresso;
 
 /// <summary>
 /// The Rydberg and Bohr values a pw.x version used to print its results. pw.x prints energies in Ry

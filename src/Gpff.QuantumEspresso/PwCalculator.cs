@@ -2,31 +2,8 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Gpff.IO;
 
-namespace Gpff.Dynamics.QuantumEspresso;
-
-/// <summary>Why a pw.x run gave no result.</summary>
-public enum PwFailureKind
-{
-    /// <summary>The command could not be started (pw.x / mpirun not found or not executable).</summary>
-    CouldNotStart,
-
-    /// <summary>pw.x stopped with an error message ("Error in routine …").</summary>
-    PwError,
-
-    /// <summary>The SCF did not converge.</summary>
-    NotConverged,
-
-    /// <summary>pw.x exited without finishing its output (crash, signal, killed by MPI or the scheduler).</summary>
-    Crashed,
-
-    /// <summary>The run took longer than the timeout; its process tree was killed.</summary>
-    Timeout,
-
-    /// <summary>pw.x finished but the output lacks what was asked for (forces, stress) or does not match the structure.</summary>
-    MissingResults,
-}
+namespace Gpff.QuantumEspresso;
 
 /// <summary>
 /// Thrown when a pw.x run gives no usable result. The message names the run directory (kept, with
@@ -372,15 +349,8 @@ public sealed class PwCalculator : ICalculator
         string ExitText() => exitCode == 0 ? "" : $" (exit code {exitCode})";
         if (read.FirstProblem is { } p)
         {
-            var kind = p.Kind switch
-            {
-                PwOutputErrorKind.PwError => PwFailureKind.PwError,
-                PwOutputErrorKind.NotConverged => PwFailureKind.NotConverged,
-                PwOutputErrorKind.Truncated => PwFailureKind.Crashed,
-                _ => PwFailureKind.MissingResults,
-            };
-            string tail = p.Kind == PwOutputErrorKind.Truncated ? StderrTail(errPath) : "";
-            throw new PwCalculationException(kind, dir, $"pw.x run in {dir} failed{ExitText()}: {p.Message}{tail}", exitCode, p);
+            string tail = p.Kind == PwFailureKind.Truncated ? StderrTail(errPath) : "";
+            throw new PwCalculationException(p.Kind, dir, $"pw.x run in {dir} failed{ExitText()}: {p.Message}{tail}", exitCode, p);
         }
 
         if (exitCode != 0)

@@ -1,12 +1,16 @@
-namespace Gpff.IO;
+namespace Gpff.QuantumEspresso;
 
-/// <summary>What is wrong with a pw.x output (or with one ionic step of it).</summary>
-public enum PwOutputErrorKind
+/// <summary>
+/// Why pw.x gave no usable result: the one vocabulary of the pw.x reader
+/// (<see cref="PwOutputException"/>, <see cref="PwSkippedStep"/>) and of the pw.x calculator
+/// (<see cref="PwCalculationException"/>).
+/// </summary>
+public enum PwFailureKind
 {
     /// <summary>An SCF cycle stopped with "convergence NOT achieved": its energy and forces are meaningless.</summary>
     NotConverged,
 
-    /// <summary>The output ends before the run finished (job killed, out of time, still running).</summary>
+    /// <summary>The output ends before the run finished (job killed, crashed, out of time, still running).</summary>
     Truncated,
 
     /// <summary>pw.x stopped with an error message (the "%%%%" block: "Error in routine …").</summary>
@@ -14,6 +18,18 @@ public enum PwOutputErrorKind
 
     /// <summary>The text does not have the expected form (not a pw.x output, an unreadable number, a missing block).</summary>
     Malformed,
+
+    /// <summary>The command could not be started (pw.x / mpirun not found or not executable).</summary>
+    CouldNotStart,
+
+    /// <summary>pw.x exited with a non-zero code although its output looks complete.</summary>
+    Crashed,
+
+    /// <summary>The run took longer than the timeout; its process tree was killed.</summary>
+    Timeout,
+
+    /// <summary>pw.x finished but the output lacks what was asked for (energy, forces, stress) or does not match the structure.</summary>
+    MissingResults,
 }
 
 /// <summary>
@@ -28,7 +44,7 @@ public sealed class PwOutputException : IOException
     /// <param name="ionicStep">The 0-based ionic step concerned, or null when the problem is not tied to a step.</param>
     /// <param name="lineNumber">The 1-based line where the problem shows, or null.</param>
     /// <param name="detail">What is wrong, without the location (added here).</param>
-    public PwOutputException(PwOutputErrorKind kind, string sourceName, int? ionicStep, int? lineNumber, string detail)
+    public PwOutputException(PwFailureKind kind, string sourceName, int? ionicStep, int? lineNumber, string detail)
         : base(Compose(kind, sourceName, ionicStep, lineNumber, detail))
     {
         Kind = kind;
@@ -39,7 +55,7 @@ public sealed class PwOutputException : IOException
     }
 
     /// <summary>What went wrong.</summary>
-    public PwOutputErrorKind Kind { get; }
+    public PwFailureKind Kind { get; }
 
     /// <summary>The file (or other source) that was read.</summary>
     public string SourceName { get; }
@@ -53,13 +69,13 @@ public sealed class PwOutputException : IOException
     /// <summary>The description of the problem without its location.</summary>
     public string Detail { get; }
 
-    internal static string Compose(PwOutputErrorKind kind, string sourceName, int? ionicStep, int? lineNumber, string detail)
+    internal static string Compose(PwFailureKind kind, string sourceName, int? ionicStep, int? lineNumber, string detail)
     {
         string what = kind switch
         {
-            PwOutputErrorKind.NotConverged => "SCF not converged",
-            PwOutputErrorKind.Truncated => "truncated output",
-            PwOutputErrorKind.PwError => "pw.x error",
+            PwFailureKind.NotConverged => "SCF not converged",
+            PwFailureKind.Truncated => "truncated output",
+            PwFailureKind.PwError => "pw.x error",
             _ => "malformed output",
         };
         string where = sourceName;
@@ -82,9 +98,9 @@ public sealed class PwOutputException : IOException
 /// <param name="LineNumber">1-based line where the problem shows.</param>
 /// <param name="Kind">What went wrong.</param>
 /// <param name="Message">Full description: file, step, line and reason (as an exception message would say).</param>
-public sealed record PwSkippedStep(int? IonicStep, int LineNumber, PwOutputErrorKind Kind, string Message)
+public sealed record PwSkippedStep(int? IonicStep, int LineNumber, PwFailureKind Kind, string Message)
 {
-    internal static PwSkippedStep From(PwOutputErrorKind kind, string sourceName, int? ionicStep, int lineNumber, string detail) =>
+    internal static PwSkippedStep From(PwFailureKind kind, string sourceName, int? ionicStep, int lineNumber, string detail) =>
         new(ionicStep, lineNumber, kind, PwOutputException.Compose(kind, sourceName, ionicStep, lineNumber, detail));
 }
 

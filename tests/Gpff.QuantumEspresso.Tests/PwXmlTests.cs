@@ -1,7 +1,7 @@
 using Gpff.Geometry;
 using Gpff.IO;
 
-namespace Gpff.Core.Tests.IO;
+namespace Gpff.QuantumEspresso.Tests;
 
 public class PwXmlTests
 {
@@ -70,7 +70,7 @@ public class PwXmlTests
         try
         {
             var ex = Assert.Throws<PwOutputException>(() => PwXml.Read(cut));
-            Assert.Equal(PwOutputErrorKind.Malformed, ex.Kind);
+            Assert.Equal(PwFailureKind.Malformed, ex.Kind);
             Assert.Contains(cut, ex.Message);
             Assert.Contains("not well-formed XML", ex.Message);
             Assert.NotNull(ex.LineNumber);
