@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gpff.Phases;
+using Gpff.Phases.Plotting;
 
 namespace Gpff.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Gpff.Phases.Tests;
+namespace Gpff.Cli.Tests;
 
 public class HullCommandTests : IDisposable
 {

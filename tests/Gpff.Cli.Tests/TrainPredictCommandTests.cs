@@ -2,7 +2,7 @@ using System.Globalization;
 using Gpff.IO;
 using Xunit;
 
-namespace Gpff.Tests;
+namespace Gpff.Cli.Tests;
 
 public class TrainPredictCommandTests : IDisposable
 {

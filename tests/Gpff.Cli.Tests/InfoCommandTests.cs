@@ -1,6 +1,6 @@
 using Xunit;
 
-namespace Gpff.Tests;
+namespace Gpff.Cli.Tests;
 
 public class InfoCommandTests
 {

@@ -1,7 +1,7 @@
 using Gpff.IO;
 using Xunit;
 
-namespace Gpff.Tests;
+namespace Gpff.Cli.Tests;
 
 public sealed class ConvertCommandTests : IDisposable
 {

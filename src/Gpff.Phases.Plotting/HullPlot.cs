@@ -1,7 +1,7 @@
 using System.Globalization;
 using ScottPlot;
 
-namespace Gpff.Phases;
+namespace Gpff.Phases.Plotting;
 
 /// <summary>
 /// Convex-hull figures with ScottPlot 5: the binary hull (formation enthalpy per atom against
