@@ -1,12 +1,11 @@
 using BenchmarkDotNet.Attributes;
 using Gpff.Regression.LinearAlgebra;
-using MathNet.Numerics.Providers.LinearAlgebra;
 
 namespace Gpff.Benchmarks;
 
 /// <summary>
-/// Dense Cholesky (POTRF) and matrix product (GEMM) through MathNet's provider seam, managed vs
-/// OpenBLAS side by side, plus Gpff's block update of a Cholesky factor against refactorising.
+/// Dense Cholesky (POTRF) and matrix product (GEMM) through Gpff's own dense kernels (the ones
+/// training, the likelihood and prediction call), managed vs OpenBLAS side by side, plus Gpff's block update of a Cholesky factor against refactorising.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*LinearAlgebra*'
 /// (GPFF_BENCH_LINALG_N=1000,2000 for a quick look; managed N = 4000 takes minutes).
 /// </summary>
@@ -19,7 +18,7 @@ public class LinearAlgebraBenchmarks
     private double[] _a = [];
     private double[] _b = [];
     private double[] _c = [];
-    private ILinearAlgebraProvider _provider = ManagedLinearAlgebraProvider.Instance;
+    private DenseKernels _kernels = DenseKernels.Managed;
 
     /// <summary>Matrix order.</summary>
     [ParamsSource(nameof(Sizes))]
@@ -44,7 +43,7 @@ public class LinearAlgebraBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _provider = LinearAlgebraBackend.Provider(Backend);
+        _kernels = DenseKernels.For(Backend);
         var rng = new Random(1);
         int n = N;
         _a = new double[n * n];
@@ -58,7 +57,7 @@ public class LinearAlgebraBenchmarks
 
         // SPD: A·Aᵀ/n + I.
         _spd = new double[n * n];
-        ManagedOrNative().MatrixMultiplyWithUpdate(Transpose.DontTranspose, Transpose.Transpose, 1.0 / n, _a, n, n, _a, n, n, 0, _spd);
+        _kernels.Gemm(false, true, n, n, n, 1.0 / n, _a, _a, 0, _spd);
         for (int i = 0; i < n; i++)
         {
             _spd[i * n + i] += 1;
@@ -67,16 +66,12 @@ public class LinearAlgebraBenchmarks
         _work = new double[n * n];
     }
 
-    private static ILinearAlgebraProvider ManagedOrNative() => LinearAlgebraBackend.IsOpenBlasAvailable
-        ? LinearAlgebraBackend.Provider(LinearAlgebraBackendKind.OpenBlas)
-        : ManagedLinearAlgebraProvider.Instance;
-
     /// <summary>In-place Cholesky factorisation of an N×N SPD matrix (the copy is included; it is O(N²)).</summary>
     [Benchmark]
     public double Cholesky()
     {
         Array.Copy(_spd, _work, _spd.Length);
-        _provider.CholeskyFactor(_work, N);
+        _ = _kernels.Potrf(_work, N);
         return _work[^1];
     }
 
@@ -84,7 +79,7 @@ public class LinearAlgebraBenchmarks
     [Benchmark]
     public double Gemm()
     {
-        _provider.MatrixMultiplyWithUpdate(Transpose.DontTranspose, Transpose.DontTranspose, 1.0, _a, N, N, _b, N, N, 0.0, _c);
+        _kernels.Gemm(false, false, N, N, N, 1.0, _a, _b, 0.0, _c);
         return _c[0];
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 using MathNet.Numerics.Providers.LinearAlgebra;
 
 namespace Gpff.Regression.LinearAlgebra;
@@ -15,13 +13,18 @@ public enum LinearAlgebraBackendKind
 }
 
 /// <summary>
-/// Chooses and reports the dense linear-algebra back end used by Gpff and, process-wide, by
-/// MathNet.Numerics (<see cref="LinearAlgebraControl.Provider"/>). When this assembly loads, OpenBLAS is
-/// selected if <c>libopenblas.so.0</c> can be loaded, otherwise the managed provider, with the reason
-/// recorded in <see cref="FallbackReason"/>. The environment variable <c>GPFF_LINALG</c>
-/// (<c>managed</c>, <c>openblas</c> or <c>auto</c>) and <see cref="Use"/> force a choice;
-/// <c>GPFF_OPENBLAS_PATH</c> names a specific library file to load.
+/// Chooses and reports the dense linear-algebra back end of Gpff's own numerics (the Cholesky
+/// factorisations, triangular solves and matrix products of training, likelihood and prediction).
+/// On first use OpenBLAS is selected if <c>libopenblas.so.0</c> can be loaded, otherwise Gpff's managed
+/// kernels, with the reason recorded in <see cref="FallbackReason"/>. The environment variable
+/// <c>GPFF_LINALG</c> (<c>managed</c>, <c>openblas</c> or <c>auto</c>) and <see cref="Use"/> force a
+/// choice; <c>GPFF_OPENBLAS_PATH</c> names a specific library file to load.
 /// </summary>
+/// <remarks>
+/// The choice is Gpff's alone: it never changes MathNet.Numerics' process-wide
+/// <c>LinearAlgebraControl.Provider</c>, so an application that uses Math.NET itself keeps whatever
+/// provider it chose (Math.NET's managed one unless it opts into another).
+/// </remarks>
 public static class LinearAlgebraBackend
 {
     /// <summary>The environment variable that forces a back end: <c>managed</c>, <c>openblas</c> or <c>auto</c> (default).</summary>
@@ -34,7 +37,6 @@ public static class LinearAlgebraBackend
     private static volatile bool _initialized;
     private static LinearAlgebraBackendKind _active;
     private static string? _fallbackReason;
-    private static OpenBlasLinearAlgebraProvider? _openBlasProvider;
 
     /// <summary>The back end in use now.</summary>
     public static LinearAlgebraBackendKind Active
@@ -68,7 +70,7 @@ public static class LinearAlgebraBackend
     /// <summary>
     /// A one-line description of the active back end, e.g.
     /// "OpenBLAS 0.3.21 (pthreads, 2 threads, Haswell kernels, libopenblas.so.0)" or
-    /// "managed (MathNet.Numerics 5.0.0; OpenBLAS not used: could not load libopenblas.so.0 ...)".
+    /// "managed (Gpff kernels, MathNet.Numerics 5.0.0 matrix products, 2 cores; OpenBLAS not used: could not load libopenblas.so.0 ...)".
     /// </summary>
     public static string Description
     {
@@ -77,7 +79,7 @@ public static class LinearAlgebraBackend
             EnsureInitialized();
             return _active == LinearAlgebraBackendKind.OpenBlas
                 ? OpenBlasDescription()
-                : $"managed (MathNet.Numerics {typeof(LinearAlgebraControl).Assembly.GetName().Version?.ToString(3)}, {Environment.ProcessorCount} cores; OpenBLAS not used: {_fallbackReason})";
+                : $"managed (Gpff kernels, MathNet.Numerics {typeof(ManagedLinearAlgebraProvider).Assembly.GetName().Version?.ToString(3)} matrix products, {Environment.ProcessorCount} cores; OpenBLAS not used: {_fallbackReason})";
         }
     }
 
@@ -115,7 +117,7 @@ public static class LinearAlgebraBackend
     }
 
     /// <summary>
-    /// Forces a back end for Gpff and for MathNet.Numerics (process-wide).
+    /// Forces the back end of Gpff's numerics (process-wide for Gpff; MathNet.Numerics' own provider is not touched).
     /// </summary>
     /// <param name="kind">The back end.</param>
     /// <exception cref="InvalidOperationException">OpenBLAS was requested but cannot be loaded (the message says why).</exception>
@@ -153,7 +155,7 @@ public static class LinearAlgebraBackend
     }
 
     /// <summary>
-    /// Makes sure the start-up choice has been made (it is also made when the assembly loads). Never throws:
+    /// Makes sure the start-up choice has been made (it is made on first use). Never throws:
     /// any problem becomes a managed fall-back with its reason in <see cref="FallbackReason"/>.
     /// </summary>
     public static void EnsureInitialized()
@@ -183,24 +185,6 @@ public static class LinearAlgebraBackend
 
             _initialized = true;
         }
-    }
-
-    /// <summary>The MathNet provider of a back end (for use without switching the process-wide one).</summary>
-    /// <param name="kind">The back end.</param>
-    /// <exception cref="InvalidOperationException">OpenBLAS was requested but cannot be loaded.</exception>
-    public static ILinearAlgebraProvider Provider(LinearAlgebraBackendKind kind)
-    {
-        if (kind == LinearAlgebraBackendKind.Managed)
-        {
-            return ManagedLinearAlgebraProvider.Instance;
-        }
-
-        if (!OpenBlasNative.IsLoaded)
-        {
-            throw new InvalidOperationException($"The OpenBLAS linear-algebra back end is not available: {OpenBlasNative.FailureReason}.");
-        }
-
-        return _openBlasProvider ??= new OpenBlasLinearAlgebraProvider();
     }
 
     /// <summary>The start-up choice from the value of <c>GPFF_LINALG</c> and whether OpenBLAS loaded, with the reason for a managed fall-back.</summary>
@@ -234,7 +218,11 @@ public static class LinearAlgebraBackend
 
     private static void Activate(LinearAlgebraBackendKind kind, string? reason)
     {
-        LinearAlgebraControl.Provider = Provider(kind);
+        if (kind == LinearAlgebraBackendKind.OpenBlas)
+        {
+            OpenBlasNative.EnsureLoaded();
+        }
+
         _active = kind;
         _fallbackReason = reason;
     }
@@ -247,10 +235,4 @@ public static class LinearAlgebraBackend
         int threads = OpenBlasThreads;
         return $"{version} ({OpenBlasNative.ThreadingModel()}, {threads} thread{(threads == 1 ? "" : "s")}, {OpenBlasNative.CoreName()} kernels, {OpenBlasNative.LoadedFrom})";
     }
-
-#pragma warning disable CA2255 // The brief: the back end is chosen when the library loads, before any MathNet matrix work.
-    [ModuleInitializer]
-    [SuppressMessage("Usage", "CA2255", Justification = "Selects the native back end as the assembly loads; never throws.")]
-    internal static void SelectOnLoad() => EnsureInitialized();
-#pragma warning restore CA2255
 }
