@@ -13,10 +13,13 @@ public class PwInputTests
         return new Structure(["Ba", "Rh", "O", "O", "O"], frac.Select(f => f * cell).ToArray(), cell, Pbc.All);
     }
 
+    /// <summary>An absolute pseudopotential folder (pw.x needs one; the writer keeps an absolute path as it is).</summary>
+    private static readonly string PseudoDir = Path.Combine(Path.GetTempPath(), "gpff-pseudo");
+
     private static PwInputSettings Settings() => new()
     {
         Pseudopotentials = new Dictionary<string, string> { ["Ba"] = "Ba.UPF", ["Rh"] = "Rh.UPF", ["O"] = "O.UPF" },
-        PseudoDirectory = "/opt/pseudo",
+        PseudoDirectory = PseudoDir,
         EcutwfcRy = 45,
         EcutrhoRy = 360,
         Smearing = new PwSmearing("mv", 0.02),
@@ -39,7 +42,7 @@ public class PwInputTests
         Assert.Equal("scf", nl.Get("control", "calculation"));
         Assert.Equal(true, nl.Get("control", "tprnfor"));
         Assert.Equal(true, nl.Get("control", "tstress"));
-        Assert.Equal("/opt/pseudo", nl.Get("control", "pseudo_dir"));
+        Assert.Equal(PseudoDir, nl.Get("control", "pseudo_dir"));
         Assert.Equal(5L, nl.Get("system", "nat"));
         Assert.Equal(3L, nl.Get("system", "ntyp"));
         Assert.Equal(45.0, nl.Get("system", "ecutwfc"));
