@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gpff.IO;
 
 namespace Gpff.Phases;
 
@@ -11,20 +12,14 @@ namespace Gpff.Phases;
 /// </summary>
 public static class HullJson
 {
-    /// <summary>Writes the JSON to a file (UTF-8, indented).</summary>
-    /// <param name="path">File path.</param>
+    /// <summary>Writes the JSON to a file (UTF-8, indented), atomically (<see cref="SafeFile.WriteAtomic"/>).</summary>
+    /// <param name="path">File path; replaced only when the JSON is complete.</param>
     /// <param name="diagram">The hull.</param>
     /// <param name="stability">Stability probabilities, or null.</param>
     public static void Write(string path, PhaseDiagram diagram, StabilityReport? stability = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string tmp = path + ".tmp";
-        using (var stream = File.Create(tmp))
-        {
-            Write(stream, diagram, stability);
-        }
-
-        File.Move(tmp, path, overwrite: true);
+        SafeFile.WriteAtomic(path, stream => Write(stream, diagram, stability));
     }
 
     /// <summary>Writes the JSON to a stream (UTF-8, indented).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Gpff.IO;
 
 namespace Gpff.Phases;
 
@@ -33,10 +34,12 @@ public static class PhaseEntryCsv
     {
         ArgumentNullException.ThrowIfNull(reader);
         var entries = new List<PhaseEntry>();
+        var firstLineOfName = new Dictionary<string, int>(StringComparer.Ordinal);
         Dictionary<string, int>? columns = null;
         int lineNumber = 0;
         string? line;
-        while ((line = reader.ReadLine()) is not null)
+        var lines = new BoundedLineReader(reader, sourceName, 1 << 20);
+        while ((line = lines.ReadLine()) is not null)
         {
             lineNumber++;
             string trimmed = line.Trim();
@@ -91,6 +94,11 @@ public static class PhaseEntryCsv
                 throw new InvalidDataException($"{sourceName}, line {lineNumber}: empty name.");
             }
 
+            if (!firstLineOfName.TryAdd(entryName, lineNumber))
+            {
+                throw new InvalidDataException($"{sourceName}, line {lineNumber}: the name '{entryName}' is already used on line {firstLineOfName[entryName]}; every entry needs its own name.");
+            }
+
             Composition composition;
             try
             {
@@ -133,8 +141,11 @@ public static class PhaseEntryCsv
     public static void Write(string path, IEnumerable<PhaseEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var writer = new StreamWriter(path, false, new UTF8Encoding(false));
-        Write(writer, entries);
+        SafeFile.WriteAtomic(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            Write(writer, entries);
+        });
     }
 
     /// <summary>Writes entries as CSV (all five columns; numbers in round-trip precision).</summary>

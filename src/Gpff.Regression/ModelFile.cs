@@ -38,11 +38,8 @@ public static class ModelFile
             throw new InvalidOperationException("Only a trained model can be saved: call Train() first.");
         }
 
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        SafeFile.WriteAtomic(path, stream =>
         {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
                 void Put(ReadOnlySpan<byte> bytes)
@@ -83,14 +80,7 @@ public static class ModelFile
                 Put(column.AsSpan(0, 8 * n));
                 stream.Write(hash.GetHashAndReset());
             }
-
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
+        });
     }
 
     /// <summary>Loads a model saved by <see cref="Save"/>.</summary>

@@ -124,29 +124,31 @@ public static class ExtXyz
         bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
         if (append)
         {
+            if (File.Exists(path) && new FileInfo(path).Length > 0)
+            {
+                try
+                {
+                    foreach (var _ in Read(path))
+                    {
+                    }
+                }
+                catch (Exception ex) when (ex is FormatException or InvalidDataException)
+                {
+                    throw new InvalidDataException($"Cannot append to '{path}': it is not an extended XYZ file ({ex.Message})", ex);
+                }
+            }
+
             using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
             using var writer = MakeWriter(stream, gz);
             Write(writer, frames);
             return;
         }
 
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        SafeFile.WriteAtomic(path, stream =>
         {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            using (var writer = MakeWriter(stream, gz))
-            {
-                Write(writer, frames);
-            }
-
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
+            using var writer = MakeWriter(stream, gz, leaveOpen: true);
+            Write(writer, frames);
+        });
     }
 
     /// <summary>Writes frames to a text writer.</summary>
@@ -156,9 +158,12 @@ public static class ExtXyz
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(frames);
+        int frame = 0;
         foreach (var s in frames)
         {
+            CheckFinite(s, frame);
             WriteFrame(writer, s);
+            frame++;
         }
     }
 
@@ -193,30 +198,23 @@ public static class ExtXyz
         return new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
     }
 
-    private static StreamWriter MakeWriter(Stream stream, bool gz)
+    private static StreamWriter MakeWriter(Stream stream, bool gz, bool leaveOpen = false)
     {
-        Stream s = gz ? new GZipStream(stream, CompressionLevel.Optimal) : stream;
-        return new StreamWriter(s, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+        Stream s = gz ? new GZipStream(stream, CompressionLevel.Optimal, leaveOpen) : stream;
+        return new StreamWriter(s, new UTF8Encoding(false), 1 << 16, leaveOpen: leaveOpen && !gz) { NewLine = "\n" };
     }
 
     // ---------------------------------------------------------------- reading
 
     private sealed class LineReader(TextReader reader, string source)
     {
+        private readonly BoundedLineReader _lines = new(reader, source);
+
         public string Source { get; } = source;
 
-        public long LineNumber { get; private set; }
+        public long LineNumber => _lines.LineNumber;
 
-        public string? Next()
-        {
-            var line = reader.ReadLine();
-            if (line is not null)
-            {
-                LineNumber++;
-            }
-
-            return line;
-        }
+        public string? Next() => _lines.ReadLine();
 
         public ExtXyzFormatException Error(int frame, string message, long? line = null) =>
             new($"{Source}, frame {frame + 1}, line {line ?? LineNumber}: {message}", Source, frame, line ?? LineNumber);
@@ -312,6 +310,12 @@ public static class ExtXyz
             }
         }
 
+        if (!cell.IsFinite || (energy is double en && !double.IsFinite(en)) || stress is { IsFinite: false } || (virial is not null && virial.Any(x => !double.IsFinite(x))))
+        {
+            string which = !cell.IsFinite ? "Lattice" : energy is double en2 && !double.IsFinite(en2) ? "energy" : stress is { IsFinite: false } ? "stress" : "virial";
+            throw r.Error(frame, $"key '{which}': a value is not a finite number (NaN or infinity).", commentLine);
+        }
+
         columns ??= [new("species", AtomPropertyType.String, 1, ColumnKind.Species), new("pos", AtomPropertyType.Real, 3, ColumnKind.Positions)];
         if (!columns.Any(c => c.Kind == ColumnKind.Positions))
         {
@@ -359,6 +363,11 @@ public static class ExtXyz
                             if (!double.TryParse(tok, NumberStyles.Float, Inv, out double d))
                             {
                                 throw r.Error(frame, $"atom {i + 1}, column '{col.Name}': '{tok}' is not a number.");
+                            }
+
+                            if (col.Kind is ColumnKind.Positions or ColumnKind.Forces && !double.IsFinite(d))
+                            {
+                                throw r.Error(frame, $"atom {i + 1}, column '{col.Name}': '{tok}' is not a finite number.");
                             }
 
                             prop.Reals![idx] = d;
@@ -868,6 +877,40 @@ public static class ExtXyz
     }
 
     private static string R(double x) => x.ToString("R", Inv);
+
+    /// <summary>Refuses to write a frame whose cell, positions or labels are NaN or infinite: a file must never carry a silent wrong number.</summary>
+    private static void CheckFinite(Structure s, int frame)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        string where = $"frame {frame + 1}";
+        if (!s.Cell.IsFinite)
+        {
+            throw new InvalidDataException($"{where}: the cell has a non-finite element; not written.");
+        }
+
+        for (int i = 0; i < s.AtomCount; i++)
+        {
+            if (!s.Positions[i].IsFinite)
+            {
+                throw new InvalidDataException($"{where}: atom {i + 1} ({s.Symbol(i)}) has a non-finite position {s.Positions[i]}; not written.");
+            }
+
+            if (s.ForcesEvPerA is { } f && !f[i].IsFinite)
+            {
+                throw new InvalidDataException($"{where}: atom {i + 1} ({s.Symbol(i)}) has a non-finite force {f[i]}; not written.");
+            }
+        }
+
+        if (s.EnergyEv is double e && !double.IsFinite(e))
+        {
+            throw new InvalidDataException($"{where}: the energy is {R(e)}; not written.");
+        }
+
+        if (s.StressEvPerA3 is Voigt st && !st.IsFinite)
+        {
+            throw new InvalidDataException($"{where}: the stress has a non-finite component; not written.");
+        }
+    }
 
     /// <summary>A real written so that it reads back as a real, not an integer ("5.0", not "5").</summary>
     private static string RealText(double x)
