@@ -110,6 +110,20 @@ public sealed class NeighborList
         var work = WorkingCell(cellA, pbc);
         var inv = work.Inverse();
         var widths = Structure.PerpendicularWidths(work);
+        if (pbc.AllPeriodic && n > 0)
+        {
+            // Entries ≈ n · ρ · (4/3)π r_c³ (half that for a half list), about 48 bytes each: refuse before
+            // allocating when a cell far smaller than the cutoff's reach would need more than the machine has.
+            double entries = n * (n / Math.Abs(work.Determinant)) * 4.0 / 3.0 * Math.PI * cutoffA * cutoffA * cutoffA * (kind == NeighborListKind.Half ? 0.5 : 1);
+            if (entries * 48 > 1e8)
+            {
+                ResourceGuard.EnsureFits(entries * 48,
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"The neighbour list of this {n}-atom cell ({Math.Abs(work.Determinant):G4} Å³, perpendicular widths {widths.X:G3}, {widths.Y:G3}, {widths.Z:G3} Å) within {cutoffA:G4} Å ({entries:G3} neighbour entries)"),
+                    "check the cell, which is far smaller than the cutoff's reach, or use a smaller cutoff");
+            }
+        }
+
 
         // Fractional coordinates, wrapped along periodic axes; wrapOffset records the wrap so that
         // shifts refer to the positions as given.

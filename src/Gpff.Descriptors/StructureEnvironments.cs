@@ -63,6 +63,7 @@ public sealed class StructureEnvironments
         ArgumentNullException.ThrowIfNull(structure);
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
+        EnsureMemory(structure, settings);
         var z = structure.AtomicNumbers.ToArray();
         var list = NeighborList.Build(structure, settings.MaxCutoffA, NeighborListKind.Full);
         var envs = new AtomEnvironment[z.Length];
@@ -73,6 +74,43 @@ public sealed class StructureEnvironments
         }
 
         return new StructureEnvironments(z, structure.Cell, structure.Pbc, settings, envs);
+    }
+
+    /// <summary>
+    /// Estimated memory of the environments of a 3D-periodic structure in bytes, from its atom density:
+    /// neighbours per atom ρ·(4/3)π·r_c³ (neighbour list and pair arrays, about 120 bytes each) and
+    /// triplets per atom about half the square of the neighbours within r_c3 (about 136 bytes each).
+    /// Structures that are not 3D-periodic return 0 (their neighbours are bounded by their atoms).
+    /// </summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="settings">Cutoffs.</param>
+    public static double EstimateBytes(Structure structure, DescriptorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!structure.Pbc.AllPeriodic || structure.AtomCount == 0)
+        {
+            return 0;
+        }
+
+        double density = structure.AtomCount / structure.VolumeA3;
+        double ball = 4.0 / 3.0 * Math.PI;
+        double neighbours = density * ball * Math.Pow(settings.MaxCutoffA, 3);
+        double near3 = density * ball * Math.Pow(settings.TripletCutoffA, 3);
+        return structure.AtomCount * (neighbours * 120.0 + 0.5 * near3 * near3 * 136.0);
+    }
+
+    private static void EnsureMemory(Structure structure, DescriptorSettings settings)
+    {
+        double bytes = EstimateBytes(structure, settings);
+        if (bytes > 1e8)
+        {
+            var w = structure.PerpendicularWidthsA();
+            ResourceGuard.EnsureFits(bytes,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"The environments of this {structure.AtomCount}-atom cell ({structure.VolumeA3:G4} Å³, {structure.AtomCount / structure.VolumeA3:G3} atoms/Å³, perpendicular widths {w.X:G3}, {w.Y:G3}, {w.Z:G3} Å) within the {settings.MaxCutoffA:G4} Å cutoff"),
+                "check the cell (Lattice), which is far denser than any material, or use smaller cutoffs");
+        }
     }
 
     private sealed class Scratch

@@ -263,6 +263,9 @@ public static class HullUncertainty
         double[] mean = entries.Select(e => e.EnthalpyPerAtomEv).ToArray();
 
         int samples = options.Samples;
+        ResourceGuard.EnsureFits((double)samples * m * sizeof(double),
+            string.Create(CultureInfo.InvariantCulture, $"The stability analysis ({samples} samples × {m} entries × 8 bytes)"),
+            string.Create(CultureInfo.InvariantCulture, $"reduce the number of samples to at most {Math.Max(1, (long)(ResourceGuard.MaxFractionOfAvailable * ResourceGuard.AvailableBytes / (8.0 * Math.Max(1, m))))}"));
         var stableCount = new int[m];
         var eAbove = new double[m][];
         for (int i = 0; i < m; i++)

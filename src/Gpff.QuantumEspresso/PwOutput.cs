@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Gpff.Geometry;
+using Gpff.IO;
 
 [assembly: InternalsVisibleTo("Gpff.Core.Tests")]
 
@@ -216,6 +217,11 @@ public static class PwOutput
                 throw new FormatException($"'{token.ToString()}' is not a number");
             }
 
+            if (!double.IsFinite(v))
+            {
+                throw new FormatException($"'{token.ToString()}' is not a finite number");
+            }
+
             values.Add(v);
         }
 
@@ -262,7 +268,7 @@ public static class PwOutput
     /// <summary>The line-by-line state machine.</summary>
     private sealed class Parser
     {
-        private readonly TextReader _reader;
+        private readonly BoundedLineReader _reader;
         private readonly string _source;
         private readonly PwUnits? _fixedUnits;
         private readonly Queue<Outcome> _pending = new();
@@ -290,7 +296,7 @@ public static class PwOutput
 
         public Parser(TextReader reader, string sourceName, PwUnits? units)
         {
-            _reader = reader;
+            _reader = new BoundedLineReader(reader, sourceName);
             _source = sourceName;
             _fixedUnits = units;
             if (units is not null)

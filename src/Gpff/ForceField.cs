@@ -206,6 +206,15 @@ public sealed class ForceField : ICalculator
         }
 
         progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{added} structures added: {Model.Training.Count} structures, {Model.LabelCount} labels"));
+        if (!Model.IsTrained)
+        {
+            // The covariance matrix of N labels and its Cholesky factor: two N × N float64 matrices.
+            double n = Model.LabelCount;
+            ResourceGuard.EnsureFits(2 * n * n * sizeof(double),
+                string.Create(CultureInfo.InvariantCulture, $"Training on {Model.LabelCount} labels (the covariance matrix and its factor, 2 × N² × 8 bytes)"),
+                "train on fewer structures or label kinds (forces are 3 labels per atom)");
+        }
+
         HyperparameterFitResult? fit = null;
         if (fitHyperparameters)
         {
@@ -297,6 +306,11 @@ public sealed class ForceField : ICalculator
     public static ForceField Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default) =>
         new(ModelFile.Load(path, options, cancellationToken), LabelKinds.All);
 
+    /// <summary>
+    /// Checks a structure before any prediction allocates: the species are known to the model, and the
+    /// structure is valid (finite coordinates, a usable cell, no two atoms closer than
+    /// <see cref="Structure.DefaultMinimumDistanceA"/>: two atoms at one place would give NaN forces).
+    /// </summary>
     private void CheckSpecies(Structure structure)
     {
         ArgumentNullException.ThrowIfNull(structure);
@@ -308,6 +322,8 @@ public sealed class ForceField : ICalculator
                 throw new ArgumentException($"Atom {i} is {structure.Symbol(i)}, a species the force field was not trained on (it knows {string.Join(", ", known.Select(Elements.Symbol))}).");
             }
         }
+
+        structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true);
     }
 
     private sealed class ProgressAdapter<T>(Action<T> action) : IProgress<T>
