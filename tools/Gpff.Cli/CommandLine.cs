@@ -91,13 +91,39 @@ public static class CommandLine
         catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or FormatException
             or InvalidOperationException or UnauthorizedAccessException or NotSupportedException or KeyNotFoundException)
         {
-            stderr.WriteLine($"gpff {command.Name}: {ex.Message}");
+            stderr.WriteLine($"gpff {command.Name}: {OneLine(ex)}");
             return 1;
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>
+    /// The message of an exception as one line for people: without the " (Parameter 'name')" and
+    /// "Actual value was …" that .NET appends to argument exceptions, line breaks folded into spaces.
+    /// </summary>
+    /// <param name="ex">The exception.</param>
+    public static string OneLine(Exception ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        string m = ex.Message;
+        if (ex is ArgumentOutOfRangeException { ActualValue: not null })
+        {
+            int at = m.LastIndexOf("Actual value was", StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                m = m[..at];
+            }
+        }
+
+        if (ex is ArgumentException { ParamName: { } name })
+        {
+            m = m.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal);
+        }
+
+        return string.Join(' ', m.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 }
 
@@ -179,9 +205,41 @@ public sealed class ParsedArguments
             return defaultValue;
         }
 
-        return double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v)
+        return double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
             ? v
-            : throw new ArgumentException($"option --{names[0]} expects a number, got '{s}'.");
+            : throw new ArgumentException($"option --{names[0]} expects a finite number, got '{s}'.");
+    }
+
+    /// <summary>A whole-number option in [<paramref name="min"/>, <paramref name="max"/>], or the default; "2.5" and out-of-range values are errors, "1e4" is 10000.</summary>
+    /// <param name="defaultValue">Value when absent.</param>
+    /// <param name="min">Smallest accepted value.</param>
+    /// <param name="max">Largest accepted value.</param>
+    /// <param name="names">Option names without dashes.</param>
+    public int GetInt(int defaultValue, int min, int max, params string[] names)
+    {
+        var s = Get(names);
+        if (s is null)
+        {
+            return defaultValue;
+        }
+
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (!double.TryParse(s, System.Globalization.NumberStyles.Float, inv, out double v) || !double.IsFinite(v))
+        {
+            throw new ArgumentException($"option --{names[0]} expects a whole number, got '{s}'.");
+        }
+
+        if (v != Math.Floor(v))
+        {
+            throw new ArgumentException($"option --{names[0]} expects a whole number, got '{s}'.");
+        }
+
+        if (v < min || v > max)
+        {
+            throw new ArgumentException($"option --{names[0]} must be between {min.ToString(inv)} and {max.ToString(inv)}, got '{s}'.");
+        }
+
+        return (int)v;
     }
 
     /// <summary>Throws when an option was given that the command did not read (a typo, usually).</summary>

@@ -77,6 +77,7 @@ public sealed class ConvertCommand : ICommand
             }
         }
 
+        SafeFile.CheckOutput(output, inputs, "-o");
         var frames = new List<Structure>();
         int skippedCount = 0, filesWithProblems = 0;
         foreach (var path in inputs)
@@ -114,27 +115,8 @@ public sealed class ConvertCommand : ICommand
             frames.AddRange(got);
         }
 
-        if (append)
-        {
-            ExtXyz.Write(output, frames, append: true);
-        }
-        else
-        {
-            string full = Path.GetFullPath(output);
-            string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-            try
-            {
-                ExtXyz.Write(tmp, frames);
-                File.Move(tmp, full, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(tmp))
-                {
-                    File.Delete(tmp);
-                }
-            }
-        }
+        // Atomic (a temporary file renamed into place) and gzip-compressed when OUTPUT ends in .gz.
+        ExtXyz.Write(output, frames, append);
 
         string summary = $"wrote {frames.Count} frame{(frames.Count == 1 ? "" : "s")} ({frames.Sum(f => f.AtomCount)} atoms) from {inputs.Count} output{(inputs.Count == 1 ? "" : "s")} to {output}";
         if (tolerant && skippedCount > 0)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gpff.IO;
 using Gpff.Phases;
 using Gpff.Phases.Plotting;
 
@@ -57,8 +58,8 @@ public sealed class HullCommand : ICommand
         string? output = args.Get("o", "output");
         string? plotPath = args.Get("plot");
         string? covariancePath = args.Get("covariance");
-        int samples = (int)args.GetDouble(10_000, "samples");
-        int seed = (int)args.GetDouble(12345, "seed");
+        int samples = args.GetInt(10_000, 1, int.MaxValue, "samples");
+        int seed = args.GetInt(12345, int.MinValue, int.MaxValue, "seed");
         double tolerance = args.GetDouble(PhaseDiagram.DefaultToleranceEvPerAtom, "tolerance");
         string band = args.Get("band") ?? "0.05,0.95";
         args.RejectUnknown();
@@ -81,13 +82,28 @@ public sealed class HullCommand : ICommand
             throw new FileNotFoundException($"entries file '{csv}' not found.", csv);
         }
 
+        if (output is not null)
+        {
+            SafeFile.CheckOutput(output, [csv, covariancePath, plotPath], "-o");
+        }
+
+        if (plotPath is not null)
+        {
+            SafeFile.CheckOutput(plotPath, [csv, covariancePath, output], "--plot");
+        }
+
         var entries = PhaseEntryCsv.Read(csv);
         List<Composition>? terminals = null;
         if (terminalsText is not null)
         {
             terminals = [];
-            foreach (var t in terminalsText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var t in terminalsText.Split(',', StringSplitOptions.TrimEntries))
             {
+                if (t.Length == 0)
+                {
+                    throw new ArgumentException($"option --terminals: '{terminalsText}' has an empty composition; give formulas separated by commas, e.g. BaO,RhO2.");
+                }
+
                 try
                 {
                     terminals.Add(Composition.Parse(t));

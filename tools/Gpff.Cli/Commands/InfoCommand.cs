@@ -61,7 +61,7 @@ public sealed class InfoCommand : ICommand
                 throw new InvalidDataException($"{path}, frame {index + 1}: {ex.Message}", ex);
             }
 
-            var nl = NeighborList.Build(s, cutoff);
+            var nl = Inputs.AtFrame(path, index, () => NeighborList.Build(s, cutoff));
             double dmin = double.PositiveInfinity;
             for (int i = 0; i < s.AtomCount; i++)
             {

@@ -43,7 +43,10 @@ public sealed class PredictCommand : ICommand
             throw new ArgumentException("-o OUT.extxyz is required.");
         }
 
+        SafeFile.CheckOutput(output, args.Positional, "-o");
         var ff = ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
+        var known = ff.Species.ToHashSet();
+        string structuresPath = args.Positional[1];
         int count = 0;
         ExtXyz.Write(output, Predictions());
         stdout.WriteLine($"{count} frames predicted, written to {output}");
@@ -51,10 +54,13 @@ public sealed class PredictCommand : ICommand
 
         IEnumerable<Structure> Predictions()
         {
-            foreach (var s in ExtXyz.Read(args.Positional[1]))
+            int index = 0;
+            foreach (var s in Inputs.ReadFrames(structuresPath))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var p = ff.Predict(s, uncertainty, cancellationToken);
+                Inputs.CheckSpecies(structuresPath, index, s, known, "the model");
+                var p = Inputs.AtFrame(structuresPath, index, () => ff.Predict(s, uncertainty, cancellationToken));
+                index++;
                 var o = s.Clone();
                 if (s.EnergyEv is double e)
                 {

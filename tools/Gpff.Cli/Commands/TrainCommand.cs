@@ -64,12 +64,12 @@ public sealed class TrainCommand : ICommand
         double rc3 = args.GetDouble(3.5, "cutoff-3");
         var hyper = args.Get("hyperparameters");
         bool fit = args.Has("fit");
-        int maxIterations = (int)args.GetDouble(50, "max-iterations");
+        int maxIterations = args.GetInt(50, 1, 100_000, "max-iterations");
         var bounds = ParseBounds(args.Get("bounds"));
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
-        int threads = (int)args.GetDouble(Environment.ProcessorCount, "threads");
+        int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
@@ -88,16 +88,36 @@ public sealed class TrainCommand : ICommand
 
         var settings = ParseSettings(hyper, rc2, rc3, ParseLabels(labelsText));
         string dataPath = args.Positional[0];
-        var frames = ExtXyz.Read(dataPath).ToList();
+
+        // Everything is checked before the work starts: the output, every frame, the test frames' species.
+        SafeFile.CheckOutput(output, [dataPath, testFile], "-o");
+        var frames = Inputs.ReadFrames(dataPath).ToList();
         if (frames.Count == 0)
         {
             throw new InvalidDataException($"{dataPath} holds no frames.");
         }
 
+        for (int i = 0; i < frames.Count; i++)
+        {
+            var fr = frames[i];
+            bool any = (settings.Labels.HasFlag(LabelKinds.Energy) && fr.EnergyEv is not null)
+                || (settings.Labels.HasFlag(LabelKinds.Forces) && fr.ForcesEvPerA is not null)
+                || (settings.Labels.HasFlag(LabelKinds.Stress) && fr.StressEvPerA3 is not null && fr.Pbc.AllPeriodic);
+            if (!any)
+            {
+                throw new InvalidDataException($"{dataPath}, frame {i + 1}: no label of the kinds selected ({settings.Labels}); energy {(fr.EnergyEv is null ? "absent" : "present")}, forces {(fr.ForcesEvPerA is null ? "absent" : "present")}, stress {(fr.StressEvPerA3 is null ? "absent" : "present")}.");
+            }
+        }
+
         var (train, held) = Split(frames, holdout);
+        var trainedSpecies = train.SelectMany(f => f.AtomicNumbers.ToArray()).ToHashSet();
         if (testFile is not null)
         {
-            held = ExtXyz.Read(testFile).ToList();
+            held = Inputs.ReadFrames(testFile).ToList();
+            for (int i = 0; i < held.Count; i++)
+            {
+                Inputs.CheckSpecies(testFile, i, held[i], trainedSpecies, "the training data");
+            }
         }
 
         var progress = new LineProgress(stderr);
@@ -151,6 +171,9 @@ public sealed class TrainCommand : ICommand
 
         return 0;
     }
+
+    /// <summary>The largest cutoff accepted, 30 Å: far beyond any interatomic force field's reach, and the neighbour lists grow as its cube.</summary>
+    internal const double MaxCutoffA = 30;
 
     private static int HoldoutStride(double fraction) => fraction > 0 ? Math.Max(2, (int)Math.Round(1 / fraction)) : 0;
 
@@ -250,9 +273,9 @@ public sealed class TrainCommand : ICommand
             values[name] = v;
         }
 
-        if (!(rc2 > 0) || rc3 < 0 || rc3 > rc2)
+        if (!(rc2 > 0) || rc3 < 0 || rc3 > rc2 || rc2 > MaxCutoffA)
         {
-            throw new ArgumentException($"cutoffs must satisfy 0 ≤ r_c3 ≤ r_c2 and r_c2 > 0; got r_c2 = {rc2.ToString(Inv)} Å, r_c3 = {rc3.ToString(Inv)} Å.");
+            throw new ArgumentException($"cutoffs must satisfy 0 ≤ r_c3 ≤ r_c2 and 0 < r_c2 ≤ {MaxCutoffA} Å; got r_c2 = {rc2.ToString(Inv)} Å, r_c3 = {rc3.ToString(Inv)} Å.");
         }
 
         return d with
