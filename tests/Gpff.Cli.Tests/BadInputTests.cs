@@ -1,0 +1,270 @@
+using System.Globalization;
+using System.Text;
+using Gpff.Geometry;
+using Gpff.IO;
+
+namespace Gpff.Cli.Tests;
+
+/// <summary>
+/// The inputs every bad-input case works on, made once: a small labelled data set, a model trained on
+/// it, damaged extxyz files, a pw.x output and a damaged copy, hull CSVs. Each case runs on a fresh
+/// copy of this folder, so that "nothing changed" can be checked byte for byte.
+/// </summary>
+public sealed class BadInputFixture : IDisposable
+{
+    public BadInputFixture()
+    {
+        Folder = Directory.CreateTempSubdirectory("gpff-bad-").FullName;
+        var frames = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
+            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
+        string good = P("good.extxyz");
+        ExtXyz.Write(good, frames);
+        var (code, _, err) = Cli.Run("train", good, "-o", P("model.gpff"), "--cutoff-2", "4", "--cutoff-3", "0");
+        Assert.True(code == 0, err);
+
+        var bao = frames.First(f => f.HillFormula() == "BaO" || f.ReducedFormula() == "BaO");
+        var overlap = bao.Clone();
+        overlap.Positions[1] = overlap.Positions[0];
+        ExtXyz.Write(P("overlap.extxyz"), [overlap]);
+        ExtXyz.Write(P("good-then-overlap.extxyz"), [bao, overlap]);
+        ExtXyz.Write(P("unseen.extxyz"), [new Structure(new[] { "Si" }, [Vec3.Zero], 5 * Mat3.Identity, Pbc.All) { EnergyEv = -100 }]);
+        ExtXyz.Write(P("tiny.extxyz"), [new Structure(new[] { "O" }, [Vec3.Zero], 0.05 * Mat3.Identity, Pbc.All) { EnergyEv = -400 }]);
+        ExtXyz.Write(P("tiny-0.11.extxyz"), [new Structure(new[] { "O" }, [Vec3.Zero], 0.11 * Mat3.Identity, Pbc.All)]);
+        ExtXyz.Write(P("nolabels.extxyz"), [bao.CloneWithoutLabels()]);
+        const string header = "Lattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3";
+        File.WriteAllText(P("nan-force.extxyz"), $"2\n{header} energy=-10 pbc=\"T T T\"\nBa 0 0 0 0.1 nan 0\nO 2.5 0 0 0 0 0\n");
+        File.WriteAllText(P("nan-energy.extxyz"), $"2\n{header} energy=nan pbc=\"T T T\"\nBa 0 0 0 0 0 0\nO 2.5 0 0 0 0 0\n");
+        File.WriteAllText(P("nan-pos.extxyz"), $"2\n{header} energy=-10 pbc=\"T T T\"\nBa 0 0 0 0 0 0\nO 2.5 Infinity 0 0 0 0\n");
+        File.WriteAllText(P("not-extxyz.txt"), "my notes, not a structure file\n");
+
+        string pw = Directory.GetFiles(Path.Combine(Cli.Root, "tests", "data", "qe", "dataset"), "*.out").Order(StringComparer.Ordinal).First();
+        File.Copy(pw, P("A.out"));
+        var lines = File.ReadAllLines(pw);
+        int at = Array.FindIndex(lines, l => l.Contains("atom    1 type", StringComparison.Ordinal) && l.Contains("force =", StringComparison.Ordinal));
+        Assert.True(at >= 0);
+        PwForceLine = at + 1;
+        lines[at] = lines[at][..lines[at].IndexOf('=', StringComparison.Ordinal)] + "=          NaN    0.03139413   -0.02982049";
+        File.WriteAllLines(P("nan-force.out"), lines);
+
+        var hull = new StringBuilder("name,formula,energy_ev,volume_a3,energy_std_ev\n");
+        hull.Append("Ba,Ba,-10,60,0.01\nO,O,-5,10,0.01\nBaO,BaO,-20,42,0.02\nBaO2,BaO2,-24,50,0.02\n");
+        for (int i = 0; i < 40; i++)
+        {
+            hull.Append(CultureInfo.InvariantCulture, $"BaO-{i},BaO,{-19.9 + 0.01 * i},42,0.02\n");
+        }
+
+        File.WriteAllText(P("entries.csv"), hull.ToString());
+        File.WriteAllText(P("dup.csv"), "name,formula,energy_ev\nBaO,BaO,-20\nBaO,BaO,-21\nBa,Ba,-10\nO,O,-5\n");
+        File.WriteAllText(P("nan.csv"), "name,formula,energy_ev\nBaO,BaO,NaN\nBa,Ba,-10\nO,O,-5\n");
+        File.WriteAllText(P("previous.out"), "the previous output, which must survive\n");
+    }
+
+    /// <summary>The folder with the inputs.</summary>
+    public string Folder { get; }
+
+    /// <summary>The 1-based line of nan-force.out that holds the NaN force.</summary>
+    public int PwForceLine { get; }
+
+    public void Dispose() => Directory.Delete(Folder, recursive: true);
+
+    private string P(string name) => Path.Combine(Folder, name);
+}
+
+/// <summary>
+/// Bad inputs to every gpff command, run in process on a fresh copy of the inputs. Each must end
+/// with exit code 1 (or the one given), ONE line on stderr that starts "gpff COMMAND: ", names what
+/// it must (file, frame, line, option) and leaks no .NET parameter names; and every file in the
+/// folder must be byte-identical afterwards, with no file added (no output, no temporary file).
+/// </summary>
+public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadInputFixture>, IDisposable
+{
+    private readonly List<string> _cleanup = [];
+
+    public void Dispose()
+    {
+        foreach (var d in _cleanup)
+        {
+            Directory.Delete(d, recursive: true);
+        }
+    }
+
+    /// <summary>A case: arguments with {d} for the case folder, the fragments the error line must contain, and the exit code.</summary>
+    public static TheoryData<string, string, string> Cases => new()
+    {
+        // info
+        { "info {d}/missing.extxyz", "{d}/missing.extxyz|does not exist", "1" },
+        { "info {d}/nan-force.extxyz", "{d}/nan-force.extxyz, frame 1, line 3|forces|not a finite number", "1" },
+        { "info {d}/nan-energy.extxyz", "{d}/nan-energy.extxyz, frame 1, line 2|energy|not a finite number", "1" },
+        { "info {d}/overlap.extxyz", "{d}/overlap.extxyz, frame 1|closer than the minimum distance", "1" },
+        { "info {d}/tiny-0.11.extxyz --cutoff 1000", "{d}/tiny-0.11.extxyz, frame 1|neighbour list|smaller cutoff", "1" },
+        { "info {d}/good.extxyz --cutoff -1", "--cutoff", "1" },
+        { "info {d}/good.extxyz --cutoff nan", "--cutoff|finite number|'nan'", "1" },
+        { "info {d}/not-extxyz.txt", "{d}/not-extxyz.txt, frame 1, line 1|number of atoms", "1" },
+
+        // train
+        { "train {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "1" },
+        { "train {d}/good.extxyz -o {d}/./sub/../good.extxyz", "is also an input|{d}/good.extxyz", "1" },
+        { "train {d}/good.extxyz -o {d}/link.extxyz", "is also an input", "1" },
+        { "train {d}/good.extxyz -o {d}/nofolder/m.gpff", "{d}/nofolder|does not exist", "1" },
+        { "train {d}/good.extxyz -o {d}", "is a folder", "1" },
+        { "train {d}/good.extxyz -o {d}/previous.out --threads 0", "--threads|between 1 and", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --threads -4", "--threads|'-4'", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --max-iterations -1", "--max-iterations|'-1'", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --max-iterations 2.5", "--max-iterations|whole number|'2.5'", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --cutoff-2 nan", "--cutoff-2|finite number", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --cutoff-2 1e6", "cutoffs must satisfy|r_c2 = 1000000", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --holdout NaN", "--holdout|finite number", "1" },
+        { "train {d}/nan-energy.extxyz -o {d}/m.gpff", "{d}/nan-energy.extxyz, frame 1, line 2|energy|finite", "1" },
+        { "train {d}/overlap.extxyz -o {d}/m.gpff", "{d}/overlap.extxyz, frame 1|closer than the minimum distance", "1" },
+        { "train {d}/tiny.extxyz -o {d}/m.gpff", "{d}/tiny.extxyz, frame 1|its own periodic image|minimum distance", "1" },
+        { "train {d}/nolabels.extxyz -o {d}/m.gpff", "{d}/nolabels.extxyz, frame 1|no label", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/unseen.extxyz", "{d}/unseen.extxyz, frame 1|atom 1 is Si|training data", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/good.extxyz --max-iterations x", "--max-iterations|'x'", "1" },
+
+        // predict
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/model.gpff", "-o '{d}/model.gpff' is also an input", "1" },
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "1" },
+        { "predict {d}/model.gpff {d}/overlap.extxyz -o {d}/p.extxyz", "{d}/overlap.extxyz, frame 1|closer than the minimum distance", "1" },
+        { "predict {d}/model.gpff {d}/tiny.extxyz -o {d}/p.extxyz", "{d}/tiny.extxyz, frame 1|its own periodic image", "1" },
+        { "predict {d}/model.gpff {d}/unseen.extxyz -o {d}/p.extxyz", "{d}/unseen.extxyz, frame 1|atom 1 is Si|the model", "1" },
+        { "predict {d}/model.gpff {d}/nan-pos.extxyz -o {d}/p.extxyz", "{d}/nan-pos.extxyz, frame 1, line 4|'Infinity' is not a finite number", "1" },
+        { "predict {d}/model.gpff {d}/good-then-overlap.extxyz -o {d}/previous.out", "{d}/good-then-overlap.extxyz, frame 2|closer than", "1" },
+        { "predict {d}/good.extxyz {d}/good.extxyz -o {d}/p.extxyz", "{d}/good.extxyz", "1" },
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/nofolder/p.extxyz", "{d}/nofolder|does not exist", "1" },
+
+        // convert
+        { "convert {d}/A.out -o {d}/A.out", "-o '{d}/A.out' is also an input", "1" },
+        { "convert {d} -o {d}/A.out", "-o '{d}/A.out' is also an input", "1" },
+        { "convert {d}/nan-force.out -o {d}/c.extxyz", "{d}/nan-force.out|line {pwline}|'NaN' is not a finite number", "1" },
+        { "convert {d}/nan-force.out -o {d}/previous.out", "{d}/nan-force.out|not a finite number", "1" },
+        { "convert {d}/A.out -o {d}/not-extxyz.txt --append", "Cannot append to '{d}/not-extxyz.txt'|not an extended XYZ file", "1" },
+        { "convert {d}/missing.out -o {d}/c.extxyz", "{d}/missing.out|does not exist", "1" },
+        { "convert {d}/A.out -o {d}/nofolder/c.extxyz", "{d}/nofolder|does not exist", "1" },
+
+        // hull
+        { "hull {d}/entries.csv -o {d}/entries.csv", "-o '{d}/entries.csv' is also an input", "1" },
+        { "hull {d}/entries.csv -o {d}/h.png --plot {d}/h.png", "-o '{d}/h.png' is also an input", "1" },
+        { "hull {d}/entries.csv --samples 2147483647 -o {d}/h.json", "stability analysis (2147483647 samples × 44 entries × 8 bytes)|reduce the number of samples", "1" },
+        { "hull {d}/entries.csv --samples 1e10", "--samples|between 1 and 2147483647", "1" },
+        { "hull {d}/entries.csv --samples 2.5", "--samples|whole number|'2.5'", "1" },
+        { "hull {d}/entries.csv --samples 0", "--samples|'0'", "1" },
+        { "hull {d}/entries.csv --seed 1.5", "--seed|whole number", "1" },
+        { "hull {d}/entries.csv --terminals BaO,", "--terminals|empty composition", "1" },
+        { "hull {d}/entries.csv --terminals ,BaO,O", "--terminals|empty composition", "1" },
+        { "hull {d}/entries.csv --pressure nan", "--pressure|finite number", "1" },
+        { "hull {d}/dup.csv", "{d}/dup.csv, line 3|'BaO' is already used on line 2", "1" },
+        { "hull {d}/nan.csv", "{d}/nan.csv, line 2|energy_ev 'NaN' is not a finite number", "1" },
+        { "hull {d}/entries.csv -o {d}/nofolder/h.json", "{d}/nofolder|does not exist", "1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Bad_input_gives_one_clear_line_and_changes_no_file(string argLine, string mustContain, string exitCode)
+    {
+        string d = CopyInputs();
+        if (argLine.Contains("link.extxyz", StringComparison.Ordinal))
+        {
+            File.CreateSymbolicLink(Path.Combine(d, "link.extxyz"), Path.Combine(d, "good.extxyz"));
+        }
+
+        var before = Snapshot(d);
+        string[] args = argLine.Split(' ').Select(a => a.Replace("{d}", d, StringComparison.Ordinal)).ToArray();
+        var (code, stdout, stderr) = Cli.Run(args);
+
+        Assert.True(code == int.Parse(exitCode, CultureInfo.InvariantCulture), $"exit {code}; stdout: {stdout}; stderr: {stderr}");
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got {lines.Length}:\n{stderr}");
+        Assert.StartsWith($"gpff {args[0]}: ", lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter '", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Actual value was", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(".tmp", stderr, StringComparison.Ordinal);
+        foreach (var fragment in mustContain.Split('|'))
+        {
+            string expected = fragment.Replace("{d}", d, StringComparison.Ordinal).Replace("{pwline}", fixture.PwForceLine.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            Assert.True(lines[0].Contains(expected, StringComparison.Ordinal), $"the error line lacks '{expected}':\n{lines[0]}");
+        }
+
+        var after = Snapshot(d);
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, bytes) in before)
+        {
+            Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
+        }
+    }
+
+    [Fact]
+    public void Info_on_a_file_without_line_breaks_stops_with_a_clear_error()
+    {
+        // /dev/zero on Linux and macOS; elsewhere a 17 MB file of zero bytes does the same.
+        string d = CopyInputs();
+        string zero = File.Exists("/dev/zero") ? "/dev/zero" : Path.Combine(d, "zeros.extxyz");
+        if (zero != "/dev/zero")
+        {
+            File.WriteAllBytes(zero, new byte[17 << 20]);
+        }
+
+        var (code, _, stderr) = Cli.Run("info", zero);
+        Assert.Equal(1, code);
+        Assert.Equal($"gpff info: {zero}, line 1: longer than {BoundedLineReader.DefaultMaxLineLength} characters without a line break; this is not a text file of the expected format.", stderr.TrimEnd('\n', '\r'));
+    }
+
+    [Fact]
+    public void Convert_to_a_gz_name_writes_gzip()
+    {
+        string d = CopyInputs();
+        string output = Path.Combine(d, "c.extxyz.gz");
+        var (code, _, stderr) = Cli.Run("convert", Path.Combine(d, "A.out"), "-o", output);
+        Assert.True(code == 0, stderr);
+        var bytes = File.ReadAllBytes(output);
+        Assert.Equal([0x1f, 0x8b], bytes[..2]); // the gzip magic number
+        Assert.Equal(Gpff.QuantumEspresso.PwOutput.ReadAll(Path.Combine(d, "A.out")).Count(), ExtXyz.Read(output).Count());
+        Assert.Empty(Directory.GetFiles(d, ".*.tmp"));
+    }
+
+    [Fact]
+    public void A_stale_temporary_of_a_dead_process_is_removed_on_the_next_write_and_nothing_else()
+    {
+        string d = CopyInputs();
+        string output = Path.Combine(d, "c.extxyz");
+        string dead = Path.Combine(d, $".c.extxyz.{DeadPid()}.{Guid.NewGuid():N}.tmp");
+        string alive = Path.Combine(d, $".c.extxyz.1.{Guid.NewGuid():N}.tmp"); // PID 1 is always running
+        string other = Path.Combine(d, ".c.extxyz.notes.tmp");
+        string otherOutput = Path.Combine(d, $".d.extxyz.{DeadPid()}.{Guid.NewGuid():N}.tmp");
+        foreach (var f in new[] { dead, alive, other, otherOutput })
+        {
+            File.WriteAllText(f, "left behind");
+        }
+
+        var (code, _, stderr) = Cli.Run("convert", Path.Combine(d, "A.out"), "-o", output);
+        Assert.True(code == 0, stderr);
+        Assert.False(File.Exists(dead));
+        Assert.True(File.Exists(alive) || OperatingSystem.IsWindows());
+        Assert.True(File.Exists(other));
+        Assert.True(File.Exists(otherOutput));
+    }
+
+    private static int DeadPid()
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+        p.WaitForExit();
+        return p.Id;
+    }
+
+    private string CopyInputs()
+    {
+        string d = Directory.CreateTempSubdirectory("gpff-badcase-").FullName;
+        _cleanup.Add(d);
+        foreach (var f in Directory.GetFiles(fixture.Folder))
+        {
+            File.Copy(f, Path.Combine(d, Path.GetFileName(f)));
+        }
+
+        Directory.CreateDirectory(Path.Combine(d, "sub"));
+        return d;
+    }
+
+    private static Dictionary<string, byte[]> Snapshot(string folder) =>
+        Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => new FileInfo(f).LinkTarget is null)
+            .ToDictionary(f => Path.GetRelativePath(folder, f), File.ReadAllBytes, StringComparer.Ordinal);
+}
