@@ -115,7 +115,13 @@ public static class SafeFile
         {
             // Name the file the caller asked for, not the temporary one.
             string reason = ex.Message.Replace(tmp, full, StringComparison.Ordinal);
-            throw ex is UnauthorizedAccessException ? new UnauthorizedAccessException($"Cannot write '{path}': {reason}", ex) : new IOException($"Cannot write '{path}': {reason}", ex);
+            string message = $"Cannot write '{path}': {reason}";
+            throw ex switch
+            {
+                UnauthorizedAccessException => new UnauthorizedAccessException(message, ex),
+                DirectoryNotFoundException => new DirectoryNotFoundException(message, ex),
+                _ => new IOException(message, ex),
+            };
         }
 
         try
