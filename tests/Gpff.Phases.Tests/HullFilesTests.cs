@@ -81,6 +81,9 @@ public class HullFilesTests : IDisposable
     [InlineData("name,formula,energy_ev,energy_std_ev\nBaO,BaO,-1,-0.1\n", "line 2", "standard deviation must be ≥ 0")]
     [InlineData("name,formula,energy_ev\n\"BaO,BaO,-1\n", "line 2", "unterminated")]
     [InlineData("name,formula,energy_ev\n", "", "no entries")]
+    [InlineData("name,formula,energy_ev\nBaO,BaO,-1\nO,O,-2\nBaO,BaO,-3\n", "line 4", "the name 'BaO' is already used on line 2")]
+    [InlineData("name,formula,energy_ev\nBaO,BaO,NaN\n", "line 2", "energy_ev 'NaN' is not a finite number")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,Infinity\n", "line 2", "volume_a3 'Infinity' is not a finite number")]
     public void Csv_BadInput_NamesFileAndLine(string text, string where, string what)
     {
         string path = Path.Combine(_dir, "bad.csv");
@@ -89,6 +92,30 @@ public class HullFilesTests : IDisposable
         Assert.Contains(path, ex.Message);
         Assert.Contains(where, ex.Message);
         Assert.Contains(what, ex.Message);
+    }
+
+    [Fact]
+    public void Csv_WithoutLineBreaks_IsRefusedNotReadIntoMemory()
+    {
+        string path = Path.Combine(_dir, "binary.csv");
+        File.WriteAllBytes(path, new byte[(1 << 20) + 10]);
+        var ex = Assert.Throws<InvalidDataException>(() => PhaseEntryCsv.Read(path));
+        Assert.Equal($"{path}, line 1: longer than {1 << 20} characters without a line break; this is not a text file of the expected format.", ex.Message);
+    }
+
+    [Fact]
+    public void Json_IsWrittenAtomically_AndAFailedWriteKeepsThePreviousFile()
+    {
+        var pd = new PhaseDiagram([new PhaseEntry("Ba", "Ba", -1), new PhaseEntry("O", "O", -2), new PhaseEntry("BaO", "BaO", -4)]);
+        string path = Path.Combine(_dir, "hull.json");
+        File.WriteAllText(path, "previous");
+        var other = new PhaseDiagram([new PhaseEntry("Ba", "Ba", -1, null, 0.01), new PhaseEntry("O", "O", -2, null, 0.01)]);
+        var foreign = HullUncertainty.Analyze(other, new StabilityOptions { Samples = 10 });
+        Assert.Throws<ArgumentException>(() => HullJson.Write(path, pd, foreign)); // fails inside the write
+        Assert.Equal("previous", File.ReadAllText(path));
+        HullJson.Write(path, pd);
+        Assert.Equal(3, JsonDocument.Parse(File.ReadAllText(path)).RootElement.GetProperty("entries").GetArrayLength());
+        Assert.Equal(["hull.json"], Directory.GetFiles(_dir).Select(Path.GetFileName));
     }
 
     [Fact]

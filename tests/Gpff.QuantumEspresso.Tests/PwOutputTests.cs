@@ -293,6 +293,20 @@ public class PwOutputTests
     }
 
     [Fact]
+    public void NaNForceIsRefusedWithItsLine_NotCopiedIntoTrainingData()
+    {
+        var lines = File.ReadAllLines(Special("RhO2_relax.out"));
+        int at = Array.FindIndex(lines, l => l.Contains("atom    1 type", StringComparison.Ordinal) && l.Contains("force =", StringComparison.Ordinal));
+        Assert.True(at > 0);
+        lines[at] = lines[at][..(lines[at].IndexOf('=', StringComparison.Ordinal) + 1)] + "          NaN    0.00000000    0.00000000";
+        var ex = Assert.Throws<PwOutputException>(() => PwOutput.ReadAll(new StringReader(string.Join('\n', lines)), "nan.out"));
+        Assert.Equal(PwFailureKind.Malformed, ex.Kind);
+        Assert.Contains($"line {at + 1}", ex.Message);
+        Assert.Contains("'NaN' is not a finite number", ex.Message);
+        Assert.Throws<FormatException>(() => PwOutput.ParseNumbers("1.0 Infinity"));
+    }
+
+    [Fact]
     public void PwErrorMessageIsReportedWithRoutineAndLine()
     {
         string path = Generated("Si_badpseudo.out");
