@@ -560,6 +560,7 @@ public sealed class GaussianProcess : ICalculator
     {
         ArgumentNullException.ThrowIfNull(structure);
         EnsureTrained();
+        structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true); // before allocating: atoms at one place would give NaN
         var env = Kernel.Describe(structure);
         int na = structure.AtomCount;
         var all = Enumerable.Range(0, na).ToArray();
@@ -607,6 +608,7 @@ public sealed class GaussianProcess : ICalculator
     {
         ArgumentNullException.ThrowIfNull(structure);
         EnsureTrained();
+        structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true); // before allocating: atoms at one place would give NaN
         var env = Kernel.Describe(structure);
         var sel = LabelSelection.Forces(Enumerable.Range(0, structure.AtomCount).ToArray());
         var (mean, variance) = PredictLabels(env, sel, uncertainty, cancellationToken);
@@ -640,6 +642,11 @@ public sealed class GaussianProcess : ICalculator
     {
         ArgumentNullException.ThrowIfNull(structures);
         EnsureTrained();
+        foreach (var structure in structures)
+        {
+            structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true);
+        }
+
         int m = structures.Count, n = LabelCount;
         var envs = structures.Select(s => Kernel.Describe(s)).ToArray();
         var sel = LabelSelection.TotalEnergy;

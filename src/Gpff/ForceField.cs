@@ -307,9 +307,9 @@ public sealed class ForceField : ICalculator
         new(ModelFile.Load(path, options, cancellationToken), LabelKinds.All);
 
     /// <summary>
-    /// Checks a structure before any prediction allocates: the species are known to the model, and the
-    /// structure is valid (finite coordinates, a usable cell, no two atoms closer than
-    /// <see cref="Structure.DefaultMinimumDistanceA"/>: two atoms at one place would give NaN forces).
+    /// Checks, before any prediction allocates, that the species are known to the model (the GP then
+    /// validates the structure itself: finite coordinates, a usable cell, no two atoms closer than
+    /// <see cref="Structure.DefaultMinimumDistanceA"/>, since two atoms at one place would give NaN forces).
     /// </summary>
     private void CheckSpecies(Structure structure)
     {
@@ -322,8 +322,6 @@ public sealed class ForceField : ICalculator
                 throw new ArgumentException($"Atom {i} is {structure.Symbol(i)}, a species the force field was not trained on (it knows {string.Join(", ", known.Select(Elements.Symbol))}).");
             }
         }
-
-        structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true);
     }
 
     private sealed class ProgressAdapter<T>(Action<T> action) : IProgress<T>
