@@ -35,7 +35,7 @@ public static class HullPlot
         };
     }
 
-    /// <summary>Writes the figure as PNG (<c>.png</c>) or SVG (<c>.svg</c>), chosen by the extension of <paramref name="path"/>.</summary>
+    /// <summary>Writes the figure as PNG (<c>.png</c>) or SVG (<c>.svg</c>), chosen by the extension of <paramref name="path"/>, atomically (a temporary file renamed into place).</summary>
     /// <param name="diagram">The hull.</param>
     /// <param name="path">Output file, ending in .png or .svg.</param>
     /// <param name="widthPx">Width in pixels.</param>
@@ -54,14 +54,10 @@ public static class HullPlot
         }
 
         var plot = Create(diagram, stability);
-        if (ext == ".png")
-        {
-            plot.SavePng(path, widthPx, heightPx);
-        }
-        else
-        {
-            plot.SaveSvg(path, widthPx, heightPx);
-        }
+        byte[] bytes = ext == ".png"
+            ? plot.GetImageBytes(widthPx, heightPx, ImageFormat.Png)
+            : new System.Text.UTF8Encoding(false).GetBytes(plot.GetSvgXml(widthPx, heightPx));
+        Gpff.IO.SafeFile.WriteAtomic(path, stream => stream.Write(bytes)); // never a half-written figure
     }
 
     private static Plot CreateBinary(PhaseDiagram d, StabilityReport? stability, string title)
