@@ -31,6 +31,10 @@ public sealed class BadInputFixture : IDisposable
         ExtXyz.Write(P("tiny.extxyz"), [new Structure(new[] { "O" }, [Vec3.Zero], 0.05 * Mat3.Identity, Pbc.All) { EnergyEv = -400 }]);
         ExtXyz.Write(P("tiny-0.11.extxyz"), [new Structure(new[] { "O" }, [Vec3.Zero], 0.11 * Mat3.Identity, Pbc.All)]);
         ExtXyz.Write(P("nolabels.extxyz"), [bao.CloneWithoutLabels()]);
+        var slab = bao.CloneWithoutLabels();
+        slab.Pbc = new Pbc(true, true, false);
+        ExtXyz.Write(P("slab.extxyz"), [slab]);
+        File.WriteAllText(P("cov.txt"), "1e-4\n");
         const string header = "Lattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3";
         File.WriteAllText(P("nan-force.extxyz"), $"2\n{header} energy=-10 pbc=\"T T T\"\nBa 0 0 0 0.1 nan 0\nO 2.5 0 0 0 0 0\n");
         File.WriteAllText(P("nan-energy.extxyz"), $"2\n{header} energy=nan pbc=\"T T T\"\nBa 0 0 0 0 0 0\nO 2.5 0 0 0 0 0\n");
@@ -100,6 +104,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "info {d}/good.extxyz --cutoff -1", "--cutoff", "1" },
         { "info {d}/good.extxyz --cutoff nan", "--cutoff|finite number|'nan'", "1" },
         { "info {d}/not-extxyz.txt", "{d}/not-extxyz.txt, frame 1, line 1|number of atoms", "1" },
+        { "info {d}/slab.extxyz --cutoff 1e6", "{d}/slab.extxyz, frame 1|needs too many periodic images", "1" },
 
         // train
         { "train {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "1" },
@@ -118,6 +123,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "train {d}/overlap.extxyz -o {d}/m.gpff", "{d}/overlap.extxyz, frame 1|closer than the minimum distance", "1" },
         { "train {d}/tiny.extxyz -o {d}/m.gpff", "{d}/tiny.extxyz, frame 1|its own periodic image|minimum distance", "1" },
         { "train {d}/nolabels.extxyz -o {d}/m.gpff", "{d}/nolabels.extxyz, frame 1|no label", "1" },
+        { "train {d}/slab.extxyz -o {d}/m.gpff --labels energy", "{d}/slab.extxyz, frame 1|no label of the kinds selected (Energy)", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/unseen.extxyz", "{d}/unseen.extxyz, frame 1|atom 1 is Si|training data", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/good.extxyz --max-iterations x", "--max-iterations|'x'", "1" },
 
@@ -131,6 +137,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "predict {d}/model.gpff {d}/good-then-overlap.extxyz -o {d}/previous.out", "{d}/good-then-overlap.extxyz, frame 2|closer than", "1" },
         { "predict {d}/good.extxyz {d}/good.extxyz -o {d}/p.extxyz", "{d}/good.extxyz", "1" },
         { "predict {d}/model.gpff {d}/good.extxyz -o {d}/nofolder/p.extxyz", "{d}/nofolder|does not exist", "1" },
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/sub", "-o '{d}/sub' is a folder", "1" },
 
         // convert
         { "convert {d}/A.out -o {d}/A.out", "-o '{d}/A.out' is also an input", "1" },
@@ -155,6 +162,9 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "hull {d}/dup.csv", "{d}/dup.csv, line 3|'BaO' is already used on line 2", "1" },
         { "hull {d}/nan.csv", "{d}/nan.csv, line 2|energy_ev 'NaN' is not a finite number", "1" },
         { "hull {d}/entries.csv -o {d}/nofolder/h.json", "{d}/nofolder|does not exist", "1" },
+        { "hull {d}/entries.csv --covariance {d}/cov.txt -o {d}/cov.txt", "-o '{d}/cov.txt' is also an input", "1" },
+        { "hull {d}/entries.csv --band NaN,0.9", "uncertain band must satisfy", "1" },
+        { "hull {d}/entries.csv --tolerance -1", "tolerance must be ≥ 0 and finite", "1" },
     };
 
     [Theory]
@@ -190,6 +200,16 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         {
             Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
         }
+    }
+
+    [Fact]
+    public void Error_lines_drop_the_parameter_name_and_actual_value_that_dotnet_appends()
+    {
+        var range = new ArgumentOutOfRangeException("cutoffA", 1e6, "The cutoff is too large\nfor this cell.");
+        Assert.Contains("(Parameter 'cutoffA')", range.Message, StringComparison.Ordinal);
+        Assert.Equal("The cutoff is too large for this cell.", CommandLine.OneLine(range));
+        Assert.Equal("Bad value.", CommandLine.OneLine(new ArgumentException("Bad value.", "options")));
+        Assert.Equal("plain", CommandLine.OneLine(new IOException("plain")));
     }
 
     [Fact]
