@@ -76,7 +76,7 @@ public sealed class BadInputFixture : IDisposable
 
 /// <summary>
 /// Bad inputs to every gpff command, run in process on a fresh copy of the inputs. Each must end
-/// with exit code 1 (or the one given), ONE line on stderr that starts "gpff COMMAND: ", names what
+/// with exit code 1 (or the one given), nothing on stdout, ONE line on stderr that starts "gpff COMMAND: ", names what
 /// it must (file, frame, line, option) and leaks no .NET parameter names; and every file in the
 /// folder must be byte-identical afterwards, with no file added (no output, no temporary file).
 /// </summary>
@@ -159,6 +159,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "hull {d}/entries.csv --terminals BaO,", "--terminals|empty composition", "1" },
         { "hull {d}/entries.csv --terminals ,BaO,O", "--terminals|empty composition", "1" },
         { "hull {d}/entries.csv --pressure nan", "--pressure|finite number", "1" },
+        { "hull {d}/entries.csv --samples 5 --samples 6", "option --samples is given twice", "1" },
         { "hull {d}/dup.csv", "{d}/dup.csv, line 3|'BaO' is already used on line 2", "1" },
         { "hull {d}/nan.csv", "{d}/nan.csv, line 2|energy_ev 'NaN' is not a finite number", "1" },
         { "hull {d}/entries.csv -o {d}/nofolder/h.json", "{d}/nofolder|does not exist", "1" },
@@ -182,6 +183,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         var (code, stdout, stderr) = Cli.Run(args);
 
         Assert.True(code == int.Parse(exitCode, CultureInfo.InvariantCulture), $"exit {code}; stdout: {stdout}; stderr: {stderr}");
+        Assert.True(stdout.Length == 0, $"a refused run printed results:\n{stdout}");
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, $"expected one line on stderr, got {lines.Length}:\n{stderr}");
         Assert.StartsWith($"gpff {args[0]}: ", lines[0], StringComparison.Ordinal);

@@ -137,6 +137,11 @@ public sealed class SafeFileTests : IDisposable
         ExtXyz.Write(good, [Water()]);
         ExtXyz.Write(good, [Water()], append: true);
         Assert.Equal(2, ExtXyz.Read(good).Count());
+
+        string gz = P("good.extxyz.gz");
+        ExtXyz.Write(gz, [Water()]);
+        ExtXyz.Write(gz, [Water(), Water()], append: true); // a second gzip member
+        Assert.Equal(3, ExtXyz.Read(gz).Count());
     }
 
     [Fact]

@@ -163,7 +163,10 @@ public sealed class ParsedArguments
                     value = args[++i];
                 }
 
-                p._options[name] = value;
+                if (!p._options.TryAdd(name, value))
+                {
+                    throw new ArgumentException($"option --{name} is given twice.");
+                }
             }
             else
             {

@@ -124,20 +124,7 @@ public static class ExtXyz
         bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
         if (append)
         {
-            if (File.Exists(path) && new FileInfo(path).Length > 0)
-            {
-                try
-                {
-                    foreach (var _ in Read(path))
-                    {
-                    }
-                }
-                catch (Exception ex) when (ex is FormatException or InvalidDataException)
-                {
-                    throw new InvalidDataException($"Cannot append to '{path}': it is not an extended XYZ file ({ex.Message})", ex);
-                }
-            }
-
+            CheckAppendable(path);
             using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
             using var writer = MakeWriter(stream, gz);
             Write(writer, frames);
@@ -149,6 +136,32 @@ public static class ExtXyz
             using var writer = MakeWriter(stream, gz, leaveOpen: true);
             Write(writer, frames);
         });
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="path"/> exists, is not empty and is not a readable extended XYZ file
+    /// (every frame is read, streamed), so that frames are never appended to a file of another kind.
+    /// </summary>
+    /// <param name="path">The file to append to.</param>
+    /// <exception cref="InvalidDataException">The file is not extended XYZ; the message names the file, frame and line.</exception>
+    public static void CheckAppendable(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path) || new FileInfo(path).Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var _ in Read(path))
+            {
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException)
+        {
+            throw new InvalidDataException($"Cannot append to '{path}': it is not an extended XYZ file ({ex.Message})", ex);
+        }
     }
 
     /// <summary>Writes frames to a text writer.</summary>

@@ -78,6 +78,11 @@ public sealed class ConvertCommand : ICommand
         }
 
         SafeFile.CheckOutput(output, inputs, "-o");
+        if (append)
+        {
+            ExtXyz.CheckAppendable(output); // before reading the outputs, not after
+        }
+
         var frames = new List<Structure>();
         int skippedCount = 0, filesWithProblems = 0;
         foreach (var path in inputs)

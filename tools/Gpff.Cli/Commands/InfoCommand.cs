@@ -45,8 +45,12 @@ public sealed class InfoCommand : ICommand
         string path = args.Positional[0];
         var inv = CultureInfo.InvariantCulture;
         var frames = ExtXyz.Read(path); // checks that the file exists before anything is printed
-        stdout.WriteLine(string.Create(inv, $"{path}: neighbours within {cutoff:0.###} Å"));
-        stdout.WriteLine(string.Create(inv, $"{"frame",5} {"formula",-12} {"atoms",5} {"V (Å³)",9} {"E (eV)",16} {"E/atom",12} {"P (GPa)",8} {"max|F|",8} {"d_min (Å)",9} {"<neigh>",7}"));
+        void Header()
+        {
+            stdout.WriteLine(string.Create(inv, $"{path}: neighbours within {cutoff:0.###} Å"));
+            stdout.WriteLine(string.Create(inv, $"{"frame",5} {"formula",-12} {"atoms",5} {"V (Å³)",9} {"E (eV)",16} {"E/atom",12} {"P (GPa)",8} {"max|F|",8} {"d_min (Å)",9} {"<neigh>",7}"));
+        }
+
         var byFormula = new SortedDictionary<string, (int Frames, int Atoms, double NeighSum, double DMin)>(StringComparer.Ordinal);
         int index = 0;
         foreach (var s in frames)
@@ -71,6 +75,11 @@ public sealed class InfoCommand : ICommand
                 }
             }
 
+            if (index == 0)
+            {
+                Header(); // after the first frame is known to be good, so that a bad file prints only its error
+            }
+
             double meanNeighbours = s.AtomCount == 0 ? 0 : (double)nl.EntryCount / s.AtomCount;
             string formula = s.HillFormula();
             string energy = s.EnergyEv is double e ? e.ToString("F6", inv) : "-";
@@ -83,6 +92,11 @@ public sealed class InfoCommand : ICommand
             var agg = byFormula.TryGetValue(formula, out var a) ? a : (Frames: 0, Atoms: 0, NeighSum: 0.0, DMin: double.PositiveInfinity);
             byFormula[formula] = (agg.Frames + 1, agg.Atoms + s.AtomCount, agg.NeighSum + nl.EntryCount, Math.Min(agg.DMin, dmin));
             index++;
+        }
+
+        if (index == 0)
+        {
+            Header();
         }
 
         stdout.WriteLine();
