@@ -204,6 +204,135 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         }
     }
 
+    /// <summary>What a case ended as, worst first.</summary>
+    public enum Outcome
+    {
+        /// <summary>An input or a previous output was changed or deleted.</summary>
+        DataLost,
+
+        /// <summary>An unhandled exception, an out-of-memory kill, a hang, or an exit code other than 0, 1, 2.</summary>
+        Crash,
+
+        /// <summary>Exit 0: the bad input was accepted.</summary>
+        SilentWrongResult,
+
+        /// <summary>Refused, but not with one line naming what it must, or with a file added.</summary>
+        UnclearError,
+
+        /// <summary>Refused with one line that names what it must; no file changed or added.</summary>
+        ClearError,
+    }
+
+    /// <summary>
+    /// Runs every case and counts the outcomes; they must all be clear errors. With the environment
+    /// variable GPFF_BAD_INPUT_DLL naming another build of Gpff.Cli.dll, the cases run against that
+    /// build instead, out of process (3 GiB heap limit, 60 s each), and the counts are only reported:
+    /// this is how the numbers before the fix were measured.
+    /// </summary>
+    [Fact]
+    public void Tally_of_outcomes_over_all_cases()
+    {
+        string? other = Environment.GetEnvironmentVariable("GPFF_BAD_INPUT_DLL");
+        var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, _ => 0);
+        var details = new List<string>();
+        foreach (var row in Cases)
+        {
+            string argLine = (string)row[0], mustContain = (string)row[1];
+            var outcome = Classify(argLine, mustContain, other, out string detail);
+            counts[outcome]++;
+            if (outcome != Outcome.ClearError)
+            {
+                details.Add($"{outcome}: gpff {argLine} → {detail}");
+            }
+        }
+
+        string summary = $"{Cases.Count} cases: " + string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}"));
+        File.WriteAllText(Path.Combine(Path.GetTempPath(), other is null ? "gpff-bad-input-tally.txt" : "gpff-bad-input-tally-other.txt"),
+            summary + "\n" + string.Join("\n", details) + "\n");
+        if (other is null)
+        {
+            Assert.True(counts[Outcome.ClearError] == Cases.Count, summary + "\n" + string.Join("\n", details));
+        }
+    }
+
+    private Outcome Classify(string argLine, string mustContain, string? otherDll, out string detail)
+    {
+        string d = CopyInputs();
+        if (argLine.Contains("link.extxyz", StringComparison.Ordinal))
+        {
+            File.CreateSymbolicLink(Path.Combine(d, "link.extxyz"), Path.Combine(d, "good.extxyz"));
+        }
+
+        var before = Snapshot(d);
+        string[] args = argLine.Split(' ').Select(a => a.Replace("{d}", d, StringComparison.Ordinal)).ToArray();
+        int code;
+        string stdout, stderr;
+        if (otherDll is null)
+        {
+            try
+            {
+                (code, stdout, stderr) = Cli.Run(args);
+            }
+            catch (Exception ex)
+            {
+                detail = ex.GetType().Name + ": " + ex.Message.Split('\n')[0];
+                var afterCrash = Snapshot(d);
+                return before.All(kv => afterCrash.TryGetValue(kv.Key, out var b) && b.AsSpan().SequenceEqual(kv.Value)) ? Outcome.Crash : Outcome.DataLost;
+            }
+        }
+        else
+        {
+            (code, stdout, stderr) = RunOutOfProcess(otherDll, args);
+        }
+
+        var after = Snapshot(d);
+        string firstLine = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+        detail = $"exit {code}: {(firstLine.Length > 160 ? firstLine[..160] + "…" : firstLine)}";
+        if (before.Any(kv => !after.TryGetValue(kv.Key, out var b) || !b.AsSpan().SequenceEqual(kv.Value)))
+        {
+            return Outcome.DataLost;
+        }
+
+        if (code is not (0 or 1 or 2) || stderr.Contains("Unhandled exception", StringComparison.Ordinal) || stderr.Contains("OutOfMemory", StringComparison.Ordinal))
+        {
+            return Outcome.Crash;
+        }
+
+        if (code == 0)
+        {
+            return Outcome.SilentWrongResult;
+        }
+
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        bool clear = lines.Length == 1 && stdout.Length == 0 && after.Count == before.Count
+            && !stderr.Contains("Parameter '", StringComparison.Ordinal) && !stderr.Contains("Actual value was", StringComparison.Ordinal)
+            && mustContain.Split('|').All(f => lines[0].Contains(f.Replace("{d}", d, StringComparison.Ordinal).Replace("{pwline}", fixture.PwForceLine.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), StringComparison.Ordinal));
+        return clear ? Outcome.ClearError : Outcome.UnclearError;
+    }
+
+    private static (int Code, string Out, string Err) RunOutOfProcess(string dll, string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_GCHeapHardLimit"] = "0xC0000000"; // 3 GiB: an unbounded allocation fails here, not on the machine
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            return (-1, o.Result, "killed after 60 s (hang or unbounded growth)\n" + e.Result);
+        }
+
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
     [Fact]
     public void Error_lines_drop_the_parameter_name_and_actual_value_that_dotnet_appends()
     {
