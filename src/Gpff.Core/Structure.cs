@@ -15,6 +15,14 @@ public sealed class Structure
     /// <summary>The default smallest allowed interatomic distance, 0.1 Å.</summary>
     public const double DefaultMinimumDistanceA = 0.1;
 
+    /// <summary>
+    /// The largest number density <see cref="Validate"/> accepts for a 3D-periodic cell, 1 atom/Å³:
+    /// five times that of the densest solids (diamond: 0.18 atoms/Å³), and far beyond any pressure DFT data
+    /// are computed at. Denser cells are mistakes (a wrong unit or scale of the lattice) that would only
+    /// make the neighbour lists explode.
+    /// </summary>
+    public const double MaximumDensityPerA3 = 1.0;
+
     private readonly int[] _atomicNumbers;
     private Vec3[]? _forces;
 
@@ -342,8 +350,9 @@ public sealed class Structure
     /// <summary>
     /// Checks the structure and throws <see cref="InvalidStructureException"/> with a clear message
     /// when a coordinate or cell element is NaN or infinite, the cell is singular or left-handed
-    /// while an axis is periodic, or two atoms (periodic images included) are closer than
-    /// <paramref name="minimumDistanceA"/>.
+    /// while an axis is periodic, two atoms (periodic images included) are closer than
+    /// <paramref name="minimumDistanceA"/>, or a 3D-periodic cell holds more than
+    /// <see cref="MaximumDensityPerA3"/> atoms per Å³.
     /// </summary>
     /// <param name="minimumDistanceA">Smallest allowed interatomic distance in Å (0 disables the check).</param>
     /// <param name="allowLeftHandedCell">Accept a cell with negative determinant.</param>
@@ -381,6 +390,12 @@ public sealed class Structure
                         $"Atom {i} ({Symbol(i)}) is {dist[k]:G6} Å from {what}, closer than the minimum distance {minimumDistanceA:G6} Å.");
                 }
             }
+        }
+
+        if (Pbc.AllPeriodic && AtomCount / VolumeA3 > MaximumDensityPerA3)
+        {
+            throw new InvalidStructureException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The cell holds {AtomCount} atoms in {VolumeA3:G4} Å³ ({AtomCount / VolumeA3:G3} atoms/Å³), denser than any material (at most {MaximumDensityPerA3} atoms/Å³ is accepted); check the unit and scale of the lattice vectors."));
         }
     }
 

@@ -192,6 +192,24 @@ public class StructureTests
     }
 
     [Fact]
+    public void A_cell_denser_than_any_material_is_refused_and_a_dense_real_one_is_not()
+    {
+        var tiny = new Structure(["O"], [Vec3.Zero], Mat3.Diagonal(0.11, 0.11, 0.11), Pbc.All);
+        var e = Assert.Throws<InvalidStructureException>(() => tiny.Validate());
+        Assert.Equal("The cell holds 1 atoms in 0.001331 Å³ (751 atoms/Å³), denser than any material (at most 1 atoms/Å³ is accepted); check the unit and scale of the lattice vectors.", e.Message);
+
+        // Diamond, the densest solid (0.176 atoms/Å³), squeezed to half its volume, still passes.
+        double a = 3.567 * Math.Cbrt(0.5);
+        var diamond = new Structure(Enumerable.Repeat("C", 8),
+            new[] { (0, 0, 0), (0, 2, 2), (2, 0, 2), (2, 2, 0), (1, 1, 1), (1, 3, 3), (3, 1, 3), (3, 3, 1) }.Select(p => new Vec3(p.Item1, p.Item2, p.Item3) * (a / 4)).ToArray(),
+            Mat3.Diagonal(a, a, a), Pbc.All);
+        diamond.Validate();
+
+        // Not 3D-periodic: no volume, no density check.
+        new Structure(["O"], [Vec3.Zero], Mat3.Diagonal(0.11, 0.11, 0.11), new Pbc(true, true, false)).Validate();
+    }
+
+    [Fact]
     public void Structure_rejects_mismatched_label_sizes()
     {
         var s = Triclinic(3);
