@@ -280,30 +280,7 @@ public sealed class GaussianProcess : ICalculator
 
     /// <summary>The noise variance of each label of an entry.</summary>
     /// <param name="entry">The entry.</param>
-    public double[] NoiseVariances(TrainingEntry entry) => NoiseVariances(entry, Noise);
-
-    private static double[] NoiseVariances(TrainingEntry entry, NoiseLevels noise)
-    {
-        var v = new double[entry.Count];
-        var l = entry.Labels;
-        if (l.Energy)
-        {
-            double s = noise.EnergyEvPerAtom * entry.Structure.AtomCount;
-            v[0] = s * s;
-        }
-
-        for (int i = l.ForceOffset; i < l.StressOffset; i++)
-        {
-            v[i] = noise.ForceEvPerA * noise.ForceEvPerA;
-        }
-
-        for (int i = l.StressOffset; i < l.LocalEnergyOffset; i++)
-        {
-            v[i] = noise.StressEvPerA3 * noise.StressEvPerA3;
-        }
-
-        return v;
-    }
+    public double[] NoiseVariances(TrainingEntry entry) => LabelNoise.Variances(entry, Noise);
 
     private void UpdateReferenceAndAlpha()
     {
@@ -395,7 +372,7 @@ public sealed class GaussianProcess : ICalculator
         int n = LabelCount;
         for (int j = 0; j < _entries.Count; j++)
         {
-            var v = NoiseVariances(_entries[j], noise);
+            var v = LabelNoise.Variances(_entries[j], noise);
             for (int r = 0; r < v.Length; r++)
             {
                 long d = _offsets[j] + r;
@@ -522,18 +499,15 @@ public sealed class GaussianProcess : ICalculator
             }
         }
 
-        // Noise: ∂Σ_ii/∂σ = 2 σ s_i with s_i = N_atoms² for energies, 1 otherwise.
-        var sigma = noise.ToArray();
+        // Noise: ∂ log p / ∂σ = ½ Σ_i W_ii ∂Σ_ii/∂σ.
         for (int j = 0; j < entries.Length; j++)
         {
-            var l = entries[j].Labels;
             for (int r = 0; r < entries[j].Count; r++)
             {
                 long d = offsets[j] + r;
                 double w = alpha[d] * alpha[d] - inv[d * n + d];
-                int kind = l.Energy && r == 0 ? 0 : r < l.StressOffset ? 1 : 2;
-                double scale = kind == 0 ? (double)entries[j].Structure.AtomCount * entries[j].Structure.AtomCount : 1.0;
-                grad[nh + kind] += 0.5 * w * 2 * sigma[kind] * scale;
+                var (kind, derivative) = LabelNoise.VarianceDerivative(entries[j], r, noise);
+                grad[nh + kind] += 0.5 * w * derivative;
             }
         }
 

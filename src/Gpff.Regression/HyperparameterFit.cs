@@ -115,13 +115,8 @@ public static class HyperparameterFit
 
         var kernel0 = gp.Kernel;
         int nh = kernel0.Hyperparameters.Count;
-        bool[] present =
-        [
-            gp.Training.Any(e => e.Labels.Energy),
-            gp.Training.Any(e => e.Labels.ForceAtoms.Length > 0),
-            gp.Training.Any(e => e.Labels.Stress),
-        ];
-        var noiseIndex = Enumerable.Range(0, 3).Where(k => options.FitNoise && present[k]).ToArray();
+        var present = LabelNoise.Present(gp.Training);
+        var noiseIndex = Enumerable.Range(0, LabelNoise.KindCount).Where(k => options.FitNoise && present[k]).ToArray();
         var names = kernel0.HyperparameterNames.Concat(noiseIndex.Select(k => NoiseNames[k])).ToArray();
         var noise0 = gp.Noise.ToArray();
         var start = kernel0.Hyperparameters.Concat(noiseIndex.Select(k => noise0[k])).Select(v => Math.Log(v)).ToArray();
