@@ -99,6 +99,7 @@ public sealed class TrainingEntry
         Environments = environments;
         Labels = labels;
         Values = values;
+        Block = new LabelBlock(environments, labels);
     }
 
     /// <summary>The structure (a private copy, with its labels).</summary>
@@ -115,6 +116,9 @@ public sealed class TrainingEntry
 
     /// <summary>Number of labels.</summary>
     public int Count => Labels.Count;
+
+    /// <summary>Its environments and labels as a block of the covariance assembly (<see cref="CovarianceAssembly"/>).</summary>
+    public LabelBlock Block { get; }
 
     /// <summary>Selects the labels of a structure and builds the entry.</summary>
     /// <param name="structure">The structure with labels.</param>
