@@ -1,45 +1,18 @@
-using System.Globalization;
 using Gpff.IO;
 using Gpff.Regression;
 using Xunit;
 
 namespace Gpff.Tests;
 
-/// <summary>One home for each rule: defaults and names shared by the settings, the CLI and model files; label kinds kept by a saved model.</summary>
+/// <summary>One home for each rule: defaults and names shared by the settings and model files; label kinds kept by a saved model (the CLI side: tests/Gpff.Cli.Tests/DefaultsTests.cs).</summary>
 public class ForceFieldRulesTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("gpff-rules-");
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private static List<Structure> SmallFrames() => ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
+    private static List<Structure> SmallFrames() => ExtXyz.Read(TestData.DataFile("barho-train.extxyz"))
         .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").Take(4).ToList();
-
-    [Fact]
-    public void Defaults_agree_between_settings_noise_levels_and_cli_help()
-    {
-        var d = new ForceFieldSettings();
-        Assert.Equal(NoiseLevels.Default, d.Noise);
-        Assert.Equal(new NoiseLevels(NoiseLevels.DefaultEnergyEvPerAtom, NoiseLevels.DefaultForceEvPerA, NoiseLevels.DefaultStressEvPerA3), d.Noise);
-        Assert.Equal(["sigma2", "length2", "sigma3", "length3"], d.BuildKernel().HyperparameterNames);
-        Assert.Equal([d.Sigma2, d.Length2A, d.Sigma3, d.Length3A], d.BuildKernel().Hyperparameters);
-
-        var (code, help, _) = Cli.Run("train", "--help");
-        Assert.Equal(0, code);
-        string F(double x) => x.ToString(CultureInfo.InvariantCulture);
-        Assert.Contains($"--cutoff-2 Å        2-body cutoff r_c2 (default {ForceFieldSettings.DefaultPairCutoffA.ToString("0.0#", CultureInfo.InvariantCulture)})", help);
-        Assert.Contains($"3-body cutoff r_c3 (default {ForceFieldSettings.DefaultTripletCutoffA.ToString("0.0#", CultureInfo.InvariantCulture)};", help);
-        Assert.Contains($"sigma2={F(d.Sigma2)} ", help);
-        Assert.Contains($"length2={F(d.Length2A)} ", help);
-        Assert.Contains($"sigma3={F(d.Sigma3)} ", help);
-        Assert.Contains($"length3={F(d.Length3A)} ", help);
-        Assert.Contains($"{NoiseLevels.EnergyName}={F(NoiseLevels.DefaultEnergyEvPerAtom)} ", help);
-        Assert.Contains($"{NoiseLevels.ForceName}={F(NoiseLevels.DefaultForceEvPerA)} ", help);
-        Assert.Contains($"{NoiseLevels.StressName}={F(NoiseLevels.DefaultStressEvPerA3)} ", help);
-        Assert.Contains($"limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})", help);
-        var (lo, hi) = HyperparameterFit.DefaultBounds(NoiseLevels.ForceName);
-        Assert.Contains($"{NoiseLevels.ForceName} {F(lo)}:{F(hi)}", help);
-    }
 
     [Fact]
     public void A_model_trained_with_default_settings_stores_the_default_noises()
