@@ -87,28 +87,7 @@ public class CholeskyFactorizationTests
         {
             int m = n + k;
             var full = Spd(m, seed: 31 * m + k);
-            var a = new double[n * n];
-            var cross = new double[n * k];
-            var block = new double[k * k];
-            for (int j = 0; j < m; j++)
-            {
-                for (int i = 0; i < m; i++)
-                {
-                    double v = full[i + j * m];
-                    if (i < n && j < n)
-                    {
-                        a[i + j * n] = v;
-                    }
-                    else if (i < n && j >= n)
-                    {
-                        cross[i + (j - n) * n] = v;
-                    }
-                    else if (i >= n && j >= n)
-                    {
-                        block[i - n + (j - n) * k] = v;
-                    }
-                }
-            }
+            var (a, cross, block) = Split(full, n, k);
 
             var extended = CholeskyFactorization.Factor(a, n, options).Extend(cross, block, k);
             var scratch = CholeskyFactorization.Factor(full, m, options);
@@ -190,28 +169,7 @@ public class CholeskyFactorizationTests
         const int n = 30, k = 10, m = n + k, rank = 8;
         var x = Random(m, rank, seed: 21);
         var full = NaiveMultiply(x, m, rank, false, x, m, rank, true);
-        var a = new double[n * n];
-        var cross = new double[n * k];
-        var block = new double[k * k];
-        for (int j = 0; j < m; j++)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                double v = full[i + j * m];
-                if (i < n && j < n)
-                {
-                    a[i + j * n] = v;
-                }
-                else if (i < n && j >= n)
-                {
-                    cross[i + (j - n) * n] = v;
-                }
-                else if (i >= n && j >= n)
-                {
-                    block[i - n + (j - n) * k] = v;
-                }
-            }
-        }
+        var (a, cross, block) = Split(full, n, k);
 
         var options = On(kind) with { InitialRelativeJitter = 1e-6, MaxRelativeJitter = 1e-3 };
         var factor = CholeskyFactorization.Factor(a, n, options);
@@ -305,5 +263,35 @@ public class CholeskyFactorizationTests
         bad[5 + 5 * 30] = 0;
         var ex = Assert.Throws<ArgumentException>(() => CholeskyFactorization.FromLower(bad, 30));
         Assert.Contains("element (5, 5) is 0", ex.Message);
+    }
+
+    /// <summary>The leading n×n block, the n×k cross block and the trailing k×k block of a column-major (n+k)×(n+k) matrix.</summary>
+    private static (double[] A, double[] Cross, double[] Block) Split(double[] full, int n, int k)
+    {
+        int m = n + k;
+        var a = new double[n * n];
+        var cross = new double[n * k];
+        var block = new double[k * k];
+        for (int j = 0; j < m; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                double v = full[i + j * m];
+                if (i < n && j < n)
+                {
+                    a[i + j * n] = v;
+                }
+                else if (i < n && j >= n)
+                {
+                    cross[i + (j - n) * n] = v;
+                }
+                else if (i >= n && j >= n)
+                {
+                    block[i - n + (j - n) * k] = v;
+                }
+            }
+        }
+
+        return (a, cross, block);
     }
 }
