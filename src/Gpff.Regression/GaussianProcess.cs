@@ -560,9 +560,57 @@ public sealed class GaussianProcess : ICalculator
         return (f, sd);
     }
 
-    /// <inheritdoc/>
-    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
-        Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();
+    /// <summary>Every property: energy, forces, stress, local energies, each with its standard deviation.</summary>
+    public CalculatorProperties ImplementedProperties => CalculatorProperties.All;
+
+    /// <summary>
+    /// Predicts only the labels asked for, in one pass over the training data: forces alone take the
+    /// kernel's forces-only path (as <see cref="PredictForces"/>, several times cheaper than
+    /// <see cref="Predict"/>); any other set of labels the general one, with no rows for what was not
+    /// asked; standard deviations only with <see cref="CalculatorProperties.Uncertainty"/>. Stress is
+    /// predicted for cells periodic along all three axes only (null otherwise). Energies include the
+    /// prior mean, as in <see cref="Predict"/>.
+    /// </summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="properties">What to predict.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The requested means (eV, eV/Å, eV/Å³) and, on request, standard deviations; null for the rest.</returns>
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        this.ThrowIfNotImplemented(properties);
+        EnsureTrained();
+        int na = structure.AtomCount;
+        bool uncertainty = properties.HasFlag(CalculatorProperties.Uncertainty);
+        var all = Enumerable.Range(0, na).ToArray();
+        var sel = new LabelSelection
+        {
+            Energy = properties.HasFlag(CalculatorProperties.Energy),
+            ForceAtoms = properties.HasFlag(CalculatorProperties.Forces) ? all : [],
+            Stress = properties.HasFlag(CalculatorProperties.Stress) && structure.Pbc.AllPeriodic,
+            LocalEnergyAtoms = properties.HasFlag(CalculatorProperties.LocalEnergies) ? all : [],
+        };
+        if (sel.Count == 0)
+        {
+            return new CalculationResult();
+        }
+
+        var (mean, variance) = PredictLabels(Kernel.Describe(structure), sel, uncertainty, cancellationToken);
+        var reference = _reference!;
+        Vec3 At(double[] v, int o) => new(v[o], v[o + 1], v[o + 2]);
+        Vec3 StdAt(double[] v, int o) => new(Std(v[o]), Std(v[o + 1]), Std(v[o + 2]));
+        return new CalculationResult
+        {
+            EnergyEv = sel.Energy ? mean[0] + reference.PriorMeanEv(structure.AtomicNumbers) : null,
+            EnergyStdEv = sel.Energy && variance is not null ? Std(variance[0]) : null,
+            ForcesEvPerA = sel.ForceAtoms.Length > 0 ? all.Select(i => At(mean, sel.ForceOffset + 3 * i)).ToArray() : null,
+            ForcesStdEvPerA = sel.ForceAtoms.Length > 0 && variance is not null ? all.Select(i => StdAt(variance, sel.ForceOffset + 3 * i)).ToArray() : null,
+            StressEvPerA3 = sel.Stress ? Voigt.FromSpan(mean.AsSpan(sel.StressOffset, 6)) : null,
+            StressStdEvPerA3 = sel.Stress && variance is not null ? Voigt.FromSpan(variance.AsSpan(sel.StressOffset, 6).ToArray().Select(Std).ToArray()) : null,
+            LocalEnergiesEv = sel.LocalEnergyAtoms.Length > 0 ? all.Select(i => mean[sel.LocalEnergyOffset + i] + reference.EnergyEv(structure.AtomicNumbers[i])).ToArray() : null,
+            LocalEnergiesStdEv = sel.LocalEnergyAtoms.Length > 0 && variance is not null ? all.Select(i => Std(variance[sel.LocalEnergyOffset + i])).ToArray() : null,
+        };
+    }
 
     /// <summary>
     /// The joint predictive distribution of the total energies of several structures: means (eV) and

@@ -162,6 +162,7 @@ public sealed record TrainingReport
 /// ff.Train(ExtXyz.Read("train.extxyz"), fitHyperparameters: true);
 /// ff.Save("barho.gpff");
 /// var result = ForceField.Load("barho.gpff").Calculate(structure);   // energy, forces, stress, with std
+/// var forces = ff.Calculate(structure, CalculatorProperties.Forces).ForcesEvPerA;   // the fast path of MD
 /// </code>
 /// </example>
 public sealed class ForceField : ICalculator
@@ -285,9 +286,23 @@ public sealed class ForceField : ICalculator
         return Model.PredictForces(structure, uncertainty, cancellationToken);
     }
 
-    /// <inheritdoc/>
-    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
-        Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();
+    /// <summary>Every property: energy, forces, stress, local energies, each with its standard deviation.</summary>
+    public CalculatorProperties ImplementedProperties => CalculatorProperties.All;
+
+    /// <summary>
+    /// Predicts only what is asked (see <see cref="GaussianProcess.Calculate(Structure, CalculatorProperties, CancellationToken)"/>):
+    /// forces alone — what molecular dynamics asks on most steps — take the fast forces-only path of
+    /// <see cref="PredictForces"/>; standard deviations only with <see cref="CalculatorProperties.Uncertainty"/>.
+    /// </summary>
+    /// <param name="structure">The structure; its species must be among <see cref="Species"/>.</param>
+    /// <param name="properties">What to predict.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Means in eV, eV/Å, eV/Å³ and, on request, standard deviations; null for what was not asked.</returns>
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+    {
+        CheckSpecies(structure);
+        return Model.Calculate(structure, properties, cancellationToken);
+    }
 
     /// <summary>Means and joint covariance of the total energies of several structures (eV, eV²), for stability analysis.</summary>
     /// <param name="structures">The structures.</param>
