@@ -140,67 +140,14 @@ public static class GpBenchmarkData
     }
 
     /// <summary>
-    /// K over all training labels of <paramref name="gp"/> (column-major N × N, no noise), assembled as
-    /// <see cref="GaussianProcess.Train"/> does: one kernel call per pair of training cells (i ≤ j),
-    /// in parallel on all cores, the largest blocks first, each block written to both triangles.
+    /// K over all training labels of <paramref name="gp"/> (column-major N × N, no noise), by the
+    /// production path: <see cref="GaussianProcess.TrainingCovariance"/>, i.e. the covariance-assembly
+    /// engine exactly as <see cref="GaussianProcess.Train"/> runs it.
     /// </summary>
-    public static double[] AssembleCovariance(GaussianProcess gp)
-    {
-        int n = gp.LabelCount;
-        var entries = gp.Training.ToArray();
-        var offsets = new int[entries.Length];
-        for (int j = 1; j < entries.Length; j++)
-        {
-            offsets[j] = offsets[j - 1] + entries[j - 1].Count;
-        }
+    public static double[] AssembleCovariance(GaussianProcess gp) => gp.TrainingCovariance();
 
-        var pairs = new List<(int I, int J)>();
-        for (int i = 0; i < entries.Length; i++)
-        {
-            for (int j = i; j < entries.Length; j++)
-            {
-                pairs.Add((i, j));
-            }
-        }
-
-        var kernel = gp.Kernel;
-        var k = new double[(long)n * n];
-        Parallel.ForEach(pairs.OrderByDescending(p => (long)entries[p.I].Count * entries[p.J].Count), new ParallelOptions { MaxDegreeOfParallelism = gp.Options.MaxDegreeOfParallelism }, p =>
-        {
-            var a = entries[p.I];
-            var b = entries[p.J];
-            var buf = new double[a.Count * b.Count];
-            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, []);
-            for (int r = 0; r < a.Count; r++)
-            {
-                long row = offsets[p.I] + r;
-                for (int c = 0; c < b.Count; c++)
-                {
-                    long col = offsets[p.J] + c;
-                    k[col * n + row] = buf[r * b.Count + c];
-                    k[row * n + col] = buf[r * b.Count + c];
-                }
-            }
-        });
-        return k;
-    }
-
-    /// <summary>K + Σ: <see cref="AssembleCovariance"/> with the label noise variances on the diagonal.</summary>
-    public static double[] CovariancePlusNoise(GaussianProcess gp)
-    {
-        var k = AssembleCovariance(gp);
-        long n = gp.LabelCount, d = 0;
-        foreach (var e in gp.Training)
-        {
-            foreach (double v in gp.NoiseVariances(e))
-            {
-                k[d * n + d] += v;
-                d++;
-            }
-        }
-
-        return k;
-    }
+    /// <summary>K + Σ: the training covariance with the label noise variances on the diagonal, as <see cref="GaussianProcess.Train"/> factors it.</summary>
+    public static double[] CovariancePlusNoise(GaussianProcess gp) => gp.TrainingCovariance(includeNoise: true);
 
     /// <summary>Prints the peak working set of this process for <see cref="ProcessOutputColumn.PeakWorkingSet"/>.</summary>
     public static void ReportPeakWorkingSet()

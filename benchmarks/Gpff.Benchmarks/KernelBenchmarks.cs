@@ -14,7 +14,8 @@ namespace Gpff.Benchmarks;
 /// without and with the derivatives for the 4 hyperparameters (what every likelihood-gradient
 /// evaluation uses); and the 480 × 480 force–force
 /// matrix of five 32-atom two-species structures (random Rh8O24 cells at 9.5 Å³/atom), single- and
-/// multi-threaded.
+/// multi-threaded, by <see cref="CovarianceAssembly"/>: the engine that GaussianProcess training,
+/// likelihood, block updates and predictions run.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*KernelBenchmarks*' --job short
 /// </summary>
 [MemoryDiagnoser]

@@ -175,14 +175,28 @@ public sealed class PwCalculator : ICalculator
     /// <summary>The folder of the most recent call (successful or not), or null before the first.</summary>
     public string? LastDirectory { get; private set; }
 
-    /// <inheritdoc />
-    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default)
+    /// <summary>Energy, forces and stress (cells periodic along all axes); no local energies, no uncertainties.</summary>
+    public CalculatorProperties ImplementedProperties => CalculatorProperties.EnergyForcesStress;
+
+    /// <summary>
+    /// Runs pw.x asking it for forces (<c>tprnfor</c>) and stress (<c>tstress</c>) only when they are
+    /// requested. The total energy is always returned (pw.x always prints it), and forces or stress that
+    /// pw.out has anyway (e.g. set through <see cref="PwInputSettings.Namelists"/>) are returned too.
+    /// </summary>
+    /// <param name="structure">The structure; not modified.</param>
+    /// <param name="properties">What to compute (a subset of <see cref="ImplementedProperties"/>).</param>
+    /// <param name="cancellationToken">Kills pw.x and throws <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Energy in eV, forces in eV/Å, stress in eV/Å³ (ASE sign).</returns>
+    /// <exception cref="PwCalculationException">pw.x failed, or pw.out lacks a property asked for.</exception>
+    /// <exception cref="NotSupportedException">Local energies or uncertainties were asked for.</exception>
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
     {
-        var s = Run(structure, cancellationToken);
+        this.ThrowIfNotImplemented(properties);
+        var s = Run(structure, properties, cancellationToken);
         return new CalculationResult
         {
-            EnergyEv = s.EnergyEv!.Value,
-            ForcesEvPerA = s.ForcesEvPerA!,
+            EnergyEv = s.EnergyEv,
+            ForcesEvPerA = s.ForcesEvPerA,
             StressEvPerA3 = s.StressEvPerA3,
         };
     }
@@ -196,14 +210,17 @@ public sealed class PwCalculator : ICalculator
     /// <param name="cancellationToken">Kills pw.x and throws <see cref="OperationCanceledException"/>.</param>
     /// <exception cref="PwCalculationException">pw.x failed; the message names the folder and the reason.</exception>
     /// <exception cref="ArgumentException">A species has no pseudopotential.</exception>
-    public Structure Run(Structure structure, CancellationToken cancellationToken = default)
+    public Structure Run(Structure structure, CancellationToken cancellationToken = default) =>
+        Run(structure, CalculatorProperties.EnergyForcesStress, cancellationToken);
+
+    private Structure Run(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(structure);
         cancellationToken.ThrowIfCancellationRequested();
         string input;
         using (var w = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" })
         {
-            PwInput.Write(w, structure, Settings, "./scratch", "gpff");
+            PwInput.Write(w, structure, Settings, "./scratch", "gpff", properties);
             input = w.ToString();
         }
 
@@ -323,7 +340,7 @@ public sealed class PwCalculator : ICalculator
                 $"pw.x run in {dir} exceeded the timeout of {Options.Timeout!.Value.TotalSeconds:G4} s; its process tree was killed.", null);
         }
 
-        var result = ReadResult(dir, outPath, errPath, exitCode, structure);
+        var result = ReadResult(dir, outPath, errPath, exitCode, structure, properties);
         if (!Options.KeepScratch)
         {
             try
@@ -343,7 +360,7 @@ public sealed class PwCalculator : ICalculator
         return result;
     }
 
-    private static Structure ReadResult(string dir, string outPath, string errPath, int exitCode, Structure structure)
+    private static Structure ReadResult(string dir, string outPath, string errPath, int exitCode, Structure structure, CalculatorProperties properties)
     {
         var read = PwOutput.ReadTolerant(outPath, null);
         string ExitText() => exitCode == 0 ? "" : $" (exit code {exitCode})";
@@ -366,8 +383,8 @@ public sealed class PwCalculator : ICalculator
 
         var s = read.Frames[^1];
         string? missing = s.AtomCount != structure.AtomCount ? $"pw.out has {s.AtomCount} atoms, the structure {structure.AtomCount}"
-            : s.ForcesEvPerA is null ? "pw.out has no forces"
-            : structure.Pbc.AllPeriodic && s.StressEvPerA3 is null ? "pw.out has no stress"
+            : properties.HasFlag(CalculatorProperties.Forces) && s.ForcesEvPerA is null ? "pw.out has no forces"
+            : properties.HasFlag(CalculatorProperties.Stress) && structure.Pbc.AllPeriodic && s.StressEvPerA3 is null ? "pw.out has no stress"
             : !s.Symbols().SequenceEqual(structure.Symbols()) ? "the species in pw.out differ from the structure's"
             : null;
         if (missing is not null)

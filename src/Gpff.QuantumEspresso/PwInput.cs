@@ -49,14 +49,23 @@ public static class PwInput
         return new Int3(N(0), N(1), N(2));
     }
 
-    /// <summary>Writes the pw.x input of an SCF calculation (forces always, stress when all axes are periodic).</summary>
+    /// <summary>
+    /// Writes the pw.x input of an SCF calculation: forces (<c>tprnfor</c>) when asked, stress
+    /// (<c>tstress</c>) when asked and all axes are periodic; the total energy always. By default both.
+    /// </summary>
     /// <param name="writer">Destination.</param>
     /// <param name="structure">The structure (its labels are ignored).</param>
     /// <param name="settings">Pseudopotentials, cutoffs, occupations, k-points and extra settings.</param>
     /// <param name="outdir">pw.x scratch folder (<c>outdir</c>), relative to where pw.x runs.</param>
     /// <param name="prefix">pw.x <c>prefix</c>.</param>
+    /// <param name="properties">
+    /// What pw.x should compute: <see cref="CalculatorProperties.Forces"/> sets <c>tprnfor</c>,
+    /// <see cref="CalculatorProperties.Stress"/> <c>tstress</c> (other flags are ignored;
+    /// <see cref="PwInputSettings.Namelists"/> may still override either).
+    /// </param>
     /// <exception cref="ArgumentException">A species has no pseudopotential, or a setting is invalid.</exception>
-    public static void Write(TextWriter writer, Structure structure, PwInputSettings settings, string outdir = "./scratch", string prefix = "gpff")
+    public static void Write(TextWriter writer, Structure structure, PwInputSettings settings, string outdir = "./scratch", string prefix = "gpff",
+        CalculatorProperties properties = CalculatorProperties.EnergyForcesStress)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(structure);
@@ -85,8 +94,12 @@ public static class PwInput
             nl.Set("control", "pseudo_dir", Path.GetFullPath(settings.PseudoDirectory));
         }
 
-        nl.Set("control", "tprnfor", true);
-        if (structure.Pbc.AllPeriodic)
+        if (properties.HasFlag(CalculatorProperties.Forces))
+        {
+            nl.Set("control", "tprnfor", true);
+        }
+
+        if (properties.HasFlag(CalculatorProperties.Stress) && structure.Pbc.AllPeriodic)
         {
             nl.Set("control", "tstress", true);
         }
@@ -175,7 +188,7 @@ public static class PwInput
         static string R(double x) => PwNamelists.FormatReal(x);
     }
 
-    /// <summary>The pw.x input text (see <see cref="Write(TextWriter, Structure, PwInputSettings, string, string)"/>).</summary>
+    /// <summary>The pw.x input text (see <see cref="Write(TextWriter, Structure, PwInputSettings, string, string, CalculatorProperties)"/>).</summary>
     /// <param name="structure">The structure.</param>
     /// <param name="settings">The settings.</param>
     public static string ToText(Structure structure, PwInputSettings settings)

@@ -164,24 +164,11 @@ public sealed class GaussianProcess : ICalculator
         }
 
         int n = LabelCount, k = entry.Count;
-        var cross = new double[(long)n * k];   // B: N × k column-major
-        var local = _entries.ToArray();
-        var offsets = _offsets.ToArray();
-        Parallel.For(0, local.Length, ParallelOptions(cancellationToken), j =>
-        {
-            var e = local[j];
-            var buf = new double[k * e.Count];
-            Kernel.Covariance(entry.Environments, entry.Labels, e.Environments, e.Labels, buf, []);
-            for (int r = 0; r < k; r++)
-            {
-                for (int c = 0; c < e.Count; c++)
-                {
-                    cross[(long)r * n + offsets[j] + c] = buf[r * e.Count + c];
-                }
-            }
-        });
+        // B: the covariance of the new labels (rows) with the training labels, k × N row-major = N × k column-major.
+        var cross = new double[(long)n * k];
+        Plan([entry.Block], TrainingBlocks(), symmetric: false, cancellationToken).Fill(Kernel, cross);
         var self = new double[k * k];
-        Kernel.Covariance(entry.Environments, entry.Labels, entry.Environments, entry.Labels, self, []);
+        Plan([entry.Block], [entry.Block], symmetric: true, cancellationToken).Fill(Kernel, self);
         var noise = NoiseVariances(entry);
         for (int i = 0; i < k; i++)
         {
@@ -280,30 +267,7 @@ public sealed class GaussianProcess : ICalculator
 
     /// <summary>The noise variance of each label of an entry.</summary>
     /// <param name="entry">The entry.</param>
-    public double[] NoiseVariances(TrainingEntry entry) => NoiseVariances(entry, Noise);
-
-    private static double[] NoiseVariances(TrainingEntry entry, NoiseLevels noise)
-    {
-        var v = new double[entry.Count];
-        var l = entry.Labels;
-        if (l.Energy)
-        {
-            double s = noise.EnergyEvPerAtom * entry.Structure.AtomCount;
-            v[0] = s * s;
-        }
-
-        for (int i = l.ForceOffset; i < l.StressOffset; i++)
-        {
-            v[i] = noise.ForceEvPerA * noise.ForceEvPerA;
-        }
-
-        for (int i = l.StressOffset; i < l.LocalEnergyOffset; i++)
-        {
-            v[i] = noise.StressEvPerA3 * noise.StressEvPerA3;
-        }
-
-        return v;
-    }
+    public double[] NoiseVariances(TrainingEntry entry) => LabelNoise.Variances(entry, Noise);
 
     private void UpdateReferenceAndAlpha()
     {
@@ -323,71 +287,49 @@ public sealed class GaussianProcess : ICalculator
         CancellationToken = ct,
     };
 
-    /// <summary>K over all training labels (no noise), column-major N×N, assembled in parallel over structure pairs.</summary>
-    private double[] AssembleCovariance(IKernel kernel, IProgress<GpProgress>? progress, CancellationToken ct, double[]? gradients = null)
+    /// <summary>The training entries as blocks of the covariance assembly, in label order.</summary>
+    private LabelBlock[] TrainingBlocks() => _entries.Select(e => e.Block).ToArray();
+
+    /// <summary>The assembly engine's plan for a covariance, with this GP's threads, cancellation and progress.</summary>
+    private CovarianceAssemblyPlan Plan(IReadOnlyList<LabelBlock> rows, IReadOnlyList<LabelBlock> columns, bool symmetric, CancellationToken ct, IProgress<GpProgress>? progress = null)
     {
-        int n = LabelCount;
-        int nh = kernel.Hyperparameters.Count;
-        long nn = (long)n * n;
-        var k = new double[nn];
-        var pairs = StructurePairs();
-        long done = 0;
-        var entries = _entries.ToArray();
-        var offsets = _offsets.ToArray();
-        int maxCount = entries.Length == 0 ? 0 : entries.Max(e => e.Count);
-        int maxSize = maxCount * maxCount;
-        // One block buffer per worker thread, reused for all its structure pairs (no large-object-heap garbage per pair).
-        Parallel.ForEach(pairs, ParallelOptions(ct), () => (Buf: new double[maxSize], Dk: gradients is null ? [] : new double[nh * maxSize]), (p, _, local) =>
+        ProgressAdapter? adapter = progress is null ? null : new ProgressAdapter(progress);
+        var plan = CovarianceAssembly.Plan(rows, columns, symmetric, new AssemblyOptions
         {
-            var (i, j) = p;
-            var a = entries[i];
-            var b = entries[j];
-            int size = a.Count * b.Count;
-            var buf = local.Buf.AsSpan(0, size);
-            var dk = gradients is null ? Span<double>.Empty : local.Dk.AsSpan(0, nh * size);
-            kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
-            for (int r = 0; r < a.Count; r++)
-            {
-                long row = offsets[i] + r;
-                for (int c = 0; c < b.Count; c++)
-                {
-                    long col = offsets[j] + c;
-                    double v = buf[r * b.Count + c];
-                    k[col * n + row] = v;
-                    k[row * n + col] = v;
-                    for (int h = 0; h < dk.Length / Math.Max(1, size); h++)
-                    {
-                        double g = dk[h * size + r * b.Count + c];
-                        gradients![h * nn + col * n + row] = g;
-                        gradients[h * nn + row * n + col] = g;
-                    }
-                }
-            }
+            MaxDegreeOfParallelism = Math.Max(1, Options.MaxDegreeOfParallelism),
+            CancellationToken = ct,
+            Progress = adapter,
+        });
+        adapter?.SetTotal(plan.WorkItemCount);
+        return plan;
+    }
 
-            long d = Interlocked.Increment(ref done);
-            if (progress is not null && (d % 64 == 0 || d == pairs.Count))
-            {
-                progress.Report(new GpProgress("covariance assembly (structure pairs)", d, pairs.Count));
-            }
+    /// <summary>
+    /// K over all training labels (column-major N × N, both triangles; no noise, or with the label noise
+    /// Σ on the diagonal), assembled exactly as <see cref="Train"/> assembles it: the matrix that training
+    /// factors, for inspection and benchmarks.
+    /// </summary>
+    /// <param name="includeNoise">Whether to add the label noise variances (<see cref="NoiseVariances"/>) to the diagonal.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The N × N matrix (eV², eV²/Å, ... by label kind).</returns>
+    public double[] TrainingCovariance(bool includeNoise = false, CancellationToken cancellationToken = default)
+    {
+        var k = AssembleCovariance(Kernel, null, cancellationToken);
+        if (includeNoise)
+        {
+            AddNoise(k, Noise);
+        }
 
-            return local;
-        }, _ => { });
         return k;
     }
 
-    /// <summary>Pairs (i ≤ j) of training structures, the most expensive first for load balance.</summary>
-    private List<(int I, int J)> StructurePairs()
+    /// <summary>K over all training labels (no noise), column-major N×N, and optionally every ∂K/∂θ (H × N × N), by the assembly engine.</summary>
+    private double[] AssembleCovariance(IKernel kernel, IProgress<GpProgress>? progress, CancellationToken ct, double[]? gradients = null)
     {
-        var pairs = new List<(int, int)>(_entries.Count * (_entries.Count + 1) / 2);
-        for (int i = 0; i < _entries.Count; i++)
-        {
-            for (int j = i; j < _entries.Count; j++)
-            {
-                pairs.Add((i, j));
-            }
-        }
-
-        return pairs.OrderByDescending(p => (long)_entries[p.Item1].Count * _entries[p.Item2].Count).ToList();
+        var k = new double[(long)LabelCount * LabelCount];
+        var blocks = TrainingBlocks();
+        Plan(blocks, blocks, symmetric: true, ct, progress).Fill(kernel, k, gradients);
+        return k;
     }
 
     private void AddNoise(double[] k, NoiseLevels noise)
@@ -395,7 +337,7 @@ public sealed class GaussianProcess : ICalculator
         int n = LabelCount;
         for (int j = 0; j < _entries.Count; j++)
         {
-            var v = NoiseVariances(_entries[j], noise);
+            var v = LabelNoise.Variances(_entries[j], noise);
             for (int r = 0; r < v.Length; r++)
             {
                 long d = _offsets[j] + r;
@@ -483,34 +425,31 @@ public sealed class GaussianProcess : ICalculator
         }
         else
         {
-            var pairs = StructurePairs();
-            partial = new double[pairs.Count][];
-            Parallel.For(0, pairs.Count, ParallelOptions(cancellationToken), p =>
+            var blocks = TrainingBlocks();
+            var plan = Plan(blocks, blocks, symmetric: true, cancellationToken);
+            partial = new double[plan.WorkItemCount][];
+            plan.Run(kernel, hyperparameterGradients: true, block =>
             {
-                var (i, j) = pairs[p];
-                var a = entries[i];
-                var b = entries[j];
-                int size = a.Count * b.Count;
-                var buf = new double[size];
-                var dk = new double[nh * size];
-                kernel.Covariance(a.Environments, a.Labels, b.Environments, b.Labels, buf, dk);
-                double weight = i == j ? 1.0 : 2.0;
+                int i = block.RowBlock, j = block.ColumnBlock;
+                int m = block.RowLabels.Length, nc = block.ColumnCount, size = m * nc;
+                var dk = block.HyperparameterGradients;
+                double weight = block.IsMirrored ? 2.0 : 1.0;
                 var acc = new double[nh];
-                for (int r = 0; r < a.Count; r++)
+                for (int r = 0; r < m; r++)
                 {
-                    long row = offsets[i] + r;
-                    for (int c = 0; c < b.Count; c++)
+                    long row = offsets[i] + block.RowLabels[r];
+                    for (int c = 0; c < nc; c++)
                     {
                         long col = offsets[j] + c;
                         double w = weight * (alpha[row] * alpha[col] - inv[col * n + row]);
                         for (int h = 0; h < nh; h++)
                         {
-                            acc[h] += w * dk[h * size + r * b.Count + c];
+                            acc[h] += w * dk[h * size + r * nc + c];
                         }
                     }
                 }
 
-                partial[p] = acc;
+                partial[block.WorkItem] = acc;
             });
         }
 
@@ -522,18 +461,15 @@ public sealed class GaussianProcess : ICalculator
             }
         }
 
-        // Noise: ∂Σ_ii/∂σ = 2 σ s_i with s_i = N_atoms² for energies, 1 otherwise.
-        var sigma = noise.ToArray();
+        // Noise: ∂ log p / ∂σ = ½ Σ_i W_ii ∂Σ_ii/∂σ.
         for (int j = 0; j < entries.Length; j++)
         {
-            var l = entries[j].Labels;
             for (int r = 0; r < entries[j].Count; r++)
             {
                 long d = offsets[j] + r;
                 double w = alpha[d] * alpha[d] - inv[d * n + d];
-                int kind = l.Energy && r == 0 ? 0 : r < l.StressOffset ? 1 : 2;
-                double scale = kind == 0 ? (double)entries[j].Structure.AtomCount * entries[j].Structure.AtomCount : 1.0;
-                grad[nh + kind] += 0.5 * w * 2 * sigma[kind] * scale;
+                var (kind, derivative) = LabelNoise.VarianceDerivative(entries[j], r, noise);
+                grad[nh + kind] += 0.5 * w * derivative;
             }
         }
 
@@ -626,9 +562,58 @@ public sealed class GaussianProcess : ICalculator
         return (f, sd);
     }
 
-    /// <inheritdoc/>
-    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
-        Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();
+    /// <summary>Every property: energy, forces, stress, local energies, each with its standard deviation.</summary>
+    public CalculatorProperties ImplementedProperties => CalculatorProperties.All;
+
+    /// <summary>
+    /// Predicts only the labels asked for, in one pass over the training data: forces alone take the
+    /// kernel's forces-only path (as <see cref="PredictForces"/>, several times cheaper than
+    /// <see cref="Predict"/>); any other set of labels the general one, with no rows for what was not
+    /// asked; standard deviations only with <see cref="CalculatorProperties.Uncertainty"/>. Stress is
+    /// predicted for cells periodic along all three axes only (null otherwise). Energies include the
+    /// prior mean, as in <see cref="Predict"/>.
+    /// </summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="properties">What to predict.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The requested means (eV, eV/Å, eV/Å³) and, on request, standard deviations; null for the rest.</returns>
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        this.ThrowIfNotImplemented(properties);
+        EnsureTrained();
+        structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true); // before allocating: atoms at one place would give NaN
+        int na = structure.AtomCount;
+        bool uncertainty = properties.HasFlag(CalculatorProperties.Uncertainty);
+        var all = Enumerable.Range(0, na).ToArray();
+        var sel = new LabelSelection
+        {
+            Energy = properties.HasFlag(CalculatorProperties.Energy),
+            ForceAtoms = properties.HasFlag(CalculatorProperties.Forces) ? all : [],
+            Stress = properties.HasFlag(CalculatorProperties.Stress) && structure.Pbc.AllPeriodic,
+            LocalEnergyAtoms = properties.HasFlag(CalculatorProperties.LocalEnergies) ? all : [],
+        };
+        if (sel.Count == 0)
+        {
+            return new CalculationResult();
+        }
+
+        var (mean, variance) = PredictLabels(Kernel.Describe(structure), sel, uncertainty, cancellationToken);
+        var reference = _reference!;
+        Vec3 At(double[] v, int o) => new(v[o], v[o + 1], v[o + 2]);
+        Vec3 StdAt(double[] v, int o) => new(Std(v[o]), Std(v[o + 1]), Std(v[o + 2]));
+        return new CalculationResult
+        {
+            EnergyEv = sel.Energy ? mean[0] + reference.PriorMeanEv(structure.AtomicNumbers) : null,
+            EnergyStdEv = sel.Energy && variance is not null ? Std(variance[0]) : null,
+            ForcesEvPerA = sel.ForceAtoms.Length > 0 ? all.Select(i => At(mean, sel.ForceOffset + 3 * i)).ToArray() : null,
+            ForcesStdEvPerA = sel.ForceAtoms.Length > 0 && variance is not null ? all.Select(i => StdAt(variance, sel.ForceOffset + 3 * i)).ToArray() : null,
+            StressEvPerA3 = sel.Stress ? Voigt.FromSpan(mean.AsSpan(sel.StressOffset, 6)) : null,
+            StressStdEvPerA3 = sel.Stress && variance is not null ? Voigt.FromSpan(variance.AsSpan(sel.StressOffset, 6).ToArray().Select(Std).ToArray()) : null,
+            LocalEnergiesEv = sel.LocalEnergyAtoms.Length > 0 ? all.Select(i => mean[sel.LocalEnergyOffset + i] + reference.EnergyEv(structure.AtomicNumbers[i])).ToArray() : null,
+            LocalEnergiesStdEv = sel.LocalEnergyAtoms.Length > 0 && variance is not null ? all.Select(i => Std(variance[sel.LocalEnergyOffset + i])).ToArray() : null,
+        };
+    }
 
     /// <summary>
     /// The joint predictive distribution of the total energies of several structures: means (eV) and
@@ -650,20 +635,12 @@ public sealed class GaussianProcess : ICalculator
         int m = structures.Count, n = LabelCount;
         var envs = structures.Select(s => Kernel.Describe(s)).ToArray();
         var sel = LabelSelection.TotalEnergy;
-        var v = new double[(long)n * m];    // column t: k*(t) over the training labels
+        var tests = envs.Select(e => new LabelBlock(e, sel)).ToArray();
+        var v = new double[(long)n * m];    // column t: k*(t) over the training labels (m × N row-major)
+        Plan(tests, TrainingBlocks(), symmetric: false, cancellationToken).Fill(Kernel, v);
         var mean = new double[m];
-        var entries = _entries.ToArray();
-        var offsets = _offsets.ToArray();
         for (int t = 0; t < m; t++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            int col = t;
-            Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), j =>
-            {
-                var buf = new double[entries[j].Count];
-                Kernel.Covariance(envs[col], sel, entries[j].Environments, entries[j].Labels, buf, []);
-                buf.CopyTo(v, (long)col * n + offsets[j]);
-            });
             double s = 0;
             for (int i = 0; i < n; i++)
             {
@@ -673,21 +650,21 @@ public sealed class GaussianProcess : ICalculator
             mean[t] = s + _reference!.PriorMeanEv(structures[t].AtomicNumbers);
         }
 
+        var prior = new double[(long)m * m];
+        Plan(tests, tests, symmetric: true, cancellationToken).Fill(Kernel, prior);
         _factor!.SolveLowerInPlace(v, m);
         var cov = new double[m, m];
-        var one = new double[1];
         for (int a = 0; a < m; a++)
         {
             for (int b = a; b < m; b++)
             {
-                Kernel.Covariance(envs[a], sel, envs[b], sel, one, []);
                 double dot = 0;
                 for (int i = 0; i < n; i++)
                 {
                     dot += v[(long)a * n + i] * v[(long)b * n + i];
                 }
 
-                cov[a, b] = cov[b, a] = one[0] - dot;
+                cov[a, b] = cov[b, a] = prior[(long)a * m + b] - dot;
             }
         }
 
@@ -713,29 +690,32 @@ public sealed class GaussianProcess : ICalculator
         // Each training structure's contribution to the mean is kept apart and summed in a fixed order,
         // so that predictions are bit-for-bit reproducible whatever the thread scheduling.
         var contributions = new double[entries.Length][];
-        Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), j =>
+        for (int j = 0; j < entries.Length; j++)
         {
-            var e = entries[j];
-            var buf = new double[m * e.Count];
-            Kernel.Covariance(environments, labels, e.Environments, e.Labels, buf, []);
-            var part = new double[m];
-            for (int r = 0; r < m; r++)
+            contributions[j] = new double[m];
+        }
+
+        Plan([new LabelBlock(environments, labels)], TrainingBlocks(), symmetric: false, cancellationToken).Run(Kernel, hyperparameterGradients: false, block =>
+        {
+            int j = block.ColumnBlock, nc = block.ColumnCount, o = offsets[j];
+            var values = block.Values;
+            var part = contributions[j];
+            for (int a = 0; a < block.RowLabels.Length; a++)
             {
+                int r = block.RowLabels[a];
                 double s = 0;
-                for (int c = 0; c < e.Count; c++)
+                for (int c = 0; c < nc; c++)
                 {
-                    double v = buf[r * e.Count + c];
-                    s += v * alpha[offsets[j] + c];
+                    double v = values[a * nc + c];
+                    s += v * alpha[o + c];
                     if (uncertainty)
                     {
-                        kt[(long)r * n + offsets[j] + c] = v;
+                        kt[(long)r * n + o + c] = v;
                     }
                 }
 
                 part[r] = s;
             }
-
-            contributions[j] = part;
         });
         var mean = new double[m];
         foreach (var part in contributions)
@@ -779,5 +759,15 @@ public sealed class GaussianProcess : ICalculator
                 ? "The GP has no training data: add structures and call Train() before predicting."
                 : "The GP is not trained on its current data: call Train() before predicting.");
         }
+    }
+
+    /// <summary>Turns the assembly engine's fraction done into <see cref="GpProgress"/> reports in work items.</summary>
+    private sealed class ProgressAdapter(IProgress<GpProgress> target) : IProgress<double>
+    {
+        private int _total;
+
+        public void SetTotal(int total) => _total = total;
+
+        public void Report(double value) => target.Report(new GpProgress("covariance assembly (work items)", (long)Math.Round(value * _total), _total));
     }
 }

@@ -9,8 +9,11 @@ namespace Gpff.Regression;
 /// <summary>Options of a marginal-likelihood hyperparameter fit.</summary>
 public sealed record HyperparameterFitOptions
 {
-    /// <summary>Maximum number of L-BFGS iterations (default 50).</summary>
-    public int MaxIterations { get; init; } = 50;
+    /// <summary>Default of <see cref="MaxIterations"/>.</summary>
+    public const int DefaultMaxIterations = 50;
+
+    /// <summary>Maximum number of L-BFGS iterations (default <see cref="DefaultMaxIterations"/>).</summary>
+    public int MaxIterations { get; init; } = DefaultMaxIterations;
 
     /// <summary>Convergence: largest projected-gradient component in log space (default 1e-3).</summary>
     public double GradientTolerance { get; init; } = 1e-3;
@@ -22,14 +25,9 @@ public sealed record HyperparameterFitOptions
     public bool FitNoise { get; init; } = true;
 
     /// <summary>
-    /// Bounds per hyperparameter name (kernel names such as "sigma2", "length3", and "energy_noise",
-    /// "force_noise", "stress_noise"), in natural units. Names not given get defaults: amplitudes
-    /// (names starting "sigma") 1e-5–100, length scales ("length") 0.2–20 Å, energy noise
-    /// 1e-4–0.5 eV/atom, force noise 0.005–5 eV/Å, stress noise 1e-5–0.05 eV/Å³. The lower bounds on
-    /// length scales and noises are deliberate: with few structures the likelihood can keep rising
-    /// towards length scales far below thermal displacements (0.06 Å on the bundled Ba–Rh–O data) and
-    /// force noises far below DFT's own, a model that interpolates its training forces and fails on new
-    /// ones (held-out force error 310 meV/Å instead of 150).
+    /// Bounds per hyperparameter name (the kernel's <see cref="IKernel.HyperparameterNames"/> such as
+    /// "sigma2", "length3", and <see cref="NoiseLevels.Names"/>), in natural units. Names not given get
+    /// <see cref="HyperparameterFit.DefaultBounds"/>.
     /// </summary>
     public IReadOnlyDictionary<string, (double Lower, double Upper)> Bounds { get; init; } = new Dictionary<string, (double, double)>();
 }
@@ -75,9 +73,9 @@ public sealed record HyperparameterFitResult
             sb.AppendLine(string.Create(inv, $"  {Kernel.HyperparameterNames[i],-14} {Kernel.Hyperparameters[i]:G6}"));
         }
 
-        sb.AppendLine(string.Create(inv, $"  {"energy_noise",-14} {Noise.EnergyEvPerAtom:G6} eV/atom"));
-        sb.AppendLine(string.Create(inv, $"  {"force_noise",-14} {Noise.ForceEvPerA:G6} eV/Å"));
-        sb.Append(string.Create(inv, $"  {"stress_noise",-14} {Noise.StressEvPerA3:G6} eV/Å³"));
+        sb.AppendLine(string.Create(inv, $"  {NoiseLevels.EnergyName,-14} {Noise.EnergyEvPerAtom:G6} eV/atom"));
+        sb.AppendLine(string.Create(inv, $"  {NoiseLevels.ForceName,-14} {Noise.ForceEvPerA:G6} eV/Å"));
+        sb.Append(string.Create(inv, $"  {NoiseLevels.StressName,-14} {Noise.StressEvPerA3:G6} eV/Å³"));
         if (MaxJitterAdded > 0)
         {
             sb.AppendLine().Append(string.Create(inv, $"  note: K + Σ needed a jitter of up to {MaxJitterAdded:G3} on its diagonal to be factored"));
@@ -95,8 +93,6 @@ public sealed record HyperparameterFitResult
 /// <summary>Fits the kernel hyperparameters and noise levels of a GP by maximising the log marginal likelihood over all label kinds (energies, forces and stresses), in log space, with bounds.</summary>
 public static class HyperparameterFit
 {
-    private static readonly string[] NoiseNames = ["energy_noise", "force_noise", "stress_noise"];
-
     /// <summary>Fits, then sets the result on the GP and trains it.</summary>
     /// <param name="gp">The GP with its training data; its current hyperparameters are the starting point.</param>
     /// <param name="options">Options (null: defaults).</param>
@@ -115,17 +111,12 @@ public static class HyperparameterFit
 
         var kernel0 = gp.Kernel;
         int nh = kernel0.Hyperparameters.Count;
-        bool[] present =
-        [
-            gp.Training.Any(e => e.Labels.Energy),
-            gp.Training.Any(e => e.Labels.ForceAtoms.Length > 0),
-            gp.Training.Any(e => e.Labels.Stress),
-        ];
-        var noiseIndex = Enumerable.Range(0, 3).Where(k => options.FitNoise && present[k]).ToArray();
-        var names = kernel0.HyperparameterNames.Concat(noiseIndex.Select(k => NoiseNames[k])).ToArray();
+        var present = LabelNoise.Present(gp.Training);
+        var noiseIndex = Enumerable.Range(0, LabelNoise.KindCount).Where(k => options.FitNoise && present[k]).ToArray();
+        var names = kernel0.HyperparameterNames.Concat(noiseIndex.Select(k => NoiseLevels.Names[k])).ToArray();
         var noise0 = gp.Noise.ToArray();
         var start = kernel0.Hyperparameters.Concat(noiseIndex.Select(k => noise0[k])).Select(v => Math.Log(v)).ToArray();
-        var known = kernel0.HyperparameterNames.Concat(NoiseNames).ToHashSet(StringComparer.Ordinal);
+        var known = kernel0.HyperparameterNames.Concat(NoiseLevels.Names).ToHashSet(StringComparer.Ordinal);
         foreach (var key in options.Bounds.Keys)
         {
             if (!known.Contains(key))
@@ -164,7 +155,7 @@ public static class HyperparameterFit
                 sigma[noiseIndex[q]] = Math.Exp(x[nh + q]);
             }
 
-            return (kernel0.WithHyperparameters(theta), new NoiseLevels(sigma[0], sigma[1], sigma[2]));
+            return (kernel0.WithHyperparameters(theta), NoiseLevels.FromArray(sigma));
         }
 
         double Objective(ReadOnlySpan<double> x, Span<double> g)
@@ -218,16 +209,24 @@ public static class HyperparameterFit
         };
     }
 
-    /// <summary>Default bounds for a hyperparameter name, natural units.</summary>
+    /// <summary>
+    /// Default bounds for a hyperparameter name, natural units: amplitudes (names starting "sigma")
+    /// 1e-5–100, length scales ("length") 0.2–20 Å, energy noise 1e-4–0.5 eV/atom, force noise
+    /// 0.005–5 eV/Å, stress noise 1e-5–0.05 eV/Å³. The lower bounds on
+    /// length scales and noises are deliberate: with few structures the likelihood can keep rising
+    /// towards length scales far below thermal displacements (0.06 Å on the bundled Ba–Rh–O data) and
+    /// force noises far below DFT's own, a model that interpolates its training forces and fails on new
+    /// ones (held-out force error 310 meV/Å instead of 150).
+    /// </summary>
     /// <param name="name">Hyperparameter name.</param>
     public static (double Lower, double Upper) DefaultBounds(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         return name switch
         {
-            "energy_noise" => (1e-4, 0.5),
-            "force_noise" => (0.005, 5),
-            "stress_noise" => (1e-5, 0.05),
+            NoiseLevels.EnergyName => (1e-4, 0.5),
+            NoiseLevels.ForceName => (0.005, 5),
+            NoiseLevels.StressName => (1e-5, 0.05),
             _ when name.StartsWith("sigma", StringComparison.OrdinalIgnoreCase) => (1e-5, 100),
             _ when name.StartsWith("length", StringComparison.OrdinalIgnoreCase) => (0.2, 20),
             _ => (1e-6, 1e6),

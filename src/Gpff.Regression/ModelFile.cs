@@ -11,7 +11,8 @@ namespace Gpff.Regression;
 /// <summary>
 /// Model files of a trained <see cref="GaussianProcess"/>. Layout: the 8-byte magic <c>GPFFMODL</c>, the
 /// format version (int32, little-endian), a length-prefixed UTF-8 JSON header (kernel, cutoffs,
-/// hyperparameters, noises, prior mean, label selection of every training structure, the training
+/// hyperparameters, noises named as <see cref="NoiseLevels.Names"/>, prior mean, the label kinds that
+/// further data are added with, label selection of every training structure, the training
 /// structures themselves as extended XYZ text, provenance), then the Cholesky factor L of K + Σ
 /// (packed lower triangle, float64) and α, then a SHA-256 of everything before it. Loading restores
 /// L and α directly (no refactorisation, only the environments are rebuilt), so a model loads in
@@ -19,8 +20,19 @@ namespace Gpff.Regression;
 /// </summary>
 public static class ModelFile
 {
-    /// <summary>The format version this library writes and the newest it reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The format version this library writes and the newest it reads. Version 2 names the noises as
+    /// <see cref="NoiseLevels.Names"/> (version 1: energy_ev_per_atom, force_ev_per_a, stress_ev_per_a3)
+    /// and stores the label kinds; version 1 files still load (their label kinds are those of the
+    /// training entries).
+    /// </summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The noise keys of format version 1, in <see cref="NoiseLevels.ToArray"/> order.</summary>
+    private static readonly string[] Version1NoiseKeys = ["energy_ev_per_atom", "force_ev_per_a", "stress_ev_per_a3"];
+
+    /// <summary>Names of the label kinds in the header.</summary>
+    private static readonly (LabelKinds Kind, string Name)[] KindNames = [(LabelKinds.Energy, "energy"), (LabelKinds.Forces, "forces"), (LabelKinds.Stress, "stress")];
 
     private static ReadOnlySpan<byte> Magic => "GPFFMODL"u8;
 
@@ -28,8 +40,9 @@ public static class ModelFile
     /// <param name="gp">The trained model.</param>
     /// <param name="path">Destination; replaced atomically.</param>
     /// <param name="metadata">Free key/value provenance stored in the header (e.g. the training file name).</param>
+    /// <param name="labelKinds">The label kinds further data are to be added with (returned by <see cref="Load(string, GaussianProcessOptions?, out LabelKinds, CancellationToken)"/>).</param>
     /// <exception cref="InvalidOperationException">The model is not trained.</exception>
-    public static void Save(GaussianProcess gp, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(GaussianProcess gp, string path, IReadOnlyDictionary<string, string>? metadata = null, LabelKinds labelKinds = LabelKinds.All)
     {
         ArgumentNullException.ThrowIfNull(gp);
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -52,7 +65,7 @@ public static class ModelFile
                 Span<byte> b8 = stackalloc byte[8];
                 BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
                 Put(b8[..4]);
-                var header = Header(gp, metadata);
+                var header = Header(gp, metadata, labelKinds);
                 BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
                 Put(b8);
                 Put(header);
@@ -89,7 +102,17 @@ public static class ModelFile
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The trained GP.</returns>
     /// <exception cref="ModelFileException">Not a model file, a future format version, or damaged (the message says which).</exception>
-    public static GaussianProcess Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default)
+    public static GaussianProcess Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default) =>
+        Load(path, options, out _, cancellationToken);
+
+    /// <summary>Loads a model saved by <see cref="Save"/>, with the label kinds it was saved with.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">GP options for the loaded model (threads, jitter policy); the prior mean comes from the file.</param>
+    /// <param name="labelKinds">The label kinds stored with the model (format version 1: the kinds its training entries have).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The trained GP.</returns>
+    /// <exception cref="ModelFileException">Not a model file, a future format version, or damaged (the message says which).</exception>
+    public static GaussianProcess Load(string path, GaussianProcessOptions? options, out LabelKinds labelKinds, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -178,7 +201,7 @@ public static class ModelFile
                 throw new ModelFileException(path, "the checksum does not match: the file is damaged (changed or corrupted after it was written).");
             }
 
-            return Build(path, header, l, alpha, n, options, cancellationToken);
+            return Build(path, version, header, l, alpha, n, options, out labelKinds, cancellationToken);
         }
         catch (EndOfStreamException)
         {
@@ -186,7 +209,7 @@ public static class ModelFile
         }
     }
 
-    private static byte[] Header(GaussianProcess gp, IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] Header(GaussianProcess gp, IReadOnlyDictionary<string, string>? metadata, LabelKinds labelKinds)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -199,10 +222,23 @@ public static class ModelFile
             w.WritePropertyName("kernel");
             w.WriteRawValue(gp.Kernel.ToJson());
             w.WriteStartObject("noise");
-            w.WriteNumber("energy_ev_per_atom", gp.Noise.EnergyEvPerAtom);
-            w.WriteNumber("force_ev_per_a", gp.Noise.ForceEvPerA);
-            w.WriteNumber("stress_ev_per_a3", gp.Noise.StressEvPerA3);
+            var sigma = gp.Noise.ToArray();
+            for (int k = 0; k < sigma.Length; k++)
+            {
+                w.WriteNumber(NoiseLevels.Names[k], sigma[k]);
+            }
+
             w.WriteEndObject();
+            w.WriteStartArray("label_kinds");
+            foreach (var (kind, name) in KindNames)
+            {
+                if (labelKinds.HasFlag(kind))
+                {
+                    w.WriteStringValue(name);
+                }
+            }
+
+            w.WriteEndArray();
             var r = gp.ReferenceEnergies!;
             w.WriteStartObject("reference_energies");
             w.WriteBoolean("fitted", gp.Options.ReferenceEnergies is null);
@@ -277,7 +313,7 @@ public static class ModelFile
         return ms.ToArray();
     }
 
-    private static GaussianProcess Build(string path, byte[] header, double[] l, double[] alpha, int n, GaussianProcessOptions? options, CancellationToken ct)
+    private static GaussianProcess Build(string path, int version, byte[] header, double[] l, double[] alpha, int n, GaussianProcessOptions? options, out LabelKinds labelKinds, CancellationToken ct)
     {
         JsonDocument doc;
         try
@@ -296,7 +332,7 @@ public static class ModelFile
             {
                 IKernel kernel = KernelSerializer.Deserialize(root.GetProperty("kernel").GetRawText());
                 var nz = root.GetProperty("noise");
-                var noise = new NoiseLevels(nz.GetProperty("energy_ev_per_atom").GetDouble(), nz.GetProperty("force_ev_per_a").GetDouble(), nz.GetProperty("stress_ev_per_a3").GetDouble());
+                var noise = NoiseLevels.FromArray((version == 1 ? Version1NoiseKeys : NoiseLevels.Names).Select(key => nz.GetProperty(key).GetDouble()).ToArray());
                 var re = root.GetProperty("reference_energies");
                 var species = re.GetProperty("species").EnumerateArray().Select(x => Elements.AtomicNumber(x.GetString()!)).ToArray();
                 var values = re.GetProperty("values_ev").EnumerateArray().Select(x => x.GetDouble()).ToArray();
@@ -330,6 +366,7 @@ public static class ModelFile
                 });
                 var factor = CholeskyFactorization.FromLower(l, n, root.GetProperty("jitter").GetDouble());
                 gp.Restore(entries, factor, alpha, reference);
+                labelKinds = version == 1 ? KindsOf(entries) : ReadKinds(root.GetProperty("label_kinds"));
                 return gp;
             }
             catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException or InvalidDataException or JsonException)
@@ -337,6 +374,28 @@ public static class ModelFile
                 throw new ModelFileException(path, $"the header is incomplete or inconsistent: {e.Message}");
             }
         }
+    }
+
+    private static LabelKinds ReadKinds(JsonElement array)
+    {
+        var kinds = LabelKinds.None;
+        foreach (var x in array.EnumerateArray())
+        {
+            string name = x.GetString() ?? string.Empty;
+            int k = Array.FindIndex(KindNames, p => p.Name == name);
+            kinds |= k >= 0 ? KindNames[k].Kind : throw new InvalidDataException($"unknown label kind '{name}' (known: {string.Join(", ", KindNames.Select(p => p.Name))}).");
+        }
+
+        return kinds;
+    }
+
+    /// <summary>The label kinds the training entries have (for format version 1 files, which did not store them).</summary>
+    private static LabelKinds KindsOf(IEnumerable<TrainingEntry> entries)
+    {
+        var present = LabelNoise.Present(entries);
+        return (present[LabelNoise.Energy] ? LabelKinds.Energy : LabelKinds.None)
+            | (present[LabelNoise.Force] ? LabelKinds.Forces : LabelKinds.None)
+            | (present[LabelNoise.Stress] ? LabelKinds.Stress : LabelKinds.None);
     }
 }
 

@@ -34,11 +34,48 @@ public enum LabelKinds
 /// <param name="StressEvPerA3">Stress noise per Voigt component, eV/Å³.</param>
 public sealed record NoiseLevels(double EnergyEvPerAtom, double ForceEvPerA, double StressEvPerA3)
 {
-    /// <summary>Typical values for DFT data: 5 meV/atom, 0.1 eV/Å, 0.002 eV/Å³ (0.32 GPa).</summary>
-    public static NoiseLevels Default { get; } = new(0.005, 0.1, 0.002);
+    /// <summary>Default energy noise, eV/atom (5 meV/atom).</summary>
+    public const double DefaultEnergyEvPerAtom = 0.005;
 
-    /// <summary>The three values in the order energy, force, stress.</summary>
+    /// <summary>Default force noise, eV/Å per component.</summary>
+    public const double DefaultForceEvPerA = 0.1;
+
+    /// <summary>Default stress noise, eV/Å³ per Voigt component (0.32 GPa).</summary>
+    public const double DefaultStressEvPerA3 = 0.002;
+
+    /// <summary>Name of the energy noise (eV/atom) wherever noises are named: fit bounds and reports, the command line, model files.</summary>
+    public const string EnergyName = "energy_noise";
+
+    /// <summary>Name of the force noise (eV/Å).</summary>
+    public const string ForceName = "force_noise";
+
+    /// <summary>Name of the stress noise (eV/Å³).</summary>
+    public const string StressName = "stress_noise";
+
+    /// <summary>
+    /// Typical values for DFT data: <see cref="DefaultEnergyEvPerAtom"/>, <see cref="DefaultForceEvPerA"/>,
+    /// <see cref="DefaultStressEvPerA3"/> (5 meV/atom, 0.1 eV/Å, 0.002 eV/Å³).
+    /// </summary>
+    public static NoiseLevels Default { get; } = new(DefaultEnergyEvPerAtom, DefaultForceEvPerA, DefaultStressEvPerA3);
+
+    /// <summary>The names of the three noises (<see cref="EnergyName"/>, <see cref="ForceName"/>, <see cref="StressName"/>), in the order of <see cref="ToArray"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = [EnergyName, ForceName, StressName];
+
+    /// <summary>The three values in the order energy (eV/atom), force (eV/Å), stress (eV/Å³).</summary>
     public double[] ToArray() => [EnergyEvPerAtom, ForceEvPerA, StressEvPerA3];
+
+    /// <summary>Noise levels from three values in the order of <see cref="ToArray"/>.</summary>
+    /// <param name="values">Energy (eV/atom), force (eV/Å), stress (eV/Å³).</param>
+    public static NoiseLevels FromArray(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count != 3)
+        {
+            throw new ArgumentException($"Noise levels are three values (energy, force, stress), got {values.Count}.", nameof(values));
+        }
+
+        return new NoiseLevels(values[0], values[1], values[2]);
+    }
 
     /// <summary>Throws when a noise is not positive and finite.</summary>
     public void Validate()
@@ -62,6 +99,7 @@ public sealed class TrainingEntry
         Environments = environments;
         Labels = labels;
         Values = values;
+        Block = new LabelBlock(environments, labels);
     }
 
     /// <summary>The structure (a private copy, with its labels).</summary>
@@ -78,6 +116,9 @@ public sealed class TrainingEntry
 
     /// <summary>Number of labels.</summary>
     public int Count => Labels.Count;
+
+    /// <summary>Its environments and labels as a block of the covariance assembly (<see cref="CovarianceAssembly"/>).</summary>
+    public LabelBlock Block { get; }
 
     /// <summary>Selects the labels of a structure and builds the entry.</summary>
     /// <param name="structure">The structure with labels.</param>

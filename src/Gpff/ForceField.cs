@@ -15,28 +15,46 @@ namespace Gpff;
 /// </summary>
 public sealed record ForceFieldSettings
 {
-    /// <summary>2-body cutoff r_c2 in Å (default 5.0).</summary>
-    public double PairCutoffA { get; init; } = 5.0;
+    /// <summary>Default 2-body cutoff r_c2, Å.</summary>
+    public const double DefaultPairCutoffA = 5.0;
 
-    /// <summary>3-body cutoff r_c3 in Å (default 3.5; 0 for a 2-body-only force field).</summary>
-    public double TripletCutoffA { get; init; } = 3.5;
+    /// <summary>Default 3-body cutoff r_c3, Å.</summary>
+    public const double DefaultTripletCutoffA = 3.5;
+
+    /// <summary>Default 2-body amplitude σ₂, eV.</summary>
+    public const double DefaultSigma2 = 0.1;
+
+    /// <summary>Default 2-body length scale ℓ₂, Å.</summary>
+    public const double DefaultLength2A = 0.4;
+
+    /// <summary>Default 3-body amplitude σ₃, eV.</summary>
+    public const double DefaultSigma3 = 0.02;
+
+    /// <summary>Default 3-body length scale ℓ₃, Å.</summary>
+    public const double DefaultLength3A = 0.3;
+
+    /// <summary>2-body cutoff r_c2 in Å (default <see cref="DefaultPairCutoffA"/>).</summary>
+    public double PairCutoffA { get; init; } = DefaultPairCutoffA;
+
+    /// <summary>3-body cutoff r_c3 in Å (default <see cref="DefaultTripletCutoffA"/>; 0 for a 2-body-only force field).</summary>
+    public double TripletCutoffA { get; init; } = DefaultTripletCutoffA;
 
     /// <summary>Cutoff function (default quadratic, (r_c − r)²).</summary>
     public CutoffFunction CutoffFunction { get; init; } = CutoffFunction.Quadratic;
 
-    /// <summary>2-body amplitude σ₂ (default 0.1).</summary>
-    public double Sigma2 { get; init; } = 0.1;
+    /// <summary>2-body amplitude σ₂ in eV (default <see cref="DefaultSigma2"/>).</summary>
+    public double Sigma2 { get; init; } = DefaultSigma2;
 
-    /// <summary>2-body length scale ℓ₂ in Å (default 0.4).</summary>
-    public double Length2A { get; init; } = 0.4;
+    /// <summary>2-body length scale ℓ₂ in Å (default <see cref="DefaultLength2A"/>).</summary>
+    public double Length2A { get; init; } = DefaultLength2A;
 
-    /// <summary>3-body amplitude σ₃ (default 0.02).</summary>
-    public double Sigma3 { get; init; } = 0.02;
+    /// <summary>3-body amplitude σ₃ in eV (default <see cref="DefaultSigma3"/>).</summary>
+    public double Sigma3 { get; init; } = DefaultSigma3;
 
-    /// <summary>3-body length scale ℓ₃ in Å (default 0.3).</summary>
-    public double Length3A { get; init; } = 0.3;
+    /// <summary>3-body length scale ℓ₃ in Å (default <see cref="DefaultLength3A"/>).</summary>
+    public double Length3A { get; init; } = DefaultLength3A;
 
-    /// <summary>Label noises (default 2 meV/atom, 0.05 eV/Å, 0.001 eV/Å³).</summary>
+    /// <summary>Label noises (default <see cref="NoiseLevels.Default"/>).</summary>
     public NoiseLevels Noise { get; init; } = NoiseLevels.Default;
 
     /// <summary>Label kinds to train on (default energies, forces and stresses).</summary>
@@ -144,6 +162,7 @@ public sealed record TrainingReport
 /// ff.Train(ExtXyz.Read("train.extxyz"), fitHyperparameters: true);
 /// ff.Save("barho.gpff");
 /// var result = ForceField.Load("barho.gpff").Calculate(structure);   // energy, forces, stress, with std
+/// var forces = ff.Calculate(structure, CalculatorProperties.Forces).ForcesEvPerA;   // the fast path of MD
 /// </code>
 /// </example>
 public sealed class ForceField : ICalculator
@@ -276,9 +295,23 @@ public sealed class ForceField : ICalculator
         return Model.PredictForces(structure, uncertainty, cancellationToken);
     }
 
-    /// <inheritdoc/>
-    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) =>
-        Predict(structure, uncertainty: true, cancellationToken).ToCalculationResult();
+    /// <summary>Every property: energy, forces, stress, local energies, each with its standard deviation.</summary>
+    public CalculatorProperties ImplementedProperties => CalculatorProperties.All;
+
+    /// <summary>
+    /// Predicts only what is asked (see <see cref="GaussianProcess.Calculate(Structure, CalculatorProperties, CancellationToken)"/>):
+    /// forces alone — what molecular dynamics asks on most steps — take the fast forces-only path of
+    /// <see cref="PredictForces"/>; standard deviations only with <see cref="CalculatorProperties.Uncertainty"/>.
+    /// </summary>
+    /// <param name="structure">The structure; its species must be among <see cref="Species"/>.</param>
+    /// <param name="properties">What to predict.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>Means in eV, eV/Å, eV/Å³ and, on request, standard deviations; null for what was not asked.</returns>
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+    {
+        CheckSpecies(structure);
+        return Model.Calculate(structure, properties, cancellationToken);
+    }
 
     /// <summary>Means and joint covariance of the total energies of several structures (eV, eV²), for stability analysis.</summary>
     /// <param name="structures">The structures.</param>
@@ -294,17 +327,21 @@ public sealed class ForceField : ICalculator
         return Model.PredictEnergies(structures, cancellationToken);
     }
 
-    /// <summary>Saves the trained force field (see <see cref="ModelFile"/>).</summary>
+    /// <summary>Saves the trained force field with its label kinds (see <see cref="ModelFile"/>).</summary>
     /// <param name="path">Destination.</param>
     /// <param name="metadata">Provenance to store.</param>
-    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(Model, path, metadata);
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(Model, path, metadata, Labels);
 
     /// <summary>Loads a force field saved by <see cref="Save"/>.</summary>
     /// <param name="path">The model file.</param>
     /// <param name="options">GP options for the loaded model.</param>
     /// <param name="cancellationToken">Cancellation.</param>
-    public static ForceField Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default) =>
-        new(ModelFile.Load(path, options, cancellationToken), LabelKinds.All);
+    /// <returns>The force field, adding further data with the label kinds it was trained with (<see cref="Labels"/>).</returns>
+    public static ForceField Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var model = ModelFile.Load(path, options, out var labels, cancellationToken);
+        return new ForceField(model, labels);
+    }
 
     /// <summary>
     /// Checks, before any prediction allocates, that the species are known to the model (the GP then

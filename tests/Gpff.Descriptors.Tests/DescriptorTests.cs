@@ -25,6 +25,40 @@ public class DescriptorTests
         Assert.True(Cutoffs.Evaluate(fn, rc, rc - 1e-4, out double dn) < 1e-6 && Math.Abs(dn) < 1e-3);
     }
 
+    [Theory]
+    [InlineData(4.0)]
+    [InlineData(5.5)]
+    public void CutoffFunctionsEqualTheirFormulas(double rc)
+    {
+        // Quadratic, FLARE's default: f = (r_c − r)², f′ = −2 (r_c − r). Cosine, FLARE's cos_cutoff:
+        // f = ½ [cos(π r / r_c) + 1], written here as cos²(π r / 2r_c), f′ = −(π / r_c) sin(π r / 2r_c) cos(π r / 2r_c).
+        // Both are 0 with a zero derivative at and beyond r_c.
+        foreach (double r in new[] { 0.0, 0.3, 1.0, rc / 3, rc / 2, 2.2, rc - 0.4, rc - 1e-3, rc, rc + 0.1, 2 * rc })
+        {
+            double quadratic = r < rc ? (rc - r) * (rc - r) : 0;
+            double quadraticDerivative = r < rc ? -2 * (rc - r) : 0;
+            double half = Math.PI * r / (2 * rc);
+            double cosine = r < rc ? Math.Cos(half) * Math.Cos(half) : 0;
+            double cosineDerivative = r < rc ? -Math.PI / rc * Math.Sin(half) * Math.Cos(half) : 0;
+
+            Assert.Equal(quadratic, Cutoffs.Evaluate(CutoffFunction.Quadratic, rc, r, out double dq), 1e-12);
+            Assert.Equal(quadraticDerivative, dq, 1e-12);
+            Assert.Equal(cosine, Cutoffs.Evaluate(CutoffFunction.Cosine, rc, r, out double dc), 1e-14);
+            Assert.Equal(cosineDerivative, dc, 1e-14);
+        }
+
+        // Values by hand: the cosine cutoff is 1 at r = 0, 3/4 at r_c/3, 1/2 with slope −π/(2r_c) at r_c/2;
+        // the quadratic one is r_c² at 0 and 1/4 with slope −1 at r_c − 1/2.
+        Assert.Equal(1.0, Cutoffs.Evaluate(CutoffFunction.Cosine, rc, 0, out double d0), 1e-15);
+        Assert.Equal(0.0, d0, 1e-15);
+        Assert.Equal(0.75, Cutoffs.Evaluate(CutoffFunction.Cosine, rc, rc / 3, out _), 1e-15);
+        Assert.Equal(0.5, Cutoffs.Evaluate(CutoffFunction.Cosine, rc, rc / 2, out double dHalf), 1e-15);
+        Assert.Equal(-Math.PI / (2 * rc), dHalf, 1e-15);
+        Assert.Equal(rc * rc, Cutoffs.Evaluate(CutoffFunction.Quadratic, rc, 0, out _), 1e-12);
+        Assert.Equal(0.25, Cutoffs.Evaluate(CutoffFunction.Quadratic, rc, rc - 0.5, out double dq2), 1e-12);
+        Assert.Equal(-1.0, dq2, 1e-12);
+    }
+
     private static Structure SmallCell()
     {
         var cell = new Mat3(2.9, 0, 0, 0.1, 3.0, 0, 0, 0.2, 3.1);

@@ -20,7 +20,31 @@ internal sealed class ReferenceKernel(double rc2, double rc3, double sig2, doubl
         public int Centre;
     }
 
-    private static double Fc(CutoffFunction f, double rc, double r, out double d) => Cutoffs.Evaluate(f, rc, r, out d);
+    /// <summary>
+    /// The cutoff function and its derivative, written out here rather than taken from the library:
+    /// quadratic (r − r_c)², derivative 2(r − r_c); cosine ½[cos(π r/r_c) + 1], derivative
+    /// −(π/2r_c) sin(π r/r_c); both 0 from r_c on.
+    /// </summary>
+    private static double Fc(CutoffFunction f, double rc, double r, out double d)
+    {
+        if (r >= rc)
+        {
+            d = 0;
+            return 0;
+        }
+
+        switch (f)
+        {
+            case CutoffFunction.Quadratic:
+                d = 2 * (r - rc);
+                return (r - rc) * (r - rc);
+            case CutoffFunction.Cosine:
+                d = -Math.PI / (2 * rc) * Math.Sin(Math.PI * r / rc);
+                return 0.5 * (Math.Cos(Math.PI * r / rc) + 1);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(f), f, "The reference kernel knows the quadratic and cosine cutoffs.");
+        }
+    }
 
     public static int LabelCount(int n) => 1 + 3 * n + 6 + n;
 

@@ -82,14 +82,14 @@ public sealed class PwCalculatorLiveTests : IDisposable
             Assert.False(Directory.Exists(Path.Combine(d, "scratch"))); // scratch removed by default
         }
 
-        _out.WriteLine($"E1 = {r1.EnergyEv:R} eV, E2 = {r2.EnergyEv:R} eV");
-        Assert.InRange(r1.EnergyEv, -15.7 * 13.6057, -15.5 * 13.6057); // Si2 with this pseudo: ≈ −15.6 Ry
-        Assert.Equal(r1.EnergyEv, r2.EnergyEv, 6); // to 1e-6 eV
-        Assert.Equal(r1.ForcesEvPerA[0].X, r2.ForcesEvPerA[0].X, 5);
+        _out.WriteLine($"E1 = {r1.EnergyEv!.Value:R} eV, E2 = {r2.EnergyEv!.Value:R} eV");
+        Assert.InRange(r1.EnergyEv!.Value, -15.7 * 13.6057, -15.5 * 13.6057); // Si2 with this pseudo: ≈ −15.6 Ry
+        Assert.Equal(r1.EnergyEv!.Value, r2.EnergyEv!.Value, 6); // to 1e-6 eV
+        Assert.Equal(r1.ForcesEvPerA![0].X, r2.ForcesEvPerA![0].X, 5);
         Assert.NotNull(r1.StressEvPerA3);
         // Newton's third law, and the displaced atom is pushed back toward its site (−x).
-        Assert.Equal(0, (r1.ForcesEvPerA[0] + r1.ForcesEvPerA[1]).Length, 4);
-        Assert.True(r1.ForcesEvPerA[0].X < -0.1, $"force on the displaced atom: {r1.ForcesEvPerA[0]}");
+        Assert.Equal(0, (r1.ForcesEvPerA![0] + r1.ForcesEvPerA![1]).Length, 4);
+        Assert.True(r1.ForcesEvPerA![0].X < -0.1, $"force on the displaced atom: {r1.ForcesEvPerA![0]}");
         // The structure was written exactly and read back from the output (header precision).
         var run = calc.Run(s);
         Assert.Equal(s.Positions[0].X, run.Positions[0].X, 5);
@@ -101,9 +101,9 @@ public sealed class PwCalculatorLiveTests : IDisposable
     {
         var calc = Calculator();
         const double x0 = 0.05, h = 0.01;
-        double force = calc.Calculate(Silicon(x0)).ForcesEvPerA[0].X;
-        double ePlus = calc.Calculate(Silicon(x0 + h)).EnergyEv;
-        double eMinus = calc.Calculate(Silicon(x0 - h)).EnergyEv;
+        double force = calc.Calculate(Silicon(x0)).ForcesEvPerA![0].X;
+        double ePlus = calc.Calculate(Silicon(x0 + h)).EnergyEv!.Value;
+        double eMinus = calc.Calculate(Silicon(x0 - h)).EnergyEv!.Value;
         double fd = -(ePlus - eMinus) / (2 * h);
         _out.WriteLine($"F_x = {force:R} eV/Å, −dE/dx = {fd:R} eV/Å");
         Assert.True(Math.Sign(force) == Math.Sign(fd) && Math.Abs(force) > 0.1, $"F_x = {force}, FD = {fd}");
@@ -118,8 +118,8 @@ public sealed class PwCalculatorLiveTests : IDisposable
         const double eps = 0.004;
         var s = Silicon(0.0);
         var stress = calc.Calculate(s).StressEvPerA3!.Value;
-        double ePlus = calc.Calculate(Silicon(0.0, eps)).EnergyEv;
-        double eMinus = calc.Calculate(Silicon(0.0, -eps)).EnergyEv;
+        double ePlus = calc.Calculate(Silicon(0.0, eps)).EnergyEv!.Value;
+        double eMinus = calc.Calculate(Silicon(0.0, -eps)).EnergyEv!.Value;
         double fd = (ePlus - eMinus) / (2 * eps) / s.VolumeA3;
         _out.WriteLine($"σ_xx = {Units.EvPerA3ToGpa(stress.XX):R} GPa, (1/V) dE/dε = {Units.EvPerA3ToGpa(fd):R} GPa");
         Assert.True(Math.Sign(stress.XX) == Math.Sign(fd), $"σ_xx = {stress.XX}, FD = {fd} eV/Å³");
@@ -179,7 +179,7 @@ public sealed class PwCalculatorLiveTests : IDisposable
         // A command line with quoted arguments; the shell reports OMP_NUM_THREADS on stderr.
         var calc = Calculator(command: "/bin/sh -c \"echo OMP=$OMP_NUM_THREADS >&2; exec pw.x \\\"\\$@\\\"\" sh");
         var r = calc.Calculate(Silicon());
-        Assert.True(r.EnergyEv < 0);
+        Assert.True(r.EnergyEv!.Value < 0);
         string expected = Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? "1";
         Assert.Contains($"OMP={expected}", File.ReadAllText(Path.Combine(calc.LastDirectory!, "pw.err")));
     }

@@ -28,6 +28,37 @@ public class PwInputTests
         Namelists = new PwNamelists().Set("electrons", "mixing_beta", 0.4).Set("electrons", "conv_thr", 1e-10).Set("system", "input_dft", "pbesol"),
     };
 
+    [Theory]
+    [InlineData(CalculatorProperties.Energy, false, false)]
+    [InlineData(CalculatorProperties.Energy | CalculatorProperties.Forces, true, false)]
+    [InlineData(CalculatorProperties.Energy | CalculatorProperties.Stress, false, true)]
+    [InlineData(CalculatorProperties.EnergyForcesStress, true, true)]
+    public void ForcesAndStressAreAskedFromPwOnlyWhenRequested(CalculatorProperties properties, bool tprnfor, bool tstress)
+    {
+        using var w = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        PwInput.Write(w, Perovskite(), Settings(), properties: properties);
+        var nl = PwInput.Read(new StringReader(w.ToString()), "asked.in").Namelists;
+        Assert.Equal(tprnfor ? true : null, nl.Get("control", "tprnfor"));
+        Assert.Equal(tstress ? true : null, nl.Get("control", "tstress"));
+
+        // A slab has no stress to ask for.
+        var slab = Perovskite();
+        slab.Pbc = new Pbc(true, true, false);
+        using var w2 = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        PwInput.Write(w2, slab, Settings(), properties: properties);
+        Assert.Null(PwInput.Read(new StringReader(w2.ToString()), "slab.in").Namelists.Get("control", "tstress"));
+    }
+
+    [Fact]
+    public void PwCalculatorImplementsEnergyForcesAndStressOnly()
+    {
+        var calc = new PwCalculator(Settings(), new PwRunOptions { WorkingDirectory = Path.Combine(Path.GetTempPath(), "gpff-never-run") });
+        Assert.Equal(CalculatorProperties.EnergyForcesStress, calc.ImplementedProperties);
+        var ex = Assert.Throws<NotSupportedException>(() => calc.Calculate(Perovskite(), CalculatorProperties.Forces | CalculatorProperties.Uncertainty));
+        Assert.Contains("PwCalculator does not compute Uncertainty", ex.Message);
+        Assert.Null(calc.LastDirectory); // refused before running anything
+    }
+
     [Fact]
     public void WrittenInputReadsBackToTheSameStructureAndSettings()
     {

@@ -244,44 +244,64 @@ public class GaussianProcessTests
         }
     }
 
+    // Steps and tolerances. Ordinary noise: with h = 1e-2 the Richardson truncation, ~(h/2)⁴·|∂⁵log p/∂u⁵|,
+    // is ~1e-8 of the derivatives' scale and the round-off, ~ε·|log p|/h, ~1e-13 of it (observed
+    // agreement ~1e-7): 1e-6 leaves a margin. Noise 10× smaller: K + Σ is ~100× worse conditioned, log p
+    // (≈ −7e2) carries more round-off, and the quotient's error has a floor of ~1e-6 relative for h from
+    // 5e-3 to 2e-2 (truncation would fall as h⁴, so this is round-off): 1e-5. A step at round-off level
+    // (h = 1e-5·σ in σ itself, with 1e-5 relative, as this test once had) is off by 1.4e-4 there.
     [Theory]
-    [InlineData(1L << 30)]
-    [InlineData(0L)]
-    public void Likelihood_gradient_equals_its_finite_difference(long gradientMemory)
+    [InlineData(1L << 30, 0.02, 0.08, 0.003, 1e-2, 1e-6)]
+    [InlineData(0L, 0.02, 0.08, 0.003, 1e-2, 1e-6)]
+    [InlineData(1L << 30, 0.002, 0.008, 0.0003, 1e-2, 1e-5)]
+    [InlineData(0L, 0.002, 0.008, 0.0003, 1e-2, 1e-5)]
+    public void LikelihoodGradientEqualsItsFiniteDifferenceInLogHyperparameters(long gradientMemory, double energyNoise, double forceNoise, double stressNoise, double h, double tolerance)
     {
-        // One covariance pass keeping every ∂K/∂θ, and the two-pass path used for large N.
+        // One covariance pass keeping every ∂K/∂θ, and the two-pass path used for large N; ordinary
+        // noise, and small noise, where log p is steep and ill-conditioned in the hyperparameters.
         var rng = new Random(6);
-        var gp = new GaussianProcess(Kernel(), new NoiseLevels(0.02, 0.08, 0.003), new GaussianProcessOptions { LikelihoodGradientMemoryBytes = gradientMemory });
+        var gp = new GaussianProcess(Kernel(), new NoiseLevels(energyNoise, forceNoise, stressNoise), new GaussianProcessOptions { LikelihoodGradientMemoryBytes = gradientMemory });
         for (int i = 0; i < 3; i++)
         {
             gp.Add(RandomStructure(rng, 4));
         }
 
         var r = gp.LogMarginalLikelihood();
+        Assert.Equal(0, r.JitterAdded);
         var theta = gp.Kernel.Hyperparameters.ToArray();
         var noise = gp.Noise.ToArray();
         for (int k = 0; k < theta.Length + 3; k++)
         {
             double x = k < theta.Length ? theta[k] : noise[k - theta.Length];
-            double h = 1e-5 * x;
-            double At(double value)
+
+            // log p as a function of u = log x, where the fit works: ∂log p/∂u = x·∂log p/∂x.
+            double At(double u)
             {
                 var t = (double[])theta.Clone();
                 var n = (double[])noise.Clone();
                 if (k < t.Length)
                 {
-                    t[k] = value;
+                    t[k] = Math.Exp(u);
                 }
                 else
                 {
-                    n[k - t.Length] = value;
+                    n[k - t.Length] = Math.Exp(u);
                 }
 
-                return gp.LogMarginalLikelihood(gp.Kernel.WithHyperparameters(t), new NoiseLevels(n[0], n[1], n[2]), gradient: false).Value;
+                var value = gp.LogMarginalLikelihood(gp.Kernel.WithHyperparameters(t), new NoiseLevels(n[0], n[1], n[2]), gradient: false);
+                Assert.Equal(0, value.JitterAdded); // a jittered point would make log p jump
+                return value.Value;
             }
 
-            double fd = (At(x + h) - At(x - h)) / (2 * h);
-            Assert.True(Math.Abs(fd - r.Gradient[k]) <= 1e-5 * Math.Max(1, Math.Abs(fd)), $"parameter {k}: analytic {r.Gradient[k]}, finite difference {fd}");
+            // Central differences with steps h and h/2 in log space, Richardson-extrapolated:
+            // D(h) = g + c₂h² + c₄h⁴ + …, so (4D(h/2) − D(h))/3 = g + O(h⁴).
+            double u0 = Math.Log(x);
+            double dh = (At(u0 + h) - At(u0 - h)) / (2 * h);
+            double dh2 = (At(u0 + h / 2) - At(u0 - h / 2)) / h;
+            double fd = (4 * dh2 - dh) / 3;
+            double analytic = x * r.Gradient[k];
+            Assert.True(Math.Abs(fd - analytic) <= tolerance * Math.Max(1, Math.Abs(fd)),
+                $"parameter {k} (log): analytic {analytic}, Richardson finite difference {fd} (central h {dh}, h/2 {dh2})");
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
 
 namespace Gpff.Regression.Tests;
 
@@ -96,5 +98,51 @@ public class ModelFileTests : IDisposable
         File.WriteAllText(target, "previous");
         Assert.Contains("Only a trained model can be saved", Assert.Throws<InvalidOperationException>(() => ModelFile.Save(gp, target)).Message);
         Assert.Equal("previous", File.ReadAllText(target));
+    }
+
+    [Fact]
+    public void The_header_names_the_noises_as_NoiseLevels_does_and_stores_the_label_kinds()
+    {
+        var path = Path.Combine(_dir.FullName, "m.gpff");
+        var gp = Trained();
+        ModelFile.Save(gp, path, labelKinds: LabelKinds.Forces | LabelKinds.Stress);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(ModelFile.FormatVersion, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)));
+        long length = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(12));
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 20, (int)length));
+        var noise = header.RootElement.GetProperty("noise");
+        Assert.Equal(NoiseLevels.Names, noise.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(gp.Noise.ToArray(), NoiseLevels.Names.Select(n => noise.GetProperty(n).GetDouble()));
+        var back = ModelFile.Load(path, null, out var kinds);
+        Assert.Equal(LabelKinds.Forces | LabelKinds.Stress, kinds);
+        Assert.Equal(gp.Noise, back.Noise);
+    }
+
+    [Fact]
+    public void A_format_version_1_file_still_loads()
+    {
+        // Written by Gpff before format version 2 (noise keys energy_ev_per_atom, ..., no label kinds):
+        // two 4-atom structures, one with all labels, one with the forces of atoms 0 and 2.
+        var path = Path.Combine(AppContext.BaseDirectory, "data", "model-format-v1.gpff");
+        Assert.Equal(1, BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
+        var gp = ModelFile.Load(path, null, out var kinds);
+        Assert.Equal(new NoiseLevels(0.01, 0.05, 0.002), gp.Noise);
+        Assert.Equal(LabelKinds.All, kinds);   // the kinds its training entries have
+        Assert.Equal(2, gp.Training.Count);
+        Assert.Equal([0, 2], gp.Training[1].Labels.ForceAtoms);
+
+        // Its stored factor and α are those of its data: retraining from scratch predicts the same.
+        var scratch = new GaussianProcess(gp.Kernel, gp.Noise);
+        foreach (var e in gp.Training)
+        {
+            scratch.Add(e.Structure, e.Labels.Energy ? LabelKinds.All : LabelKinds.Forces, e.Labels.Energy ? null : e.Labels.ForceAtoms);
+        }
+
+        scratch.Train();
+        var test = GaussianProcessTests.RandomStructure(new Random(3), 4);
+        var a = gp.Predict(test);
+        var b = scratch.Predict(test);
+        Assert.Equal(b.EnergyEv, a.EnergyEv, 1e-8 * Math.Max(1, Math.Abs(b.EnergyEv)));
+        Assert.Equal(b.EnergyStdEv, a.EnergyStdEv, 1e-8);
     }
 }

@@ -25,6 +25,7 @@ public class PredictionInputTests
         Assert.Equal(expected, Assert.Throws<InvalidStructureException>(() => gp.Predict(s)).Message);
         Assert.Equal(expected, Assert.Throws<InvalidStructureException>(() => gp.PredictForces(s)).Message);
         Assert.Equal(expected, Assert.Throws<InvalidStructureException>(() => gp.PredictEnergies([s])).Message);
+        Assert.Equal(expected, Assert.Throws<InvalidStructureException>(() => gp.Calculate(s, CalculatorProperties.Forces)).Message);
     }
 
     [Fact]

@@ -22,14 +22,26 @@ public readonly record struct MolecularDynamicsStep(int Step, double TimeFs, dou
 /// cancelled between steps; <see cref="Sample"/> yields labelled snapshots every n steps.
 /// Not thread-safe: one trajectory, one thread.
 /// </summary>
+/// <remarks>
+/// What the calculator is asked (<see cref="ICalculator.Calculate(Structure, CalculatorProperties, CancellationToken)"/>):
+/// each step asks for the forces, plus <see cref="PropertiesEveryStep"/>, plus what is known in advance
+/// to be read after that step — the properties of the observers due (<see cref="Attach"/>), the energy
+/// when <see cref="Run"/> reports progress, energy, forces and stress on the steps
+/// <see cref="Sample"/> yields. Anything else read later at the same positions
+/// (<see cref="PotentialEnergyEv"/>, <see cref="State"/>, <see cref="Snapshot"/>, <see cref="Require"/>)
+/// is computed then, by one more call asking only for what is missing. So a GP force field runs its
+/// forces-only path on the steps nobody looks at, and every energy that is read is the energy at the
+/// current positions, as before.
+/// </remarks>
 public abstract class Integrator
 {
-    private readonly List<(Action<Integrator> Observer, int Interval)> _observers = [];
+    private readonly List<(Action<Integrator> Observer, int Interval, CalculatorProperties Properties)> _observers = [];
     private readonly double[] _massesAmu;
+    private CalculatorProperties _stepProperties = CalculatorProperties.Forces;
 
     /// <summary>Sets up the dynamics and evaluates the forces at the initial positions.</summary>
     /// <param name="structure">The structure to move (in place). Masses come from <see cref="Structure.MassesAmu"/>.</param>
-    /// <param name="calculator">Energy, forces (and stress) of a structure.</param>
+    /// <param name="calculator">Forces (and on request energy, stress) of a structure; it must implement forces.</param>
     /// <param name="timeStepFs">Time step in fs (positive).</param>
     /// <param name="velocitiesAPerFs">Initial velocities in Å/fs (copied); null means at rest.</param>
     /// <param name="cancellationToken">Cancels the initial force evaluation.</param>
@@ -50,6 +62,11 @@ public abstract class Integrator
         if (velocitiesAPerFs is not null && velocitiesAPerFs.Length != structure.AtomCount)
         {
             throw new ArgumentException($"{velocitiesAPerFs.Length} velocities were given for {structure.AtomCount} atoms.", nameof(velocitiesAPerFs));
+        }
+
+        if (!calculator.ImplementedProperties.HasFlag(CalculatorProperties.Forces))
+        {
+            throw new ArgumentException($"{calculator.GetType().Name} does not compute forces ({calculator.ImplementedProperties}); molecular dynamics needs them.", nameof(calculator));
         }
 
         Structure = structure;
@@ -83,8 +100,19 @@ public abstract class Integrator
     /// <summary>Masses in amu.</summary>
     public ReadOnlySpan<double> MassesAmu => _massesAmu;
 
-    /// <summary>The calculator's result at the current positions.</summary>
+    /// <summary>
+    /// The calculator's result at the current positions: the forces always, the other properties when
+    /// they were asked at this step (see the class remarks); <see cref="Require"/> completes it.
+    /// </summary>
     public CalculationResult Current { get; private set; }
+
+    /// <summary>
+    /// Properties asked from the calculator at every step besides the forces (default none: e.g. set
+    /// <see cref="CalculatorProperties.Forces"/> | <see cref="CalculatorProperties.Uncertainty"/> to
+    /// watch the GP's force uncertainties, or <see cref="CalculatorProperties.Energy"/> when the energy
+    /// is read after every step anyway). May be changed between steps.
+    /// </summary>
+    public CalculatorProperties PropertiesEveryStep { get; set; }
 
     /// <summary>Steps taken so far.</summary>
     public int StepCount { get; private set; }
@@ -95,8 +123,8 @@ public abstract class Integrator
     /// <summary>Degrees of freedom counted by <see cref="TemperatureK"/>: 3N, minus 3 when the integrator conserves a zero total momentum.</summary>
     public abstract int DegreesOfFreedom { get; }
 
-    /// <summary>Potential energy in eV.</summary>
-    public double PotentialEnergyEv => Current.EnergyEv;
+    /// <summary>Potential energy in eV at the current positions (asks the calculator for it when this step did not).</summary>
+    public double PotentialEnergyEv => Require(CalculatorProperties.Energy).EnergyEv!.Value;
 
     /// <summary>Kinetic energy in eV.</summary>
     public double KineticEnergyEv => MaxwellBoltzmann.KineticEnergyEv(_massesAmu, Velocities);
@@ -125,25 +153,63 @@ public abstract class Integrator
     /// <summary>Calls <paramref name="observer"/> after every <paramref name="interval"/>-th step (ASE's dyn.attach).</summary>
     /// <param name="observer">The callback; it sees the dynamics after the step.</param>
     /// <param name="interval">Steps between calls (≥ 1).</param>
-    public void Attach(Action<Integrator> observer, int interval = 1)
+    /// <param name="properties">
+    /// What the observer reads, asked from the calculator in the same call as the forces on the steps it
+    /// runs (default: the energy, as a logger reads it; <see cref="CalculatorProperties.None"/> for an
+    /// observer that reads neither energy nor stress). Reading more is still correct, at the cost of one
+    /// more calculator call.
+    /// </param>
+    public void Attach(Action<Integrator> observer, int interval = 1, CalculatorProperties properties = CalculatorProperties.Energy)
     {
         ArgumentNullException.ThrowIfNull(observer);
         ArgumentOutOfRangeException.ThrowIfLessThan(interval, 1);
-        _observers.Add((observer, interval));
+        _observers.Add((observer, interval, properties));
+    }
+
+    /// <summary>
+    /// The calculator's result at the current positions with at least <paramref name="properties"/>:
+    /// <see cref="Current"/> when it has them, otherwise <see cref="Current"/> completed by one calculator
+    /// call asking only for what is missing (then stored as <see cref="Current"/> and as the structure's labels).
+    /// </summary>
+    /// <param name="properties">The properties wanted (stress only where the cell is periodic along all axes).</param>
+    /// <param name="cancellationToken">Passed to the calculator.</param>
+    /// <exception cref="NotSupportedException">The calculator does not implement a property asked for.</exception>
+    public CalculationResult Require(CalculatorProperties properties, CancellationToken cancellationToken = default)
+    {
+        var missing = Current.Missing(properties, Structure.Pbc.AllPeriodic);
+        if (missing == CalculatorProperties.None)
+        {
+            return Current;
+        }
+
+        var more = Calculator.Calculate(Structure, missing, cancellationToken);
+        var merged = Current.Merge(more);
+        if (merged.Missing(properties, Structure.Pbc.AllPeriodic) is var still && still != CalculatorProperties.None)
+        {
+            throw new InvalidOperationException($"{Calculator.GetType().Name} was asked for {missing} at MD step {StepCount} but did not return {still}.");
+        }
+
+        merged.ApplyAsLabels(Structure);
+        Current = merged;
+        return merged;
     }
 
     /// <summary>Runs a number of steps.</summary>
     /// <param name="steps">Number of steps (≥ 0).</param>
-    /// <param name="progress">Receives the state after every step.</param>
+    /// <param name="progress">Receives the state after every step (then every step asks for the energy too).</param>
     /// <param name="cancellationToken">Checked before every step and passed to the calculator.</param>
     public void Run(int steps, IProgress<MolecularDynamicsStep>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        var read = progress is null ? CalculatorProperties.None : CalculatorProperties.Energy;
         for (int s = 0; s < steps; s++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Step(cancellationToken);
-            progress?.Report(State);
+            Step(read, cancellationToken);
+            if (progress is not null)
+            {
+                progress.Report(State);
+            }
         }
     }
 
@@ -165,7 +231,7 @@ public abstract class Integrator
             for (int s = 1; s <= steps; s++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                Step(cancellationToken);
+                Step(s % interval == 0 ? SnapshotProperties : CalculatorProperties.None, cancellationToken);
                 if (s % interval == 0)
                 {
                     yield return Snapshot();
@@ -175,9 +241,9 @@ public abstract class Integrator
     }
 
     /// <summary>
-    /// A copy of the current structure labelled with the calculator's energy, forces and stress, the
-    /// velocities as the per-atom property <c>velocities</c> (Å/fs), and <c>Info</c> entries
-    /// <c>md_step</c>, <c>time_fs</c> and <c>temperature_K</c>.
+    /// A copy of the current structure labelled with the calculator's energy, forces and stress (those
+    /// it implements; computed now when this step did not ask for them), the velocities as the per-atom
+    /// property <c>velocities</c> (Å/fs), and <c>Info</c> entries <c>md_step</c>, <c>time_fs</c> and <c>temperature_K</c>.
     /// </summary>
     public Structure Snapshot()
     {
@@ -187,7 +253,7 @@ public abstract class Integrator
             s.Info[key] = value;
         }
 
-        Current.ApplyAsLabels(s);
+        Require(SnapshotProperties).ApplyAsLabels(s);
         var v = new double[3 * Velocities.Length];
         for (int i = 0; i < Velocities.Length; i++)
         {
@@ -203,13 +269,41 @@ public abstract class Integrator
         return s;
     }
 
-    /// <summary>Advances one time step.</summary>
+    /// <summary>The labels of a snapshot: energy, forces and stress, as far as the calculator implements them.</summary>
+    private CalculatorProperties SnapshotProperties => CalculatorProperties.EnergyForcesStress & Calculator.ImplementedProperties;
+
+    /// <summary>
+    /// Advances one time step, asking the calculator for the forces, <see cref="PropertiesEveryStep"/>
+    /// and what the observers due after this step read.
+    /// </summary>
     /// <param name="cancellationToken">Passed to the calculator.</param>
-    public void Step(CancellationToken cancellationToken = default)
+    public void Step(CancellationToken cancellationToken = default) => Step(CalculatorProperties.None, cancellationToken);
+
+    private void Step(CalculatorProperties read, CancellationToken cancellationToken)
     {
-        Integrate(cancellationToken);
+        int next = StepCount + 1;
+        var properties = CalculatorProperties.Forces | PropertiesEveryStep | read;
+        foreach (var (_, interval, observed) in _observers)
+        {
+            if (next % interval == 0)
+            {
+                properties |= observed;
+            }
+        }
+
+        // Ask only for what the calculator has; reading an unimplemented property later is the clear error.
+        _stepProperties = properties & Calculator.ImplementedProperties;
+        try
+        {
+            Integrate(cancellationToken);
+        }
+        finally
+        {
+            _stepProperties = CalculatorProperties.Forces | (PropertiesEveryStep & Calculator.ImplementedProperties);
+        }
+
         StepCount++;
-        foreach (var (observer, interval) in _observers)
+        foreach (var (observer, interval, _) in _observers)
         {
             if (StepCount % interval == 0)
             {
@@ -222,11 +316,19 @@ public abstract class Integrator
     /// <param name="cancellationToken">Passed to the calculator.</param>
     protected abstract void Integrate(CancellationToken cancellationToken);
 
-    /// <summary>Evaluates the calculator at the current positions, stores the result as <see cref="Current"/> and as the structure's labels.</summary>
+    /// <summary>
+    /// Evaluates the calculator at the current positions, asking for the forces and what this step
+    /// needs (see the class remarks), and stores the result as <see cref="Current"/> and as the structure's labels.
+    /// </summary>
     /// <param name="cancellationToken">Passed to the calculator.</param>
     protected CalculationResult Evaluate(CancellationToken cancellationToken)
     {
-        var result = Calculator.Calculate(Structure, cancellationToken);
+        var result = Calculator.Calculate(Structure, _stepProperties, cancellationToken);
+        if (result.ForcesEvPerA is null)
+        {
+            throw new InvalidOperationException($"{Calculator.GetType().Name} was asked for {_stepProperties} at MD step {StepCount} but returned no forces.");
+        }
+
         if (result.ForcesEvPerA.Length != Structure.AtomCount)
         {
             throw new InvalidOperationException($"The calculator returned {result.ForcesEvPerA.Length} forces for {Structure.AtomCount} atoms.");
@@ -249,7 +351,7 @@ public abstract class Integrator
     /// <param name="timeFs">Duration of the kick in fs.</param>
     protected void Kick(double timeFs)
     {
-        var f = Current.ForcesEvPerA;
+        var f = Current.ForcesEvPerA!;
         for (int i = 0; i < Velocities.Length; i++)
         {
             Velocities[i] += (timeFs * MdUnits.AccelerationAPerFs2 / _massesAmu[i]) * f[i];

@@ -205,11 +205,26 @@ public sealed class StillingerWeber : ICalculator
         return new StillingerWeber([(speciesA, speciesA, pa), (speciesB, speciesB, pb), (speciesA, speciesB, pab)], triplets);
     }
 
-    /// <inheritdoc/>
+    /// <summary>Energy, forces, stress (cells periodic along all axes) and local energies; no uncertainties.</summary>
+    public CalculatorProperties ImplementedProperties =>
+        CalculatorProperties.Energy | CalculatorProperties.Forces | CalculatorProperties.Stress | CalculatorProperties.LocalEnergies;
+
+    /// <summary>
+    /// Computes what is asked: the energies come with the pair and triplet terms; the forces and
+    /// the virial (stress) are accumulated only when asked.
+    /// </summary>
+    /// <param name="structure">The structure; not modified.</param>
+    /// <param name="properties">What to compute (a subset of <see cref="ImplementedProperties"/>).</param>
+    /// <param name="cancellationToken">Cancels the calculation (checked every 64 atoms).</param>
+    /// <returns>Energy (eV), forces (eV/Å), stress (eV/Å³) and local energies (eV) as asked; null for the rest.</returns>
     /// <exception cref="ArgumentException">An atom's species has no parameters (the atom is named), or two atoms coincide.</exception>
-    public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default)
+    /// <exception cref="NotSupportedException">Uncertainty was asked for.</exception>
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(structure);
+        this.ThrowIfNotImplemented(properties);
+        bool wantForces = properties.HasFlag(CalculatorProperties.Forces);
+        bool wantStress = properties.HasFlag(CalculatorProperties.Stress) && structure.Pbc.AllPeriodic;
         int n = structure.AtomCount;
         int s = _species.Length;
         var species = new int[n];
@@ -341,7 +356,7 @@ public sealed class StillingerWeber : ICalculator
             }
 
             // Forces and virial from dE/d(bond vector) of every bond of i: the bond vector is r_j − r_i.
-            for (int a = 0; a < count; a++)
+            for (int a = 0; a < count && (wantForces || wantStress); a++)
             {
                 var f = dE[a];
                 if (f == Vec3.Zero)
@@ -349,9 +364,14 @@ public sealed class StillingerWeber : ICalculator
                     continue;
                 }
 
-                var u = vectors[a];
                 forces[i] += f;
                 forces[neighbors[a]] -= f;
+                if (!wantStress)
+                {
+                    continue;
+                }
+
+                var u = vectors[a];
                 wxx += f.X * u.X;
                 wyy += f.Y * u.Y;
                 wzz += f.Z * u.Z;
@@ -365,7 +385,7 @@ public sealed class StillingerWeber : ICalculator
         }
 
         Voigt? stress = null;
-        if (structure.Pbc.AllPeriodic)
+        if (wantStress)
         {
             double volume = structure.VolumeA3;
             stress = (1.0 / volume) * new Voigt(wxx, wyy, wzz, wyz, wxz, wxy);
@@ -373,10 +393,10 @@ public sealed class StillingerWeber : ICalculator
 
         return new CalculationResult
         {
-            EnergyEv = energy,
-            ForcesEvPerA = forces,
+            EnergyEv = properties.HasFlag(CalculatorProperties.Energy) ? energy : null,
+            ForcesEvPerA = wantForces ? forces : null,
             StressEvPerA3 = stress,
-            LocalEnergiesEv = local,
+            LocalEnergiesEv = properties.HasFlag(CalculatorProperties.LocalEnergies) ? local : null,
         };
     }
 

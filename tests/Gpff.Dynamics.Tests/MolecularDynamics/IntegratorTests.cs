@@ -9,11 +9,27 @@ public class IntegratorTests(Xunit.Abstractions.ITestOutputHelper output)
     /// <summary>A constant force on every atom (no neighbours needed).</summary>
     private sealed class ConstantForce(Vec3 forceEvPerA) : ICalculator
     {
-        public CalculationResult Calculate(Structure structure, CancellationToken cancellationToken = default) => new()
+        public CalculatorProperties ImplementedProperties => CalculatorProperties.Energy | CalculatorProperties.Forces;
+
+        public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default) => new()
         {
             EnergyEv = -structure.Positions.Sum(p => Vec3.Dot(forceEvPerA, p)),
             ForcesEvPerA = Enumerable.Repeat(forceEvPerA, structure.AtomCount).ToArray(),
         };
+    }
+
+    /// <summary>Stillinger–Weber that records what each call asks for and checks it gets nothing else.</summary>
+    private sealed class Recording(ICalculator inner) : ICalculator
+    {
+        public List<CalculatorProperties> Requests { get; } = [];
+
+        public CalculatorProperties ImplementedProperties => inner.ImplementedProperties;
+
+        public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+        {
+            Requests.Add(properties);
+            return inner.Calculate(structure, properties, cancellationToken);
+        }
     }
 
     private static Structure SiliconCrystal(int seed, int z2 = 14)
@@ -157,7 +173,7 @@ public class IntegratorTests(Xunit.Abstractions.ITestOutputHelper output)
         var last = snaps[^1];
         Assert.Equal(150.0, (double)last.Info["time_fs"]);
         var check = sw.Calculate(last);
-        Assert.Equal(check.EnergyEv, last.EnergyEv!.Value, 1e-12);
+        Assert.Equal(check.EnergyEv!.Value, last.EnergyEv!.Value, 1e-12);
         Assert.Equal(check.ForcesEvPerA, last.ForcesEvPerA);
         Assert.Equal(check.StressEvPerA3, last.StressEvPerA3);
         Assert.NotSame(s.Positions, snaps[0].Positions);
@@ -171,6 +187,150 @@ public class IntegratorTests(Xunit.Abstractions.ITestOutputHelper output)
         md.Attach(d => { if (d.StepCount == 160) { cts.Cancel(); } });
         Assert.Throws<OperationCanceledException>(() => md.Run(100, cancellationToken: cts.Token));
         Assert.Equal(160, md.StepCount);
+    }
+
+    [Fact]
+    public void EachStepAsksForForcesOnlyUnlessTheEnergyIsRead()
+    {
+        const CalculatorProperties f = CalculatorProperties.Forces, e = CalculatorProperties.Energy;
+        var sw = StillingerWeber.DefaultBinary();
+        var s = SiliconCrystal(seed: 7, z2: 32);
+        var calc = new Recording(sw);
+        var md = new VelocityVerlet(s, calc, 1, MaxwellBoltzmann.SampleVelocities(s.MassesAmu(), 500, seed: 8));
+        Assert.Equal([f], calc.Requests);
+        Assert.Null(md.Current.EnergyEv);
+        Assert.Null(s.EnergyEv); // no stale label: the energy was not computed
+
+        // An observer that reads the energy every 5 steps: steps 5 and 10 ask for it with the forces.
+        var seen = new List<(int Step, double EnergyEv)>();
+        md.Attach(d => seen.Add((d.StepCount, d.PotentialEnergyEv)), interval: 5);
+        md.Run(10);
+        Assert.Equal([f, f, f, f, f, f | e, f, f, f, f, f | e], calc.Requests);
+        Assert.Equal([5, 10], seen.Select(x => x.Step));
+        Assert.Equal(sw.Calculate(s, e).EnergyEv!.Value, seen[^1].EnergyEv, 1e-12);
+        Assert.Equal(seen[^1].EnergyEv, s.EnergyEv);
+
+        // Read after a step nobody observed: one more call, for the energy alone, at the same positions.
+        calc.Requests.Clear();
+        md.Step();
+        Assert.Equal([f], calc.Requests);
+        Assert.Null(md.Current.EnergyEv);
+        double energy = md.PotentialEnergyEv;
+        Assert.Equal([f, e], calc.Requests);
+        Assert.Equal(sw.Calculate(s, e).EnergyEv!.Value, energy, 1e-12);
+        Assert.Equal(energy, s.EnergyEv);
+        Assert.Equal(energy, md.State.PotentialEnergyEv); // now known: no further call
+        Assert.Equal([f, e], calc.Requests);
+
+        // Progress reports read the energy after every step; snapshots ask for energy, forces and stress.
+        calc.Requests.Clear();
+        md.Run(3, new SynchronousProgress(_ => { }));
+        Assert.Equal([f | e, f | e, f | e], calc.Requests);
+        calc.Requests.Clear();
+        var snaps = md.Sample(4, 2).ToList();
+        var efs = CalculatorProperties.EnergyForcesStress;
+        Assert.Equal([f | e, efs, f, efs], calc.Requests); // steps 15 (the observer's), 16, 17, 18
+        Assert.All(snaps, x => Assert.True(x.EnergyEv is not null && x.ForcesEvPerA is not null && x.StressEvPerA3 is not null));
+
+        // An observer declared as reading nothing costs nothing; PropertiesEveryStep adds to every step.
+        calc.Requests.Clear();
+        var quiet = new VelocityVerlet(SiliconCrystal(seed: 7, z2: 32), calc, 1);
+        quiet.Attach(d => _ = d.TemperatureK, properties: CalculatorProperties.None);
+        quiet.Run(2);
+        quiet.PropertiesEveryStep = CalculatorProperties.Stress;
+        quiet.Run(1);
+        Assert.Equal([f, f, f, f | CalculatorProperties.Stress], calc.Requests);
+        Assert.NotNull(quiet.Current.StressEvPerA3);
+    }
+
+    [Fact]
+    public void NveEnergyReadEveryTenStepsMatchesTheEnergyComputedEveryStep()
+    {
+        // The same trajectory whether the energy is asked at every step or only where it is read.
+        var sw = StillingerWeber.DefaultBinary();
+        double[] Energies(bool everyStep)
+        {
+            var s = SiliconCrystal(seed: 9, z2: 32);
+            var md = new VelocityVerlet(s, sw, 1, MaxwellBoltzmann.SampleVelocities(s.MassesAmu(), 600, seed: 10));
+            if (everyStep)
+            {
+                md.PropertiesEveryStep = CalculatorProperties.EnergyForcesStress;
+            }
+
+            var totals = new List<double>();
+            md.Attach(d => totals.Add(d.State.TotalEnergyEv), interval: 10);
+            md.Run(100);
+            return [.. totals];
+        }
+
+        var lazy = Energies(everyStep: false);
+        Assert.Equal(10, lazy.Length);
+        Assert.Equal(Energies(everyStep: true), lazy);
+        Assert.True(lazy.Max() - lazy.Min() < 64 * 2e-4, "NVE conserves the energy that is read");
+    }
+
+    [Fact]
+    public void AskingForAPropertyTheCalculatorLacksIsAClearError()
+    {
+        var s = SiliconCrystal(seed: 1);
+        var sw = StillingerWeber.Silicon();
+        var ex = Assert.Throws<NotSupportedException>(() => sw.Calculate(s, CalculatorProperties.Forces | CalculatorProperties.Uncertainty));
+        Assert.Contains("StillingerWeber does not compute Uncertainty", ex.Message);
+
+        // A forces-only calculator drives MD; reading the energy it cannot give says so.
+        var md = new VelocityVerlet(s, new ForcesOnly(sw), 1);
+        md.Run(2);
+        var ex2 = Assert.Throws<NotSupportedException>(() => md.PotentialEnergyEv);
+        Assert.Contains("ForcesOnly does not compute Energy", ex2.Message);
+        Assert.Throws<ArgumentException>(() => new VelocityVerlet(s, new EnergyOnly(sw), 1));
+    }
+
+    [Fact]
+    public void StillingerWeberComputesOnlyWhatIsAskedAndTheSameValues()
+    {
+        var s = SiliconCrystal(seed: 2, z2: 32);
+        var sw = StillingerWeber.DefaultBinary();
+        var full = sw.Calculate(s);
+        Assert.NotNull(full.EnergyEv);
+        Assert.NotNull(full.StressEvPerA3);
+        Assert.NotNull(full.LocalEnergiesEv);
+        var forces = sw.Calculate(s, CalculatorProperties.Forces);
+        Assert.Null(forces.EnergyEv);
+        Assert.Null(forces.StressEvPerA3);
+        Assert.Null(forces.LocalEnergiesEv);
+        Assert.Equal(full.ForcesEvPerA, forces.ForcesEvPerA);
+        var energy = sw.Calculate(s, CalculatorProperties.Energy);
+        Assert.Null(energy.ForcesEvPerA);
+        Assert.Equal(full.EnergyEv, energy.EnergyEv);
+        var stress = sw.Calculate(s, CalculatorProperties.Stress);
+        Assert.Null(stress.ForcesEvPerA);
+        Assert.Equal(full.StressEvPerA3, stress.StressEvPerA3);
+
+        // Stress of a cell that is not periodic along all axes is not defined: null, not an error.
+        var slab = new Structure(s.AtomicNumbers.ToArray(), s.Positions, s.Cell, new Pbc(true, true, false));
+        Assert.Null(sw.Calculate(slab, CalculatorProperties.Forces | CalculatorProperties.Stress).StressEvPerA3);
+    }
+
+    private sealed class ForcesOnly(ICalculator inner) : ICalculator
+    {
+        public CalculatorProperties ImplementedProperties => CalculatorProperties.Forces;
+
+        public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+        {
+            this.ThrowIfNotImplemented(properties);
+            return inner.Calculate(structure, properties, cancellationToken);
+        }
+    }
+
+    private sealed class EnergyOnly(ICalculator inner) : ICalculator
+    {
+        public CalculatorProperties ImplementedProperties => CalculatorProperties.Energy;
+
+        public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+        {
+            this.ThrowIfNotImplemented(properties);
+            return inner.Calculate(structure, properties, cancellationToken);
+        }
     }
 
     [Fact]

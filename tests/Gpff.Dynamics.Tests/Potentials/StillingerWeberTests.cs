@@ -13,8 +13,8 @@ public class StillingerWeberTests
         // Stillinger & Weber (1985): diamond Si, a = 5.431 Å, E = −2ε = −4.3366 eV/atom, the minimum of E(a).
         var sw = StillingerWeber.Silicon();
         var r = sw.Calculate(TestStructures.Diamond(5.431));
-        Assert.Equal(-4.3366, r.EnergyEv / 8, 3e-4);
-        Assert.All(r.ForcesEvPerA, f => Assert.True(f.Length < 1e-10));
+        Assert.Equal(-4.3366, r.EnergyEv!.Value / 8, 3e-4);
+        Assert.All(r.ForcesEvPerA!, f => Assert.True(f.Length < 1e-10));
         var stress = r.StressEvPerA3!.Value;
         Assert.True(Math.Abs(stress.Pressure) < 2e-4, $"pressure {stress.Pressure} eV/Å³");
         Assert.Equal(stress.XX, stress.YY, 1e-12);
@@ -39,12 +39,12 @@ public class StillingerWeberTests
             var big = small.Repeat(2, 3, 2);
             var rs = Binary.Calculate(small);
             var rb = Binary.Calculate(big);
-            Assert.Equal(rs.EnergyEv * 12, rb.EnergyEv, 1e-9 * Math.Abs(rb.EnergyEv));
+            Assert.Equal(rs.EnergyEv!.Value * 12, rb.EnergyEv!.Value, 1e-9 * Math.Abs(rb.EnergyEv!.Value));
             var ds = rs.StressEvPerA3!.Value - rb.StressEvPerA3!.Value;
             Assert.True(ds.ToArray().All(x => Math.Abs(x) < 1e-10));
             for (int i = 0; i < big.AtomCount; i++)
             {
-                Assert.True((rb.ForcesEvPerA[i] - rs.ForcesEvPerA[i % small.AtomCount]).Length < 1e-10);
+                Assert.True((rb.ForcesEvPerA![i] - rs.ForcesEvPerA![i % small.AtomCount]).Length < 1e-10);
             }
         }
     }
@@ -67,7 +67,7 @@ public class StillingerWeberTests
         var s = Configuration(name);
         var r = Binary.Calculate(s);
         const double h = 1e-5;
-        double maxForce = r.ForcesEvPerA.Max(f => f.Length);
+        double maxForce = r.ForcesEvPerA!.Max(f => f.Length);
         Assert.True(maxForce > 0.1, $"a test configuration with real forces ({maxForce} eV/Å)");
         for (int i = 0; i < s.AtomCount; i++)
         {
@@ -78,8 +78,8 @@ public class StillingerWeberTests
                 plus.Positions[i] += step;
                 var minus = s.Clone();
                 minus.Positions[i] -= step;
-                double fd = -(Binary.Calculate(plus).EnergyEv - Binary.Calculate(minus).EnergyEv) / (2 * h);
-                Assert.True(Math.Abs(fd - r.ForcesEvPerA[i][d]) < 1e-6 * Math.Max(1, maxForce), $"atom {i} axis {d}: analytic {r.ForcesEvPerA[i][d]}, finite difference {fd}");
+                double fd = -(Binary.Calculate(plus).EnergyEv!.Value - Binary.Calculate(minus).EnergyEv!.Value) / (2 * h);
+                Assert.True(Math.Abs(fd - r.ForcesEvPerA![i][d]) < 1e-6 * Math.Max(1, maxForce), $"atom {i} axis {d}: analytic {r.ForcesEvPerA![i][d]}, finite difference {fd}");
             }
         }
     }
@@ -99,9 +99,9 @@ public class StillingerWeberTests
         {
             var e = new double[6];
             e[k] = h;
-            var ep = Binary.Calculate(s.Strained(Voigt.FromSpan(e))).EnergyEv;
+            var ep = Binary.Calculate(s.Strained(Voigt.FromSpan(e))).EnergyEv!.Value;
             e[k] = -h;
-            var em = Binary.Calculate(s.Strained(Voigt.FromSpan(e))).EnergyEv;
+            var em = Binary.Calculate(s.Strained(Voigt.FromSpan(e))).EnergyEv!.Value;
 
             // Off-diagonal Voigt strain moves both ε_ab and ε_ba: dE/de = 2Vσ_ab.
             double fd = (ep - em) / (2 * h) / s.VolumeA3 / (k < 3 ? 1 : 2);
@@ -114,9 +114,9 @@ public class StillingerWeberTests
     public void LocalEnergiesSumToTheTotalAndForcesSumToZero(string name)
     {
         var r = Binary.Calculate(Configuration(name));
-        Assert.Equal(r.EnergyEv, r.LocalEnergiesEv!.Sum(), 1e-10);
+        Assert.Equal(r.EnergyEv!.Value, r.LocalEnergiesEv!.Sum(), 1e-10);
         Assert.True(r.LocalEnergiesEv!.Distinct().Count() > 1);
-        var total = r.ForcesEvPerA.Aggregate(Vec3.Zero, (a, b) => a + b);
+        var total = r.ForcesEvPerA!.Aggregate(Vec3.Zero, (a, b) => a + b);
         Assert.True(total.Length < 1e-10);
     }
 
@@ -130,10 +130,10 @@ public class StillingerWeberTests
         var rot = TestStructures.RandomRotation(4);
         var rotated = s.Deformed(rot);
         var rr = Binary.Calculate(rotated);
-        Assert.Equal(r.EnergyEv, rr.EnergyEv, 1e-10);
+        Assert.Equal(r.EnergyEv!.Value, rr.EnergyEv!.Value, 1e-10);
         for (int i = 0; i < s.AtomCount; i++)
         {
-            Assert.True((rr.ForcesEvPerA[i] - rot * r.ForcesEvPerA[i]).Length < 1e-10);
+            Assert.True((rr.ForcesEvPerA![i] - rot * r.ForcesEvPerA![i]).Length < 1e-10);
         }
 
         var sigma = rot * r.StressEvPerA3!.Value.ToMatrix() * rot.Transpose();
@@ -147,17 +147,17 @@ public class StillingerWeberTests
         }
 
         var rt = Binary.Calculate(shifted);
-        Assert.Equal(r.EnergyEv, rt.EnergyEv, 1e-10);
-        Assert.True(r.ForcesEvPerA.Zip(rt.ForcesEvPerA).All(p => (p.First - p.Second).Length < 1e-10));
+        Assert.Equal(r.EnergyEv!.Value, rt.EnergyEv!.Value, 1e-10);
+        Assert.True(r.ForcesEvPerA!.Zip(rt.ForcesEvPerA!).All(p => (p.First - p.Second).Length < 1e-10));
 
         // Permutation of the atoms.
         var perm = Enumerable.Range(0, s.AtomCount).OrderBy(i => (i * 7919) % 13).ToArray();
         var permuted = new Structure(perm.Select(i => s.AtomicNumbers[i]), perm.Select(i => s.Positions[i]).ToArray(), s.Cell, s.Pbc);
         var rp = Binary.Calculate(permuted);
-        Assert.Equal(r.EnergyEv, rp.EnergyEv, 1e-10);
+        Assert.Equal(r.EnergyEv!.Value, rp.EnergyEv!.Value, 1e-10);
         for (int k = 0; k < perm.Length; k++)
         {
-            Assert.True((rp.ForcesEvPerA[k] - r.ForcesEvPerA[perm[k]]).Length < 1e-10);
+            Assert.True((rp.ForcesEvPerA![k] - r.ForcesEvPerA![perm[k]]).Length < 1e-10);
             Assert.Equal(r.LocalEnergiesEv![perm[k]], rp.LocalEnergiesEv![k], 1e-10);
         }
     }
@@ -171,8 +171,8 @@ public class StillingerWeberTests
         var pairsOnly = new StillingerWeber(
             [(14, 14, Binary.PairParameters(14, 14)), (32, 32, Binary.PairParameters(32, 32)), (14, 32, p)],
             from c in new[] { 14, 32 } from a in new[] { 14, 32 } from b in new[] { 14, 32 } where a <= b select (c, a, b, new StillingerWeberTriplet(0, -1.0 / 3)));
-        double e2 = pairsOnly.Calculate(s).EnergyEv;
-        double e = Binary.Calculate(s).EnergyEv;
+        double e2 = pairsOnly.Calculate(s).EnergyEv!.Value;
+        double e = Binary.Calculate(s).EnergyEv!.Value;
         Assert.True(e - e2 > 0.1, $"three-body energy {e - e2} eV");
         Assert.Equal(21.0 * Math.Sqrt(2.1683 * Math.Sqrt(2.1683 * 1.93)), Binary.TripletParameters(14, 14, 32).LambdaEv, 1e-12);
     }

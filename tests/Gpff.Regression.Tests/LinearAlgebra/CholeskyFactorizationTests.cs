@@ -87,28 +87,7 @@ public class CholeskyFactorizationTests
         {
             int m = n + k;
             var full = Spd(m, seed: 31 * m + k);
-            var a = new double[n * n];
-            var cross = new double[n * k];
-            var block = new double[k * k];
-            for (int j = 0; j < m; j++)
-            {
-                for (int i = 0; i < m; i++)
-                {
-                    double v = full[i + j * m];
-                    if (i < n && j < n)
-                    {
-                        a[i + j * n] = v;
-                    }
-                    else if (i < n && j >= n)
-                    {
-                        cross[i + (j - n) * n] = v;
-                    }
-                    else if (i >= n && j >= n)
-                    {
-                        block[i - n + (j - n) * k] = v;
-                    }
-                }
-            }
+            var (a, cross, block) = Split(full, n, k);
 
             var extended = CholeskyFactorization.Factor(a, n, options).Extend(cross, block, k);
             var scratch = CholeskyFactorization.Factor(full, m, options);
@@ -181,6 +160,52 @@ public class CholeskyFactorizationTests
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public void ExtendKeepsTheJitterOfAJitteredFactor(LinearAlgebraBackendKind kind)
+    {
+        // A rank-8 Gram matrix of order 40, as duplicated training data give: the leading 30×30 block
+        // needs jitter, and so does the whole. The extended factor must be that of M + δ·I with the δ
+        // of the first factor on every diagonal element, old rows and new alike. The jitter policy
+        // starts at 1e-6 of the mean diagonal so that δ stands far above round-off (1e-16·‖M‖).
+        const int n = 30, k = 10, m = n + k, rank = 8;
+        var x = Random(m, rank, seed: 21);
+        var full = NaiveMultiply(x, m, rank, false, x, m, rank, true);
+        var (a, cross, block) = Split(full, n, k);
+
+        var options = On(kind) with { InitialRelativeJitter = 1e-6, MaxRelativeJitter = 1e-3 };
+        var factor = CholeskyFactorization.Factor(a, n, options);
+        double delta = factor.JitterAdded;
+        Assert.True(delta > 0, "the leading block is singular, so the factor must have needed jitter");
+
+        var extended = factor.Extend(cross, block, k);
+        Assert.Equal(delta, extended.JitterAdded);
+
+        // L·Lᵀ = M + δ·I element by element, the new diagonal included.
+        var shifted = (double[])full.Clone();
+        for (int i = 0; i < m; i++)
+        {
+            shifted[i + i * m] += delta;
+        }
+
+        var product = LLt(extended.LowerColumnMajor, m);
+        double scale = Enumerable.Range(0, m).Average(i => full[i + i * m]);
+        for (int j = 0; j < m; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                double error = Math.Abs(product[i + j * m] - shifted[i + j * m]);
+                Assert.True(error < 1e-3 * delta, $"(L·Lᵀ − (M + δI))[{i}, {j}] = {product[i + j * m] - shifted[i + j * m]:G3}, δ = {delta:G3}, mean diagonal {scale:G3}");
+            }
+        }
+
+        // The same as factoring M + δ·I from scratch, which is positive definite and needs no jitter of its own.
+        var scratch = CholeskyFactorization.Factor(shifted, m, On(kind) with { AllowJitter = false });
+        Assert.Equal(scratch.LogDeterminant, extended.LogDeterminant, 1e-9 * Math.Abs(scratch.LogDeterminant));
+        var mathNet = Matrix<double>.Build.Dense(m, m, (double[])shifted.Clone()).Cholesky().DeterminantLn;
+        Assert.Equal(mathNet, extended.LogDeterminant, 1e-9 * Math.Abs(mathNet));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public void BlockUpdateWithDependentRowsNamesThePivotInTheExtendedMatrix(LinearAlgebraBackendKind kind)
     {
         const int n = 12;
@@ -238,5 +263,35 @@ public class CholeskyFactorizationTests
         bad[5 + 5 * 30] = 0;
         var ex = Assert.Throws<ArgumentException>(() => CholeskyFactorization.FromLower(bad, 30));
         Assert.Contains("element (5, 5) is 0", ex.Message);
+    }
+
+    /// <summary>The leading n×n block, the n×k cross block and the trailing k×k block of a column-major (n+k)×(n+k) matrix.</summary>
+    private static (double[] A, double[] Cross, double[] Block) Split(double[] full, int n, int k)
+    {
+        int m = n + k;
+        var a = new double[n * n];
+        var cross = new double[n * k];
+        var block = new double[k * k];
+        for (int j = 0; j < m; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                double v = full[i + j * m];
+                if (i < n && j < n)
+                {
+                    a[i + j * n] = v;
+                }
+                else if (i < n && j >= n)
+                {
+                    cross[i + (j - n) * n] = v;
+                }
+                else if (i >= n && j >= n)
+                {
+                    block[i - n + (j - n) * k] = v;
+                }
+            }
+        }
+
+        return (a, cross, block);
     }
 }

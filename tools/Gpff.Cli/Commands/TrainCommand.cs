@@ -19,33 +19,48 @@ public sealed class TrainCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit"];
 
     /// <inheritdoc/>
-    public string Help => """
+    public string Help
+    {
+        get
+        {
+            // Every default and name below comes from the library (ForceFieldSettings, NoiseLevels,
+            // HyperparameterFit), so the help cannot drift from what the code does.
+            var d = new ForceFieldSettings();
+            var h = d.BuildKernel().HyperparameterNames;   // sigma2, length2, sigma3, length3
+            string B(string name)
+            {
+                var (lo, hi) = HyperparameterFit.DefaultBounds(name);
+                static string N(double x) => x.ToString(x < 1e-3 ? "0.###e0" : "G", Inv);
+                return $"{N(lo)}:{N(hi)}";
+            }
+
+            return string.Create(Inv, $"""
         usage: gpff train DATA.extxyz -o MODEL [--cutoff-2 Å] [--cutoff-3 Å]
-                          [--hyperparameters sigma2=…,length2=…,sigma3=…,length3=…,energy_noise=…,force_noise=…,stress_noise=…]
+                          [--hyperparameters {h[0]}=…,{h[1]}=…,{h[2]}=…,{h[3]}=…,{NoiseLevels.EnergyName}=…,{NoiseLevels.ForceName}=…,{NoiseLevels.StressName}=…]
                           [--fit] [--max-iterations N] [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
 
-          --cutoff-2 Å        2-body cutoff r_c2 (default 5.0)
-          --cutoff-3 Å        3-body cutoff r_c3 (default 3.5; 0 = 2-body only)
+          --cutoff-2 Å        2-body cutoff r_c2 (default {ForceFieldSettings.DefaultPairCutoffA:0.0#})
+          --cutoff-3 Å        3-body cutoff r_c3 (default {ForceFieldSettings.DefaultTripletCutoffA:0.0#}; 0 = 2-body only)
           --hyperparameters   comma-separated name=value pairs; any not given keep their defaults:
-                                sigma2=0.1   sigma3=0.02    amplitudes σ₂, σ₃ (kernel ∝ σ², as in FLARE)
-                                length2=0.4  length3=0.3    length scales ℓ₂, ℓ₃ in Å
-                                energy_noise=0.005          eV per ATOM: the noise of a total energy of N
-                                                            atoms is N × energy_noise (FLARE's energy noise
+                                {h[0]}={d.Sigma2,-5:G} {h[2]}={d.Sigma3,-7:G} amplitudes σ₂, σ₃ in eV (kernel ∝ σ², as in FLARE)
+                                {h[1]}={d.Length2A,-4:G} {h[3]}={d.Length3A,-6:G} length scales ℓ₂, ℓ₃ in Å
+                                {NoiseLevels.EnergyName}={d.Noise.EnergyEvPerAtom,-14:G} eV per ATOM: the noise of a total energy of N
+                                                            atoms is N × {NoiseLevels.EnergyName} (FLARE's energy noise
                                                             is per structure: divide it by N)
-                                force_noise=0.1             eV/Å per component
-                                stress_noise=0.002          eV/Å³ per Voigt component
+                                {NoiseLevels.ForceName}={d.Noise.ForceEvPerA,-15:G} eV/Å per component
+                                {NoiseLevels.StressName}={d.Noise.StressEvPerA3,-14:G} eV/Å³ per Voigt component
                               Without --fit they are used exactly as given, so a published model can be
                               reproduced; with --fit they are the starting point.
           --fit               maximise the marginal likelihood over hyperparameters and noises, using all
                               selected label kinds (energies, forces and stresses)
-          --max-iterations N  limit of the fit (default 50)
-          --bounds LIST       bounds of the fit, e.g. length3=0.1:2,force_noise=0.01:1 (defaults: sigma*
-                              1e-5:100, length* 0.2:20 Å, energy_noise 1e-4:0.5, force_noise 0.005:5,
-                              stress_noise 1e-5:0.05)
+          --max-iterations N  limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})
+          --bounds LIST       bounds of the fit, e.g. {h[3]}=0.1:2,{NoiseLevels.ForceName}=0.01:1 (defaults: sigma*
+                              {B(h[0])}, length* {B(h[1])} Å, {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
+                              {NoiseLevels.StressName} {B(NoiseLevels.StressName)})
           --labels LIST       label kinds to train on (default energy,forces,stress)
           --holdout FRACTION  keep this fraction of the frames of each composition out of training
                               (every k-th frame, k = round(1/FRACTION)) and report the errors on them
@@ -54,17 +69,19 @@ public sealed class TrainCommand : ICommand
 
         Prints the hyperparameters, the training residuals and the held-out errors per composition
         (energy meV/atom, force meV/Å, stress GPa). Progress goes to stderr.
-        """;
+        """);
+        }
+    }
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var output = args.Get("o", "output");
-        double rc2 = args.GetDouble(5.0, "cutoff-2");
-        double rc3 = args.GetDouble(3.5, "cutoff-3");
+        double rc2 = args.GetDouble(ForceFieldSettings.DefaultPairCutoffA, "cutoff-2");
+        double rc3 = args.GetDouble(ForceFieldSettings.DefaultTripletCutoffA, "cutoff-3");
         var hyper = args.Get("hyperparameters");
         bool fit = args.Has("fit");
-        int maxIterations = args.GetInt(50, 1, 100_000, "max-iterations");
+        int maxIterations = args.GetInt(HyperparameterFitOptions.DefaultMaxIterations, 1, 100_000, "max-iterations");
         var bounds = ParseBounds(args.Get("bounds"));
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
@@ -135,7 +152,7 @@ public sealed class TrainCommand : ICommand
         }
 
         var n = ff.Model.Noise;
-        stdout.WriteLine(string.Create(Inv, $"  {"energy_noise",-14} {n.EnergyEvPerAtom:G6} eV/atom\n  {"force_noise",-14} {n.ForceEvPerA:G6} eV/Å\n  {"stress_noise",-14} {n.StressEvPerA3:G6} eV/Å³"));
+        stdout.WriteLine(string.Create(Inv, $"  {NoiseLevels.EnergyName,-14} {n.EnergyEvPerAtom:G6} eV/atom\n  {NoiseLevels.ForceName,-14} {n.ForceEvPerA:G6} eV/Å\n  {NoiseLevels.StressName,-14} {n.StressEvPerA3:G6} eV/Å³"));
         stdout.WriteLine(string.Create(Inv, $"  cutoffs r_c2 = {settings.PairCutoffA} Å, r_c3 = {settings.TripletCutoffA} Å"));
         if (report.Fit is { } f)
         {
@@ -251,10 +268,11 @@ public sealed class TrainCommand : ICommand
     internal static ForceFieldSettings ParseSettings(string? text, double rc2, double rc3, LabelKinds labels)
     {
         var d = new ForceFieldSettings();
+        var h = d.BuildKernel().HyperparameterNames;   // sigma2, length2, sigma3, length3: the kernels' own names
         var values = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["sigma2"] = d.Sigma2, ["length2"] = d.Length2A, ["sigma3"] = d.Sigma3, ["length3"] = d.Length3A,
-            ["energy_noise"] = d.Noise.EnergyEvPerAtom, ["force_noise"] = d.Noise.ForceEvPerA, ["stress_noise"] = d.Noise.StressEvPerA3,
+            [h[0]] = d.Sigma2, [h[1]] = d.Length2A, [h[2]] = d.Sigma3, [h[3]] = d.Length3A,
+            [NoiseLevels.EnergyName] = d.Noise.EnergyEvPerAtom, [NoiseLevels.ForceName] = d.Noise.ForceEvPerA, [NoiseLevels.StressName] = d.Noise.StressEvPerA3,
         };
         foreach (var part in (text ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -282,11 +300,11 @@ public sealed class TrainCommand : ICommand
         {
             PairCutoffA = rc2,
             TripletCutoffA = rc3,
-            Sigma2 = values["sigma2"],
-            Length2A = values["length2"],
-            Sigma3 = values["sigma3"],
-            Length3A = values["length3"],
-            Noise = new NoiseLevels(values["energy_noise"], values["force_noise"], values["stress_noise"]),
+            Sigma2 = values[h[0]],
+            Length2A = values[h[1]],
+            Sigma3 = values[h[2]],
+            Length3A = values[h[3]],
+            Noise = NoiseLevels.FromArray(NoiseLevels.Names.Select(name => values[name]).ToArray()),
             Labels = labels,
         };
     }

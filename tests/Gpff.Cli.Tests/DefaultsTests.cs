@@ -1,0 +1,34 @@
+using System.Globalization;
+using Gpff.Regression;
+
+namespace Gpff.Cli.Tests;
+
+/// <summary>The CLI's help shows the library's defaults and names, not numbers of its own.</summary>
+public class DefaultsTests
+{
+    [Fact]
+    public void Defaults_agree_between_settings_noise_levels_and_cli_help()
+    {
+        var d = new ForceFieldSettings();
+        Assert.Equal(NoiseLevels.Default, d.Noise);
+        Assert.Equal(new NoiseLevels(NoiseLevels.DefaultEnergyEvPerAtom, NoiseLevels.DefaultForceEvPerA, NoiseLevels.DefaultStressEvPerA3), d.Noise);
+        Assert.Equal(["sigma2", "length2", "sigma3", "length3"], d.BuildKernel().HyperparameterNames);
+        Assert.Equal([d.Sigma2, d.Length2A, d.Sigma3, d.Length3A], d.BuildKernel().Hyperparameters);
+
+        var (code, help, _) = Cli.Run("train", "--help");
+        Assert.Equal(0, code);
+        string F(double x) => x.ToString(CultureInfo.InvariantCulture);
+        Assert.Contains($"--cutoff-2 Å        2-body cutoff r_c2 (default {ForceFieldSettings.DefaultPairCutoffA.ToString("0.0#", CultureInfo.InvariantCulture)})", help);
+        Assert.Contains($"3-body cutoff r_c3 (default {ForceFieldSettings.DefaultTripletCutoffA.ToString("0.0#", CultureInfo.InvariantCulture)};", help);
+        Assert.Contains($"sigma2={F(d.Sigma2)} ", help);
+        Assert.Contains($"length2={F(d.Length2A)} ", help);
+        Assert.Contains($"sigma3={F(d.Sigma3)} ", help);
+        Assert.Contains($"length3={F(d.Length3A)} ", help);
+        Assert.Contains($"{NoiseLevels.EnergyName}={F(NoiseLevels.DefaultEnergyEvPerAtom)} ", help);
+        Assert.Contains($"{NoiseLevels.ForceName}={F(NoiseLevels.DefaultForceEvPerA)} ", help);
+        Assert.Contains($"{NoiseLevels.StressName}={F(NoiseLevels.DefaultStressEvPerA3)} ", help);
+        Assert.Contains($"limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})", help);
+        var (lo, hi) = HyperparameterFit.DefaultBounds(NoiseLevels.ForceName);
+        Assert.Contains($"{NoiseLevels.ForceName} {F(lo)}:{F(hi)}", help);
+    }
+}
