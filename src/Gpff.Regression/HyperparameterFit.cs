@@ -104,6 +104,11 @@ public static class HyperparameterFit
     {
         ArgumentNullException.ThrowIfNull(gp);
         options ??= new HyperparameterFitOptions();
+        if (options.MaxIterations < 1)
+        {
+            throw new ArgumentException($"The fit needs at least 1 iteration (MaxIterations), got {options.MaxIterations}.", nameof(options));
+        }
+
         if (gp.Training.Count == 0)
         {
             throw new InvalidOperationException("A hyperparameter fit needs training data.");

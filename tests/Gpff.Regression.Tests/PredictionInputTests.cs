@@ -2,7 +2,7 @@ using Gpff.Geometry;
 
 namespace Gpff.Regression.Tests;
 
-/// <summary>Predictions check the structure before allocating: bad input gives a clear exception, never NaN.</summary>
+/// <summary>Predictions check the structure before allocating, and fits their options: bad input gives a clear exception, never NaN or a silent no-op.</summary>
 public class PredictionInputTests
 {
     private static GaussianProcess Trained()
@@ -35,5 +35,15 @@ public class PredictionInputTests
         var tiny = new Structure(new[] { 14 }, [Vec3.Zero], 0.05 * Mat3.Identity, Pbc.All);
         var e = Assert.Throws<InvalidStructureException>(() => gp.Predict(tiny));
         Assert.StartsWith("Atom 0 (Si) is 0.05 Å from its own periodic image", e.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void A_fit_of_fewer_than_one_iteration_is_refused_not_silently_skipped(int iterations)
+    {
+        var gp = Trained();
+        var e = Assert.Throws<ArgumentException>(() => HyperparameterFit.Fit(gp, new HyperparameterFitOptions { MaxIterations = iterations }));
+        Assert.StartsWith($"The fit needs at least 1 iteration (MaxIterations), got {iterations}.", e.Message);
     }
 }
