@@ -396,6 +396,82 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         Assert.True(File.Exists(otherOutput));
     }
 
+    [Fact]
+    public async Task A_predict_killed_mid_write_keeps_the_previous_output_and_the_next_run_removes_its_temporary()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // needs a named pipe (mkfifo) to hold the process in the middle of its write
+        }
+
+        string d = CopyInputs();
+        string output = Path.Combine(d, "previous.out");
+        byte[] previous = File.ReadAllBytes(output);
+        string fifo = Path.Combine(d, "frames.extxyz");
+        using (var mk = System.Diagnostics.Process.Start("mkfifo", fifo)!)
+        {
+            mk.WaitForExit();
+            Assert.Equal(0, mk.ExitCode);
+        }
+
+        // gpff predict, out of process, reads its frames from the pipe: it opens the temporary output,
+        // predicts the first frame and waits for the next one, which never comes; then it is killed.
+        var tfm = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string dll = Path.Combine(tfm.Parent!.Parent!.Parent!.Parent!.Parent!.FullName, "tools", "Gpff.Cli", "bin", tfm.Parent.Name, tfm.Name, "Gpff.Cli.dll");
+        Assert.True(File.Exists(dll), dll);
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { dll, "predict", Path.Combine(d, "model.gpff"), fifo, "-o", output })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var gpff = System.Diagnostics.Process.Start(psi)!;
+        var err = gpff.StandardError.ReadToEndAsync();
+        using (var pipe = new FileStream(fifo, FileMode.Open, FileAccess.Write))
+        {
+            pipe.Write(File.ReadAllBytes(Path.Combine(d, "good.extxyz")).AsSpan(0, FirstFrameLength(Path.Combine(d, "good.extxyz"))));
+            pipe.Flush();
+            string pattern = $".previous.out.{gpff.Id}.";
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!Directory.GetFiles(d).Any(f => Path.GetFileName(f).StartsWith(pattern, StringComparison.Ordinal)) && DateTime.UtcNow < deadline && !gpff.HasExited)
+            {
+                Thread.Sleep(50);
+            }
+
+            if (gpff.HasExited)
+            {
+                Assert.Fail("gpff predict exited before it could be killed mid-write: " + await err);
+            }
+
+            gpff.Kill(entireProcessTree: true); // SIGKILL: no finally block runs
+            gpff.WaitForExit();
+        }
+
+        var left = Directory.GetFiles(d).Where(f => SafeFile.IsTemporaryOf(Path.GetFileName(f), "previous.out")).ToList();
+        Assert.Single(left);
+        Assert.Equal(previous, File.ReadAllBytes(output));
+
+        // The next write to the same output removes what the killed process left, and nothing else.
+        File.Delete(fifo);
+        var (code, _, stderr) = Cli.Run("predict", Path.Combine(d, "model.gpff"), Path.Combine(d, "good.extxyz"), "-o", output, "--no-uncertainty");
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain(Directory.GetFiles(d), f => Path.GetFileName(f).EndsWith(".tmp", StringComparison.Ordinal));
+        Assert.Equal(20, ExtXyz.Read(output).Count());
+    }
+
+    private static int FirstFrameLength(string path)
+    {
+        var text = File.ReadAllText(path);
+        int n = int.Parse(text[..text.IndexOf('\n', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
+        int at = 0;
+        for (int line = 0; line < n + 2; line++)
+        {
+            at = text.IndexOf('\n', at) + 1;
+        }
+
+        return Encoding.UTF8.GetByteCount(text[..at]);
+    }
+
     private static int DeadPid()
     {
         using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
