@@ -123,6 +123,26 @@ public sealed class NeighborList
                     "check the cell, which is far smaller than the cutoff's reach, or use a smaller cutoff");
             }
         }
+        else if (pbc.Any && n > 0)
+        {
+            // Partly periodic (a slab, a wire): no density to go by, but each atom sees at most the n atoms
+            // of every periodic image the cutoff reaches. Checked only when a periodic axis is narrower than
+            // the cutoff (more than 3 images along it), where this bound is the blow-up it describes.
+            double images = 1;
+            for (int a = 0; a < 3; a++)
+            {
+                images *= pbc[a] ? 2 * Math.Ceiling(cutoffA / widths[a]) + 1 : 1;
+            }
+
+            double entries = (double)n * n * images * (kind == NeighborListKind.Half ? 0.5 : 1);
+            if (images > 27 && entries * 48 > 1e8)
+            {
+                ResourceGuard.EnsureFits(entries * 48,
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"The neighbour list of this {n}-atom cell, periodic along {string.Join(", ", Enumerable.Range(0, 3).Where(a => pbc[a]).Select(a => "abc"[a]))} (perpendicular widths {widths.X:G3}, {widths.Y:G3}, {widths.Z:G3} Å), within {cutoffA:G4} Å ({images:G3} periodic images, up to {entries:G3} neighbour entries)"),
+                    "check the cell, which is far narrower than the cutoff's reach along a periodic axis, or use a smaller cutoff");
+            }
+        }
 
 
         // Fractional coordinates, wrapped along periodic axes; wrapOffset records the wrap so that

@@ -216,6 +216,22 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
+    public void A_slab_far_narrower_than_the_cutoff_is_refused_before_allocating_and_a_real_slab_is_not()
+    {
+        // Ten atoms stacked along the free axis of a 0.11 Å × 0.11 Å periodic column: about 3·10⁷ images within 300 Å.
+        var pos = Enumerable.Range(0, 10).Select(i => new Vec3(0, 0, 0.2 * i)).ToArray();
+        var column = new Structure(Enumerable.Repeat(8, 10), pos, Mat3.Diagonal(0.11, 0.11, 0), new Pbc(true, true, false));
+        var e = Assert.Throws<ResourceLimitException>(() => NeighborList.Build(column, 300));
+        Assert.StartsWith("The neighbour list of this 10-atom cell, periodic along a, b (perpendicular widths 0.11, 0.11, 1 Å), within 300 Å (2.98E+07 periodic images", e.Message);
+        Assert.EndsWith("check the cell, which is far narrower than the cutoff's reach along a periodic axis, or use a smaller cutoff.", e.Message);
+
+        // A 200-atom slab 10 Å wide with a 5 Å cutoff: 3 × 3 images, not checked, built.
+        var slabPos = Enumerable.Range(0, 200).Select(i => new Vec3(10 * ((i % 14) + 0.5) / 14, 10 * ((i / 14 % 14) + 0.5) / 14, 2.0 * (i / 196))).ToArray();
+        var slab = new Structure(Enumerable.Repeat(8, 200), slabPos, Mat3.Diagonal(10, 10, 0), new Pbc(true, true, false));
+        Assert.True(NeighborList.Build(slab, 5).EntryCount > 0);
+    }
+
+    [Fact]
     public void BoundedLineReader_reads_all_line_ends_and_refuses_an_endless_line()
     {
         var bytes = Encoding.UTF8.GetBytes("a\r\nb\rc\n\nlast");
