@@ -346,7 +346,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public void Info_on_a_file_without_line_breaks_stops_with_a_clear_error()
+    public void A_file_without_line_breaks_stops_every_command_with_a_clear_error()
     {
         // /dev/zero on Linux and macOS; elsewhere a 17 MB file of zero bytes does the same.
         string d = CopyInputs();
@@ -359,6 +359,26 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         var (code, _, stderr) = Cli.Run("info", zero);
         Assert.Equal(1, code);
         Assert.Equal($"gpff info: {zero}, line 1: longer than {BoundedLineReader.DefaultMaxLineLength} characters without a line break; this is not a text file of the expected format.", stderr.TrimEnd('\n', '\r'));
+
+        // The same for every other reader of a command: training data, structures to predict, pw.x output, hull CSV.
+        string tail = $"{zero}, line 1: longer than";
+        foreach (var args in new[]
+        {
+            new[] { "train", zero, "-o", Path.Combine(d, "m.gpff") },
+            new[] { "predict", Path.Combine(d, "model.gpff"), zero, "-o", Path.Combine(d, "p.extxyz") },
+            new[] { "convert", zero, "-o", Path.Combine(d, "c.extxyz") },
+            new[] { "hull", zero },
+        })
+        {
+            var (c, o, e) = Cli.Run(args);
+            Assert.True(c == 1, $"gpff {args[0]}: exit {c}: {e}");
+            Assert.Empty(o);
+            Assert.StartsWith($"gpff {args[0]}: ", e, StringComparison.Ordinal);
+            Assert.Contains(tail, e, StringComparison.Ordinal);
+            Assert.Single(e.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        Assert.False(File.Exists(Path.Combine(d, "m.gpff")) || File.Exists(Path.Combine(d, "p.extxyz")) || File.Exists(Path.Combine(d, "c.extxyz")));
     }
 
     [Fact]
