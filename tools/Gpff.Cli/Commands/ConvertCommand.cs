@@ -30,7 +30,8 @@ public sealed class ConvertCommand : ICommand
           --append           append to FILE instead of replacing it
 
         The file is written to a temporary name and renamed when complete, so an interrupted
-        conversion never leaves a half-written FILE (except with --append).
+        conversion never leaves a half-written FILE (except with --append). A FILE ending in .gz is
+        written gzip-compressed. FILE must not be one of the OUTPUTs; with --append it must be extended XYZ.
         """;
 
     /// <inheritdoc/>
