@@ -28,6 +28,16 @@ namespace Gpff.Dynamics.MolecularDynamics;
 /// β_T (<see cref="CompressibilityPerGpa"/>) and τ_p (<see cref="BarostatTimeFs"/>) set only how fast the
 /// volume relaxes (the time scale is τ_p·β_true/β_T), not the distribution it samples.
 /// </para>
+/// <para>
+/// With <see cref="Coupling"/> = <see cref="BarostatCoupling.Anisotropic"/> the cell changes shape too (no
+/// rotation): each step it is deformed by A = exp(Δu), Δu symmetric, with
+/// Δu_ab = −μ·V·(σ_ab + P₀δ_ab)·Δt + noise, μ = β_T/(3Vτ_p), where σ includes the kinetic stress −Σmv⊗v/V;
+/// the noise has variance 2μk_BTΔt on the diagonal and μk_BTΔt off it (one variable per symmetric pair).
+/// Its trace is the isotropic equation for ln V (integrated there in ε instead of λ); the deviatoric part
+/// drives the mean stress to −P₀·I. The shape distribution is the isothermal–isobaric one up to terms of
+/// order k_BT/V in the stress (the choice of measure on the cell shape; see Del Tatto, Raiteri, Bernetti
+/// and Bussi, Appl. Sci. 12, 1139 (2022)), far below the statistical errors of a simulation.
+/// </para>
 /// </remarks>
 public sealed class StochasticCellRescaling : Integrator
 {
@@ -116,6 +126,18 @@ public sealed class StochasticCellRescaling : Integrator
     /// <summary>The isothermal compressibility β_T assumed by the barostat, in 1/GPa.</summary>
     public double CompressibilityPerGpa { get; }
 
+    /// <summary>
+    /// Whether the cell keeps its shape (<see cref="BarostatCoupling.Isotropic"/>, the default) or relaxes
+    /// every stress component to −P₀ (<see cref="BarostatCoupling.Anisotropic"/>). May be changed between steps.
+    /// </summary>
+    public BarostatCoupling Coupling { get; set; } = BarostatCoupling.Isotropic;
+
+    /// <summary>
+    /// Instantaneous pressure tensor in GPa (Voigt, positive = compressive, unlike a stress): the kinetic
+    /// term Σmᵢvᵢ⊗vᵢ/V minus the calculator's stress. Its trace/3 is <see cref="PressureGpa"/>.
+    /// </summary>
+    public Voigt PressureTensorGpa => Units.EvPerA3InGpa * PressureTensorEvPerA3(Require(CalculatorProperties.Stress).StressEvPerA3!.Value);
+
     /// <summary>3N: the thermostat acts on every component, the centre of mass included.</summary>
     public override int DegreesOfFreedom => 3 * Structure.AtomCount;
 
@@ -150,7 +172,15 @@ public sealed class StochasticCellRescaling : Integrator
         }
 
         Drift(0.5 * dt);
-        Rescale(stress, kT);
+        if (Coupling == BarostatCoupling.Anisotropic)
+        {
+            Deform(stress, kT);
+        }
+        else
+        {
+            Rescale(stress, kT);
+        }
+
         Evaluate(cancellationToken);
         if (Current.StressEvPerA3 is not { IsFinite: true })
         {
@@ -162,6 +192,64 @@ public sealed class StochasticCellRescaling : Integrator
 
     private double InstantaneousPressureEvPerA3(Voigt stressEvPerA3)
         => 2 * KineticEnergyEv / (3 * Structure.VolumeA3) + stressEvPerA3.Pressure;
+
+    /// <summary>Kinetic term Σmᵢvᵢ⊗vᵢ/V minus the stress, in eV/Å³ (positive = compressive).</summary>
+    private Voigt PressureTensorEvPerA3(Voigt stressEvPerA3)
+    {
+        double xx = 0, yy = 0, zz = 0, yz = 0, xz = 0, xy = 0;
+        var masses = MassesAmu;
+        for (int i = 0; i < Velocities.Length; i++)
+        {
+            var v = Velocities[i];
+            double m = masses[i];
+            xx += m * v.X * v.X;
+            yy += m * v.Y * v.Y;
+            zz += m * v.Z * v.Z;
+            yz += m * v.Y * v.Z;
+            xz += m * v.X * v.Z;
+            xy += m * v.X * v.Y;
+        }
+
+        double f = MdUnits.AmuA2PerFs2InEv / Structure.VolumeA3;
+        return f * new Voigt(xx, yy, zz, yz, xz, xy) - stressEvPerA3;
+    }
+
+    /// <summary>One anisotropic step: deforms cell and positions by A = exp(Δu), velocities by A⁻¹.</summary>
+    private void Deform(Voigt stressEvPerA3, double kT)
+    {
+        double dt = TimeStepFs;
+        double volume = Structure.VolumeA3;
+        double beta = CompressibilityPerGpa * Units.EvPerA3InGpa; // Å³/eV
+        double mobility = beta / (3 * volume * BarostatTimeFs);  // 1/(eV·fs)
+        var p = PressureTensorEvPerA3(stressEvPerA3);
+        double p0 = Units.GpaToEvPerA3(PressureTargetGpa);
+        double diagonalNoise = Math.Sqrt(2 * mobility * kT * dt), offNoise = Math.Sqrt(mobility * kT * dt);
+
+        // ∂H/∂u_ab = V·(σ_ab + P₀δ_ab) = V·(P₀δ_ab − P_ab); one variable per symmetric off-diagonal pair.
+        double uxx = mobility * volume * (p.XX - p0) * dt + diagonalNoise * _random.Next();
+        double uyy = mobility * volume * (p.YY - p0) * dt + diagonalNoise * _random.Next();
+        double uzz = mobility * volume * (p.ZZ - p0) * dt + diagonalNoise * _random.Next();
+        double uyz = mobility * volume * p.YZ * dt + offNoise * _random.Next();
+        double uxz = mobility * volume * p.XZ * dt + offNoise * _random.Next();
+        double uxy = mobility * volume * p.XY * dt + offNoise * _random.Next();
+        var du = new Mat3(uxx, uxy, uxz, uxy, uyy, uyz, uxz, uyz, uzz);
+        double largest = Math.Max(Math.Max(Math.Abs(uxx), Math.Abs(uyy)), Math.Max(Math.Abs(uzz), Math.Max(Math.Abs(uyz), Math.Max(Math.Abs(uxz), Math.Abs(uxy)))));
+        if (!(largest < 0.1))
+        {
+            throw new InvalidOperationException(
+                $"The barostat would strain the cell by {largest:G3} in one step at MD step {StepCount + 1} (pressure tensor {Units.EvPerA3InGpa * p} GPa, target {PressureTargetGpa:G4} GPa); lengthen the barostat time or lower the compressibility.");
+        }
+
+        var a = Optimization.SymmetricMatrixFunctions.Exp(du);
+        var aInverse = Optimization.SymmetricMatrixFunctions.Exp(-1.0 * du);
+        Structure.Cell = Structure.Cell * a;
+        var r = Structure.Positions;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = r[i] * a;
+            Velocities[i] = Velocities[i] * aInverse;
+        }
+    }
 
     /// <summary>One step of the volume equation in λ = √V; scales cell and positions by μ, velocities by 1/μ.</summary>
     private void Rescale(Voigt stressEvPerA3, double kT)
@@ -206,4 +294,14 @@ public sealed class StochasticCellRescaling : Integrator
 
         return structure;
     }
+}
+
+/// <summary>How a barostat changes the cell.</summary>
+public enum BarostatCoupling
+{
+    /// <summary>Uniform scaling: the cell keeps its shape; the mean pressure is controlled.</summary>
+    Isotropic,
+
+    /// <summary>Shape and volume: every component of the mean stress is driven to −P (no rotation of the cell).</summary>
+    Anisotropic,
 }

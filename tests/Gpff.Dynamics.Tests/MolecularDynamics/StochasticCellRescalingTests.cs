@@ -29,10 +29,14 @@ public class StochasticCellRescalingTests(Xunit.Abstractions.ITestOutputHelper o
         new(s, calculator, timeStepFs: 1.0, temperatureK: 300, pressureGpa: pressureGpa, frictionPerFs: 0.02, barostatTimeFs: 100,
             compressibilityPerGpa: 0.01, seed: seed, velocitiesAPerFs: MaxwellBoltzmann.SampleVelocities(s.MassesAmu(), 300, seed));
 
-    /// <summary>Mean and its standard error from the means of 20 consecutive blocks (the blocks, 200 fs, are longer than the correlation times).</summary>
+    /// <summary>
+    /// Mean and its standard error from the means of 10 consecutive blocks, each several times longer than the
+    /// correlation time of what is averaged (so the block means are nearly independent; 4 standard errors is
+    /// then a two-sided tolerance of about 0.3 % for the t distribution with 9 degrees of freedom).
+    /// </summary>
     private static (double Mean, double Error) BlockAverage(IReadOnlyList<double> x)
     {
-        const int blocks = 20;
+        const int blocks = 10;
         int length = x.Count / blocks;
         var means = Enumerable.Range(0, blocks).Select(b => x.Skip(b * length).Take(length).Average()).ToArray();
         double mean = means.Average();
@@ -44,8 +48,8 @@ public class StochasticCellRescalingTests(Xunit.Abstractions.ITestOutputHelper o
     public void NptReachesTheTargetPressureOnAverageAndHigherPressureGivesASmallerVolume()
     {
         // 64 atoms of Stillinger–Weber silicon at 300 K: 1000 steps to equilibrate, 4000 to average, at 0 GPa
-        // and then, on the same trajectory, at 10 GPa. Tolerance: the mean pressure within 4 standard errors
-        // (block averages; ~0.1 GPa here, against instantaneous fluctuations of ~0.6 GPa), and the error
+        // and then, on the same trajectory, at 10 GPa (the volume relaxes in ~90 fs). Tolerance: the mean pressure
+        // within 4 standard errors (10 blocks of 400 fs; ~0.1 GPa here, against instantaneous fluctuations of ~0.6 GPa), and the error
         // itself below 0.3 GPa so that the test cannot pass by being noisy.
         var s = Silicon64();
         var md = Npt(s, StillingerWeber.Silicon(), pressureGpa: 0, seed: 42);
@@ -83,6 +87,74 @@ public class StochasticCellRescalingTests(Xunit.Abstractions.ITestOutputHelper o
         double expected = BoltzmannEvPerK * 300 * results[0].V * beta;
         output.WriteLine($"var V at 0 GPa {results[0].VarV:F1} Å⁶, k_B·T·V·β_T = {expected:F1} Å⁶ (β_T = {beta / GpaPerEvPerA3:E3} 1/GPa)");
         Assert.InRange(results[0].VarV / expected, 0.5, 2.0);
+    }
+
+    [Fact]
+    public void AnisotropicNptDrivesEveryStressComponentToMinusThePressureAndRestoresACubicCell()
+    {
+        // Diamond silicon in a strained, sheared cell. The isotropic barostat keeps that shape (a stress
+        // anisotropy of several GPa remains); the anisotropic one relaxes every component of the mean pressure
+        // tensor to P₀ within 4 standard errors (block averages) and brings back a cubic cell.
+        var strain = new Mat3(1.03, 0.02, 0, 0.02, 1.0, 0, 0, 0, 0.97);
+        const double target = 5;
+        var sw = StillingerWeber.Silicon();
+
+        var iso = Npt(Silicon64().Deformed(strain), sw, target, seed: 7);
+        iso.Run(300);
+        var isoP = new List<Voigt>();
+        for (int i = 0; i < 1000; i++)
+        {
+            iso.Step();
+            isoP.Add(iso.PressureTensorGpa);
+        }
+
+        double isoAnisotropy = isoP.Average(p => p.XX - p.ZZ);
+        output.WriteLine($"isotropic: <P_xx − P_zz> = {isoAnisotropy:F2} GPa, <P_xy> = {isoP.Average(p => p.XY):F2} GPa");
+        Assert.True(Math.Abs(isoAnisotropy) > 2, "the strained cell should carry an anisotropic stress under the isotropic barostat");
+
+        // The shape relaxes on τ_p·3/(β_T·C′) ≈ 1 ps at β_T = 0.01/GPa (C′ ≈ 37 GPa): a larger β_T makes it ~300 fs,
+        // so that 2 ps equilibrate and 800-fs blocks are nearly independent. A 64-atom cell's shape fluctuates by
+        // ~1 % (k_BT/(V·C′)), so the mean lengths are compared to 1 % (they start 6 % apart).
+        var s = Silicon64().Deformed(strain);
+        var md = new StochasticCellRescaling(s, sw, timeStepFs: 1.0, temperatureK: 300, pressureGpa: target, frictionPerFs: 0.02, barostatTimeFs: 100,
+            compressibilityPerGpa: 0.03, seed: 7, velocitiesAPerFs: MaxwellBoltzmann.SampleVelocities(s.MassesAmu(), 300, 7))
+        {
+            Coupling = BarostatCoupling.Anisotropic,
+        };
+        md.Run(2000);
+        var components = Enumerable.Range(0, 6).Select(_ => new List<double>()).ToArray();
+        var lengths = Enumerable.Range(0, 3).Select(_ => new List<double>()).ToArray();
+        var cosines = new List<double>();
+        for (int i = 0; i < 8000; i++)
+        {
+            md.Step();
+            var p = md.PressureTensorGpa;
+            for (int k = 0; k < 6; k++)
+            {
+                components[k].Add(p[k]);
+            }
+
+            for (int k = 0; k < 3; k++)
+            {
+                lengths[k].Add(s.Cell.Row(k).Length);
+            }
+
+            cosines.Add(Vec3.Dot(s.Cell.Row0, s.Cell.Row1) / (s.Cell.Row0.Length * s.Cell.Row1.Length));
+        }
+
+        for (int k = 0; k < 6; k++)
+        {
+            var (mean, error) = BlockAverage(components[k]);
+            double expected = k < 3 ? target : 0;
+            output.WriteLine($"component {k}: <P> = {mean:F3} ± {error:F3} GPa (target {expected})");
+            Assert.True(error < 0.4, $"component {k}: standard error {error} GPa");
+            Assert.True(Math.Abs(mean - expected) < 4 * error, $"component {k}: <P> = {mean} ± {error} GPa, target {expected}");
+        }
+
+        var a = lengths.Select(l => l.Average()).ToArray();
+        output.WriteLine($"<|a|>, <|b|>, <|c|> = {a[0]:F4}, {a[1]:F4}, {a[2]:F4} Å; <cos γ> = {cosines.Average():E2}");
+        Assert.True(a.Max() - a.Min() < 0.01 * a[0]);
+        Assert.True(Math.Abs(cosines.Average()) < 0.01); // 0.039 at the start
     }
 
     [Fact]
