@@ -20,7 +20,7 @@ public class HullFilesTests : IDisposable
     private static string Data(string name) => Path.Combine(AppContext.BaseDirectory, "data", name);
 
     [Fact]
-    public void RealDftFile_PseudoBinaryHull()
+    public void RealDftFilePseudoBinaryHull()
     {
         // pw.x energies of the unrelaxed reference cells (tests/data/README.md). By hand, at 0 GPa:
         //   μ(BaO) = -1297.6135781636942/2, μ(RhO2) = -7922.82082137719/6 (eV per atom).
@@ -48,7 +48,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Csv_RoundTrip()
+    public void CsvRoundTrip()
     {
         var entries = new[]
         {
@@ -84,7 +84,7 @@ public class HullFilesTests : IDisposable
     [InlineData("name,formula,energy_ev\nBaO,BaO,-1\nO,O,-2\nBaO,BaO,-3\n", "line 4", "the name 'BaO' is already used on line 2")]
     [InlineData("name,formula,energy_ev\nBaO,BaO,NaN\n", "line 2", "energy_ev 'NaN' is not a finite number")]
     [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,Infinity\n", "line 2", "volume_a3 'Infinity' is not a finite number")]
-    public void Csv_BadInput_NamesFileAndLine(string text, string where, string what)
+    public void CsvBadInputNamesFileAndLine(string text, string where, string what)
     {
         string path = Path.Combine(_dir, "bad.csv");
         File.WriteAllText(path, text);
@@ -95,7 +95,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Csv_WithoutLineBreaks_IsRefusedNotReadIntoMemory()
+    public void CsvWithoutLineBreaksIsRefusedNotReadIntoMemory()
     {
         string path = Path.Combine(_dir, "binary.csv");
         File.WriteAllBytes(path, new byte[(1 << 20) + 10]);
@@ -104,7 +104,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Json_IsWrittenAtomically_AndAFailedWriteKeepsThePreviousFile()
+    public void JsonIsWrittenAtomicallyAndAFailedWriteKeepsThePreviousFile()
     {
         var pd = new PhaseDiagram([new PhaseEntry("Ba", "Ba", -1), new PhaseEntry("O", "O", -2), new PhaseEntry("BaO", "BaO", -4)]);
         string path = Path.Combine(_dir, "hull.json");
@@ -119,7 +119,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Covariance_ReadsAndRejectsBadShape()
+    public void CovarianceReadsAndRejectsBadShape()
     {
         string path = Path.Combine(_dir, "cov.txt");
         File.WriteAllText(path, "# covariance eV^2\n1e-4, 2e-5\n2e-5 4e-4\n");
@@ -132,7 +132,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Json_HasTheDocumentedShape()
+    public void JsonHasTheDocumentedShape()
     {
         var entries = new[] { Element("Ba"), Element("O", 2), Entry("BaO", "BaO", -1.0, stdEv: 0.01), Entry("BaO2", "BaO2", -0.4, stdEv: 0.01) };
         var pd = new PhaseDiagram(entries);
