@@ -172,7 +172,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Bad_input_gives_one_clear_line_and_changes_no_file(string argLine, string mustContain, string exitCode)
+    public void BadInputGivesOneClearLineAndChangesNoFile(string argLine, string mustContain, string exitCode)
     {
         string d = CopyInputs();
         if (argLine.Contains("link.extxyz", StringComparison.Ordinal))
@@ -232,7 +232,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     /// this is how the numbers before the fix were measured.
     /// </summary>
     [Fact]
-    public void Tally_of_outcomes_over_all_cases()
+    public void TallyOfOutcomesOverAllCases()
     {
         string? other = Environment.GetEnvironmentVariable("GPFF_BAD_INPUT_DLL");
         var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, _ => 0);
@@ -336,7 +336,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public void Error_lines_drop_the_parameter_name_and_actual_value_that_dotnet_appends()
+    public void ErrorLinesDropTheParameterNameAndActualValueThatDotnetAppends()
     {
         var range = new ArgumentOutOfRangeException("cutoffA", 1e6, "The cutoff is too large\nfor this cell.");
         Assert.Contains("(Parameter 'cutoffA')", range.Message, StringComparison.Ordinal);
@@ -346,7 +346,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public void A_file_without_line_breaks_stops_every_command_with_a_clear_error()
+    public void AFileWithoutLineBreaksStopsEveryCommandWithAClearError()
     {
         // /dev/zero on Linux and macOS; elsewhere a 17 MB file of zero bytes does the same.
         string d = CopyInputs();
@@ -382,7 +382,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public void Convert_to_a_gz_name_writes_gzip()
+    public void ConvertToAGzNameWritesGzip()
     {
         string d = CopyInputs();
         string output = Path.Combine(d, "c.extxyz.gz");
@@ -395,7 +395,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public void A_stale_temporary_of_a_dead_process_is_removed_on_the_next_write_and_nothing_else()
+    public void AStaleTemporaryOfADeadProcessIsRemovedOnTheNextWriteAndNothingElse()
     {
         string d = CopyInputs();
         string output = Path.Combine(d, "c.extxyz");
@@ -417,7 +417,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     }
 
     [Fact]
-    public async Task A_predict_killed_mid_write_keeps_the_previous_output_and_the_next_run_removes_its_temporary()
+    public async Task APredictKilledMidWriteKeepsThePreviousOutputAndTheNextRunRemovesItsTemporary()
     {
         if (OperatingSystem.IsWindows())
         {

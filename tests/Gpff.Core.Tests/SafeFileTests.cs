@@ -21,7 +21,7 @@ public sealed class SafeFileTests : IDisposable
         new(new[] { "O", "H", "H" }, [new Vec3(0, 0, 0), new Vec3(0.96, 0, 0), new Vec3(-0.24, 0.93, 0)], 10 * Mat3.Identity, Pbc.All) { EnergyEv = -14.2 };
 
     [Fact]
-    public void A_write_that_fails_midway_leaves_the_previous_file_byte_identical_and_no_temporary()
+    public void AWriteThatFailsMidwayLeavesThePreviousFileByteIdenticalAndNoTemporary()
     {
         string path = P("out.dat");
         File.WriteAllText(path, Previous);
@@ -36,7 +36,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void A_write_that_cannot_start_names_the_file_asked_for_not_the_temporary()
+    public void AWriteThatCannotStartNamesTheFileAskedForNotTheTemporary()
     {
         string path = P("gone/out.dat");
         var e = Assert.Throws<DirectoryNotFoundException>(() => SafeFile.WriteAtomic(path, s => s.Write("x"u8)));
@@ -45,7 +45,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void A_cancelled_write_never_replaces_the_file()
+    public void ACancelledWriteNeverReplacesTheFile()
     {
         string path = P("out.dat");
         File.WriteAllText(path, Previous);
@@ -60,7 +60,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void ExtXyz_write_interrupted_by_a_failing_frame_source_keeps_the_previous_file()
+    public void ExtXyzWriteInterruptedByAFailingFrameSourceKeepsThePreviousFile()
     {
         string path = P("data.extxyz");
         File.WriteAllText(path, Previous);
@@ -80,7 +80,7 @@ public sealed class SafeFileTests : IDisposable
     [InlineData("force", "atom 2 (H) has a non-finite force")]
     [InlineData("stress", "the stress has a non-finite component")]
     [InlineData("position", "atom 3 (H) has a non-finite position")]
-    public void ExtXyz_refuses_to_write_a_non_finite_number_and_writes_nothing(string what, string message)
+    public void ExtXyzRefusesToWriteANonFiniteNumberAndWritesNothing(string what, string message)
     {
         var s = Water();
         switch (what)
@@ -104,7 +104,7 @@ public sealed class SafeFileTests : IDisposable
     [InlineData("Lattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3 virial=\"0 0 0 0 NaN 0 0 0 0\"", "O 0 0 0 0 0 0", 2, "key 'virial': a value is not a finite number")]
     [InlineData("Lattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3", "O NaN 0 0 0 0 0", 3, "atom 1, column 'pos': 'NaN' is not a finite number")]
     [InlineData("Lattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:forces:R:3", "O 0 0 0 0 -Infinity 0", 3, "atom 1, column 'forces': '-Infinity' is not a finite number")]
-    public void ExtXyz_reader_refuses_non_finite_cells_positions_and_labels_naming_file_frame_and_line(string comment, string atom, int line, string message)
+    public void ExtXyzReaderRefusesNonFiniteCellsPositionsAndLabelsNamingFileFrameAndLine(string comment, string atom, int line, string message)
     {
         string path = P("bad.extxyz");
         File.WriteAllText(path, $"1\n{comment}\n{atom}\n");
@@ -113,7 +113,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void ExtXyz_writes_gzip_for_a_gz_name_through_the_atomic_writer()
+    public void ExtXyzWritesGzipForAGzNameThroughTheAtomicWriter()
     {
         string path = P("data.extxyz.gz");
         ExtXyz.Write(path, [Water(), Water()]);
@@ -125,7 +125,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void ExtXyz_append_refuses_a_file_that_is_not_extxyz_and_leaves_it_intact()
+    public void ExtXyzAppendRefusesAFileThatIsNotExtxyzAndLeavesItIntact()
     {
         string path = P("notes.txt");
         File.WriteAllText(path, Previous);
@@ -145,7 +145,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void CheckOutput_refuses_an_input_under_another_spelling_or_a_link_a_missing_folder_and_a_folder()
+    public void CheckOutputRefusesAnInputUnderAnotherSpellingOrALinkAMissingFolderAndAFolder()
     {
         string input = P("in.extxyz");
         File.WriteAllText(input, Previous);
@@ -168,7 +168,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void Stale_temporaries_of_dead_processes_are_removed_and_nothing_else()
+    public void StaleTemporariesOfDeadProcessesAreRemovedAndNothingElse()
     {
         string output = P("model.gpff");
         int dead = DeadPid();
@@ -197,7 +197,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void ResourceGuard_refuses_with_the_estimate_and_how_to_reduce_it()
+    public void ResourceGuardRefusesWithTheEstimateAndHowToReduceIt()
     {
         var e = Assert.Throws<ResourceLimitException>(() => ResourceGuard.EnsureFits(3.0 * (1L << 30), "The thing", "use less", availableBytes: 4L << 30));
         Assert.Equal("The thing would need about 3 GiB, more than half of the 4 GiB of memory available; use less.", e.Message);
@@ -207,7 +207,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void A_neighbour_list_far_beyond_memory_is_refused_before_allocating()
+    public void ANeighbourListFarBeyondMemoryIsRefusedBeforeAllocating()
     {
         var s = new Structure(new[] { "O" }, [Vec3.Zero], 0.11 * Mat3.Identity, Pbc.All);
         var e = Assert.Throws<ResourceLimitException>(() => NeighborList.Build(s, 1000));
@@ -216,7 +216,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void A_slab_far_narrower_than_the_cutoff_is_refused_before_allocating_and_a_real_slab_is_not()
+    public void ASlabFarNarrowerThanTheCutoffIsRefusedBeforeAllocatingAndARealSlabIsNot()
     {
         // Ten atoms stacked along the free axis of a 0.11 Å × 0.11 Å periodic column: about 3·10⁷ images within 300 Å.
         var pos = Enumerable.Range(0, 10).Select(i => new Vec3(0, 0, 0.2 * i)).ToArray();
@@ -232,7 +232,7 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
-    public void BoundedLineReader_reads_all_line_ends_and_refuses_an_endless_line()
+    public void BoundedLineReaderReadsAllLineEndsAndRefusesAnEndlessLine()
     {
         var bytes = Encoding.UTF8.GetBytes("a\r\nb\rc\n\nlast");
         using (var r = new StreamReader(new MemoryStream(bytes)))

@@ -293,7 +293,7 @@ public class PwOutputTests
     }
 
     [Fact]
-    public void NaNForceIsRefusedWithItsLine_NotCopiedIntoTrainingData()
+    public void NaNForceIsRefusedWithItsLineNotCopiedIntoTrainingData()
     {
         var lines = File.ReadAllLines(Special("RhO2_relax.out"));
         int at = Array.FindIndex(lines, l => l.Contains("atom    1 type", StringComparison.Ordinal) && l.Contains("force =", StringComparison.Ordinal));

@@ -16,7 +16,7 @@ public class PredictionInputTests
     }
 
     [Fact]
-    public void Two_atoms_at_one_place_are_refused_by_every_prediction_instead_of_giving_NaN()
+    public void TwoAtomsAtOnePlaceAreRefusedByEveryPredictionInsteadOfGivingNaN()
     {
         var gp = Trained();
         var s = GaussianProcessTests.RandomStructure(new Random(7));
@@ -29,7 +29,7 @@ public class PredictionInputTests
     }
 
     [Fact]
-    public void A_cell_smaller_than_the_minimum_distance_is_refused_before_its_environments_are_built()
+    public void ACellSmallerThanTheMinimumDistanceIsRefusedBeforeItsEnvironmentsAreBuilt()
     {
         var gp = Trained();
         var tiny = new Structure(new[] { 14 }, [Vec3.Zero], 0.05 * Mat3.Identity, Pbc.All);
@@ -40,7 +40,7 @@ public class PredictionInputTests
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
-    public void A_fit_of_fewer_than_one_iteration_is_refused_not_silently_skipped(int iterations)
+    public void AFitOfFewerThanOneIterationIsRefusedNotSilentlySkipped(int iterations)
     {
         var gp = Trained();
         var e = Assert.Throws<ArgumentException>(() => HyperparameterFit.Fit(gp, new HyperparameterFitOptions { MaxIterations = iterations }));
