@@ -11,6 +11,25 @@ namespace Gpff.Regression;
 /// <param name="Total">Units in all.</param>
 public sealed record GpProgress(string Stage, long Done, long Total);
 
+/// <summary>Which predictive standard deviation a <see cref="GaussianProcess"/> reports.</summary>
+public enum UncertaintyKind
+{
+    /// <summary>
+    /// That of the latent function: the model's own uncertainty, which shrinks towards zero near the
+    /// training data. What active learning thresholds and the joint (correlated) energy covariance of
+    /// the hull are about. The default.
+    /// </summary>
+    Latent,
+
+    /// <summary>
+    /// That of a noisy DFT label about the predicted mean: the latent variance plus the label noise
+    /// variance of its kind (a total energy of N atoms (N·σ_E)², a force or stress component σ²), both
+    /// calibrated: the promise about errors against DFT on unseen structures. Local energies, which have
+    /// no DFT label, stay latent.
+    /// </summary>
+    NoisyLabel,
+}
+
 /// <summary>Options of a <see cref="GaussianProcess"/>.</summary>
 public sealed record GaussianProcessOptions
 {
@@ -31,14 +50,21 @@ public sealed record GaussianProcessOptions
     /// pass (default 1 GiB); beyond it a second pass recomputes them block by block, using O(N²) memory.
     /// </summary>
     public long LikelihoodGradientMemoryBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// Which standard deviation predictions report (default <see cref="UncertaintyKind.Latent"/>); either
+    /// is multiplied by the model's <see cref="GaussianProcess.Calibration"/>.
+    /// </summary>
+    public UncertaintyKind Uncertainty { get; init; } = UncertaintyKind.Latent;
 }
 
 /// <summary>
-/// A GP prediction for one structure: means and predictive standard deviations. Every standard
-/// deviation is that of the latent function (the model's own uncertainty, without the DFT-label
-/// noise), multiplied by the GP's <see cref="GaussianProcess.Calibration"/> scale of its label kind;
-/// to compare with a DFT label add the calibrated noise variance in quadrature
-/// (<see cref="GaussianProcess.CalibratedNoiseVariance"/>).
+/// A GP prediction for one structure: means and predictive standard deviations. By default every
+/// standard deviation is that of the latent function (the model's own uncertainty, without the
+/// DFT-label noise), multiplied by the GP's <see cref="GaussianProcess.Calibration"/> scale of its label
+/// kind; with <see cref="GaussianProcessOptions.Uncertainty"/> = <see cref="UncertaintyKind.NoisyLabel"/>
+/// the energy, force and stress ones are those of a DFT label (the calibrated noise variance,
+/// <see cref="GaussianProcess.CalibratedNoiseVariance"/>, added in quadrature).
 /// </summary>
 public sealed record GpPrediction
 {
@@ -659,7 +685,9 @@ public sealed class GaussianProcess : ICalculator
 
     /// <summary>
     /// The joint predictive distribution of the total energies of several structures: means (eV) and
-    /// the full covariance matrix (eV²). Energies predicted by one model are correlated; the phase
+    /// the full covariance matrix (eV²): of the latent energies, times the square of the energy
+    /// calibration scale (with <see cref="UncertaintyKind.NoisyLabel"/>, plus the calibrated energy-label
+    /// noise on the diagonal). Energies predicted by one model are correlated; the phase
     /// stability analysis needs the whole matrix, not only the diagonal.
     /// </summary>
     /// <param name="structures">The structures.</param>
@@ -704,12 +732,21 @@ public sealed class GaussianProcess : ICalculator
 
                 cov[a, b] = cov[b, a] = (prior[(long)a * m + b] - dot) * energyScale2;
             }
+
+            if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
+            {
+                cov[a, a] += CalibratedNoiseVariance(LabelKinds.Energy, structures[a].AtomCount);   // independent label noise
+            }
         }
 
         return (mean, cov);
     }
 
-    /// <summary>Predictive means (without the prior mean) and variances of any labels of a structure.</summary>
+    /// <summary>
+    /// Predictive means (without the prior mean) and variances of any labels of a structure; the
+    /// variances are those of <see cref="GaussianProcessOptions.Uncertainty"/> (latent by default),
+    /// calibrated by <see cref="Calibration"/>.
+    /// </summary>
     /// <param name="environments">The structure's environments (built with <see cref="Kernel"/>).</param>
     /// <param name="labels">The labels.</param>
     /// <param name="uncertainty">Whether to compute variances.</param>
@@ -785,6 +822,15 @@ public sealed class GaussianProcess : ICalculator
         }
 
         ApplyCalibration(labels, variance);
+        if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
+        {
+            for (int r = 0; r < labels.LocalEnergyOffset; r++)
+            {
+                var kind = r < labels.ForceOffset ? LabelKinds.Energy : r < labels.StressOffset ? LabelKinds.Forces : LabelKinds.Stress;
+                variance[r] += CalibratedNoiseVariance(kind, environments.AtomCount);
+            }
+        }
+
         return (mean, variance);
     }
 

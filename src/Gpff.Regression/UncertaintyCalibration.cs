@@ -48,7 +48,12 @@ public sealed record LeaveOneOutPrediction
 /// <param name="RmsZAfter">rms(z) with σ·s.</param>
 /// <param name="WithinOneSigmaBefore">Fraction of errors with |z| ≤ 1, uncalibrated (0.683 for Gaussian errors with the right σ).</param>
 /// <param name="WithinOneSigmaAfter">Fraction of errors with |error| ≤ σ·s.</param>
-public sealed record CalibrationCheck(LabelKinds Kind, int Labels, double Scale, double RmsZBefore, double RmsZAfter, double WithinOneSigmaBefore, double WithinOneSigmaAfter);
+/// <param name="WithinOneLatentSigmaAfter">
+/// Fraction of errors within the calibrated standard deviation of the latent function (σ_latent·s,
+/// what predictions report): smaller than <paramref name="WithinOneSigmaAfter"/> where the label noise
+/// is a large part of the error.
+/// </param>
+public sealed record CalibrationCheck(LabelKinds Kind, int Labels, double Scale, double RmsZBefore, double RmsZAfter, double WithinOneSigmaBefore, double WithinOneSigmaAfter, double WithinOneLatentSigmaAfter);
 
 /// <summary>
 /// One scale factor per label kind that multiplies every predictive standard deviation the GP reports
@@ -109,7 +114,7 @@ public sealed record UncertaintyCalibration(double EnergyScale, double ForceScal
         var list = predictions.ToList();
         double S(LabelKinds kind)
         {
-            var z2 = Normalised(list, kind).Select(z => z * z).ToList();
+            var z2 = Normalised(list, kind, latent: false).Select(z => z * z).ToList();
             return z2.Count > 0 && z2.Average() > 0 ? Math.Sqrt(z2.Average()) : 1;
         }
 
@@ -128,22 +133,24 @@ public sealed record UncertaintyCalibration(double EnergyScale, double ForceScal
         var result = new List<CalibrationCheck>();
         foreach (var kind in new[] { LabelKinds.Energy, LabelKinds.Forces, LabelKinds.Stress })
         {
-            var z = Normalised(list, kind).ToList();
+            var z = Normalised(list, kind, latent: false).ToList();
             if (z.Count == 0)
             {
                 continue;
             }
 
+            var zLatent = Normalised(list, kind, latent: true).ToList();
             double s = Scale(kind);
             double rms = Math.Sqrt(z.Average(x => x * x));
-            result.Add(new CalibrationCheck(kind, z.Count, s, rms, rms / s, z.Count(x => Math.Abs(x) <= 1) / (double)z.Count, z.Count(x => Math.Abs(x) <= s) / (double)z.Count));
+            result.Add(new CalibrationCheck(kind, z.Count, s, rms, rms / s, z.Count(x => Math.Abs(x) <= 1) / (double)z.Count, z.Count(x => Math.Abs(x) <= s) / (double)z.Count,
+                zLatent.Count(x => Math.Abs(x) <= s) / (double)z.Count));
         }
 
         return result;
     }
 
-    /// <summary>Uncalibrated error/σ of the noisy label for the LOSO labels of one kind.</summary>
-    private static IEnumerable<double> Normalised(List<LeaveOneOutPrediction> list, LabelKinds kind)
+    /// <summary>Uncalibrated error/σ (of the noisy label, or of the latent function) for the LOSO labels of one kind.</summary>
+    private static IEnumerable<double> Normalised(List<LeaveOneOutPrediction> list, LabelKinds kind, bool latent)
     {
         foreach (var p in list)
         {
@@ -151,7 +158,8 @@ public sealed record UncertaintyCalibration(double EnergyScale, double ForceScal
             {
                 if (p.Kinds[i] == kind)
                 {
-                    yield return (p.Labels[i] - p.Mean[i]) / Math.Sqrt(p.NoisyLabelVariance[i]);
+                    double v = latent ? Math.Max(p.LatentVariance[i], 0) : p.NoisyLabelVariance[i];
+                    yield return (p.Labels[i] - p.Mean[i]) / Math.Sqrt(v);
                 }
             }
         }

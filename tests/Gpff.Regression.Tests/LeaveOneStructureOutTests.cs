@@ -142,6 +142,11 @@ public class LeaveOneStructureOutTests(ITestOutputHelper output)
             Assert.Equal(1.0, check.RmsZAfter, 12);
             Assert.Equal(Math.Sqrt(z2.Average()), check.RmsZBefore, 12);
             Assert.Equal(z2.Count(x => x <= 1) / (double)z2.Count, check.WithinOneSigmaBefore, 12);
+            double s = c.Scale(kind);
+            var latentWithin = loso.SelectMany(p => p.Kinds.Select((k, i) => (k, i)).Where(x => x.k == kind)
+                .Select(x => Math.Abs(p.Labels[x.i] - p.Mean[x.i]) <= s * Math.Sqrt(p.LatentVariance[x.i]))).Count(b => b);
+            Assert.Equal(latentWithin / (double)z2.Count, check.WithinOneLatentSigmaAfter, 12);
+            Assert.True(check.WithinOneLatentSigmaAfter <= check.WithinOneSigmaAfter);
         }
     }
 
@@ -192,6 +197,36 @@ public class LeaveOneStructureOutTests(ITestOutputHelper output)
         // New hyperparameters make the old calibration meaningless: it is dropped.
         gp.SetHyperparameters(gp.Kernel, gp.Noise);
         Assert.True(gp.Calibration.IsNone);
+    }
+
+    [Fact]
+    public void NoisyLabelUncertaintyAddsTheCalibratedLabelNoiseToTheLatentVariance()
+    {
+        var latent = Trained();
+        var noisy = new GaussianProcess(latent.Kernel, latent.Noise, latent.Options with { Uncertainty = UncertaintyKind.NoisyLabel });
+        foreach (var e in latent.Training)
+        {
+            var l = e.Labels;
+            noisy.Add(e.Structure, (l.Energy ? LabelKinds.Energy : LabelKinds.None) | (l.Stress ? LabelKinds.Stress : LabelKinds.None) | (l.ForceAtoms.Length > 0 ? LabelKinds.Forces : LabelKinds.None), l.ForceAtoms.Length > 0 ? l.ForceAtoms : null);
+        }
+
+        noisy.Train();
+        var c = new UncertaintyCalibration(1.5, 2.0, 0.8);
+        latent.Calibration = c;
+        noisy.Calibration = c;
+        var test = GaussianProcessTests.RandomStructure(new Random(99), 5);
+        var other = GaussianProcessTests.RandomStructure(new Random(98), 4);
+        var a = latent.Predict(test);
+        var b = noisy.Predict(test);
+        Assert.Equal(a.EnergyEv, b.EnergyEv);
+        Assert.Equal(Math.Sqrt(a.EnergyStdEv * a.EnergyStdEv + Math.Pow(1.5 * 5 * Noise.EnergyEvPerAtom, 2)), b.EnergyStdEv, 12);
+        Assert.Equal(Math.Sqrt(Math.Pow(a.ForcesStdEvPerA![2].Z, 2) + Math.Pow(2.0 * Noise.ForceEvPerA, 2)), b.ForcesStdEvPerA![2].Z, 12);
+        Assert.Equal(Math.Sqrt(Math.Pow(a.StressStdEvPerA3!.Value[4], 2) + Math.Pow(0.8 * Noise.StressEvPerA3, 2)), b.StressStdEvPerA3!.Value[4], 14);
+        Assert.Equal(a.LocalEnergiesStdEv!, b.LocalEnergiesStdEv!);   // no DFT label: latent either way
+        var (_, ca) = latent.PredictEnergies([test, other]);
+        var (_, cb) = noisy.PredictEnergies([test, other]);
+        Assert.Equal(ca[0, 1], cb[0, 1], 14);   // label noise is independent between structures
+        Assert.Equal(ca[1, 1] + Math.Pow(1.5 * 4 * Noise.EnergyEvPerAtom, 2), cb[1, 1], 12);
     }
 
     [Fact]

@@ -171,7 +171,7 @@ public sealed class TrainCommand : ICommand
             foreach (var c in checks)
             {
                 string kind = c.Kind switch { LabelKinds.Energy => "energy", LabelKinds.Forces => "forces", _ => "stress" };
-                stdout.WriteLine(string.Create(Inv, $"  {kind,-7} scale s = {c.Scale,6:F3}   rms(error/σ) {c.RmsZBefore,6:F3} → {c.RmsZAfter,5:F3}   within 1σ {c.WithinOneSigmaBefore,6:P1} → {c.WithinOneSigmaAfter,6:P1}   ({c.Labels} labels)"));
+                stdout.WriteLine(string.Create(Inv, $"  {kind,-7} scale s = {c.Scale,6:F3}   rms(error/σ) {c.RmsZBefore,6:F3} → {c.RmsZAfter,5:F3}   within 1σ {c.WithinOneSigmaBefore,6:P1} → {c.WithinOneSigmaAfter,6:P1}   ({c.Labels} labels; {c.WithinOneLatentSigmaAfter:P1} within the reported latent σ·s)"));
             }
 
             stdout.WriteLine(string.Create(Inv, $"  reported standard deviations are those of the latent function (without DFT-label noise), multiplied by s; LOSO and calibration took {report.CalibrationSeconds:F2} s of {report.Seconds:F1} s"));
