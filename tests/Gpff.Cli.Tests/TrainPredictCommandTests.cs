@@ -105,6 +105,8 @@ public class TrainPredictCommandTests : IDisposable
         var (code, stdout, stderr) = Cli.Run("predict", model, data, "-o", output);
         Assert.True(code == 0, stderr);
         Assert.Contains("frames predicted", stdout);
+        var c = ForceField.Load(model).Model.Calibration;
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"standard deviations: latent function (without DFT-label noise), calibrated (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}"), stdout);
         var input = ExtXyz.Read(data).ToList();
         var frames = ExtXyz.Read(output).ToList();
         Assert.Equal(input.Count, frames.Count);
