@@ -52,6 +52,43 @@ public class LeaveOneOutTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void OnUnseenSnapshotsTheCalibratedNoisyLabelStdCoversAboutTwoThirdsOfTheForceErrors()
+    {
+        var train = LearningCurveTests.Snapshots(12, seed: 3);
+        var unseen = LearningCurveTests.Snapshots(6, seed: 11);
+        var options = new GaussianProcessOptions { Uncertainty = UncertaintyKind.NoisyLabel };
+        var raw = ForceField.Create(Settings, options);
+        raw.Train(train, calibrate: false);
+        var calibrated = ForceField.Create(Settings, options);
+        var report = calibrated.Train(train);
+
+        double Within(ForceField ff)
+        {
+            int inside = 0, all = 0;
+            foreach (var t in unseen)
+            {
+                var p = ff.Predict(t);
+                for (int i = 0; i < t.AtomCount; i++)
+                {
+                    for (int c = 0; c < 3; c++)
+                    {
+                        inside += Math.Abs(t.ForcesEvPerA![i][c] - p.ForcesEvPerA[i][c]) <= p.ForcesStdEvPerA![i][c] ? 1 : 0;
+                        all++;
+                    }
+                }
+            }
+
+            return inside / (double)all;
+        }
+
+        double before = Within(raw), after = Within(calibrated);
+        var force = report.Calibration!.Single(c => c.Kind == LabelKinds.Forces);
+        output.WriteLine($"force scale {force.Scale:F3}; LOSO within 1σ {force.WithinOneSigmaBefore:P1} → {force.WithinOneSigmaAfter:P1}; unseen snapshots within 1σ {before:P1} → {after:P1}");
+        Assert.True(Math.Abs(after - 0.683) < Math.Abs(before - 0.683), $"calibration moved the unseen coverage from {before:P1} to {after:P1}, not nearer 68.3 %");
+        Assert.InRange(after, 0.55, 0.80);
+    }
+
+    [Fact]
     public void TrainingCalibratesTheReportedStandardDeviationsFromTheLeaveOneOutResiduals()
     {
         var frames = LearningCurveTests.Snapshots(4, seed: 7);
