@@ -325,7 +325,14 @@ public sealed class ForceField : ICalculator
         {
             progress?.Report("leave-one-structure-out predictions and calibration...");
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var predictions = Model.LeaveOneStructureOut(null, cancellationToken);
+            var losoReporter = progress is null ? null : new ProgressAdapter<GpProgress>(p =>
+            {
+                if (p.Done == p.Total)
+                {
+                    progress.Report($"  {p.Stage}: done ({p.Total} structures)");
+                }
+            });
+            var predictions = Model.LeaveOneStructureOut(losoReporter, cancellationToken);
             var calibration = UncertaintyCalibration.FromLeaveOneOut(predictions);
             Model.Calibration = calibration;
             loso = ErrorSummary.FromLeaveOneOut(predictions);

@@ -76,6 +76,7 @@ public class TrainPredictCommandTests : IDisposable
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"stress  scale s = {c.StressScale,6:F3}"), stdout);
         Assert.Matches(@"rms\(error/σ\)\s+\d+\.\d{3} → 1\.000", stdout);
         Assert.Contains("reported standard deviations are those of the latent function", stdout);
+        Assert.Contains($"leave-one-structure-out: done ({ff.Model.Training.Count} structures)", stderr);
     }
 
     [Fact]
