@@ -55,6 +55,24 @@ public sealed record LeaveOneOutPrediction
 /// </param>
 public sealed record CalibrationCheck(LabelKinds Kind, int Labels, double Scale, double RmsZBefore, double RmsZAfter, double WithinOneSigmaBefore, double WithinOneSigmaAfter, double WithinOneLatentSigmaAfter);
 
+/// <summary>How <see cref="UncertaintyCalibration.FromLeaveOneOut"/> estimates a scale from normalised errors z = e/σ.</summary>
+public enum CalibrationEstimator
+{
+    /// <summary>
+    /// s = rms(z): the maximum-likelihood variance scale for Gaussian errors; the calibrated variances are
+    /// right on average, as variance propagation (the hull) needs. The default.
+    /// </summary>
+    RootMeanSquare,
+
+    /// <summary>
+    /// s = the 68.27 % quantile of |z|: 68.27 % of the LOSO errors fall within one calibrated σ whatever
+    /// the shape of their distribution. With heavy-tailed errors (a few large misses, as real DFT data
+    /// show) it gives a smaller s than <see cref="RootMeanSquare"/>, and variances that underestimate
+    /// the mean squared error.
+    /// </summary>
+    Coverage,
+}
+
 /// <summary>
 /// One scale factor per label kind that multiplies every predictive standard deviation the GP reports
 /// (and its variances and covariances by the square), fitted to the closed-form leave-one-structure-out
@@ -108,14 +126,16 @@ public sealed record UncertaintyCalibration(double EnergyScale, double ForceScal
     /// labels of kind k (see the type's remarks); 1 for a kind without labels.
     /// </summary>
     /// <param name="predictions">LOSO predictions (<see cref="GaussianProcess.LeaveOneStructureOut"/>).</param>
-    public static UncertaintyCalibration FromLeaveOneOut(IEnumerable<LeaveOneOutPrediction> predictions)
+    /// <param name="estimator">The estimator (default <see cref="CalibrationEstimator.RootMeanSquare"/>, as described above).</param>
+    public static UncertaintyCalibration FromLeaveOneOut(IEnumerable<LeaveOneOutPrediction> predictions, CalibrationEstimator estimator = CalibrationEstimator.RootMeanSquare)
     {
         ArgumentNullException.ThrowIfNull(predictions);
         var list = predictions.ToList();
         double S(LabelKinds kind)
         {
-            var z2 = Normalised(list, kind, latent: false).Select(z => z * z).ToList();
-            return z2.Count > 0 && z2.Average() > 0 ? Math.Sqrt(z2.Average()) : 1;
+            var z = Normalised(list, kind, latent: false).Select(Math.Abs).ToList();
+            double s = z.Count == 0 ? 1 : estimator == CalibrationEstimator.Coverage ? Quantile(z, OneSigmaCoverage) : Math.Sqrt(z.Average(x => x * x));
+            return s > 0 && double.IsFinite(s) ? s : 1;
         }
 
         return new UncertaintyCalibration(S(LabelKinds.Energy), S(LabelKinds.Forces), S(LabelKinds.Stress));
@@ -147,6 +167,19 @@ public sealed record UncertaintyCalibration(double EnergyScale, double ForceScal
         }
 
         return result;
+    }
+
+    /// <summary>P(|z| ≤ 1) for a standard normal z: erf(1/√2).</summary>
+    public const double OneSigmaCoverage = 0.6826894921370859;
+
+    /// <summary>The q-quantile of values by linear interpolation between order statistics (type 7).</summary>
+    private static double Quantile(List<double> values, double q)
+    {
+        var sorted = values.Order().ToArray();
+        double h = (sorted.Length - 1) * q;
+        int lo = (int)Math.Floor(h);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 
     /// <summary>Uncalibrated error/σ (of the noisy label, or of the latent function) for the LOSO labels of one kind.</summary>

@@ -151,6 +151,25 @@ public class LeaveOneStructureOutTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheCoverageEstimatorPutsTwoThirdsOfTheLeaveOneOutErrorsWithinOneCalibratedSigma()
+    {
+        var gp = Trained();
+        var loso = gp.LeaveOneStructureOut();
+        var c = UncertaintyCalibration.FromLeaveOneOut(loso, CalibrationEstimator.Coverage);
+        var checks = c.Check(loso);
+        var forces = checks.Single(x => x.Kind == LabelKinds.Forces);
+        output.WriteLine(forces.ToString());
+        // With n labels the fraction within the interpolated quantile is within 1/n of 68.27 %.
+        Assert.InRange(forces.WithinOneSigmaAfter, UncertaintyCalibration.OneSigmaCoverage - 1.0 / forces.Labels, UncertaintyCalibration.OneSigmaCoverage + 1.0 / forces.Labels);
+        // Independently: the scale is bracketed by the two order statistics around the 68.27 % point.
+        var z = loso.SelectMany(p => p.Kinds.Select((k, i) => (k, i)).Where(x => x.k == LabelKinds.Forces)
+            .Select(x => Math.Abs(p.Labels[x.i] - p.Mean[x.i]) / Math.Sqrt(p.NoisyLabelVariance[x.i]))).Order().ToArray();
+        double h = (z.Length - 1) * UncertaintyCalibration.OneSigmaCoverage;
+        Assert.InRange(c.ForceScale, z[(int)Math.Floor(h)], z[(int)Math.Ceiling(h)]);
+        Assert.NotEqual(UncertaintyCalibration.FromLeaveOneOut(loso).ForceScale, c.ForceScale);
+    }
+
+    [Fact]
     public void ACalibrationScalesEveryReportedStandardDeviationAndLeavesMeansAlone()
     {
         var gp = Trained();
