@@ -7,7 +7,7 @@ namespace Gpff.Cli.Tests;
 public class DefaultsTests
 {
     [Fact]
-    public void Defaults_agree_between_settings_noise_levels_and_cli_help()
+    public void DefaultsAgreeBetweenSettingsNoiseLevelsAndCliHelp()
     {
         var d = new ForceFieldSettings();
         Assert.Equal(NoiseLevels.Default, d.Noise);

@@ -49,7 +49,7 @@ public class HullCommandTests : IDisposable
     }
 
     [Fact]
-    public void Hull_PrintsTable_WritesJsonAndPlot()
+    public void HullPrintsTableWritesJsonAndPlot()
     {
         // Hand-checked binary (see PhaseDiagramTests.Binary_…): Ba 0, BaO -1.0, BaO2 -0.4 eV/atom formation
         // enthalpy with μ(Ba) = -2, μ(O) = -5 eV/atom → BaO2 is 4/15 eV/atom above, 2/3 BaO + 1/3 O2.
@@ -87,7 +87,7 @@ public class HullCommandTests : IDisposable
     }
 
     [Fact]
-    public void Hull_ExampleFile_PseudoBinaryWithProbabilities()
+    public void HullExampleFilePseudoBinaryWithProbabilities()
     {
         string example = Path.Combine(AppContext.BaseDirectory, "data", "barho-hull-example.csv");
         string json = Path.Combine(_dir, "r.json");
@@ -115,7 +115,7 @@ public class HullCommandTests : IDisposable
     }
 
     [Fact]
-    public void Hull_Covariance_FromFile()
+    public void HullCovarianceFromFile()
     {
         string csv = Write("e.csv", "name,formula,energy_ev\nBa,Ba,-2\nO2,O2,-10\nBaO,BaO,-7.04\n");
         // Every entry shifted by the same error per atom (Σᵢⱼ = s² Nᵢ Nⱼ, s = 0.3): cancels exactly → p = 1.
@@ -135,7 +135,7 @@ public class HullCommandTests : IDisposable
     [InlineData("name,formula,energy_ev\nBa,Ba,-2\nO2,O2,-10\n", new[] { "--terminals", "Ba,Xx" }, "", "Unknown element 'Xx'")]
     [InlineData("name,formula,energy_ev\nBa,Ba,-2\nO2,O2,-10\n", new[] { "--plot", "h.jpg" }, "", ".png or .svg")]
     [InlineData("name,formula,energy_ev\nBa,Ba,-2\nO2,O2,-10\n", new[] { "--presure", "5" }, "", "unknown option --presure")]
-    public void Hull_Errors_AreOneClearLine(string text, string[] extra, string where, string what)
+    public void HullErrorsAreOneClearLine(string text, string[] extra, string where, string what)
     {
         string csv = Write("bad.csv", text);
         var (code, stdout, stderr) = Run(["hull", csv, .. extra]);
@@ -152,7 +152,7 @@ public class HullCommandTests : IDisposable
     }
 
     [Fact]
-    public void Hull_MissingFile_And_Help()
+    public void HullMissingFileAndHelp()
     {
         var (code, _, stderr) = Run("hull", Path.Combine(_dir, "none.csv"));
         Assert.Equal(1, code);

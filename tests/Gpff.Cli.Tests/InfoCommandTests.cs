@@ -7,7 +7,7 @@ public class InfoCommandTests
 
 
     [Fact]
-    public void Info_summarises_the_bundled_training_data()
+    public void InfoSummarisesTheBundledTrainingData()
     {
         var (code, stdout, stderr) = Cli.Run("info", Path.Combine(Cli.Root, "data", "barho-train.extxyz"), "--cutoff", "4.5");
         Assert.Equal(0, code);
@@ -18,7 +18,7 @@ public class InfoCommandTests
     }
 
     [Fact]
-    public void Errors_exit_non_zero_with_one_clear_line()
+    public void ErrorsExitNonZeroWithOneClearLine()
     {
         var (code, stdout, stderr) = Cli.Run("info", "/no/such/file.extxyz");
         Assert.Equal(1, code);
@@ -35,7 +35,7 @@ public class InfoCommandTests
     }
 
     [Fact]
-    public void Overlapping_atoms_are_reported_with_file_and_frame()
+    public void OverlappingAtomsAreReportedWithFileAndFrame()
     {
         var path = Path.Combine(Path.GetTempPath(), $"gpff-info-{Guid.NewGuid():N}.extxyz");
         File.WriteAllText(path, "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nO 0 0 0\nO 0.01 0 0\n");

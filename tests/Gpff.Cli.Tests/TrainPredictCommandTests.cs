@@ -23,7 +23,7 @@ public class TrainPredictCommandTests : IDisposable
     }
 
     [Fact]
-    public void Train_uses_given_hyperparameters_exactly_and_reports_residuals_and_held_out_errors()
+    public void TrainUsesGivenHyperparametersExactlyAndReportsResidualsAndHeldOutErrors()
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "m.gpff");
@@ -80,7 +80,7 @@ public class TrainPredictCommandTests : IDisposable
     }
 
     [Fact]
-    public void Train_with_fit_improves_the_likelihood_and_says_so()
+    public void TrainWithFitImprovesTheLikelihoodAndSaysSo()
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "fit.gpff");
@@ -97,7 +97,7 @@ public class TrainPredictCommandTests : IDisposable
     }
 
     [Fact]
-    public void Predict_writes_energies_forces_stresses_and_their_uncertainties()
+    public void PredictWritesEnergiesForcesStressesAndTheirUncertainties()
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "m.gpff");
@@ -130,7 +130,7 @@ public class TrainPredictCommandTests : IDisposable
     }
 
     [Fact]
-    public void Errors_exit_non_zero_with_one_clear_line()
+    public void ErrorsExitNonZeroWithOneClearLine()
     {
         var data = SmallData();
         var (code, _, stderr) = Cli.Run("train", data);

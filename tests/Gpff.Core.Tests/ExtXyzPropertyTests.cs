@@ -42,7 +42,7 @@ public class ExtXyzPropertyTests
     }
 
     [Fact]
-    public void Any_structure_round_trips_exactly()
+    public void AnyStructureRoundTripsExactly()
     {
         Structures.Sample(s =>
         {

@@ -13,7 +13,7 @@ public class ExtXyzTests
     private static string TrainFile => TestData.DataFile("barho-train.extxyz");
 
     [Fact]
-    public void Every_frame_of_the_real_ASE_file_is_read_with_the_labels_in_the_file()
+    public void EveryFrameOfTheRealASEFileIsReadWithTheLabelsInTheFile()
     {
         var frames = ExtXyz.Read(TrainFile).ToList();
         Assert.Equal(36, frames.Count);
@@ -58,7 +58,7 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void Write_then_read_is_exact_for_the_real_file()
+    public void WriteThenReadIsExactForTheRealFile()
     {
         var frames = ExtXyz.Read(TrainFile).ToList();
         var text = string.Concat(frames.Select(ExtXyz.ToText));
@@ -71,7 +71,7 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void Write_then_read_is_exact_for_awkward_numbers_types_and_strings()
+    public void WriteThenReadIsExactForAwkwardNumbersTypesAndStrings()
     {
         var rng = new Random(11);
         var s = new Structure(["Ba", "Rh", "O", "O"],
@@ -119,7 +119,7 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void Reads_six_component_stress_virial_bare_keys_and_no_lattice()
+    public void ReadsSixComponentStressVirialBareKeysAndNoLattice()
     {
         const string text = """
             2
@@ -140,7 +140,7 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void Reading_is_streamed_frame_by_frame()
+    public void ReadingIsStreamedFrameByFrame()
     {
         // A reader that fails if asked for more than the first frame's lines before the first frame is used.
         var text = string.Concat(Enumerable.Repeat("1\nLattice=\"3 0 0 0 3 0 0 0 3\" Properties=species:S:1:pos:R:3\nO 0 0 0\n", 1000));
@@ -178,7 +178,7 @@ public class ExtXyzTests
 
     [Theory]
     [MemberData(nameof(Malformed))]
-    public void Malformed_files_name_the_file_frame_and_line(string text, string what, int frame, int line)
+    public void MalformedFilesNameTheFileFrameAndLine(string text, string what, int frame, int line)
     {
         var path = Path.Combine(Path.GetTempPath(), $"gpff-bad-{Guid.NewGuid():N}.extxyz");
         File.WriteAllText(path, text);
@@ -197,7 +197,7 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void Frames_before_a_malformed_one_are_delivered()
+    public void FramesBeforeAMalformedOneAreDelivered()
     {
         var text = "1\nProperties=species:S:1:pos:R:3\nO 0 0 0\n1\nProperties=species:S:1:pos:R:3\nO 0 0\n";
         var got = new List<Structure>();
@@ -212,14 +212,14 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void Missing_file_is_a_clear_error()
+    public void MissingFileIsAClearError()
     {
         var e = Assert.Throws<FileNotFoundException>(() => ExtXyz.Read("/nonexistent/dir/x.extxyz"));
         Assert.Contains("/nonexistent/dir/x.extxyz", e.Message);
     }
 
     [Fact]
-    public void A_failed_write_leaves_the_existing_file_untouched()
+    public void AFailedWriteLeavesTheExistingFileUntouched()
     {
         var path = Path.Combine(Path.GetTempPath(), $"gpff-keep-{Guid.NewGuid():N}.extxyz");
         File.WriteAllText(path, "original");
@@ -239,7 +239,7 @@ public class ExtXyzTests
     }
 
     [Fact]
-    public void ASE_reads_what_we_write_and_we_read_what_ASE_writes()
+    public void ASEReadsWhatWeWriteAndWeReadWhatASEWrites()
     {
         // Real ASE (Debian's python3-ase, installed by .ci/run) on both sides of the format.
         var frames = ExtXyz.Read(TrainFile).Take(5).ToList();

@@ -80,7 +80,7 @@ public class NeighborListTests
     }
 
     [Fact]
-    public void Matches_brute_force_on_500_random_cells()
+    public void MatchesBruteForceOn500RandomCells()
     {
         var rng = new Random(20261124);
         int cases = 0, withSelfImages = 0, partial = 0, skewed = 0;
@@ -163,7 +163,7 @@ public class NeighborListTests
     }
 
     [Fact]
-    public void One_atom_cell_with_cutoff_of_three_lattice_lengths_counts_lattice_points()
+    public void OneAtomCellWithCutoffOfThreeLatticeLengthsCountsLatticePoints()
     {
         // Simple cubic a = 2 Å, cutoff 6 Å: neighbours are the lattice points with 0 < |n|·a < 6,
         // i.e. integer vectors with 0 < n² < 9.
@@ -188,7 +188,7 @@ public class NeighborListTests
     }
 
     [Fact]
-    public void Unwrapped_positions_give_the_same_pairs_with_shifts_relative_to_the_given_positions()
+    public void UnwrappedPositionsGiveTheSamePairsWithShiftsRelativeToTheGivenPositions()
     {
         var rng = new Random(7);
         var cell = Mat3.FromRows(new Vec3(4, 0, 0), new Vec3(1, 3.5, 0), new Vec3(0.5, 0.7, 5));
@@ -214,7 +214,7 @@ public class NeighborListTests
     }
 
     [Fact]
-    public void Large_cell_uses_binning_and_gives_the_expected_neighbour_count()
+    public void LargeCellUsesBinningAndGivesTheExpectedNeighbourCount()
     {
         // 4000 atoms on a perturbed simple-cubic lattice of spacing 2 Å: the count within 2.5 Å is 6
         // for almost every atom when perturbations are tiny.
@@ -244,7 +244,7 @@ public class NeighborListTests
     [InlineData(-1.0)]
     [InlineData(double.NaN)]
     [InlineData(double.PositiveInfinity)]
-    public void Non_positive_or_non_finite_cutoff_is_a_clear_error(double cutoff)
+    public void NonPositiveOrNonFiniteCutoffIsAClearError(double cutoff)
     {
         var s = new Structure(["O"], [Vec3.Zero], Mat3.Diagonal(3, 3, 3), Pbc.All);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => NeighborList.Build(s, cutoff));
@@ -252,7 +252,7 @@ public class NeighborListTests
     }
 
     [Fact]
-    public void Nan_position_is_a_clear_error_naming_the_atom()
+    public void NanPositionIsAClearErrorNamingTheAtom()
     {
         var e = Assert.Throws<InvalidStructureException>(() => NeighborList.Build([Vec3.Zero, new Vec3(double.NaN, 0, 0)], Mat3.Diagonal(3, 3, 3), Pbc.All, 2.0));
         Assert.Contains("Atom 1", e.Message);
@@ -260,7 +260,7 @@ public class NeighborListTests
     }
 
     [Fact]
-    public void Singular_periodic_cell_is_a_clear_error()
+    public void SingularPeriodicCellIsAClearError()
     {
         var cell = Mat3.FromRows(new Vec3(3, 0, 0), new Vec3(0, 3, 0), new Vec3(3, 3, 0));
         var e = Assert.Throws<InvalidStructureException>(() => NeighborList.Build([Vec3.Zero], cell, Pbc.All, 2.0));

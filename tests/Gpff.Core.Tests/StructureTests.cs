@@ -13,7 +13,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Fractional_and_cartesian_conversions_invert_each_other()
+    public void FractionalAndCartesianConversionsInvertEachOther()
     {
         var s = Triclinic();
         var frac = s.FractionalPositions();
@@ -29,7 +29,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Volume_and_perpendicular_widths_follow_the_cell()
+    public void VolumeAndPerpendicularWidthsFollowTheCell()
     {
         var s = Triclinic();
         var c = s.Cell;
@@ -42,7 +42,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Wrap_moves_atoms_into_the_cell_along_periodic_axes_only_by_lattice_vectors()
+    public void WrapMovesAtomsIntoTheCellAlongPeriodicAxesOnlyByLatticeVectors()
     {
         var s = Triclinic();
         s.Pbc = new Pbc(true, true, false);
@@ -65,7 +65,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Supercell_repeats_atoms_and_labels_and_keeps_neighbour_environments()
+    public void SupercellRepeatsAtomsAndLabelsAndKeepsNeighbourEnvironments()
     {
         var s = Triclinic(4);
         s.EnergyEv = -10;
@@ -93,7 +93,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Strain_deforms_cell_and_positions_homogeneously()
+    public void StrainDeformsCellAndPositionsHomogeneously()
     {
         var s = Triclinic();
         var eps = new Voigt(0.01, -0.02, 0.005, 0.003, -0.004, 0.002);
@@ -108,7 +108,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Elements_know_symbols_numbers_and_masses_up_to_bismuth()
+    public void ElementsKnowSymbolsNumbersAndMassesUpToBismuth()
     {
         for (int z = 1; z <= 83; z++)
         {
@@ -129,7 +129,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Unknown_species_is_a_clear_error_naming_the_atom()
+    public void UnknownSpeciesIsAClearErrorNamingTheAtom()
     {
         var e = Assert.Throws<UnknownSpeciesException>(() => new Structure(["Ba", "Xq"], [Vec3.Zero, new Vec3(1, 1, 1)], Mat3.Diagonal(4, 4, 4), Pbc.All));
         Assert.Contains("Atom 1", e.Message);
@@ -139,7 +139,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Nan_or_infinite_coordinates_are_a_clear_error_naming_the_atom()
+    public void NanOrInfiniteCoordinatesAreAClearErrorNamingTheAtom()
     {
         var s = Triclinic();
         s.Positions[4] = new Vec3(1, double.NaN, 0);
@@ -154,7 +154,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Singular_cell_is_a_clear_error()
+    public void SingularCellIsAClearError()
     {
         var s = Triclinic();
         s.Cell = Mat3.FromRows(new Vec3(4, 0, 0), new Vec3(0, 4, 0), new Vec3(2, 2, 0));
@@ -164,7 +164,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Left_handed_cell_is_an_error_unless_allowed()
+    public void LeftHandedCellIsAnErrorUnlessAllowed()
     {
         var s = Triclinic();
         s.Cell = Mat3.FromRows(s.Cell.Row1, s.Cell.Row0, s.Cell.Row2);
@@ -176,7 +176,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Atoms_closer_than_the_minimum_distance_are_named()
+    public void AtomsCloserThanTheMinimumDistanceAreNamed()
     {
         var s = new Structure(["Ba", "O", "O"], [new Vec3(0, 0, 0), new Vec3(2, 0, 0), new Vec3(2.05, 0, 0)], Mat3.Diagonal(5, 5, 5), Pbc.All);
         var e = Assert.Throws<InvalidStructureException>(() => s.Validate(minimumDistanceA: 0.1));
@@ -192,7 +192,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Structure_rejects_mismatched_label_sizes()
+    public void StructureRejectsMismatchedLabelSizes()
     {
         var s = Triclinic(3);
         var e = Assert.Throws<ArgumentException>(() => s.ForcesEvPerA = new Vec3[2]);
@@ -201,7 +201,7 @@ public class StructureTests
     }
 
     [Fact]
-    public void Unit_constants_are_consistent()
+    public void UnitConstantsAreConsistent()
     {
         Assert.Equal(160.21766208, Units.EvPerA3ToGpa(1), 10);
         Assert.Equal(0.0062415091, Units.GpaA3InEv, 10);

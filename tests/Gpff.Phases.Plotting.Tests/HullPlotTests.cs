@@ -21,7 +21,7 @@ public class HullPlotTests : IDisposable
     private static string Data(string name) => Path.Combine(AppContext.BaseDirectory, "data", name);
 
     [Fact]
-    public void Plots_BinaryAndTernary_PngAndSvg()
+    public void PlotsBinaryAndTernaryPngAndSvg()
     {
         string dir = Environment.GetEnvironmentVariable("GPFF_KEEP_PLOTS") ?? _dir;
         Directory.CreateDirectory(dir);

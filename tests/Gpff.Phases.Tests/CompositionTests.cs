@@ -15,7 +15,7 @@ public class CompositionTests
     [InlineData("Li0.5CoO2", "Li", 0.5, 3.5)]
     [InlineData("Ba4 Rh4 O12", "O", 12, 20)]
     [InlineData("[Rh(O)2]3", "O", 6, 9)]
-    public void Parse_CountsAtoms(string formula, string element, double amount, double atoms)
+    public void ParseCountsAtoms(string formula, string element, double amount, double atoms)
     {
         var c = Composition.Parse(formula);
         Assert.Equal(amount, c[element], 12);
@@ -31,14 +31,14 @@ public class CompositionTests
     [InlineData("Ba1.2.3", "Bad count '1.2.3'")]
     [InlineData("", "Empty chemical formula")]
     [InlineData("Ba-O", "Unexpected character '-'")]
-    public void Parse_BadFormula_IsAClearError(string formula, string message)
+    public void ParseBadFormulaIsAClearError(string formula, string message)
     {
         var ex = Assert.Throws<FormatException>(() => Composition.Parse(formula));
         Assert.Contains(message, ex.Message);
     }
 
     [Fact]
-    public void Formula_Reduced_Fractions()
+    public void FormulaReducedFractions()
     {
         var c = Composition.Parse("Ba4Rh4O12");
         Assert.Equal("Ba4Rh4O12", c.Formula);
@@ -51,7 +51,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void Formula_RoundTripsThroughParse()
+    public void FormulaRoundTripsThroughParse()
     {
         // Property: for any composition, Parse(Formula) gives the same amounts.
         var symbols = new[] { "Ba", "Rh", "O", "Li", "H", "Co" };
@@ -64,7 +64,7 @@ public class CompositionTests
     }
 
     [Fact]
-    public void Entry_FromStructure_UsesEnergyVolumeAndComposition()
+    public void EntryFromStructureUsesEnergyVolumeAndComposition()
     {
         var s = new Structure(["Ba", "O"], [new Vec3(0, 0, 0), new Vec3(2.76, 0, 0)],
             Mat3.FromRows(new Vec3(0, 2.76, 2.76), new Vec3(2.76, 0, 2.76), new Vec3(2.76, 2.76, 0)), Pbc.All)

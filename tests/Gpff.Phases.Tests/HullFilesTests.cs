@@ -20,7 +20,7 @@ public class HullFilesTests : IDisposable
     private static string Data(string name) => Path.Combine(AppContext.BaseDirectory, "data", name);
 
     [Fact]
-    public void RealDftFile_PseudoBinaryHull()
+    public void RealDftFilePseudoBinaryHull()
     {
         // pw.x energies of the unrelaxed reference cells (tests/data/README.md). By hand, at 0 GPa:
         //   μ(BaO) = -1297.6135781636942/2, μ(RhO2) = -7922.82082137719/6 (eV per atom).
@@ -48,7 +48,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Csv_RoundTrip()
+    public void CsvRoundTrip()
     {
         var entries = new[]
         {
@@ -81,7 +81,7 @@ public class HullFilesTests : IDisposable
     [InlineData("name,formula,energy_ev,energy_std_ev\nBaO,BaO,-1,-0.1\n", "line 2", "standard deviation must be ≥ 0")]
     [InlineData("name,formula,energy_ev\n\"BaO,BaO,-1\n", "line 2", "unterminated")]
     [InlineData("name,formula,energy_ev\n", "", "no entries")]
-    public void Csv_BadInput_NamesFileAndLine(string text, string where, string what)
+    public void CsvBadInputNamesFileAndLine(string text, string where, string what)
     {
         string path = Path.Combine(_dir, "bad.csv");
         File.WriteAllText(path, text);
@@ -92,7 +92,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Covariance_ReadsAndRejectsBadShape()
+    public void CovarianceReadsAndRejectsBadShape()
     {
         string path = Path.Combine(_dir, "cov.txt");
         File.WriteAllText(path, "# covariance eV^2\n1e-4, 2e-5\n2e-5 4e-4\n");
@@ -105,7 +105,7 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
-    public void Json_HasTheDocumentedShape()
+    public void JsonHasTheDocumentedShape()
     {
         var entries = new[] { Element("Ba"), Element("O", 2), Entry("BaO", "BaO", -1.0, stdEv: 0.01), Entry("BaO2", "BaO2", -0.4, stdEv: 0.01) };
         var pd = new PhaseDiagram(entries);

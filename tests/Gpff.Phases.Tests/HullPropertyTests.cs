@@ -11,7 +11,7 @@ public class HullPropertyTests
     /// every mixture of other compositions.
     /// </summary>
     [Fact]
-    public void Binary_MatchesBruteForce()
+    public void BinaryMatchesBruteForce()
     {
         var gen = Gen.Select(Gen.Int[1, 5], Gen.Int[-4, 1]).Array[0, 9];
         gen.Sample(points =>

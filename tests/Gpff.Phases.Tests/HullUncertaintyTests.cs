@@ -20,7 +20,7 @@ public class HullUncertaintyTests
     };
 
     [Fact]
-    public void TwoPhase_MonteCarloMatchesAnalyticGaussian_WithCorrelatedErrors()
+    public void TwoPhaseMonteCarloMatchesAnalyticGaussianWithCorrelatedErrors()
     {
         // BaO is stable iff D = E_BaO/2 − E_Ba/2 − E_O2/4 < 0 (below the Ba–O line at x = 1/2), i.e. D = wᵀE with
         // w = (−1/2, −1/4, 1/2). D is Gaussian with mean −0.02 eV/atom and variance wᵀΣw =
@@ -60,7 +60,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void TwoPolymorphs_MonteCarloMatchesAnalyticGaussian()
+    public void TwoPolymorphsMonteCarloMatchesAnalyticGaussian()
     {
         // BaO-β lies 0.01 eV/atom above BaO-α; total-energy std 0.04 eV each (0.02 eV/atom), correlation 0.75.
         // Var(h_β − h_α) = 4e-4 + 4e-4 − 2·0.75·4e-4 = 2e-4 → P(β stable) = Φ(−0.01/√2e-4) = Φ(−0.7071) ≈ 0.240.
@@ -79,7 +79,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void ZeroStd_GivesProbabilitiesZeroOrOne()
+    public void ZeroStdGivesProbabilitiesZeroOrOne()
     {
         var entries = new[]
         {
@@ -99,7 +99,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void CommonPerAtomError_CancelsInFormationEnergies()
+    public void CommonPerAtomErrorCancelsInFormationEnergies()
     {
         // Σᵢⱼ = s² Nᵢ Nⱼ: every entry shifted by the same error per atom, which cancels exactly in formation
         // enthalpies. The full covariance must give certain answers; the diagonal alone would not.
@@ -124,7 +124,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void UncertainBand_ListsEntriesToRecompute_MostUncertainFirst()
+    public void UncertainBandListsEntriesToRecomputeMostUncertainFirst()
     {
         var entries = new[]
         {
@@ -142,7 +142,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void SameSeed_SameResult_AnyThreadCount()
+    public void SameSeedSameResultAnyThreadCount()
     {
         var pd = new PhaseDiagram(BaOSystem());
         var a = HullUncertainty.Analyze(pd, Covariance(true), new StabilityOptions { Samples = 1000, Seed = 11, MaxDegreeOfParallelism = 1 });
@@ -154,7 +154,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void ReportsProgress_AndCanBeCancelled()
+    public void ReportsProgressAndCanBeCancelled()
     {
         var pd = new PhaseDiagram(BaOSystem());
         var seen = new List<StabilityProgress>();
@@ -168,7 +168,7 @@ public class HullUncertaintyTests
     }
 
     [Fact]
-    public void BadCovariance_IsAClearError()
+    public void BadCovarianceIsAClearError()
     {
         var pd = new PhaseDiagram(BaOSystem());
         var ex = Assert.Throws<ArgumentException>(() => HullUncertainty.Analyze(pd, new double[2, 2]));

@@ -7,7 +7,7 @@ public class PhaseDiagramTests
     private const double Tol = 1e-9;
 
     [Fact]
-    public void Binary_StableSet_EnergiesAboveHull_Decompositions()
+    public void BinaryStableSetEnergiesAboveHullDecompositions()
     {
         // Ba–O, x = atomic fraction of O. Formation enthalpies (eV/atom) chosen by hand:
         //   Ba (0, 0), Ba2O (1/3, -0.8), BaO (1/2, -1.0), BaO2 (2/3, -0.4), BaO3 (3/4, +0.1), O2 (1, 0).
@@ -53,7 +53,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void Ternary_StableSet_EnergiesAboveHull_Decompositions()
+    public void TernaryStableSetEnergiesAboveHullDecompositions()
     {
         // Ba–Rh–O with formation enthalpies (eV/atom) BaO -1.0, RhO2 -0.9, BaRhO3 -1.04, Ba2RhO4 -1.0.
         // BaRhO3 = 0.4 BaO + 0.6 RhO2 (atom fractions) would give -0.94, so BaRhO3 is 0.1 below.
@@ -92,7 +92,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void Quaternary_CompoundOnEdgeOfHull()
+    public void QuaternaryCompoundOnEdgeOfHull()
     {
         // Ba–Rh–O–Li, every element at formation enthalpy 0. BaRhOLi (¼ each) -1.0, BaO -0.6.
         // Ba2RhO2Li (2,1,2,1)/6 = 1/3 BaO + 2/3 BaRhOLi → -0.2 - 2/3; the plane μ' = (-0.6, -1.4, -0.6, -1.4)
@@ -112,7 +112,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void PseudoBinary_CompoundStableAgainstTerminalsButNotAgainstElements()
+    public void PseudoBinaryCompoundStableAgainstTerminalsButNotAgainstElements()
     {
         // Elemental formation enthalpies: BaO -1.0, RhO2 -0.9, BaO2 -1.2, BaRhO3 -0.96, Ba2RhO4 -0.97.
         var entries = new[]
@@ -159,7 +159,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void Pressure_DrivesPolymorphChange_AtHandComputedCrossover()
+    public void PressureDrivesPolymorphChangeAtHandComputedCrossover()
     {
         // Two BaO polymorphs (2 atoms each): rocksalt E = -10.0 eV, V = 38 Å³; CsCl-type E = -9.9 eV, V = 36 Å³.
         // H_cs − H_rs = 0.1 eV − P·2 Å³ → crossover P* = 0.1 / (2 · 0.0062415091) = 8.010883 GPa.
@@ -194,7 +194,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void Collinear_PointOnTieLine_IsNotAVertex()
+    public void CollinearPointOnTieLineIsNotAVertex()
     {
         // Ba2O at (1/3, -2/3) lies exactly on the Ba–BaO line (BaO at (1/2, -1)); BaO2 at (2/3, -2/3) exactly on
         // BaO–O. Both: E_hull 0, not stable; decompositions Ba 1/3 + BaO 2/3 and BaO 2/3 + O 1/3.
@@ -222,7 +222,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void Collinear_InTernary_CoplanarFaceHasNoDiagonal()
+    public void CollinearInTernaryCoplanarFaceHasNoDiagonal()
     {
         // Every element at 0, BaO and RhO2 at -1: BaRhO3 = 0.4 BaO + 0.6 RhO2 (atom fractions) at -1 lies exactly
         // on the BaO–RhO2 tie line, so it is on the hull (E_hull 0) but not a vertex.
@@ -239,7 +239,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void PolymorphDuplicates_OnlyTheLowestIsStable()
+    public void PolymorphDuplicatesOnlyTheLowestIsStable()
     {
         // Three BaO entries: two identical (-1.0 eV/atom, one written as Ba2O2 with twice the energy) and one
         // 0.05 eV/atom higher. The first of the tie is the vertex; its twin is 0 above hull, not stable, and
@@ -281,14 +281,14 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void MissingElementalReference_IsAClearError()
+    public void MissingElementalReferenceIsAClearError()
     {
         var ex = Assert.Throws<ArgumentException>(() => new PhaseDiagram([Element("O", 2), Entry("BaO", "BaO", -1.0)]));
         Assert.Contains("No reference entry for terminal Ba", ex.Message);
     }
 
     [Fact]
-    public void MissingTerminalCompound_IsAClearError()
+    public void MissingTerminalCompoundIsAClearError()
     {
         var ex = Assert.Throws<ArgumentException>(() => new PhaseDiagram(
             [Entry("BaO", "BaO", -1.0), Entry("BaRhO3", "BaRhO3", -1.0)],
@@ -298,7 +298,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void MissingVolumeAtPressure_IsAClearError()
+    public void MissingVolumeAtPressureIsAClearError()
     {
         var entries = new[] { new PhaseEntry("Ba", "Ba", -2.0, 63.0), new PhaseEntry("O2", "O2", -10.0) };
         var ex = Assert.Throws<ArgumentException>(() => new PhaseDiagram(entries, 10));
@@ -308,7 +308,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void DependentTerminals_AreRejected()
+    public void DependentTerminalsAreRejected()
     {
         var ex = Assert.Throws<ArgumentException>(() => new PhaseDiagram(
             [Entry("BaO", "BaO", -1.0)],
@@ -317,7 +317,7 @@ public class PhaseDiagramTests
     }
 
     [Fact]
-    public void LargeAbsoluteEnergies_KeepFullPrecision()
+    public void LargeAbsoluteEnergiesKeepFullPrecision()
     {
         // Real pw.x energies are thousands of eV per atom; formation enthalpies are relative and must keep 1e-9.
         var mu = new Dictionary<string, double> { ["Ba"] = -755.123456789, ["O"] = -567.987654321 };

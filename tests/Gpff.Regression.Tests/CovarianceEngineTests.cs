@@ -23,7 +23,7 @@ public class CovarianceEngineTests
     }
 
     [Fact]
-    public void Training_factors_the_matrix_the_engine_assembles_bit_for_bit()
+    public void TrainingFactorsTheMatrixTheEngineAssemblesBitForBit()
     {
         var gp = Data(threads: 3);
         gp.Train();
@@ -51,7 +51,7 @@ public class CovarianceEngineTests
     }
 
     [Fact]
-    public void Results_do_not_depend_on_the_number_of_threads()
+    public void ResultsDoNotDependOnTheNumberOfThreads()
     {
         var test = GaussianProcessTests.RandomStructure(new Random(32));
         var other = GaussianProcessTests.RandomStructure(new Random(33));
@@ -88,7 +88,7 @@ public class CovarianceEngineTests
     }
 
     [Fact]
-    public void Training_reports_progress_and_can_be_cancelled()
+    public void TrainingReportsProgressAndCanBeCancelled()
     {
         var gp = Data(threads: 2);
         var reports = new List<GpProgress>();

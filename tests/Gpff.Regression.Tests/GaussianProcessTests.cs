@@ -79,7 +79,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void Predicted_forces_and_stress_are_the_derivatives_of_the_predicted_energy()
+    public void PredictedForcesAndStressAreTheDerivativesOfThePredictedEnergy()
     {
         var gp = Trained(4, 1);
         var rng = new Random(99);
@@ -123,7 +123,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void A_singular_covariance_is_factored_with_jitter_and_says_so()
+    public void ASingularCovarianceIsFactoredWithJitterAndSaysSo()
     {
         // The same structure twice with (almost) no noise: K + Σ is singular to working precision.
         var s = RandomStructure(new Random(13));
@@ -144,7 +144,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void Forces_only_prediction_equals_the_full_prediction()
+    public void ForcesOnlyPredictionEqualsTheFullPrediction()
     {
         var gp = Trained(3, 11);
         var s = RandomStructure(new Random(12), 6);
@@ -160,7 +160,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void With_tiny_noise_a_training_point_is_reproduced()
+    public void WithTinyNoiseATrainingPointIsReproduced()
     {
         var gp = Trained(3, 2, new NoiseLevels(1e-7, 1e-6, 1e-7));
         foreach (var e in gp.Training)
@@ -181,7 +181,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void Predictive_variance_is_prior_far_from_data_and_small_near_it()
+    public void PredictiveVarianceIsPriorFarFromDataAndSmallNearIt()
     {
         var gp = Trained(3, 3);
         var near = gp.Training[0].Structure.CloneWithoutLabels();
@@ -198,7 +198,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void Block_updated_model_equals_a_model_trained_from_scratch()
+    public void BlockUpdatedModelEqualsAModelTrainedFromScratch()
     {
         var rng = new Random(4);
         var data = Enumerable.Range(0, 5).Select(_ => RandomStructure(rng)).ToList();
@@ -306,7 +306,7 @@ public class GaussianProcessTests
     }
 
     [Fact]
-    public void Fit_recovers_hyperparameters_of_data_sampled_from_the_prior()
+    public void FitRecoversHyperparametersOfDataSampledFromThePrior()
     {
         // Draw force labels from the GP prior with known σ₂, ℓ₂ (2-body kernel) and noise, then fit from elsewhere.
         var rng = new Random(8);
@@ -384,7 +384,7 @@ public class GaussianProcessTests
     private static double Gauss(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     [Fact]
-    public void Errors_are_clear()
+    public void ErrorsAreClear()
     {
         var gp = new GaussianProcess(Kernel(), NoiseLevels.Default);
         var s = RandomStructure(new Random(10));

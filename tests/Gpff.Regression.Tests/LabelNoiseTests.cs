@@ -8,7 +8,7 @@ public class LabelNoiseTests
     private static readonly IKernel Kernel = new TwoBodyKernel(4.0, 1.0, 0.6);
 
     [Fact]
-    public void Variances_follow_the_per_atom_energy_convention()
+    public void VariancesFollowThePerAtomEnergyConvention()
     {
         var s = GaussianProcessTests.RandomStructure(new Random(3), n: 5);
         var noise = new NoiseLevels(0.01, 0.05, 0.002);
@@ -25,7 +25,7 @@ public class LabelNoiseTests
     }
 
     [Fact]
-    public void Derivatives_are_those_of_the_variances()
+    public void DerivativesAreThoseOfTheVariances()
     {
         var s = GaussianProcessTests.RandomStructure(new Random(4), n: 4);
         var noise = new NoiseLevels(0.02, 0.08, 0.003);
@@ -46,7 +46,7 @@ public class LabelNoiseTests
     }
 
     [Fact]
-    public void Present_kinds_are_those_of_the_entries()
+    public void PresentKindsAreThoseOfTheEntries()
     {
         var rng = new Random(5);
         var forces = TrainingEntry.Create(GaussianProcessTests.RandomStructure(rng), Kernel, LabelKinds.Forces, null, "a");

@@ -22,7 +22,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void Save_then_load_gives_the_same_predictions_bit_for_bit()
+    public void SaveThenLoadGivesTheSamePredictionsBitForBit()
     {
         var gp = Trained();
         var path = Path.Combine(_dir.FullName, "m.gpff");
@@ -50,7 +50,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void A_damaged_file_is_detected()
+    public void ADamagedFileIsDetected()
     {
         var path = Path.Combine(_dir.FullName, "m.gpff");
         ModelFile.Save(Trained(), path);
@@ -63,7 +63,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void A_truncated_file_is_detected()
+    public void ATruncatedFileIsDetected()
     {
         var path = Path.Combine(_dir.FullName, "m.gpff");
         ModelFile.Save(Trained(), path);
@@ -75,7 +75,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void A_future_format_version_is_a_clear_error()
+    public void AFutureFormatVersionIsAClearError()
     {
         var path = Path.Combine(_dir.FullName, "m.gpff");
         ModelFile.Save(Trained(), path);
@@ -87,7 +87,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void Other_files_and_untrained_models_are_clear_errors()
+    public void OtherFilesAndUntrainedModelsAreClearErrors()
     {
         var path = Path.Combine(_dir.FullName, "not-a-model.extxyz");
         File.WriteAllText(path, "1\nProperties=species:S:1:pos:R:3\nO 0 0 0\n");
@@ -101,7 +101,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void The_header_names_the_noises_as_NoiseLevels_does_and_stores_the_label_kinds()
+    public void TheHeaderNamesTheNoisesAsNoiseLevelsDoesAndStoresTheLabelKinds()
     {
         var path = Path.Combine(_dir.FullName, "m.gpff");
         var gp = Trained();
@@ -119,7 +119,7 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void A_format_version_1_file_still_loads()
+    public void AFormatVersion1FileStillLoads()
     {
         // Written by Gpff before format version 2 (noise keys energy_ev_per_atom, ..., no label kinds):
         // two 4-atom structures, one with all labels, one with the forces of atoms 0 and 2.

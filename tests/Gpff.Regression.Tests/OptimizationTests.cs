@@ -20,7 +20,7 @@ public class OptimizationTests
     }
 
     [Fact]
-    public void Finds_the_rosenbrock_minimum_without_active_bounds()
+    public void FindsTheRosenbrockMinimumWithoutActiveBounds()
     {
         var r = new BoundedLbfgs { MaxIterations = 500, GradientTolerance = 1e-8 }
             .Minimize(Rosenbrock, [-1.2, 1.0, -0.5, 0.8], [-5, -5, -5, -5], [5, 5, 5, 5]);
@@ -31,7 +31,7 @@ public class OptimizationTests
     }
 
     [Fact]
-    public void Stops_on_an_active_bound_with_the_constrained_minimum()
+    public void StopsOnAnActiveBoundWithTheConstrainedMinimum()
     {
         // min (x-3)² + (y+1)² on [0,2]×[0,2]: the constrained minimum is (2, 0), both on bounds.
         static double F(ReadOnlySpan<double> x, Span<double> g)
@@ -49,7 +49,7 @@ public class OptimizationTests
     }
 
     [Fact]
-    public void Non_finite_values_shorten_the_step_instead_of_failing()
+    public void NonFiniteValuesShortenTheStepInsteadOfFailing()
     {
         // f is undefined (NaN) for x > 1, like a likelihood whose kernel matrix stops being positive definite.
         static double F(ReadOnlySpan<double> x, Span<double> g)
@@ -69,7 +69,7 @@ public class OptimizationTests
     }
 
     [Fact]
-    public void Reports_the_iteration_limit_and_progress_and_honours_cancellation()
+    public void ReportsTheIterationLimitAndProgressAndHonoursCancellation()
     {
         var reports = new List<OptimizationProgress>();
         var progress = new SyncProgress<OptimizationProgress>(reports.Add);
@@ -86,7 +86,7 @@ public class OptimizationTests
     }
 
     [Fact]
-    public void Bad_input_is_a_clear_error()
+    public void BadInputIsAClearError()
     {
         var e = Assert.Throws<ArgumentException>(() => new BoundedLbfgs().Minimize(Rosenbrock, [0, 0], [1, 0], [0, 1]));
         Assert.Contains("Variable 0: lower bound 1 is above upper bound 0", e.Message);

@@ -5,7 +5,7 @@ namespace Gpff.Regression.Tests;
 public class SpeciesReferenceEnergiesTests
 {
     [Fact]
-    public void Recovers_exact_reference_energies_from_independent_compositions()
+    public void RecoversExactReferenceEnergiesFromIndependentCompositions()
     {
         // E = n_Ba·(−700) + n_O·(−430.5) + n_Rh·(−1500.25) exactly, compositions of full rank.
         var mu = new Dictionary<int, double> { [56] = -700, [8] = -430.5, [45] = -1500.25 };
@@ -23,7 +23,7 @@ public class SpeciesReferenceEnergiesTests
     }
 
     [Fact]
-    public void Real_BaRhO_energies_are_rank_deficient_and_the_prior_mean_fits_every_composition_in_the_span()
+    public void RealBaRhOEnergiesAreRankDeficientAndThePriorMeanFitsEveryCompositionInTheSpan()
     {
         var frames = ExtXyz.Read(TestData.DataFile("barho-train.extxyz")).ToList();
         var fit = SpeciesReferenceEnergies.Fit(frames.Select(f => ((IReadOnlyList<int>)f.AtomicNumbers.ToArray(), f.EnergyEv!.Value)));
@@ -45,7 +45,7 @@ public class SpeciesReferenceEnergiesTests
     }
 
     [Fact]
-    public void Bad_input_is_a_clear_error()
+    public void BadInputIsAClearError()
     {
         Assert.Contains("At least one structure", Assert.Throws<ArgumentException>(() => SpeciesReferenceEnergies.Fit([])).Message);
         Assert.Contains("Structure 1 has a non-finite energy", Assert.Throws<ArgumentException>(() =>

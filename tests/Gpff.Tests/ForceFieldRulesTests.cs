@@ -15,7 +15,7 @@ public class ForceFieldRulesTests : IDisposable
         .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").Take(4).ToList();
 
     [Fact]
-    public void A_model_trained_with_default_settings_stores_the_default_noises()
+    public void AModelTrainedWithDefaultSettingsStoresTheDefaultNoises()
     {
         var ff = ForceField.Create(new ForceFieldSettings { PairCutoffA = 4.0, TripletCutoffA = 0 });
         ff.Train(SmallFrames());
@@ -27,7 +27,7 @@ public class ForceFieldRulesTests : IDisposable
     }
 
     [Fact]
-    public void A_forces_only_model_adds_only_forces_after_loading()
+    public void AForcesOnlyModelAddsOnlyForcesAfterLoading()
     {
         var frames = SmallFrames();
         var ff = ForceField.Create(new ForceFieldSettings { PairCutoffA = 4.0, TripletCutoffA = 0, Labels = LabelKinds.Forces });

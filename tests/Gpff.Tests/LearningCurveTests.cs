@@ -40,7 +40,7 @@ public class LearningCurveTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Force_error_falls_as_MD_snapshots_are_added()
+    public void ForceErrorFallsAsMDSnapshotsAreAdded()
     {
         var train = Snapshots(32, seed: 1);
         var test = Snapshots(5, seed: 2);

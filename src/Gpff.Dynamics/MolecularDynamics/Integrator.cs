@@ -24,7 +24,7 @@ public readonly record struct MolecularDynamicsStep(int Step, double TimeFs, dou
 /// </summary>
 /// <remarks>
 /// What the calculator is asked (<see cref="ICalculator.Calculate(Structure, CalculatorProperties, CancellationToken)"/>):
-/// each step asks for the forces, plus <see cref="PropertiesEveryStep"/>, plus what is known in advance
+/// each step asks for the forces (and the stress, for a barostat), plus <see cref="PropertiesEveryStep"/>, plus what is known in advance
 /// to be read after that step — the properties of the observers due (<see cref="Attach"/>), the energy
 /// when <see cref="Run"/> reports progress, energy, forces and stress on the steps
 /// <see cref="Sample"/> yields. Anything else read later at the same positions
@@ -113,6 +113,12 @@ public abstract class Integrator
     /// is read after every step anyway). May be changed between steps.
     /// </summary>
     public CalculatorProperties PropertiesEveryStep { get; set; }
+
+    /// <summary>
+    /// What the integrator itself needs from the calculator at every step: the forces (a barostat adds
+    /// the stress). Asked together with <see cref="PropertiesEveryStep"/> and what is read after the step.
+    /// </summary>
+    protected virtual CalculatorProperties IntegratorProperties => CalculatorProperties.Forces;
 
     /// <summary>Steps taken so far.</summary>
     public int StepCount { get; private set; }
@@ -282,7 +288,7 @@ public abstract class Integrator
     private void Step(CalculatorProperties read, CancellationToken cancellationToken)
     {
         int next = StepCount + 1;
-        var properties = CalculatorProperties.Forces | PropertiesEveryStep | read;
+        var properties = IntegratorProperties | PropertiesEveryStep | read;
         foreach (var (_, interval, observed) in _observers)
         {
             if (next % interval == 0)
@@ -299,7 +305,7 @@ public abstract class Integrator
         }
         finally
         {
-            _stepProperties = CalculatorProperties.Forces | (PropertiesEveryStep & Calculator.ImplementedProperties);
+            _stepProperties = (IntegratorProperties | PropertiesEveryStep) & Calculator.ImplementedProperties;
         }
 
         StepCount++;
