@@ -11,6 +11,25 @@ namespace Gpff.Regression;
 /// <param name="Total">Units in all.</param>
 public sealed record GpProgress(string Stage, long Done, long Total);
 
+/// <summary>Which predictive standard deviation a <see cref="GaussianProcess"/> reports.</summary>
+public enum UncertaintyKind
+{
+    /// <summary>
+    /// That of the latent function: the model's own uncertainty, which shrinks towards zero near the
+    /// training data. What active learning thresholds and the joint (correlated) energy covariance of
+    /// the hull are about. The default.
+    /// </summary>
+    Latent,
+
+    /// <summary>
+    /// That of a noisy DFT label about the predicted mean: the latent variance plus the label noise
+    /// variance of its kind (a total energy of N atoms (N·σ_E)², a force or stress component σ²), both
+    /// calibrated: the promise about errors against DFT on unseen structures. Local energies, which have
+    /// no DFT label, stay latent.
+    /// </summary>
+    NoisyLabel,
+}
+
 /// <summary>Options of a <see cref="GaussianProcess"/>.</summary>
 public sealed record GaussianProcessOptions
 {
@@ -31,9 +50,22 @@ public sealed record GaussianProcessOptions
     /// pass (default 1 GiB); beyond it a second pass recomputes them block by block, using O(N²) memory.
     /// </summary>
     public long LikelihoodGradientMemoryBytes { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// Which standard deviation predictions report (default <see cref="UncertaintyKind.Latent"/>); either
+    /// is multiplied by the model's <see cref="GaussianProcess.Calibration"/>.
+    /// </summary>
+    public UncertaintyKind Uncertainty { get; init; } = UncertaintyKind.Latent;
 }
 
-/// <summary>A GP prediction for one structure: means and predictive standard deviations (of the latent function, without label noise).</summary>
+/// <summary>
+/// A GP prediction for one structure: means and predictive standard deviations. By default every
+/// standard deviation is that of the latent function (the model's own uncertainty, without the
+/// DFT-label noise), multiplied by the GP's <see cref="GaussianProcess.Calibration"/> scale of its label
+/// kind; with <see cref="GaussianProcessOptions.Uncertainty"/> = <see cref="UncertaintyKind.NoisyLabel"/>
+/// the energy, force and stress ones are those of a DFT label (the calibrated noise variance,
+/// <see cref="GaussianProcess.CalibratedNoiseVariance"/>, added in quadrature).
+/// </summary>
 public sealed record GpPrediction
 {
     /// <summary>Total energy, eV.</summary>
@@ -95,6 +127,7 @@ public sealed class GaussianProcess : ICalculator
     private CholeskyFactorization? _factor;
     private double[]? _alpha;
     private SpeciesReferenceEnergies? _reference;
+    private UncertaintyCalibration _calibration = UncertaintyCalibration.None;
 
     /// <summary>Creates an untrained GP.</summary>
     /// <param name="kernel">The kernel (its hyperparameters are used as they are).</param>
@@ -131,6 +164,43 @@ public sealed class GaussianProcess : ICalculator
 
     /// <summary>The per-species reference energies (prior mean) in use; null before training when fitted.</summary>
     public SpeciesReferenceEnergies? ReferenceEnergies => _reference;
+
+    /// <summary>
+    /// Scales applied to every predictive standard deviation this GP reports, per label kind (variances
+    /// and the joint energy covariance by their squares; means are unaffected): <see cref="UncertaintyCalibration.None"/>
+    /// until set, e.g. to <see cref="UncertaintyCalibration.FromLeaveOneOut"/> of <see cref="LeaveOneStructureOut"/>
+    /// (as <c>ForceField.Train</c> does). Kept when data are added; reset to none by <see cref="SetHyperparameters"/>.
+    /// </summary>
+    public UncertaintyCalibration Calibration
+    {
+        get => _calibration;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            value.Validate();
+            _calibration = value;
+        }
+    }
+
+    /// <summary>
+    /// The calibrated noise variance of one DFT label: s²σ² with σ the noise level of the kind (the
+    /// total energy of N atoms: (N·σ_E)²) and s its <see cref="Calibration"/> scale. Add it to a
+    /// reported (latent) variance for the variance of a DFT label about the predicted mean.
+    /// </summary>
+    /// <param name="kind">One label kind: <see cref="LabelKinds.Energy"/> (total energy), <see cref="LabelKinds.Forces"/> (one component) or <see cref="LabelKinds.Stress"/> (one component).</param>
+    /// <param name="atomCount">Atoms of the structure (used for the total energy).</param>
+    /// <returns>eV², eV²/Å² or eV²/Å⁶.</returns>
+    public double CalibratedNoiseVariance(LabelKinds kind, int atomCount)
+    {
+        double s = _calibration.Scale(kind);
+        double sigma = kind switch
+        {
+            LabelKinds.Energy => Noise.EnergyEvPerAtom * atomCount,
+            LabelKinds.Forces => Noise.ForceEvPerA,
+            _ => Noise.StressEvPerA3,
+        };
+        return s * s * sigma * sigma;
+    }
 
     /// <summary>Jitter added to the diagonal of K to factor it (0 when none was needed).</summary>
     public double JitterAdded => _factor?.JitterAdded ?? 0;
@@ -219,6 +289,7 @@ public sealed class GaussianProcess : ICalculator
         Noise = noise;
         _factor = null;
         _alpha = null;
+        _calibration = UncertaintyCalibration.None;
     }
 
     /// <summary>Restores a trained state (used when loading a model file): the factor and α are taken as given.</summary>
@@ -617,7 +688,9 @@ public sealed class GaussianProcess : ICalculator
 
     /// <summary>
     /// The joint predictive distribution of the total energies of several structures: means (eV) and
-    /// the full covariance matrix (eV²). Energies predicted by one model are correlated; the phase
+    /// the full covariance matrix (eV²): of the latent energies, times the square of the energy
+    /// calibration scale (with <see cref="UncertaintyKind.NoisyLabel"/>, plus the calibrated energy-label
+    /// noise on the diagonal). Energies predicted by one model are correlated; the phase
     /// stability analysis needs the whole matrix, not only the diagonal.
     /// </summary>
     /// <param name="structures">The structures.</param>
@@ -654,6 +727,7 @@ public sealed class GaussianProcess : ICalculator
         Plan(tests, tests, symmetric: true, cancellationToken).Fill(Kernel, prior);
         _factor!.SolveLowerInPlace(v, m);
         var cov = new double[m, m];
+        double energyScale2 = _calibration.EnergyScale * _calibration.EnergyScale;
         for (int a = 0; a < m; a++)
         {
             for (int b = a; b < m; b++)
@@ -664,14 +738,23 @@ public sealed class GaussianProcess : ICalculator
                     dot += v[(long)a * n + i] * v[(long)b * n + i];
                 }
 
-                cov[a, b] = cov[b, a] = prior[(long)a * m + b] - dot;
+                cov[a, b] = cov[b, a] = (prior[(long)a * m + b] - dot) * energyScale2;
+            }
+
+            if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
+            {
+                cov[a, a] += CalibratedNoiseVariance(LabelKinds.Energy, structures[a].AtomCount);   // independent label noise
             }
         }
 
         return (mean, cov);
     }
 
-    /// <summary>Predictive means (without the prior mean) and variances of any labels of a structure.</summary>
+    /// <summary>
+    /// Predictive means (without the prior mean) and variances of any labels of a structure; the
+    /// variances are those of <see cref="GaussianProcessOptions.Uncertainty"/> (latent by default),
+    /// calibrated by <see cref="Calibration"/>.
+    /// </summary>
     /// <param name="environments">The structure's environments (built with <see cref="Kernel"/>).</param>
     /// <param name="labels">The labels.</param>
     /// <param name="uncertainty">Whether to compute variances.</param>
@@ -746,10 +829,121 @@ public sealed class GaussianProcess : ICalculator
             variance[r] -= s;
         }
 
+        ApplyCalibration(labels, variance);
+        if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
+        {
+            for (int r = 0; r < labels.LocalEnergyOffset; r++)
+            {
+                var kind = r < labels.ForceOffset ? LabelKinds.Energy : r < labels.StressOffset ? LabelKinds.Forces : LabelKinds.Stress;
+                variance[r] += CalibratedNoiseVariance(kind, environments.AtomCount);
+            }
+        }
+
         return (mean, variance);
     }
 
     private static double Std(double variance) => Math.Sqrt(Math.Max(variance, 0));
+
+    /// <summary>Multiplies the variance of each row of a label selection by the square of its kind's calibration scale.</summary>
+    private void ApplyCalibration(LabelSelection labels, double[] variance)
+    {
+        if (_calibration.IsNone)
+        {
+            return;
+        }
+
+        double e = _calibration.EnergyScale * _calibration.EnergyScale;
+        double f = _calibration.ForceScale * _calibration.ForceScale;
+        double st = _calibration.StressScale * _calibration.StressScale;
+        for (int r = 0; r < variance.Length; r++)
+        {
+            variance[r] *= r < labels.ForceOffset || r >= labels.LocalEnergyOffset ? e : r < labels.StressOffset ? f : st;
+        }
+    }
+
+    // ------------------------------------------------------------------ leave one structure out
+
+    /// <summary>
+    /// Closed-form leave-one-structure-out (LOSO) predictions of every training structure's labels
+    /// (Rasmussen &amp; Williams §5.4.2, generalised to blocks): with C = K + Σ and the labels of
+    /// structure s forming the block B_s, the prediction of y_s from all other labels has mean
+    /// y_s − [(C⁻¹)_ss]⁻¹ α_s and covariance [(C⁻¹)_ss]⁻¹ (that of the noisy labels; the latent
+    /// variance subtracts the noise Σ_s), exactly what refitting without s with the same
+    /// hyperparameters would predict. (C⁻¹)_ss is computed from the Cholesky factor by one forward
+    /// substitution per label of s (<see cref="CholeskyFactorization.InverseDiagonalBlock"/>), never the whole
+    /// inverse: O(N²b) time and O(Nb) memory per structure of b labels, in parallel over structures,
+    /// bit-for-bit reproducible.
+    /// <para>
+    /// The per-species reference energies (prior mean) are held at their current values. With fixed
+    /// <see cref="GaussianProcessOptions.ReferenceEnergies"/> the result is exact; when they are fitted to
+    /// the training energies (the default), refitting without s would also refit them without its
+    /// energy, so the LOSO energy errors here are slightly optimistic (s's own energy took part in the
+    /// fit of the prior mean; the effect shrinks as the number of structures per species grows).
+    /// Any jitter added to factor C counts as noise here. Variances are not calibrated
+    /// (<see cref="Calibration"/> is not applied).
+    /// </para>
+    /// </summary>
+    /// <param name="progress">Structures done.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>One prediction per training structure, in training order.</returns>
+    /// <exception cref="InvalidOperationException">The model is not trained.</exception>
+    public IReadOnlyList<LeaveOneOutPrediction> LeaveOneStructureOut(IProgress<GpProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        EnsureTrained();
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        var alpha = _alpha!;
+        var factor = _factor!;
+        var noise = Noise;
+        var result = new LeaveOneOutPrediction[entries.Length];
+        var small = new CholeskyOptions { AllowJitter = false, Backend = LinearAlgebraBackendKind.Managed };
+        int done = 0;
+        progress?.Report(new GpProgress("leave-one-structure-out", 0, entries.Length));
+        Parallel.For(0, entries.Length, ParallelOptions(cancellationToken), s =>
+        {
+            var e = entries[s];
+            int o = offsets[s], b = e.Count;
+            var inverseBlock = factor.InverseDiagonalBlock(o, b);
+            var cov = CholeskyFactorization.Factor(inverseBlock, b, small).InverseColumnMajor();   // [(C⁻¹)_ss]⁻¹
+            var sigma2 = LabelNoise.Variances(e, noise);
+            var kinds = new LabelKinds[b];
+            var mean = new double[b];
+            var noisy = new double[b];
+            var latent = new double[b];
+            for (int i = 0; i < b; i++)
+            {
+                double shift = 0;
+                for (int j = 0; j < b; j++)
+                {
+                    shift += cov[j * b + i] * alpha[o + j];
+                }
+
+                mean[i] = e.Values[i] - shift;   // the prior mean cancels: y − m − shift + m
+                noisy[i] = cov[i * b + i];
+                latent[i] = noisy[i] - sigma2[i];
+                kinds[i] = LabelNoise.Kind(e, i) switch
+                {
+                    LabelNoise.Energy => LabelKinds.Energy,
+                    LabelNoise.Force => LabelKinds.Forces,
+                    _ => LabelKinds.Stress,
+                };
+            }
+
+            result[s] = new LeaveOneOutPrediction
+            {
+                StructureIndex = s,
+                Entry = e,
+                Kinds = kinds,
+                Labels = e.Values.ToArray(),
+                Mean = mean,
+                NoisyLabelVariance = noisy,
+                LatentVariance = latent,
+            };
+            int d = Interlocked.Increment(ref done);
+            progress?.Report(new GpProgress("leave-one-structure-out", d, entries.Length));
+        });
+        return result;
+    }
 
     private void EnsureTrained()
     {

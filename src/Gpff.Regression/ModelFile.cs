@@ -23,10 +23,12 @@ public static class ModelFile
     /// <summary>
     /// The format version this library writes and the newest it reads. Version 2 names the noises as
     /// <see cref="NoiseLevels.Names"/> (version 1: energy_ev_per_atom, force_ev_per_a, stress_ev_per_a3)
-    /// and stores the label kinds; version 1 files still load (their label kinds are those of the
-    /// training entries).
+    /// and stores the label kinds; version 3 stores the uncertainty calibration
+    /// (<see cref="GaussianProcess.Calibration"/>, key <c>calibration</c>: scales <c>energy</c>,
+    /// <c>forces</c>, <c>stress</c>). Version 1 and 2 files still load (uncalibrated, all scales 1;
+    /// version 1: their label kinds are those of the training entries).
     /// </summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     /// <summary>The noise keys of format version 1, in <see cref="NoiseLevels.ToArray"/> order.</summary>
     private static readonly string[] Version1NoiseKeys = ["energy_ev_per_atom", "force_ev_per_a", "stress_ev_per_a3"];
@@ -277,6 +279,11 @@ public static class ModelFile
 
             w.WriteEndObject();
             w.WriteNumber("jitter", gp.JitterAdded);
+            w.WriteStartObject("calibration");
+            w.WriteNumber("energy", gp.Calibration.EnergyScale);
+            w.WriteNumber("forces", gp.Calibration.ForceScale);
+            w.WriteNumber("stress", gp.Calibration.StressScale);
+            w.WriteEndObject();
             w.WriteNumber("label_count", gp.LabelCount);
             w.WriteStartArray("training");
             foreach (var e in gp.Training)
@@ -366,6 +373,12 @@ public static class ModelFile
                 });
                 var factor = CholeskyFactorization.FromLower(l, n, root.GetProperty("jitter").GetDouble());
                 gp.Restore(entries, factor, alpha, reference);
+                if (version >= 3)
+                {
+                    var c = root.GetProperty("calibration");
+                    gp.Calibration = new UncertaintyCalibration(c.GetProperty("energy").GetDouble(), c.GetProperty("forces").GetDouble(), c.GetProperty("stress").GetDouble());
+                }
+
                 labelKinds = version == 1 ? KindsOf(entries) : ReadKinds(root.GetProperty("label_kinds"));
                 return gp;
             }

@@ -92,6 +92,49 @@ public sealed record ErrorSummary(string Composition, int Structures, double Ene
         return groups;
     }
 
+    /// <summary>
+    /// Leave-one-structure-out errors (<see cref="GaussianProcess.LeaveOneStructureOut"/>): each training
+    /// structure's labels against what the model trained on all the others predicts, per reduced formula
+    /// and overall (last). Only the labels the structure was trained with count.
+    /// </summary>
+    /// <param name="predictions">LOSO predictions.</param>
+    public static IReadOnlyList<ErrorSummary> FromLeaveOneOut(IEnumerable<LeaveOneOutPrediction> predictions)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        var list = predictions.ToList();
+        ErrorSummary One(string name, List<LeaveOneOutPrediction> items)
+        {
+            var e = new List<double>();
+            var f = new List<double>();
+            var s = new List<double>();
+            foreach (var p in items)
+            {
+                var errors = p.Errors();
+                for (int i = 0; i < errors.Length; i++)
+                {
+                    switch (p.Kinds[i])
+                    {
+                        case LabelKinds.Energy:
+                            e.Add(Math.Abs(errors[i]) / p.Entry.Structure.AtomCount * 1000);
+                            break;
+                        case LabelKinds.Forces:
+                            f.Add(errors[i] * 1000);
+                            break;
+                        default:
+                            s.Add(Math.Abs(Units.EvPerA3ToGpa(errors[i])));
+                            break;
+                    }
+                }
+            }
+
+            return Summarise(name, items.Count, e, f, s);
+        }
+
+        var groups = list.GroupBy(p => p.Entry.Structure.ReducedFormula()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => One(g.Key, g.ToList())).ToList();
+        groups.Add(One("all", list));
+        return groups;
+    }
+
     private static ErrorSummary Summarise(string name, List<(Structure Truth, GpPrediction Prediction)> items)
     {
         var e = new List<double>();
@@ -124,9 +167,13 @@ public sealed record ErrorSummary(string Composition, int Structures, double Ene
             }
         }
 
-        return new ErrorSummary(name, items.Count, e.Count > 0 ? e.Average() : double.NaN, f.Count > 0 ? f.Average(Math.Abs) : double.NaN,
-            s.Count > 0 ? s.Average() : double.NaN, f.Count > 0 ? Math.Sqrt(f.Average(x => x * x)) : double.NaN);
+        return Summarise(name, items.Count, e, f, s);
     }
+
+    /// <summary>The summary of absolute energy errors (meV/atom), signed force errors (meV/Å) and absolute stress errors (GPa).</summary>
+    private static ErrorSummary Summarise(string name, int structures, List<double> e, List<double> f, List<double> s) =>
+        new(name, structures, e.Count > 0 ? e.Average() : double.NaN, f.Count > 0 ? f.Average(Math.Abs) : double.NaN,
+            s.Count > 0 ? s.Average() : double.NaN, f.Count > 0 ? Math.Sqrt(f.Average(x => x * x)) : double.NaN);
 }
 
 /// <summary>What training did.</summary>
@@ -143,6 +190,23 @@ public sealed record TrainingReport
 
     /// <summary>Training residuals (the model's errors on its own training labels) per composition.</summary>
     public required IReadOnlyList<ErrorSummary> Residuals { get; init; }
+
+    /// <summary>
+    /// Closed-form leave-one-structure-out errors per composition (each structure predicted by the model
+    /// trained on all the others, same hyperparameters and reference energies): an estimate of the
+    /// errors on unseen structures. Null when training was asked not to calibrate.
+    /// </summary>
+    public IReadOnlyList<ErrorSummary>? LeaveOneOut { get; init; }
+
+    /// <summary>
+    /// The uncertainty calibration fitted to the LOSO residuals and how it does per label kind:
+    /// rms(error/σ) and the fraction of errors within one σ before and after (σ of the noisy label).
+    /// Null when training was asked not to calibrate.
+    /// </summary>
+    public IReadOnlyList<CalibrationCheck>? Calibration { get; init; }
+
+    /// <summary>Seconds spent on the LOSO predictions and calibration (included in <see cref="Seconds"/>).</summary>
+    public double CalibrationSeconds { get; init; }
 
     /// <summary>Jitter added to factor the covariance matrix (0 normally).</summary>
     public required double JitterAdded { get; init; }
@@ -203,16 +267,22 @@ public sealed class ForceField : ICalculator
     /// <summary>
     /// Adds labelled structures and trains: assembles and factors the covariance matrix, optionally
     /// after fitting the hyperparameters and noises by maximum marginal likelihood (starting from the
-    /// current values).
+    /// current values). Then, unless <paramref name="calibrate"/> is false, computes the closed-form
+    /// leave-one-structure-out predictions (<see cref="GaussianProcess.LeaveOneStructureOut"/>; O(N²)
+    /// per label, about as much as one more factorisation) and sets the model's
+    /// <see cref="GaussianProcess.Calibration"/> from them (<see cref="UncertaintyCalibration.FromLeaveOneOut"/>),
+    /// so that every standard deviation the force field reports is calibrated. Without calibration the
+    /// model keeps the calibration it had (none for a new force field).
     /// </summary>
     /// <param name="structures">Labelled structures.</param>
     /// <param name="fitHyperparameters">Fit hyperparameters and noises first.</param>
     /// <param name="fitOptions">Fit options (null: defaults).</param>
     /// <param name="progress">Human-readable progress lines.</param>
     /// <param name="cancellationToken">Cancellation.</param>
-    /// <returns>What was done, with the training residuals.</returns>
+    /// <param name="calibrate">Compute the LOSO errors and calibrate the standard deviations (default true).</param>
+    /// <returns>What was done, with the training residuals, the LOSO errors and the calibration.</returns>
     public TrainingReport Train(IEnumerable<Structure> structures, bool fitHyperparameters = false, HyperparameterFitOptions? fitOptions = null,
-        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<string>? progress = null, CancellationToken cancellationToken = default, bool calibrate = true)
     {
         ArgumentNullException.ThrowIfNull(structures);
         var started = System.Diagnostics.Stopwatch.StartNew();
@@ -257,12 +327,37 @@ public sealed class ForceField : ICalculator
 
         progress?.Report("computing training residuals...");
         var residuals = ErrorSummary.Compute(Model.Training.Select(e => (e.Structure, Model.Predict(e.Structure, uncertainty: false, cancellationToken))));
+        IReadOnlyList<ErrorSummary>? loso = null;
+        IReadOnlyList<CalibrationCheck>? checks = null;
+        double calibrationSeconds = 0;
+        if (calibrate)
+        {
+            progress?.Report("leave-one-structure-out predictions and calibration...");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var losoReporter = progress is null ? null : new ProgressAdapter<GpProgress>(p =>
+            {
+                if (p.Done == p.Total)
+                {
+                    progress.Report($"  {p.Stage}: done ({p.Total} structures)");
+                }
+            });
+            var predictions = Model.LeaveOneStructureOut(losoReporter, cancellationToken);
+            var calibration = UncertaintyCalibration.FromLeaveOneOut(predictions);
+            Model.Calibration = calibration;
+            loso = ErrorSummary.FromLeaveOneOut(predictions);
+            checks = calibration.Check(predictions);
+            calibrationSeconds = clock.Elapsed.TotalSeconds;
+        }
+
         return new TrainingReport
         {
             Structures = Model.Training.Count,
             Labels = Model.LabelCount,
             Fit = fit,
             Residuals = residuals,
+            LeaveOneOut = loso,
+            Calibration = checks,
+            CalibrationSeconds = calibrationSeconds,
             JitterAdded = Model.JitterAdded,
             Seconds = started.Elapsed.TotalSeconds,
         };
@@ -275,7 +370,11 @@ public sealed class ForceField : ICalculator
     public void Add(Structure structure, IReadOnlyList<int>? forceAtoms = null, CancellationToken cancellationToken = default) =>
         Model.Add(structure, Labels, forceAtoms, cancellationToken);
 
-    /// <summary>Predicts energy, forces, stress and local energies with standard deviations.</summary>
+    /// <summary>
+    /// Predicts energy, forces, stress and local energies with standard deviations: those of the latent
+    /// function (the model's uncertainty, without DFT-label noise), scaled by the model's
+    /// <see cref="GaussianProcess.Calibration"/> (see <see cref="GpPrediction"/>).
+    /// </summary>
     /// <param name="structure">The structure.</param>
     /// <param name="uncertainty">Whether to compute standard deviations.</param>
     /// <param name="cancellationToken">Cancellation.</param>
@@ -285,7 +384,7 @@ public sealed class ForceField : ICalculator
         return Model.Predict(structure, uncertainty, cancellationToken);
     }
 
-    /// <summary>Forces only, with standard deviations on request: the fast path for molecular dynamics.</summary>
+    /// <summary>Forces only, with standard deviations on request (latent, calibrated, eV/Å): the fast path for molecular dynamics.</summary>
     /// <param name="structure">The structure.</param>
     /// <param name="uncertainty">Whether to compute standard deviations.</param>
     /// <param name="cancellationToken">Cancellation.</param>
@@ -313,7 +412,10 @@ public sealed class ForceField : ICalculator
         return Model.Calculate(structure, properties, cancellationToken);
     }
 
-    /// <summary>Means and joint covariance of the total energies of several structures (eV, eV²), for stability analysis.</summary>
+    /// <summary>
+    /// Means and joint covariance of the total energies of several structures (eV, eV²), for stability
+    /// analysis: the covariance of the latent energies, multiplied by the square of the energy calibration scale.
+    /// </summary>
     /// <param name="structures">The structures.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     public (double[] MeanEv, double[,] CovarianceEv2) PredictEnergies(IReadOnlyList<Structure> structures, CancellationToken cancellationToken = default)

@@ -48,6 +48,38 @@ public class TrainPredictCommandTests : IDisposable
     }
 
     [Fact]
+    public void TrainPrintsLeaveOneOutErrorsAndTheCalibrationItStoresInTheModel()
+    {
+        var data = SmallData();
+        var model = Path.Combine(_dir.FullName, "loso.gpff");
+        var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        int start = lines.FindIndex(l => l.StartsWith("leave-one-structure-out errors", StringComparison.Ordinal));
+        Assert.True(start > lines.FindIndex(l => l == "training residuals:"), stdout);
+
+        // The printed LOSO table is that of the saved model, recomputed here.
+        var ff = ForceField.Load(model);
+        var loso = ff.Model.LeaveOneStructureOut();
+        var expected = ErrorSummary.FromLeaveOneOut(loso);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal("  " + expected[i], lines[start + 1 + i]);
+        }
+
+        // The printed scales are the ones stored, and fit the LOSO errors: rms(error/σ) = 1 afterwards.
+        var c = ff.Model.Calibration;
+        Assert.False(c.IsNone);
+        Assert.Equal(Regression.UncertaintyCalibration.FromLeaveOneOut(loso).ForceScale, c.ForceScale, 12);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"forces  scale s = {c.ForceScale,6:F3}"), stdout);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"energy  scale s = {c.EnergyScale,6:F3}"), stdout);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"stress  scale s = {c.StressScale,6:F3}"), stdout);
+        Assert.Matches(@"rms\(error/σ\)\s+\d+\.\d{3} → 1\.000", stdout);
+        Assert.Contains("reported standard deviations are those of the latent function", stdout);
+        Assert.Contains($"leave-one-structure-out: done ({ff.Model.Training.Count} structures)", stderr);
+    }
+
+    [Fact]
     public void TrainWithFitImprovesTheLikelihoodAndSaysSo()
     {
         var data = SmallData();
@@ -74,6 +106,8 @@ public class TrainPredictCommandTests : IDisposable
         var (code, stdout, stderr) = Cli.Run("predict", model, data, "-o", output);
         Assert.True(code == 0, stderr);
         Assert.Contains("frames predicted", stdout);
+        var c = ForceField.Load(model).Model.Calibration;
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"standard deviations: latent function (without DFT-label noise), calibrated (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}"), stdout);
         var input = ExtXyz.Read(data).ToList();
         var frames = ExtXyz.Read(output).ToList();
         Assert.Equal(input.Count, frames.Count);

@@ -144,5 +144,51 @@ public class ModelFileTests : IDisposable
         var b = scratch.Predict(test);
         Assert.Equal(b.EnergyEv, a.EnergyEv, 1e-8 * Math.Max(1, Math.Abs(b.EnergyEv)));
         Assert.Equal(b.EnergyStdEv, a.EnergyStdEv, 1e-8);
+        Assert.True(gp.Calibration.IsNone);   // written before calibration existed
+    }
+
+    [Fact]
+    public void AFormatVersion2FileStillLoadsUncalibrated()
+    {
+        // Written by Gpff with format version 2 (before calibration was stored): two 4-atom structures,
+        // one with all labels, one with the forces of atoms 0 and 2; label kinds energy and forces.
+        var path = Path.Combine(AppContext.BaseDirectory, "data", "model-format-v2.gpff");
+        Assert.Equal(2, BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
+        var gp = ModelFile.Load(path, null, out var kinds);
+        Assert.Equal(new NoiseLevels(0.01, 0.05, 0.002), gp.Noise);
+        Assert.Equal(LabelKinds.Energy | LabelKinds.Forces, kinds);
+        Assert.Equal([0, 2], gp.Training[1].Labels.ForceAtoms);
+        Assert.True(gp.Calibration.IsNone);
+
+        // Its standard deviations are the uncalibrated ones of a model retrained from scratch.
+        var scratch = new GaussianProcess(gp.Kernel, gp.Noise);
+        scratch.Add(gp.Training[0].Structure);
+        scratch.Add(gp.Training[1].Structure, LabelKinds.Forces, [0, 2]);
+        scratch.Train();
+        var test = GaussianProcessTests.RandomStructure(new Random(3), 4);
+        var a = gp.Predict(test);
+        var b = scratch.Predict(test);
+        Assert.Equal(b.EnergyEv, a.EnergyEv, 1e-8 * Math.Max(1, Math.Abs(b.EnergyEv)));
+        Assert.Equal(b.EnergyStdEv, a.EnergyStdEv, 1e-8);
+        Assert.Equal(b.ForcesStdEvPerA![1].X, a.ForcesStdEvPerA![1].X, 1e-8);
+    }
+
+    [Fact]
+    public void TheCalibrationIsSavedAndLoadedWithTheModel()
+    {
+        var gp = Trained();
+        var test = GaussianProcessTests.RandomStructure(new Random(3));
+        var uncalibrated = gp.Predict(test);
+        gp.Calibration = new UncertaintyCalibration(1.7, 0.6, 2.5);
+        var path = Path.Combine(_dir.FullName, "m.gpff");
+        ModelFile.Save(gp, path);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(3, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)));
+        var back = ModelFile.Load(path);
+        Assert.Equal(gp.Calibration, back.Calibration);
+        var p = back.Predict(test);
+        Assert.Equal(1.7 * uncalibrated.EnergyStdEv, p.EnergyStdEv, 12);
+        Assert.Equal(0.6 * uncalibrated.ForcesStdEvPerA![0].Y, p.ForcesStdEvPerA![0].Y, 12);
+        Assert.Equal(2.5 * uncalibrated.StressStdEvPerA3!.Value[3], p.StressStdEvPerA3!.Value[3], 12);
     }
 }

@@ -273,6 +273,60 @@ public sealed class CholeskyFactorization
     public Matrix<double> Inverse() => Matrix<double>.Build.Dense(Order, Order, InverseColumnMajor());
 
     /// <summary>
+    /// One diagonal block of the inverse, [(A + δI)⁻¹] over rows and columns offset … offset+size−1,
+    /// without forming the whole inverse: X = L⁻¹E for the block's unit columns E (X is zero above row
+    /// offset + c in column c, so the forward substitution starts there), then XᵀX. Costs
+    /// O((N − offset)²·size) time and O((N − offset)·size) memory, on the calling thread only (managed
+    /// code), so that a caller may run several blocks in parallel with reproducible results.
+    /// </summary>
+    /// <param name="offset">First row/column of the block.</param>
+    /// <param name="size">Rows/columns of the block.</param>
+    /// <returns>The size × size block, column-major (symmetric).</returns>
+    public double[] InverseDiagonalBlock(int offset, int size)
+    {
+        int n = Order;
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        if (offset + size > n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), $"The block {offset}…{offset + size - 1} lies outside a matrix of order {n}.");
+        }
+
+        int m = n - offset;   // rows offset … N−1 of X; the rows above are zero
+        var x = new double[(long)m * size];
+        ReadOnlySpan<double> l = _l;
+        for (int c = 0; c < size; c++)
+        {
+            var col = x.AsSpan(c * m, m);
+            col[c] = 1;
+            for (int j = c; j < m; j++)
+            {
+                int g = offset + j;   // global row/column of L
+                double xj = col[j] / l[g * n + g];
+                col[j] = xj;
+                if (xj != 0 && j + 1 < m)
+                {
+                    DenseKernels.Axpy(-xj, l.Slice(g * n + g + 1, m - j - 1), col.Slice(j + 1));
+                }
+            }
+        }
+
+        var block = new double[size * size];
+        for (int a = 0; a < size; a++)
+        {
+            for (int b = a; b < size; b++)
+            {
+                int from = Math.Max(a, b);   // column a is zero above row a
+                double dot = DenseKernels.Dot(x.AsSpan(a * m + from, m - from), x.AsSpan(b * m + from, m - from));
+                block[a * size + b] = dot;
+                block[b * size + a] = dot;
+            }
+        }
+
+        return block;
+    }
+
+    /// <summary>
     /// The factor of the matrix bordered by k new rows and columns, [[A, B], [Bᵀ, C]], from this
     /// factor of A in O(N²k) instead of O((N+k)³): L₂₁ = Bᵀ·L₁₁⁻ᵀ, L₂₂ = chol(C + δI − L₂₁·L₂₁ᵀ). The
     /// same jitter δ as this factor is added to C's diagonal, so the result equals a factorisation of

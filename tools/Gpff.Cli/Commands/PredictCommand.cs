@@ -24,7 +24,8 @@ public sealed class PredictCommand : ICommand
         = tensile; 3D-periodic frames only); per atom forces:R:3 and forces_std:R:3 (eV/Å) and the local
         energies energies:R:1 (eV). Labels the input already had are kept as ref_energy, ref_stress and
         ref_forces for comparison. Standard deviations are those of the GP's latent prediction (no label
-        noise). --no-uncertainty skips them (faster).
+        noise), multiplied by the model's calibration scales (fitted by gpff train to leave-one-structure-
+        out errors; 1 for older models). --no-uncertainty skips them (faster).
         """;
 
     /// <inheritdoc/>
@@ -50,6 +51,14 @@ public sealed class PredictCommand : ICommand
         int count = 0;
         ExtXyz.Write(output, Predictions());
         stdout.WriteLine($"{count} frames predicted, written to {output}");
+        if (uncertainty)
+        {
+            var c = ff.Model.Calibration;
+            stdout.WriteLine(c.IsNone
+                ? "standard deviations: latent function (without DFT-label noise), uncalibrated"
+                : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"standard deviations: latent function (without DFT-label noise), calibrated (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}, stress {c.StressScale:F3})"));
+        }
+
         return 0;
 
         IEnumerable<Structure> Predictions()

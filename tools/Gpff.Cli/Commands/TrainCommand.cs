@@ -67,8 +67,9 @@ public sealed class TrainCommand : ICommand
           --test FILE         report errors on the labelled frames of FILE
           --threads N         threads for covariance assembly (default: all cores)
 
-        Prints the hyperparameters, the training residuals and the held-out errors per composition
-        (energy meV/atom, force meV/Å, stress GPa). Progress goes to stderr.
+        Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
+        held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
+        calibration fitted to the leave-one-structure-out errors. Progress goes to stderr.
         """);
         }
     }
@@ -173,6 +174,27 @@ public sealed class TrainCommand : ICommand
         foreach (var r in report.Residuals)
         {
             stdout.WriteLine("  " + r);
+        }
+
+        if (report.LeaveOneOut is { } loso)
+        {
+            stdout.WriteLine("leave-one-structure-out errors (each structure predicted by the model trained on all the others, same hyperparameters and reference energies):");
+            foreach (var r in loso)
+            {
+                stdout.WriteLine("  " + r);
+            }
+        }
+
+        if (report.Calibration is { } checks)
+        {
+            stdout.WriteLine("uncertainty calibration from the leave-one-structure-out errors (σ of a noisy DFT label: latent and noise):");
+            foreach (var c in checks)
+            {
+                string kind = c.Kind switch { LabelKinds.Energy => "energy", LabelKinds.Forces => "forces", _ => "stress" };
+                stdout.WriteLine(string.Create(Inv, $"  {kind,-7} scale s = {c.Scale,6:F3}   rms(error/σ) {c.RmsZBefore,6:F3} → {c.RmsZAfter,5:F3}   within 1σ {c.WithinOneSigmaBefore,6:P1} → {c.WithinOneSigmaAfter,6:P1}   ({c.Labels} labels; {c.WithinOneLatentSigmaAfter:P1} within the reported latent σ·s)"));
+            }
+
+            stdout.WriteLine(string.Create(Inv, $"  reported standard deviations are those of the latent function (without DFT-label noise), multiplied by s; LOSO and calibration took {report.CalibrationSeconds:F2} s of {report.Seconds:F1} s"));
         }
 
         if (held.Count > 0)
