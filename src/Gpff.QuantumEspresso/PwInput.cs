@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Gpff.Geometry;
+using Gpff.IO;
 
 namespace Gpff.QuantumEspresso;
 
@@ -19,6 +20,12 @@ public sealed record PwInputFile(
 /// </summary>
 public static class PwInput
 {
+    /// <summary>The longest line <see cref="Read"/> accepts, in characters (1 Mi); a longer one is not a pw.x input.</summary>
+    public const int MaxLineLength = 1 << 20;
+
+    /// <summary>The most characters <see cref="Read"/> accepts in all (64 Mi, about 128 MiB held in memory).</summary>
+    public const long MaxCharacters = 1L << 26;
+
     /// <summary>
     /// The Monkhorst–Pack mesh for a k-point spacing, as ASE's <c>kspacing</c>: along each periodic
     /// axis n_i = max(1, ⌈2π |b_i| / spacing⌉) with b_i the reciprocal vectors without the 2π
@@ -207,21 +214,39 @@ public static class PwInput
     /// <param name="reader">The input text.</param>
     /// <param name="sourceName">Name used in messages.</param>
     /// <param name="units">Bohr value for bohr/alat units; default CODATA 2018 (pw.x 6.7 and newer).</param>
-    /// <exception cref="FormatException">Malformed input (the message names the source and line).</exception>
+    /// <exception cref="FormatException">Malformed input: an unreadable or non-finite number, a missing card, a line
+    /// longer than <see cref="MaxLineLength"/> or a text longer than <see cref="MaxCharacters"/> (a binary file, <c>/dev/zero</c>);
+    /// one line that names the source and, where there is one, the line.</exception>
     /// <exception cref="NotSupportedException">ibrav ≠ 0.</exception>
     public static PwInputFile Read(TextReader reader, string sourceName, PwUnits? units = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         units ??= PwUnits.Codata2018;
         var lines = new List<string>();
-        for (string? l; (l = reader.ReadLine()) is not null;)
+        var bounded = new BoundedLineReader(reader, sourceName, MaxLineLength);
+        long total = 0;
+        try
         {
-            lines.Add(l);
+            for (string? l; (l = bounded.ReadLine()) is not null;)
+            {
+                total += l.Length + 1;
+                if (total > MaxCharacters)
+                {
+                    throw new FormatException($"{sourceName}, line {bounded.LineNumber}: more than {MaxCharacters} characters; this is not a pw.x input.");
+                }
+
+                lines.Add(l);
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new FormatException(ex.Message, ex);
         }
 
         var nl = new PwNamelists();
         int i = 0;
         FormatException Bad(int line, string what) => new($"{sourceName}, line {line + 1}: {what}");
+        FormatException Ended(string what) => new($"{sourceName}, line {lines.Count}: the file ends: {what}");
 
         // Namelists.
         while (i < lines.Count)
@@ -248,14 +273,14 @@ public static class PwInput
                 int slash = IndexOfUnquoted(content, '/');
                 if (slash >= 0)
                 {
-                    ParseAssignments(content[..slash], name, nl, () => Bad(start, $"cannot read namelist &{name}"));
+                    ParseAssignments(content[..slash], name, nl, (offset, what) => Bad(start + offset, $"namelist &{name}: {what}"));
                     closed = true;
                     break;
                 }
 
                 if (++i >= lines.Count)
                 {
-                    throw Bad(start, $"namelist &{name} is not closed with '/'");
+                    throw Ended($"namelist &{name} (line {start + 1}) is not closed with '/'");
                 }
 
                 body.Append('\n').Append(StripComment(lines[i]));
@@ -264,16 +289,36 @@ public static class PwInput
             i++;
         }
 
-        long ibrav = Convert.ToInt64(nl.Get("system", "ibrav") ?? throw Bad(0, "no ibrav in &SYSTEM"), CultureInfo.InvariantCulture);
+        object? ibravValue = nl.Get("system", "ibrav") ?? throw new FormatException($"{sourceName}: no ibrav in &SYSTEM.");
+        long ibrav = ibravValue is long ib ? ib : throw new FormatException($"{sourceName}: ibrav = {Show(ibravValue)} in &SYSTEM is not a whole number.");
         if (ibrav != 0)
         {
             throw new NotSupportedException($"{sourceName}: ibrav={ibrav}; only ibrav=0 inputs (cell in CELL_PARAMETERS) can be read.");
         }
 
-        int nat = (int)Convert.ToInt64(nl.Get("system", "nat") ?? throw Bad(0, "no nat in &SYSTEM"), CultureInfo.InvariantCulture);
-        int ntyp = (int)Convert.ToInt64(nl.Get("system", "ntyp") ?? throw Bad(0, "no ntyp in &SYSTEM"), CultureInfo.InvariantCulture);
-        double? alatBohr = nl.Get("system", "celldm(1)") is object c1 ? Convert.ToDouble(c1, CultureInfo.InvariantCulture)
-            : nl.Get("system", "a") is object a ? Convert.ToDouble(a, CultureInfo.InvariantCulture) / units.BohrA : null;
+        // Each atom and species takes a line of its own, so the line count bounds both (and the arrays sized by them).
+        int Count(string key)
+        {
+            object v = nl.Get("system", key) ?? throw new FormatException($"{sourceName}: no {key} in &SYSTEM.");
+            return v is long n && n >= 1 && n <= lines.Count ? (int)n
+                : throw new FormatException($"{sourceName}: {key} = {Show(v)} in &SYSTEM; expected a whole number from 1 to {lines.Count} (one line each, and the file has {lines.Count} lines).");
+        }
+
+        double? Length(string key)
+        {
+            object? v = nl.Get("system", key);
+            return v switch
+            {
+                null => null,
+                long n when n > 0 => n,
+                double d when d > 0 => d,
+                _ => throw new FormatException($"{sourceName}: {key} = {Show(v)} in &SYSTEM; expected a positive number."),
+            };
+        }
+
+        int nat = Count("nat");
+        int ntyp = Count("ntyp");
+        double? alatBohr = Length("celldm(1)") ?? Length("a") / units.BohrA;
 
         var pseudos = new Dictionary<string, string>(StringComparer.Ordinal);
         var symbolOf = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -297,11 +342,11 @@ public static class PwInput
                 case "ATOMIC_SPECIES":
                     for (int k = 0; k < ntyp; k++)
                     {
-                        int li = NextContent(lines, ref i) ?? throw Bad(i, "ATOMIC_SPECIES ends early");
+                        int li = NextContent(lines, ref i) ?? throw Ended($"ATOMIC_SPECIES has {k} of {ntyp} species");
                         var p = lines[li].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
                         if (p.Length < 3)
                         {
-                            throw Bad(li, $"ATOMIC_SPECIES line '{lines[li].Trim()}' needs label, mass, file");
+                            throw Bad(li, $"ATOMIC_SPECIES line '{Clip(lines[li])}' needs label, mass, file");
                         }
 
                         pseudos[p[0]] = p[2];
@@ -321,8 +366,8 @@ public static class PwInput
                     var rows = new Vec3[3];
                     for (int k = 0; k < 3; k++)
                     {
-                        int li = NextContent(lines, ref i) ?? throw Bad(i, "CELL_PARAMETERS ends early");
-                        var v = ParseVec(lines[li], 0, () => Bad(li, $"CELL_PARAMETERS row '{lines[li].Trim()}'"));
+                        int li = NextContent(lines, ref i) ?? throw Ended($"CELL_PARAMETERS has {k} of 3 rows");
+                        var v = ParseVec(lines[li], 0, what => Bad(li, $"CELL_PARAMETERS row '{Clip(lines[li])}': {what}"));
                         rows[k] = scale * v;
                     }
 
@@ -336,16 +381,16 @@ public static class PwInput
                     raw = new Vec3[nat];
                     for (int k = 0; k < nat; k++)
                     {
-                        int li = NextContent(lines, ref i) ?? throw Bad(i, $"ATOMIC_POSITIONS has {k} of {nat} atoms");
+                        int li = NextContent(lines, ref i) ?? throw Ended($"ATOMIC_POSITIONS has {k} of {nat} atoms");
                         labels[k] = lines[li].Trim().Split((char[]?)null, 2)[0];
-                        raw[k] = ParseVec(lines[li], 1, () => Bad(li, $"ATOMIC_POSITIONS line '{lines[li].Trim()}'"));
+                        raw[k] = ParseVec(lines[li], 1, what => Bad(li, $"ATOMIC_POSITIONS line '{Clip(lines[li])}': {what}"));
                     }
 
                     break;
                 case "K_POINTS":
                     if (opt == "automatic")
                     {
-                        int li = NextContent(lines, ref i) ?? throw Bad(i, "K_POINTS automatic has no mesh line");
+                        int li = NextContent(lines, ref i) ?? throw Ended("K_POINTS automatic has no mesh line");
                         var n = lines[li].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
                             .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw Bad(li, $"K_POINTS value '{x}'")).ToArray();
                         if (n.Length != 6)
@@ -405,16 +450,32 @@ public static class PwInput
         return null;
     }
 
-    private static Vec3 ParseVec(string line, int skip, Func<FormatException> bad)
+    private static Vec3 ParseVec(string line, int skip, Func<string, FormatException> bad)
     {
         var p = StripComment(line).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (p.Length < skip + 3)
         {
-            throw bad();
+            throw bad($"expected {skip + 3} fields, found {p.Length}");
         }
 
-        double X(int k) => FortranNumber.TryParse(p[skip + k], out double v) ? v : throw bad();
+        double X(int k) => !FortranNumber.TryParse(p[skip + k], out double v) ? throw bad($"'{p[skip + k]}' is not a number")
+            : double.IsFinite(v) ? v : throw bad($"'{p[skip + k]}' is not a finite number");
         return new Vec3(X(0), X(1), X(2));
+    }
+
+    private static string Show(object value) => value switch
+    {
+        string t => $"'{t}'",
+        bool b => b ? ".true." : ".false.",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>A line or value shown in a message: trimmed, and cut to 80 characters so that the message stays one short line.</summary>
+    private static string Clip(string text)
+    {
+        string t = text.Trim();
+        return t.Length <= 80 ? t : string.Concat(t.AsSpan(0, 77), "...");
     }
 
     private static string StripComment(string line)
@@ -451,12 +512,13 @@ public static class PwInput
         return -1;
     }
 
-    private static void ParseAssignments(string body, string namelist, PwNamelists nl, Func<FormatException> bad)
+    private static void ParseAssignments(string body, string namelist, PwNamelists nl, Func<int, string, FormatException> bad)
     {
-        // Split on commas and newlines outside quotes; each piece is "key = value".
-        var pieces = new List<string>();
+        // Split on commas and newlines outside quotes; each piece is "key = value" (with the line, counted from the namelist's first).
+        var pieces = new List<(string Text, int Line)>();
         var cur = new StringBuilder();
         char quote = '\0';
+        int line = 0, pieceLine = 0;
         foreach (char x in body)
         {
             if (quote != '\0')
@@ -474,8 +536,10 @@ public static class PwInput
             }
             else if (x is ',' or '\n')
             {
-                pieces.Add(cur.ToString());
+                pieces.Add((cur.ToString(), pieceLine));
                 cur.Clear();
+                line += x == '\n' ? 1 : 0;
+                pieceLine = line;
             }
             else
             {
@@ -483,13 +547,19 @@ public static class PwInput
             }
         }
 
-        pieces.Add(cur.ToString());
-        foreach (var piece in pieces.Select(p => p.Trim()).Where(p => p.Length > 0))
+        pieces.Add((cur.ToString(), pieceLine));
+        foreach (var (text, at) in pieces)
         {
+            string piece = text.Trim();
+            if (piece.Length == 0)
+            {
+                continue;
+            }
+
             int eq = piece.IndexOf('=');
             if (eq <= 0)
             {
-                throw bad();
+                throw bad(at, $"'{Clip(piece)}' is not 'name = value'");
             }
 
             string key = piece[..eq].Trim().Replace(" ", "", StringComparison.Ordinal);
@@ -513,11 +583,11 @@ public static class PwInput
             }
             else if (FortranNumber.TryParse(v, out double d))
             {
-                value = d;
+                value = double.IsFinite(d) ? d : throw bad(at, $"{key} = {Clip(v)} is not a finite number");
             }
             else
             {
-                throw bad();
+                throw bad(at, $"{key} = {Clip(v)} is not a number, a logical or a quoted string");
             }
 
             nl.Set(namelist, key, value);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
 using Gpff.Geometry;
@@ -25,10 +26,38 @@ public sealed record PwXmlResult(string SourceName, string Calculation, IReadOnl
 /// </remarks>
 public static class PwXml
 {
+    /// <summary>
+    /// The most characters <see cref="Read"/> accepts in a document (64 Mi; a pw.x data file of a few hundred
+    /// atoms and k-points holds a few Mi). Document type definitions (and so entity expansion) are refused.
+    /// </summary>
+    public const long MaxCharacters = 1L << 26;
+
+    /// <summary>One line for a reader error, without .NET's advice on reader settings and without the position repeated.</summary>
+    private static string Describe(XmlException ex)
+    {
+        string m = string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        if (m.Contains("DTD", StringComparison.Ordinal))
+        {
+            return "a document type declaration (<!DOCTYPE>) is not allowed in a pw.x data file";
+        }
+
+        if (m.Contains(nameof(XmlReaderSettings.MaxCharactersInDocument), StringComparison.Ordinal))
+        {
+            return $"the document is longer than {MaxCharacters} characters; this is not a pw.x data file";
+        }
+
+        m = Regex.Replace(m, @"\s*Line \d+, position \d+\.$", "");
+        bool ended = m.Contains("end of file", StringComparison.OrdinalIgnoreCase) || m.Contains("Root element is missing", StringComparison.Ordinal);
+        return $"not well-formed XML: {m}{(ended ? " (truncated or empty file?)" : "")}";
+    }
+
+    private static string Clip(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 37), "...");
+
     /// <summary>Reads a data-file-schema.xml.</summary>
     /// <param name="path">The XML file.</param>
     /// <param name="units">Constants; null picks them from the pw.x version in &lt;creator&gt;.</param>
-    /// <exception cref="PwOutputException">Malformed or incomplete file (message names the file and element).</exception>
+    /// <exception cref="PwOutputException">Malformed, incomplete or non-XML file, a non-finite number, or a document longer than
+    /// <see cref="MaxCharacters"/> (one line that names the file, line and element).</exception>
     public static PwXmlResult Read(string path, PwUnits? units = null)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -37,17 +66,31 @@ public static class PwXml
             throw new FileNotFoundException($"pw.x XML file '{path}' does not exist.", path);
         }
 
+        var settings = new XmlReaderSettings
+        {
+            DtdProcessing = DtdProcessing.Prohibit,
+            XmlResolver = null,
+            MaxCharactersInDocument = MaxCharacters,
+            MaxCharactersFromEntities = 1024,
+            IgnoreComments = true,
+        };
         XDocument doc;
         try
         {
-            doc = XDocument.Load(path, LoadOptions.SetLineInfo);
+            using var xml = XmlReader.Create(path, settings);
+            doc = XDocument.Load(xml, LoadOptions.SetLineInfo);
         }
         catch (XmlException ex)
         {
-            throw new PwOutputException(PwFailureKind.Malformed, path, null, ex.LineNumber, $"not well-formed XML: {ex.Message} (truncated file?)");
+            throw new PwOutputException(PwFailureKind.Malformed, path, null, ex.LineNumber > 0 ? ex.LineNumber : null, Describe(ex));
         }
 
         var root = doc.Root!;
+        if (root.Name.LocalName != "espresso")
+        {
+            throw new PwOutputException(PwFailureKind.Malformed, path, null, ((IXmlLineInfo)root).LineNumber, $"the root element is <{root.Name.LocalName}>, not <qes:espresso>; this is not a pw.x data-file-schema.xml");
+        }
+
         PwOutputException Bad(XObject? at, string what)
         {
             int? line = at is IXmlLineInfo li && li.HasLineInfo() ? li.LineNumber : null;
@@ -63,7 +106,8 @@ public static class PwXml
         double[] Numbers(XElement e, int count, string what)
         {
             var v = e.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x : throw Bad(e, $"{what}: '{t}' is not a number"))
+                .Select(t => !double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? throw Bad(e, $"{what}: '{Clip(t)}' is not a number")
+                    : double.IsFinite(x) ? x : throw Bad(e, $"{what}: '{Clip(t)}' is not a finite number"))
                 .ToArray();
             return v.Length == count ? v : throw Bad(e, $"{what}: expected {count} numbers, found {v.Length}");
         }
