@@ -59,6 +59,21 @@ public class HullPlotTests : IDisposable
         Assert.Contains("2 or 3 components", ex.Message);
     }
 
+    [Fact]
+    public void APlotWhoseRenameFailsLeavesTheFolderAsItWasAndNoTemporary()
+    {
+        // The figure is rendered in memory first, so the only place a save can stop midway is the
+        // file system: here the rename, onto a folder of that name.
+        var diagram = new PhaseDiagram(PhaseEntryCsv.Read(Data("barho-hull-example.csv")), 10, [Composition.Parse("BaO"), Composition.Parse("RhO2")]);
+        string path = Path.Combine(_dir, "hull.png");
+        Directory.CreateDirectory(path);
+        File.WriteAllText(Path.Combine(path, "notes.txt"), "kept");
+        var snapshot = FolderSnapshot.Take(_dir);
+        var e = Assert.Throws<IOException>(() => HullPlot.Save(diagram, path));
+        Assert.Equal($"Cannot write '{path}': it is a folder.", e.Message);
+        snapshot.AssertUnchanged();
+    }
+
     private static void AssertPng(string path, int width, int height)
     {
         var bytes = File.ReadAllBytes(path);

@@ -113,15 +113,7 @@ public static class SafeFile
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Name the file the caller asked for, not the temporary one.
-            string reason = ex.Message.Replace(tmp, full, StringComparison.Ordinal);
-            string message = $"Cannot write '{path}': {reason}";
-            throw ex switch
-            {
-                UnauthorizedAccessException => new UnauthorizedAccessException(message, ex),
-                DirectoryNotFoundException => new DirectoryNotFoundException(message, ex),
-                _ => new IOException(message, ex),
-            };
+            throw CannotWrite(ex, path, full, tmp);
         }
 
         try
@@ -133,13 +125,33 @@ public static class SafeFile
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            File.Move(tmp, full, overwrite: true);
+            try
+            {
+                File.Move(tmp, full, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw CannotWrite(ex, path, full, tmp);
+            }
         }
         catch
         {
             TryDelete(tmp);
             throw;
         }
+    }
+
+    /// <summary>The error of a failed create or rename, naming the file the caller asked for, not the temporary one.</summary>
+    private static Exception CannotWrite(Exception ex, string path, string full, string tmp)
+    {
+        string reason = Directory.Exists(full) ? "it is a folder." : ex.Message.Replace(tmp, full, StringComparison.Ordinal);
+        string message = $"Cannot write '{path}': {reason}";
+        return ex switch
+        {
+            UnauthorizedAccessException => new UnauthorizedAccessException(message, ex),
+            DirectoryNotFoundException => new DirectoryNotFoundException(message, ex),
+            _ => new IOException(message, ex),
+        };
     }
 
     /// <summary>
