@@ -76,6 +76,42 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Theory]
+    [InlineData("data.extxyz")]
+    [InlineData("data.extxyz.gz")]
+    public void ExtXyzWriteStoppedByAnInvalidFrameMidwayKeepsThePreviousFileByteIdenticalAndLeavesNoTemporary(string name)
+    {
+        string path = P(name);
+        File.WriteAllText(path, Previous);
+        var bad = Water();
+        bad.Positions[1] = new Vec3(double.PositiveInfinity, 0, 0);
+        var snapshot = FolderSnapshot.Take(_dir);
+        var e = Assert.Throws<InvalidDataException>(() => ExtXyz.Write(path, [Water(), Water(), bad, Water()]));
+        Assert.Equal($"frame 3: atom 2 (H) has a non-finite position {bad.Positions[1]}; not written.", e.Message);
+        snapshot.AssertUnchanged();
+    }
+
+    [Fact]
+    public void ExtXyzWriteStoppedByAFailingLazySourceMidwayKeepsThePreviousFileByteIdenticalAndLeavesNoTemporary()
+    {
+        string path = P("data.extxyz");
+        File.WriteAllText(path, Previous);
+        IEnumerable<Structure> Frames()
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                yield return Water();
+            }
+
+            throw new IOException("the source file went away after frame 50");
+        }
+
+        var snapshot = FolderSnapshot.Take(_dir);
+        var e = Assert.Throws<IOException>(() => ExtXyz.Write(path, Frames()));
+        Assert.Equal("the source file went away after frame 50", e.Message);
+        snapshot.AssertUnchanged();
+    }
+
+    [Theory]
     [InlineData("energy", "the energy is NaN")]
     [InlineData("force", "atom 2 (H) has a non-finite force")]
     [InlineData("stress", "the stress has a non-finite component")]

@@ -119,6 +119,41 @@ public class HullFilesTests : IDisposable
     }
 
     [Fact]
+    public void CsvWriteInterruptedByAFailingEntrySourceKeepsThePreviousFileByteIdenticalAndLeavesNoTemporary()
+    {
+        string path = Path.Combine(_dir, "entries.csv");
+        PhaseEntryCsv.Write(path, [new PhaseEntry("Ba", "Ba", -1), new PhaseEntry("O", "O", -2)]);
+        IEnumerable<PhaseEntry> Entries()
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                yield return new PhaseEntry($"BaO-{i}", "BaO", -4 - 0.001 * i);
+            }
+
+            throw new InvalidDataException("the energies file ends after 1000 entries");
+        }
+
+        var snapshot = FolderSnapshot.Take(_dir);
+        var e = Assert.Throws<InvalidDataException>(() => PhaseEntryCsv.Write(path, Entries()));
+        Assert.Equal("the energies file ends after 1000 entries", e.Message);
+        snapshot.AssertUnchanged();
+    }
+
+    [Fact]
+    public void JsonWriteThatFailsInsideTheWriteKeepsThePreviousFileByteIdenticalAndLeavesNoTemporary()
+    {
+        var pd = new PhaseDiagram([new PhaseEntry("Ba", "Ba", -1), new PhaseEntry("O", "O", -2), new PhaseEntry("BaO", "BaO", -4)]);
+        string path = Path.Combine(_dir, "hull.json");
+        HullJson.Write(path, pd);
+        var other = new PhaseDiagram([new PhaseEntry("Ba", "Ba", -1, null, 0.01), new PhaseEntry("O", "O", -2, null, 0.01)]);
+        var foreign = HullUncertainty.Analyze(other, new StabilityOptions { Samples = 10 });
+        var snapshot = FolderSnapshot.Take(_dir);
+        var e = Assert.Throws<ArgumentException>(() => HullJson.Write(path, pd, foreign));
+        Assert.Equal("The stability report belongs to another phase diagram. (Parameter 'stability')", e.Message);
+        snapshot.AssertUnchanged();
+    }
+
+    [Fact]
     public void CovarianceReadsAndRejectsBadShape()
     {
         string path = Path.Combine(_dir, "cov.txt");

@@ -50,6 +50,19 @@ public class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void ASaveInterruptedMidwayKeepsThePreviousModelByteIdenticalAndLeavesNoTemporary()
+    {
+        var path = Path.Combine(_dir.FullName, "m.gpff");
+        var gp = Trained();
+        ModelFile.Save(gp, path);
+        var snapshot = FolderSnapshot.Take(_dir.FullName);
+        var e = Assert.Throws<IOException>(() => ModelFile.Save(gp, path, new FailingMetadata(new IOException("the provenance source failed"))));
+        Assert.Equal("the provenance source failed", e.Message);
+        snapshot.AssertUnchanged();
+        Assert.Equal(gp.LabelCount, ModelFile.Load(path).LabelCount);
+    }
+
+    [Fact]
     public void ADamagedFileIsDetected()
     {
         var path = Path.Combine(_dir.FullName, "m.gpff");
