@@ -49,10 +49,7 @@ public abstract class Integrator
     {
         ArgumentNullException.ThrowIfNull(structure);
         ArgumentNullException.ThrowIfNull(calculator);
-        if (!(timeStepFs > 0) || !double.IsFinite(timeStepFs))
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeStepFs), timeStepFs, "The time step must be a positive finite number of fs.");
-        }
+        DynamicsArguments.Positive(timeStepFs, nameof(timeStepFs), "fs", "the time step");
 
         if (structure.AtomCount == 0)
         {
@@ -168,7 +165,7 @@ public abstract class Integrator
     public void Attach(Action<Integrator> observer, int interval = 1, CalculatorProperties properties = CalculatorProperties.Energy)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        ArgumentOutOfRangeException.ThrowIfLessThan(interval, 1);
+        DynamicsArguments.AtLeast(interval, 1, nameof(interval), "the number of steps between calls");
         _observers.Add((observer, interval, properties));
     }
 
@@ -206,7 +203,7 @@ public abstract class Integrator
     /// <param name="cancellationToken">Checked before every step and passed to the calculator.</param>
     public void Run(int steps, IProgress<MolecularDynamicsStep>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        DynamicsArguments.AtLeast(steps, 0, nameof(steps), "the number of steps");
         var read = progress is null ? CalculatorProperties.None : CalculatorProperties.Energy;
         for (int s = 0; s < steps; s++)
         {
@@ -228,8 +225,8 @@ public abstract class Integrator
     /// <param name="cancellationToken">Checked before every step.</param>
     public IEnumerable<Structure> Sample(int steps, int interval, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(steps);
-        ArgumentOutOfRangeException.ThrowIfLessThan(interval, 1);
+        DynamicsArguments.AtLeast(steps, 0, nameof(steps), "the number of steps");
+        DynamicsArguments.AtLeast(interval, 1, nameof(interval), "the number of steps between snapshots");
         return Iterate();
 
         IEnumerable<Structure> Iterate()
@@ -431,15 +428,8 @@ public sealed class Langevin : Integrator
         Vec3[]? velocitiesAPerFs = null, CancellationToken cancellationToken = default)
         : base(structure, calculator, timeStepFs, velocitiesAPerFs, cancellationToken)
     {
-        if (!(temperatureK >= 0) || !double.IsFinite(temperatureK))
-        {
-            throw new ArgumentOutOfRangeException(nameof(temperatureK), temperatureK, "The temperature must be a finite number of K, at least 0.");
-        }
-
-        if (!(frictionPerFs >= 0) || !double.IsFinite(frictionPerFs))
-        {
-            throw new ArgumentOutOfRangeException(nameof(frictionPerFs), frictionPerFs, "The friction must be a finite number of 1/fs, at least 0.");
-        }
+        DynamicsArguments.NonNegative(temperatureK, nameof(temperatureK), "K", "the temperature");
+        DynamicsArguments.NonNegative(frictionPerFs, nameof(frictionPerFs), "1/fs", "the friction");
 
         _temperatureTargetK = temperatureK;
         FrictionPerFs = frictionPerFs;
@@ -452,10 +442,7 @@ public sealed class Langevin : Integrator
         get => _temperatureTargetK;
         set
         {
-            if (!(value >= 0) || !double.IsFinite(value))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The target temperature must be a finite number of K, at least 0.");
-            }
+            DynamicsArguments.NonNegative(value, nameof(TemperatureTargetK), "K", "the target temperature");
 
             _temperatureTargetK = value;
         }

@@ -19,10 +19,7 @@ public static class MaxwellBoltzmann
     /// </param>
     public static Vec3[] SampleVelocities(ReadOnlySpan<double> massesAmu, double temperatureK, int seed, bool zeroTotalMomentum = true, bool exactTemperature = false)
     {
-        if (!(temperatureK >= 0) || !double.IsFinite(temperatureK))
-        {
-            throw new ArgumentOutOfRangeException(nameof(temperatureK), temperatureK, "The temperature must be a finite number of K, at least 0.");
-        }
+        DynamicsArguments.NonNegative(temperatureK, nameof(temperatureK), "K", "the temperature");
 
         int n = massesAmu.Length;
         for (int i = 0; i < n; i++)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gpff.IO;
 
 namespace Gpff.Dynamics.MolecularDynamics;
 
@@ -40,9 +41,12 @@ public sealed class MolecularDynamicsLogger : IDisposable
 
     /// <summary>Starts a log in a new file (an existing file is replaced).</summary>
     /// <param name="path">The CSV file.</param>
+    /// <exception cref="ArgumentException">The path names a folder (see <see cref="SafeFile.CheckOutput"/>).</exception>
+    /// <exception cref="IOException">The folder does not exist or cannot be written.</exception>
     public static MolecularDynamicsLogger Create(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        SafeFile.CheckOutput(path, what: "MD log");
         return new MolecularDynamicsLogger(new StreamWriter(path, append: false), ownsWriter: true);
     }
 
@@ -72,6 +76,7 @@ public sealed class MolecularDynamicsLogger : IDisposable
     public void Attach(Integrator dynamics, int interval = 1)
     {
         ArgumentNullException.ThrowIfNull(dynamics);
+        DynamicsArguments.AtLeast(interval, 1, nameof(interval), "the number of steps between rows");
         dynamics.Attach(Write, interval, PropertiesRead(dynamics));
     }
 
@@ -154,9 +159,12 @@ public sealed class TrajectoryWriter : IDisposable
 
     /// <summary>Streams frames to a new file (an existing file is replaced).</summary>
     /// <param name="path">The .xyz / .extxyz file.</param>
+    /// <exception cref="ArgumentException">The path names a folder (see <see cref="SafeFile.CheckOutput"/>).</exception>
+    /// <exception cref="IOException">The folder does not exist or cannot be written.</exception>
     public static TrajectoryWriter Create(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        SafeFile.CheckOutput(path, what: "trajectory");
         return new TrajectoryWriter(new StreamWriter(path, append: false), ownsWriter: true);
     }
 
@@ -169,6 +177,7 @@ public sealed class TrajectoryWriter : IDisposable
     public void Attach(Integrator dynamics, int interval = 1)
     {
         ArgumentNullException.ThrowIfNull(dynamics);
+        DynamicsArguments.AtLeast(interval, 1, nameof(interval), "the number of steps between frames");
         dynamics.Attach(Write, interval, CalculatorProperties.EnergyForcesStress);
     }
 

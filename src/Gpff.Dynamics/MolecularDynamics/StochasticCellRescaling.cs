@@ -65,20 +65,9 @@ public sealed class StochasticCellRescaling : Integrator
     {
         TemperatureTargetK = temperatureK;
         PressureTargetGpa = pressureGpa;
-        if (!(frictionPerFs >= 0) || !double.IsFinite(frictionPerFs))
-        {
-            throw new ArgumentOutOfRangeException(nameof(frictionPerFs), frictionPerFs, "The friction must be a finite number of 1/fs, at least 0.");
-        }
-
-        if (!(barostatTimeFs > 0) || !double.IsFinite(barostatTimeFs))
-        {
-            throw new ArgumentOutOfRangeException(nameof(barostatTimeFs), barostatTimeFs, "The barostat time must be a positive finite number of fs.");
-        }
-
-        if (!(compressibilityPerGpa > 0) || !double.IsFinite(compressibilityPerGpa))
-        {
-            throw new ArgumentOutOfRangeException(nameof(compressibilityPerGpa), compressibilityPerGpa, "The compressibility must be a positive finite number of 1/GPa.");
-        }
+        DynamicsArguments.NonNegative(frictionPerFs, nameof(frictionPerFs), "1/fs", "the friction");
+        DynamicsArguments.Positive(barostatTimeFs, nameof(barostatTimeFs), "fs", "the barostat time");
+        DynamicsArguments.Positive(compressibilityPerGpa, nameof(compressibilityPerGpa), "1/GPa", "the compressibility");
 
         FrictionPerFs = frictionPerFs;
         BarostatTimeFs = barostatTimeFs;
@@ -93,10 +82,7 @@ public sealed class StochasticCellRescaling : Integrator
         get => _temperatureTargetK;
         set
         {
-            if (!(value >= 0) || !double.IsFinite(value))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The target temperature must be a finite number of K, at least 0.");
-            }
+            DynamicsArguments.NonNegative(value, nameof(TemperatureTargetK), "K", "the target temperature");
 
             _temperatureTargetK = value;
         }
@@ -108,10 +94,7 @@ public sealed class StochasticCellRescaling : Integrator
         get => _pressureTargetGpa;
         set
         {
-            if (!double.IsFinite(value))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The target pressure must be a finite number of GPa.");
-            }
+            DynamicsArguments.Finite(value, nameof(PressureTargetGpa), "GPa", "the target pressure");
 
             _pressureTargetGpa = value;
         }

@@ -50,6 +50,33 @@ public sealed record RelaxationOptions
 
     /// <summary>Number of (step, gradient change) pairs L-BFGS remembers (default 20).</summary>
     public int LbfgsMemory { get; init; } = 20;
+
+    /// <summary>Throws, naming the option, its value and unit, when a setting is out of range.</summary>
+    internal void Validate()
+    {
+        const string o = nameof(RelaxationOptions) + ".";
+        DynamicsArguments.Finite(PressureGpa, o + nameof(PressureGpa), "GPa", "the pressure");
+        if (!Enum.IsDefined(CellFreedom))
+        {
+            throw DynamicsArguments.OutOfRange(o + nameof(CellFreedom), (int)CellFreedom, "", "not a CellFreedom value");
+        }
+
+        if (!Enum.IsDefined(Method))
+        {
+            throw DynamicsArguments.OutOfRange(o + nameof(Method), (int)Method, "", "not a RelaxationMethod value");
+        }
+
+        DynamicsArguments.Positive(FmaxEvPerA, o + nameof(FmaxEvPerA), "eV/Å", "the force tolerance");
+        DynamicsArguments.Positive(StressToleranceGpa, o + nameof(StressToleranceGpa), "GPa", "the stress tolerance");
+        DynamicsArguments.AtLeast(MaxSteps, 1, o + nameof(MaxSteps), "the number of steps");
+        DynamicsArguments.Positive(MaxStepA, o + nameof(MaxStepA), "Å", "the largest step");
+        if (CellFactor is double f)
+        {
+            DynamicsArguments.Positive(f, o + nameof(CellFactor), "", "the cell factor");
+        }
+
+        DynamicsArguments.AtLeast(LbfgsMemory, 1, o + nameof(LbfgsMemory), "the L-BFGS memory");
+    }
 }
 
 /// <summary>The state after one relaxation step, as reported to <see cref="IProgress{T}"/>.</summary>
@@ -132,10 +159,7 @@ public static class Relaxation
         ArgumentNullException.ThrowIfNull(structure);
         ArgumentNullException.ThrowIfNull(calculator);
         options ??= new RelaxationOptions();
-        if (!(options.FmaxEvPerA > 0) || !(options.StressToleranceGpa > 0) || !(options.MaxStepA > 0) || options.MaxSteps < 0 || options.LbfgsMemory < 1)
-        {
-            throw new ArgumentException($"Invalid relaxation options: {options}.", nameof(options));
-        }
+        options.Validate();
 
         if (!calculator.ImplementedProperties.HasFlag(CalculatorProperties.Energy))
         {

@@ -339,7 +339,7 @@ public class IntegratorTests(Xunit.Abstractions.ITestOutputHelper output)
         var s = SiliconCrystal(seed: 1);
         var sw = StillingerWeber.Silicon();
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new VelocityVerlet(s, sw, 0));
-        Assert.Contains("time step must be a positive finite number of fs", ex.Message);
+        Assert.Equal("timeStepFs = 0 fs: the time step must be a finite number > 0.", ex.Message);
         var ex2 = Assert.Throws<ArgumentException>(() => new VelocityVerlet(s, sw, 1, new Vec3[3]));
         Assert.Contains("3 velocities were given for 64 atoms", ex2.Message);
         var ex3 = Assert.Throws<ArgumentOutOfRangeException>(() => new Langevin(s, sw, 1, -5, 0.01, 1));
