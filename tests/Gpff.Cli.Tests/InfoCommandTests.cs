@@ -50,4 +50,42 @@ public class InfoCommandTests
             File.Delete(path);
         }
     }
+
+    [Theory]
+    [InlineData("good,good,overlap", "frame 3: Atom 0 (O) is 0.01 Å from atom 1 (O)")]
+    [InlineData("good,nan", "frame 2, line 8: atom 2, column 'pos': 'NaN' is not a finite number.")]
+    [InlineData("good,good,good,truncated", "frame 4, line 15: the file ends after 1 of 2 atom lines (truncated file?).")]
+    public void ABadFrameAfterGoodOnesPrintsNoTableOnlyItsError(string frames, string where)
+    {
+        const string good = "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nO 0 0 0\nO 1.2 0 0\n";
+        var parts = frames.Split(',').Select(f => f switch
+        {
+            "good" => good,
+            "overlap" => "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nO 0 0 0\nO 0.01 0 0\n",
+            "nan" => "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nO 0 0 0\nO NaN 0 0\n",
+            _ => "2\nLattice=\"4 0 0 0 4 0 0 0 4\" Properties=species:S:1:pos:R:3\nO 0 0 0\n",
+        });
+        var path = Path.Combine(Path.GetTempPath(), $"gpff-info-{Guid.NewGuid():N}.extxyz");
+        File.WriteAllText(path, string.Concat(parts));
+        try
+        {
+            var (code, stdout, stderr) = Cli.Run("info", path);
+            Assert.Equal(1, code);
+            Assert.Equal(string.Empty, stdout);
+            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines);
+            if (frames.EndsWith("overlap", StringComparison.Ordinal))
+            {
+                Assert.StartsWith($"gpff info: {path}, {where}", lines[0], StringComparison.Ordinal); // then the minimum distance rule
+            }
+            else
+            {
+                Assert.Equal($"gpff info: {path}, {where}", lines[0]);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -21,6 +21,8 @@ public sealed class InfoCommand : ICommand
         stress label (GPa, P = −trace(σ)/3), largest force (eV/Å), and the nearest-neighbour distance
         and mean number of neighbours within the cutoff (default 5 Å); then totals per formula.
         Frames whose atoms are closer than --min-distance (default 0.1 Å) are reported as errors.
+        Every frame is checked before anything is printed (the file is read twice), so a bad frame
+        anywhere gives its error and no table.
         """;
 
     /// <inheritdoc/>
@@ -51,7 +53,9 @@ public sealed class InfoCommand : ICommand
             stdout.WriteLine(string.Create(inv, $"{"frame",5} {"formula",-12} {"atoms",5} {"V (Å³)",9} {"E (eV)",16} {"E/atom",12} {"P (GPa)",8} {"max|F|",8} {"d_min (Å)",9} {"<neigh>",7}"));
         }
 
-        var byFormula = new SortedDictionary<string, (int Frames, int Atoms, double NeighSum, double DMin)>(StringComparer.Ordinal);
+        // Pass 1 checks every frame (structure, neighbour list) and keeps two numbers per frame; only when the
+        // whole file is good does pass 2 read it again and print, so a bad frame anywhere prints nothing on stdout.
+        var neighbours = new List<(double DMin, long Entries)>();
         int index = 0;
         foreach (var s in frames)
         {
@@ -75,12 +79,23 @@ public sealed class InfoCommand : ICommand
                 }
             }
 
-            if (index == 0)
+            neighbours.Add((dmin, nl.EntryCount));
+            index++;
+        }
+
+        Header();
+        var byFormula = new SortedDictionary<string, (int Frames, int Atoms, double NeighSum, double DMin)>(StringComparer.Ordinal);
+        index = 0;
+        foreach (var s in ExtXyz.Read(path))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (index >= neighbours.Count)
             {
-                Header(); // after the first frame is known to be good, so that a bad file prints only its error
+                throw new InvalidDataException($"{path} changed while it was read: it now has more than {neighbours.Count} frames.");
             }
 
-            double meanNeighbours = s.AtomCount == 0 ? 0 : (double)nl.EntryCount / s.AtomCount;
+            var (dmin, entries) = neighbours[index];
+            double meanNeighbours = s.AtomCount == 0 ? 0 : (double)entries / s.AtomCount;
             string formula = s.HillFormula();
             string energy = s.EnergyEv is double e ? e.ToString("F6", inv) : "-";
             string energyPerAtom = s.EnergyEv is double e2 && s.AtomCount > 0 ? (e2 / s.AtomCount).ToString("F5", inv) : "-";
@@ -90,13 +105,8 @@ public sealed class InfoCommand : ICommand
             string dminText = double.IsFinite(dmin) ? dmin.ToString("F4", inv) : "-";
             stdout.WriteLine(string.Create(inv, $"{index + 1,5} {formula,-12} {s.AtomCount,5} {volume,9} {energy,16} {energyPerAtom,12} {pressure,8} {fmax,8} {dminText,9} {meanNeighbours,7:F2}"));
             var agg = byFormula.TryGetValue(formula, out var a) ? a : (Frames: 0, Atoms: 0, NeighSum: 0.0, DMin: double.PositiveInfinity);
-            byFormula[formula] = (agg.Frames + 1, agg.Atoms + s.AtomCount, agg.NeighSum + nl.EntryCount, Math.Min(agg.DMin, dmin));
+            byFormula[formula] = (agg.Frames + 1, agg.Atoms + s.AtomCount, agg.NeighSum + entries, Math.Min(agg.DMin, dmin));
             index++;
-        }
-
-        if (index == 0)
-        {
-            Header();
         }
 
         stdout.WriteLine();
