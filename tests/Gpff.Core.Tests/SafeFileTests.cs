@@ -204,6 +204,34 @@ public sealed class SafeFileTests : IDisposable
     }
 
     [Fact]
+    public void CheckOutputRefusesAHardLinkToAnInputOnLinux()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // device and inode are read with statx(2); elsewhere only resolved paths are compared
+        }
+
+        string input = P("data.extxyz");
+        string other = P("other.extxyz");
+        string hard = P("hard.extxyz");
+        File.WriteAllText(input, Previous);
+        File.WriteAllText(other, Previous);
+        using (var ln = System.Diagnostics.Process.Start("ln", [input, hard])!)
+        {
+            ln.WaitForExit();
+            Assert.Equal(0, ln.ExitCode);
+        }
+
+        Assert.True(SafeFile.IsSameFile(hard, input));
+        Assert.False(SafeFile.IsSameFile(other, input)); // same content, another file
+        Assert.False(SafeFile.IsSameFile(P("missing.extxyz"), input));
+        var snapshot = FolderSnapshot.Take(_dir);
+        var e = Assert.Throws<ArgumentException>(() => SafeFile.CheckOutput(hard, [input], "-o"));
+        Assert.Equal($"-o '{hard}' is also an input ('{input}'); writing it would destroy that input. Choose another output name.", e.Message);
+        snapshot.AssertUnchanged();
+    }
+
+    [Fact]
     public void StaleTemporariesOfDeadProcessesAreRemovedAndNothingElse()
     {
         string output = P("model.gpff");

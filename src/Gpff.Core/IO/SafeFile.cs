@@ -78,7 +78,8 @@ public static class SafeFile
 
     /// <summary>
     /// True when two paths name the same file: equal full paths after resolving a symbolic link at
-    /// the file and at its folder (case-insensitive on Windows and macOS).
+    /// the file and at its folder (case-insensitive on Windows and macOS), or, on Linux, two existing
+    /// names with the same device and inode (hard links).
     /// </summary>
     /// <param name="a">One path.</param>
     /// <param name="b">The other path.</param>
@@ -86,7 +87,12 @@ public static class SafeFile
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        return string.Equals(Resolve(a), Resolve(b), PathComparison);
+        if (string.Equals(Resolve(a), Resolve(b), PathComparison))
+        {
+            return true;
+        }
+
+        return FileIdentity.Of(a) is { } ia && FileIdentity.Of(b) is { } ib && ia == ib;
     }
 
     /// <summary>
