@@ -229,7 +229,7 @@ public sealed record TrainingReport
 /// var forces = ff.Calculate(structure, CalculatorProperties.Forces).ForcesEvPerA;   // the fast path of MD
 /// </code>
 /// </example>
-public sealed class ForceField : ICalculator
+public sealed class ForceField : ILearningCalculator
 {
     private ForceField(GaussianProcess model, LabelKinds labels)
     {
@@ -369,6 +369,36 @@ public sealed class ForceField : ICalculator
     /// <param name="cancellationToken">Cancellation.</param>
     public void Add(Structure structure, IReadOnlyList<int>? forceAtoms = null, CancellationToken cancellationToken = default) =>
         Model.Add(structure, Labels, forceAtoms, cancellationToken);
+
+    /// <summary>Options of the refits asked by active learning (<see cref="ILearningCalculator.Refit"/>); null: defaults.</summary>
+    public HyperparameterFitOptions? RefitOptions { get; set; }
+
+    /// <summary>The force noise of the model in eV/Å.</summary>
+    public double ForceNoiseEvPerA => Model.Noise.ForceEvPerA;
+
+    /// <summary>Number of training structures.</summary>
+    public int TrainingStructureCount => Model.Training.Count;
+
+    /// <summary>Adds a labelled structure with the force field's label kinds (see <see cref="Add"/>); trains first when the model is untrained.</summary>
+    /// <param name="structure">The labelled structure.</param>
+    /// <param name="forceAtoms">Atoms whose forces to add (null: all).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    void ILearningCalculator.AddTrainingData(Structure structure, IReadOnlyList<int>? forceAtoms, CancellationToken cancellationToken)
+    {
+        Add(structure, forceAtoms, cancellationToken);
+        if (!Model.IsTrained)
+        {
+            Model.Train(cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>Refits hyperparameters and noises by maximum likelihood from the current values (<see cref="RefitOptions"/>) and retrains.</summary>
+    /// <param name="cancellationToken">Cancellation.</param>
+    void ILearningCalculator.Refit(CancellationToken cancellationToken) => HyperparameterFit.Fit(Model, RefitOptions, cancellationToken: cancellationToken);
+
+    /// <summary>Saves atomically (see <see cref="Save"/>).</summary>
+    /// <param name="path">Destination.</param>
+    void ILearningCalculator.SaveModel(string path) => Save(path);
 
     /// <summary>
     /// Predicts energy, forces, stress and local energies with standard deviations: those of the latent

@@ -73,7 +73,9 @@ public class LearningCurveTests(ITestOutputHelper output)
             Assert.True(curve[i].ForceMae < curve[i - 1].ForceMae, $"force error rose from {curve[i - 1].ForceMae:F1} to {curve[i].ForceMae:F1} meV/Å at {curve[i].Frames} frames");
         }
 
-        Assert.True(curve[^1].ForceMae < 0.5 * curve[0].ForceMae, "32 frames should at least halve the force error of one");
+        // 0.6, not 0.5: with the thermostat's new random numbers (xoshiro256**, savable for checkpoints) the
+        // trajectory differs and 32 frames bring 134.6 → 76.0 meV/Å (0.56); the old stream gave under 0.5.
+        Assert.True(curve[^1].ForceMae < 0.6 * curve[0].ForceMae, "32 frames should cut the force error of one by at least 40 %");
         Assert.True(curve[^1].ForceMae < 0.25 * spread, $"the final force error {curve[^1].ForceMae:F1} meV/Å is not small against the forces ({spread:F1} meV/Å)");
     }
 }

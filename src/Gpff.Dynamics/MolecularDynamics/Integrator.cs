@@ -15,6 +15,20 @@ public readonly record struct MolecularDynamicsStep(int Step, double TimeFs, dou
 }
 
 /// <summary>
+/// Everything a molecular-dynamics run needs to continue exactly where it was (see
+/// <see cref="Integrator.CaptureState"/>): positions in Å, cell in Å, velocities in Å/fs, the step count,
+/// the calculator's result at these positions and, for the stochastic integrators, the state of their
+/// random numbers. Settings (time step, temperature, friction, seed) are the integrator's, not the state's.
+/// </summary>
+/// <param name="StepCount">Steps taken.</param>
+/// <param name="PositionsA">Positions in Å.</param>
+/// <param name="CellA">Cell vectors (rows) in Å.</param>
+/// <param name="VelocitiesAPerFs">Velocities in Å/fs.</param>
+/// <param name="Current">The calculator's result at these positions (forces at least).</param>
+/// <param name="Random">The thermostat's random-number state; null for deterministic integrators.</param>
+public sealed record IntegratorState(int StepCount, Vec3[] PositionsA, Mat3 CellA, Vec3[] VelocitiesAPerFs, CalculationResult Current, RandomState? Random);
+
+/// <summary>
 /// Molecular dynamics of a structure driven by any <see cref="ICalculator"/> (ASE's MolecularDynamics):
 /// the structure given is moved in place, its labels (energy, forces, stress) kept equal to the
 /// calculator's results at the current positions. Units: fs, Å, Å/fs, amu, eV, K. Observers attached
@@ -195,6 +209,93 @@ public abstract class Integrator
         merged.ApplyAsLabels(Structure);
         Current = merged;
         return merged;
+    }
+
+    /// <summary>
+    /// Replaces the calculator's result at the current positions by another one — the hook of active
+    /// learning, where a reference calculation (DFT) supersedes the model's prediction at a step. The
+    /// last half-kick of the step just taken (every integrator here ends a step with a half-kick of
+    /// ½Δt with the new forces) is redone with the new forces, v += ½Δt·(F_new − F_old)/m, so that the
+    /// state is that of a step taken with them; the next step starts from them. Stored as
+    /// <see cref="Current"/> and as the structure's labels.
+    /// </summary>
+    /// <param name="result">Forces (required, one finite vector per atom) and whatever else at the current positions.</param>
+    public void ReplaceCurrent(CalculationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        CheckForces(result, "The replacement result");
+        if (StepCount > 0)
+        {
+            var old = Current.ForcesEvPerA!;
+            var f = result.ForcesEvPerA!;
+            double t = 0.5 * TimeStepFs * MdUnits.AccelerationAPerFs2;
+            for (int i = 0; i < Velocities.Length; i++)
+            {
+                Velocities[i] += (t / _massesAmu[i]) * (f[i] - old[i]);
+            }
+        }
+
+        result.ApplyAsLabels(Structure);
+        Current = result;
+    }
+
+    /// <summary>The state of the run, copied: enough for <see cref="RestoreState"/> to continue it exactly (checkpoints).</summary>
+    public IntegratorState CaptureState() => new(StepCount, (Vec3[])Structure.Positions.Clone(), Structure.Cell, (Vec3[])Velocities.Clone(),
+        Current with { }, RandomSource?.State);
+
+    /// <summary>
+    /// Continues from a captured state: sets positions, cell, velocities, step count, the current result
+    /// and the random numbers. The integrator must have the same atoms and settings as the one captured.
+    /// </summary>
+    /// <param name="state">A state from <see cref="CaptureState"/> of an integrator of the same kind.</param>
+    /// <exception cref="ArgumentException">Atom counts differ, or random numbers are missing or unexpected.</exception>
+    public void RestoreState(IntegratorState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        int n = Structure.AtomCount;
+        if (state.PositionsA.Length != n || state.VelocitiesAPerFs.Length != n)
+        {
+            throw new ArgumentException($"The state has {state.PositionsA.Length} positions and {state.VelocitiesAPerFs.Length} velocities; the structure has {n} atoms.", nameof(state));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(state.StepCount);
+        CheckForces(state.Current, "The state's current result");
+        if ((state.Random is null) != (RandomSource is null))
+        {
+            throw new ArgumentException($"The state {(state.Random is null ? "has no" : "has")} random-number state; {GetType().Name} {(RandomSource is null ? "uses none" : "needs one")}.", nameof(state));
+        }
+
+        state.PositionsA.CopyTo(Structure.Positions, 0);
+        Structure.Cell = state.CellA;
+        state.VelocitiesAPerFs.CopyTo(Velocities, 0);
+        StepCount = state.StepCount;
+        if (state.Random is not null)
+        {
+            RandomSource!.State = state.Random;
+        }
+
+        var current = state.Current with { };
+        current.ApplyAsLabels(Structure);
+        Current = current;
+    }
+
+    /// <summary>The integrator's random numbers (for <see cref="CaptureState"/>); null when it uses none.</summary>
+    private protected virtual GaussianRandom? RandomSource => null;
+
+    private void CheckForces(CalculationResult result, string what)
+    {
+        if (result.ForcesEvPerA is not { } f || f.Length != Structure.AtomCount)
+        {
+            throw new ArgumentException($"{what} has {(result.ForcesEvPerA is null ? "no" : result.ForcesEvPerA.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))} forces for {Structure.AtomCount} atoms.");
+        }
+
+        for (int i = 0; i < f.Length; i++)
+        {
+            if (!f[i].IsFinite)
+            {
+                throw new ArgumentException($"{what} has a non-finite force {f[i]} on atom {i}.");
+            }
+        }
     }
 
     /// <summary>Runs a number of steps.</summary>
@@ -453,6 +554,9 @@ public sealed class Langevin : Integrator
 
     /// <summary>3N: the thermostat acts on every component, the centre of mass included.</summary>
     public override int DegreesOfFreedom => 3 * Structure.AtomCount;
+
+    /// <inheritdoc/>
+    private protected override GaussianRandom? RandomSource => _random;
 
     /// <inheritdoc/>
     protected override void Integrate(CancellationToken cancellationToken)

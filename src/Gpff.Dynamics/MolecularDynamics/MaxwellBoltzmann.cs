@@ -103,11 +103,41 @@ public static class MaxwellBoltzmann
         => degreesOfFreedom > 0 ? 2 * KineticEnergyEv(massesAmu, velocitiesAPerFs) / (degreesOfFreedom * MdUnits.BoltzmannEvPerK) : 0;
 }
 
-/// <summary>Standard normal deviates (Box–Muller on <see cref="Random"/>), reproducible per seed.</summary>
-internal sealed class GaussianRandom(int seed)
+/// <summary>
+/// Standard normal deviates (Box–Muller over xoshiro256**, seeded by SplitMix64), reproducible per seed,
+/// with a state that can be saved and restored (<see cref="State"/>) so that a checkpointed thermostat
+/// continues exactly (<see cref="System.Random"/>'s state cannot be saved).
+/// </summary>
+internal sealed class GaussianRandom
 {
-    private readonly Random _random = new(seed);
+    private ulong _s0, _s1, _s2, _s3;
     private double? _spare;
+
+    public GaussianRandom(int seed)
+    {
+        ulong x = unchecked((ulong)(long)seed);
+        _s0 = SplitMix64(ref x);
+        _s1 = SplitMix64(ref x);
+        _s2 = SplitMix64(ref x);
+        _s3 = SplitMix64(ref x);
+    }
+
+    /// <summary>The generator's state: four 64-bit words and the spare deviate of Box–Muller (or null).</summary>
+    public RandomState State
+    {
+        get => new([_s0, _s1, _s2, _s3], _spare);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Words is not { Length: 4 } w || (w[0] | w[1] | w[2] | w[3]) == 0)
+            {
+                throw new ArgumentException("A random-number state has four 64-bit words, not all zero.", nameof(value));
+            }
+
+            (_s0, _s1, _s2, _s3) = (w[0], w[1], w[2], w[3]);
+            _spare = value.Spare;
+        }
+    }
 
     public double Next()
     {
@@ -117,10 +147,39 @@ internal sealed class GaussianRandom(int seed)
             return s;
         }
 
-        double u1 = 1.0 - _random.NextDouble(); // (0, 1]
-        double u2 = _random.NextDouble();
+        double u1 = 1.0 - NextDouble(); // (0, 1]
+        double u2 = NextDouble();
         double r = Math.Sqrt(-2.0 * Math.Log(u1));
         _spare = r * Math.Sin(2 * Math.PI * u2);
         return r * Math.Cos(2 * Math.PI * u2);
     }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    private double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    private ulong NextUInt64()
+    {
+        ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = ulong.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    private static ulong SplitMix64(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
 }
+
+/// <summary>The saved state of a thermostat's random numbers (see <see cref="IntegratorState"/>).</summary>
+/// <param name="Words">The four 64-bit words of the xoshiro256** generator.</param>
+/// <param name="Spare">The second deviate of the last Box–Muller pair, not yet used (null when none).</param>
+public sealed record RandomState(ulong[] Words, double? Spare);

@@ -76,6 +76,9 @@ public sealed class StochasticCellRescaling : Integrator
         Require(CalculatorProperties.Stress, cancellationToken);
     }
 
+    /// <inheritdoc/>
+    private protected override GaussianRandom? RandomSource => _random;
+
     /// <summary>Target temperature in K (may be changed between steps).</summary>
     public double TemperatureTargetK
     {
