@@ -8,28 +8,7 @@ namespace Gpff.QuantumEspresso.Tests;
 /// </summary>
 public class PwBadInputTests
 {
-    private const string Input = """
-        &control
-          calculation = 'scf' , prefix='x' ! a comment
-        /
-        &SYSTEM
-          ibrav=0, nat=2, ntyp=1, ecutwfc = 3.0d1, celldm(1) = 10.2
-          nosym = .TRUE.
-        /
-        &electrons
-        /
-        ATOMIC_SPECIES
-          Si1 28.086 Si.UPF
-        CELL_PARAMETERS alat
-          0.0 0.5 0.5
-          0.5 0.0 0.5
-          0.5 0.5 0.0
-        ATOMIC_POSITIONS crystal
-          Si1 0.00 0.00 0.00
-          Si1 0.25 0.25 0.25 0 0 1
-        K_POINTS automatic
-          4 4 4 1 1 1
-        """;
+    private const string Input = PwInputTests.SiliconInput;
 
     private static readonly string Xml = TestData.TestFile("qe", "special", "BaO_vcrelax_10GPa.xml");
 

@@ -6,6 +6,30 @@ namespace Gpff.QuantumEspresso.Tests;
 
 public class PwInputTests
 {
+    /// <summary>A small hand-written pw.x input: comments, commas, Fortran exponents, a constrained atom.</summary>
+    internal const string SiliconInput = """
+        &control
+          calculation = 'scf' , prefix='x' ! a comment
+        /
+        &SYSTEM
+          ibrav=0, nat=2, ntyp=1, ecutwfc = 3.0d1, celldm(1) = 10.2
+          nosym = .TRUE.
+        /
+        &electrons
+        /
+        ATOMIC_SPECIES
+          Si1 28.086 Si.UPF
+        CELL_PARAMETERS alat
+          0.0 0.5 0.5
+          0.5 0.0 0.5
+          0.5 0.5 0.0
+        ATOMIC_POSITIONS crystal
+          Si1 0.00 0.00 0.00
+          Si1 0.25 0.25 0.25 0 0 1
+        K_POINTS automatic
+          4 4 4 1 1 1
+        """;
+
     private static Structure Perovskite()
     {
         var cell = new Mat3(4.01, 0.02, -0.01, 0.0, 3.98, 0.03, 0.01, 0.0, 4.05);
@@ -171,28 +195,7 @@ public class PwInputTests
     [Fact]
     public void ReaderHandlesCommentsCommasAndFortranExponents()
     {
-        string text = """
-            &control
-              calculation = 'scf' , prefix='x' ! a comment
-            /
-            &SYSTEM
-              ibrav=0, nat=2, ntyp=1, ecutwfc = 3.0d1, celldm(1) = 10.2
-              nosym = .TRUE.
-            /
-            &electrons
-            /
-            ATOMIC_SPECIES
-              Si1 28.086 Si.UPF
-            CELL_PARAMETERS alat
-              0.0 0.5 0.5
-              0.5 0.0 0.5
-              0.5 0.5 0.0
-            ATOMIC_POSITIONS crystal
-              Si1 0.00 0.00 0.00
-              Si1 0.25 0.25 0.25 0 0 1
-            K_POINTS automatic
-              4 4 4 1 1 1
-            """;
+        string text = SiliconInput;
         var f = PwInput.Read(new StringReader(text), "si.in");
         Assert.Equal(30.0, f.Namelists.Get("system", "ecutwfc"));
         Assert.Equal(true, f.Namelists.Get("system", "nosym"));
