@@ -21,7 +21,7 @@ public sealed class InfoCommand : ICommand
         stress label (GPa, P = −trace(σ)/3), largest force (eV/Å), and the nearest-neighbour distance
         and mean number of neighbours within the cutoff (default 5 Å); then totals per formula.
         Frames whose atoms are closer than --min-distance (default 0.1 Å) are reported as errors.
-        Every frame is checked before anything is printed (the file is read twice), so a bad frame
+        Every frame is checked before anything is printed (one pass; rows are held until the end), so a bad frame
         anywhere gives its error and no table.
         """;
 
@@ -53,9 +53,10 @@ public sealed class InfoCommand : ICommand
             stdout.WriteLine(string.Create(inv, $"{"frame",5} {"formula",-12} {"atoms",5} {"V (Å³)",9} {"E (eV)",16} {"E/atom",12} {"P (GPa)",8} {"max|F|",8} {"d_min (Å)",9} {"<neigh>",7}"));
         }
 
-        // Pass 1 checks every frame (structure, neighbour list) and keeps two numbers per frame; only when the
-        // whole file is good does pass 2 read it again and print, so a bad frame anywhere prints nothing on stdout.
-        var neighbours = new List<(double DMin, long Entries)>();
+        // One pass checks every frame (structure, neighbour list) and formats its row; rows are printed only
+        // when the whole file is good, so a bad frame anywhere prints nothing on stdout.
+        var rows = new List<string>();
+        var byFormula = new SortedDictionary<string, (int Frames, int Atoms, double NeighSum, double DMin)>(StringComparer.Ordinal);
         int index = 0;
         foreach (var s in frames)
         {
@@ -79,22 +80,7 @@ public sealed class InfoCommand : ICommand
                 }
             }
 
-            neighbours.Add((dmin, nl.EntryCount));
-            index++;
-        }
-
-        Header();
-        var byFormula = new SortedDictionary<string, (int Frames, int Atoms, double NeighSum, double DMin)>(StringComparer.Ordinal);
-        index = 0;
-        foreach (var s in ExtXyz.Read(path))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (index >= neighbours.Count)
-            {
-                throw new InvalidDataException($"{path} changed while it was read: it now has more than {neighbours.Count} frames.");
-            }
-
-            var (dmin, entries) = neighbours[index];
+            long entries = nl.EntryCount;
             double meanNeighbours = s.AtomCount == 0 ? 0 : (double)entries / s.AtomCount;
             string formula = s.HillFormula();
             string energy = s.EnergyEv is double e ? e.ToString("F6", inv) : "-";
@@ -103,10 +89,16 @@ public sealed class InfoCommand : ICommand
             string fmax = s.ForcesEvPerA is { Length: > 0 } f ? f.Max(v => v.Length).ToString("F4", inv) : "-";
             string volume = s.Pbc.Any ? s.VolumeA3.ToString("F3", inv) : "-";
             string dminText = double.IsFinite(dmin) ? dmin.ToString("F4", inv) : "-";
-            stdout.WriteLine(string.Create(inv, $"{index + 1,5} {formula,-12} {s.AtomCount,5} {volume,9} {energy,16} {energyPerAtom,12} {pressure,8} {fmax,8} {dminText,9} {meanNeighbours,7:F2}"));
+            rows.Add(string.Create(inv, $"{index + 1,5} {formula,-12} {s.AtomCount,5} {volume,9} {energy,16} {energyPerAtom,12} {pressure,8} {fmax,8} {dminText,9} {meanNeighbours,7:F2}"));
             var agg = byFormula.TryGetValue(formula, out var a) ? a : (Frames: 0, Atoms: 0, NeighSum: 0.0, DMin: double.PositiveInfinity);
             byFormula[formula] = (agg.Frames + 1, agg.Atoms + s.AtomCount, agg.NeighSum + entries, Math.Min(agg.DMin, dmin));
             index++;
+        }
+
+        Header();
+        foreach (var row in rows)
+        {
+            stdout.WriteLine(row);
         }
 
         stdout.WriteLine();
