@@ -226,6 +226,12 @@ public static class Relaxation
             };
         }
 
+        /// <summary>The result when iteration <paramref name="iteration"/> starts converged or at the step limit; null to go on.</summary>
+        private RelaxationResult? Stop(CellFilterEvaluation e, int iteration) =>
+            IsConverged(e) ? Finish(e, iteration, true, ConvergedMessage(iteration))
+            : iteration >= options.MaxSteps ? Finish(e, iteration, false, NotConvergedMessage(e))
+            : null;
+
         private string ConvergedMessage(int steps) => $"Converged in {steps} steps: max force < {options.FmaxEvPerA} eV/Å"
             + (filter.CellFreedom == CellFreedom.Fixed ? "." : $", stress within {options.StressToleranceGpa} GPa of −P.");
 
@@ -271,14 +277,9 @@ public static class Relaxation
             Report(0, e);
             for (int it = 0; ; it++)
             {
-                if (IsConverged(e))
+                if (Stop(e, it) is { } result)
                 {
-                    return Finish(e, it, true, ConvergedMessage(it));
-                }
-
-                if (it >= options.MaxSteps)
-                {
-                    return Finish(e, it, false, NotConvergedMessage(e));
+                    return result;
                 }
 
                 var g = e.Gradient;
@@ -349,14 +350,9 @@ public static class Relaxation
             bool resetOnce = false;
             for (int it = 0; ; it++)
             {
-                if (IsConverged(e))
+                if (Stop(e, it) is { } result)
                 {
-                    return Finish(e, it, true, ConvergedMessage(it));
-                }
-
-                if (it >= options.MaxSteps)
-                {
-                    return Finish(e, it, false, NotConvergedMessage(e));
+                    return result;
                 }
 
                 var g = e.Gradient;
