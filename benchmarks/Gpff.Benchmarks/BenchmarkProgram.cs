@@ -6,6 +6,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Gpff.Regression;
 
 namespace Gpff.Benchmarks;
 
@@ -17,7 +18,10 @@ namespace Gpff.Benchmarks;
 /// benchmark case failed (an exception in a setup, a benchmark or a clean-up, a validation error) or when
 /// none ran, which BenchmarkDotNet itself does not do. Timings are printed, never asserted.
 /// <c>--ci-canary</c> runs the deliberately failing <see cref="CiCanaryBenchmarks"/> the same way, so
-/// that CI can check that a failure is detected.
+/// that CI can check that a failure is detected. <c>--write-mgo DIR</c> writes the cells of the FLARE
+/// comparison (<see cref="MgOData"/>) as extended XYZ; <c>--train-profile DATA [forces|all]</c> times the
+/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--flare-side-by-side DIR [cells]</c> is Gpff's
+/// half of the FLARE comparison (<see cref="FlareSideBySide"/>).
 /// </summary>
 public static class BenchmarkProgram
 {
@@ -27,6 +31,32 @@ public static class BenchmarkProgram
     public static int Run(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        int write = Array.IndexOf(args, "--write-mgo");
+        if (write >= 0)
+        {
+            // The data of the FLARE comparison (benchmarks/flare), as extended XYZ.
+            MgOData.Write(write + 1 < args.Length ? args[write + 1] : throw new ArgumentException("--write-mgo needs a folder."));
+            return 0;
+        }
+
+        int flare = Array.IndexOf(args, "--flare-side-by-side");
+        if (flare >= 0)
+        {
+            // Gpff's half of benchmarks/flare/compare_flare.py.
+            string data = flare + 1 < args.Length ? args[flare + 1] : throw new ArgumentException("--flare-side-by-side needs the folder of --write-mgo.");
+            FlareSideBySide.Run(data, flare + 2 < args.Length ? int.Parse(args[flare + 2], CultureInfo.InvariantCulture) : 5);
+            return 0;
+        }
+
+        int profile = Array.IndexOf(args, "--train-profile");
+        if (profile >= 0)
+        {
+            // Where the time of `gpff train` goes, step by step (TrainProfile).
+            string data = profile + 1 < args.Length ? args[profile + 1] : throw new ArgumentException("--train-profile needs an extended XYZ file.");
+            TrainProfile.Run(data, profile + 2 < args.Length && args[profile + 2] == "all" ? LabelKinds.All : LabelKinds.Forces);
+            return 0;
+        }
+
         bool ci = args.Contains("--ci"), canary = args.Contains("--ci-canary");
         if (!ci && !canary)
         {
