@@ -115,4 +115,55 @@ public class ForceGradientPathTests
 
         Assert.Contains(grads, g => g != 0);
     }
+
+    [Fact]
+    public void TheBaseVersionForKernelsWithoutADirectPassEqualsTheDirectPass()
+    {
+        var kernel = new SumKernel(Two, Three);
+        var wrapped = new GeneralOnly(kernel);   // inherits LocalKernel's extraction from the general block
+        var ea = kernel.Describe(TestData.Binary(81));
+        var eb = kernel.Describe(TestData.Ternary(82));
+        int nh = kernel.HyperparameterCount;
+        for (int c = 0; c < ea.AtomCount; c++)
+        {
+            for (int d = 0; d < eb.AtomCount; d++)
+            {
+                var direct = new double[9];
+                var directGrad = new double[9 * nh];
+                var extracted = new double[9];
+                var extractedGrad = new double[9 * nh];
+                kernel.ForceCovarianceWithGradients(ea[c], eb[d], direct, directGrad);
+                wrapped.ForceCovarianceWithGradients(ea[c], eb[d], extracted, extractedGrad);
+                double scale = Math.Max(direct.Max(Math.Abs), 1e-300), gscale = Math.Max(directGrad.Max(Math.Abs), 1e-300);
+                for (int i = 0; i < 9; i++)
+                {
+                    TestData.AssertClose(direct[i], extracted[i], 1e-11, 1e-13 * scale, $"block ({c},{d})[{i}]");
+                }
+
+                for (int i = 0; i < 9 * nh; i++)
+                {
+                    TestData.AssertClose(directGrad[i], extractedGrad[i], 1e-11, 1e-13 * gscale, $"gradient ({c},{d})[{i}]");
+                }
+            }
+        }
+    }
+
+    /// <summary>A kernel that only supplies the general block (as a new kernel would), delegating to another.</summary>
+    private sealed class GeneralOnly(LocalKernel inner) : LocalKernel
+    {
+        public override string Name => inner.Name;
+
+        public override IReadOnlyList<string> HyperparameterNames => inner.HyperparameterNames;
+
+        public override IReadOnlyList<double> Hyperparameters => inner.Hyperparameters;
+
+        public override DescriptorSettings Descriptor => inner.Descriptor;
+
+        public override LocalKernel WithHyperparameters(IReadOnlyList<double> values) => new GeneralOnly(inner.WithHyperparameters(values));
+
+        public override void EnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients) =>
+            inner.EnvironmentCovariance(x, y, block, hyperparameterGradients);
+
+        internal override void WriteJson(System.Text.Json.Utf8JsonWriter writer) => inner.WriteJson(writer);
+    }
 }
