@@ -20,7 +20,7 @@ namespace Gpff.Benchmarks;
 /// <c>--ci-canary</c> runs the deliberately failing <see cref="CiCanaryBenchmarks"/> the same way, so
 /// that CI can check that a failure is detected. <c>--write-mgo DIR</c> writes the cells of the FLARE
 /// comparison (<see cref="MgOData"/>) as extended XYZ; <c>--train-profile DATA [forces|all]</c> times the
-/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--flare-side-by-side DIR [cells [repeats]]</c> is Gpff's
+/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--flare-side-by-side DIR [cells [repeats]] [--predict-only]</c> is Gpff's
 /// half of the FLARE comparison (<see cref="FlareSideBySide"/>).
 /// </summary>
 public static class BenchmarkProgram
@@ -45,7 +45,8 @@ public static class BenchmarkProgram
             // Gpff's half of benchmarks/flare/compare_flare.py.
             string data = flare + 1 < args.Length ? args[flare + 1] : throw new ArgumentException("--flare-side-by-side needs the folder of --write-mgo.");
             FlareSideBySide.Run(data, flare + 2 < args.Length ? int.Parse(args[flare + 2], CultureInfo.InvariantCulture) : 5,
-                flare + 3 < args.Length ? int.Parse(args[flare + 3], CultureInfo.InvariantCulture) : 3);
+                flare + 3 < args.Length && args[flare + 3] != "--predict-only" ? int.Parse(args[flare + 3], CultureInfo.InvariantCulture) : 3,
+                args.Contains("--predict-only"));
             return 0;
         }
 
