@@ -18,8 +18,11 @@ public class CholeskyBlockUpdateBenchmarks
     private CholeskyOptions _options = CholeskyOptions.Default;
 
     /// <summary>Existing labels N.</summary>
-    [Params(2000)]
+    [ParamsSource(nameof(Sizes))]
     public int N { get; set; }
+
+    /// <summary>2000 (300 in the CI run).</summary>
+    public static IEnumerable<int> Sizes() => BenchmarkSizes.Pick([2000], [300]);
 
     /// <summary>New labels k.</summary>
     [Params(30)]

@@ -329,7 +329,7 @@ public sealed class ProcessOutputColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
     {
         string prefix = Prefix(_key);
-        var line = summary[benchmarkCase]?.ExecuteResults.SelectMany(r => r.StandardOutput).LastOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        var line = summary[benchmarkCase]?.ExecuteResults.SelectMany(r => r.StandardOutput ?? []).LastOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
         return line is not null && double.TryParse(line.AsSpan(prefix.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
             ? (v * _scale).ToString(_format, CultureInfo.InvariantCulture)
             : "-";

@@ -1,5 +1,7 @@
-using BenchmarkDotNet.Running;
+using Gpff.Benchmarks;
 
 // Run all benchmarks:      dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*'
 // Run one class:           dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*NeighborList*'
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// CI smoke run:            dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --ci
+//                          (every benchmark once, in process, on tiny sizes; exit 1 when one fails)
+return BenchmarkProgram.Run(args);

@@ -88,6 +88,38 @@ public abstract class LocalKernel : IKernel
     }
 
     /// <summary>
+    /// Adds the 3 × 3 force–force covariance of the central atoms of two environments to
+    /// <paramref name="block"/> (row-major, eV²/Å²) and its derivative with respect to each hyperparameter h
+    /// to hyperparameterGradients[9h ..]: the forces-only path of likelihood gradients, which needs none of
+    /// the energy and virial rows. Equals the force rows and columns of <see cref="EnvironmentCovariance"/>
+    /// and of its gradients; this base version extracts them from it, kernels override it with a direct pass.
+    /// </summary>
+    /// <param name="x">Row environment.</param>
+    /// <param name="y">Column environment.</param>
+    /// <param name="block">3 × 3 accumulator.</param>
+    /// <param name="hyperparameterGradients">H × 9 accumulator.</param>
+    public virtual void ForceCovarianceWithGradients(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+    {
+        int nh = HyperparameterCount;
+        Span<double> full = stackalloc double[EnvironmentBlockSize];
+        full.Clear();
+        var grad = new double[nh * EnvironmentBlockSize];
+        EnvironmentCovariance(x, y, full, grad);
+        for (int a = 0; a < 3; a++)
+        {
+            for (int b = 0; b < 3; b++)
+            {
+                int f = (1 + a) * EnvironmentLabelCount + 1 + b;
+                block[3 * a + b] += full[f];
+                for (int h = 0; h < nh; h++)
+                {
+                    hyperparameterGradients[9 * h + 3 * a + b] += grad[h * EnvironmentBlockSize + f];
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Checks that environments were built for this kernel (same cutoffs and cutoff function); throws
     /// an <see cref="ArgumentException"/> that says what differs otherwise.
     /// </summary>
@@ -172,6 +204,39 @@ public abstract class LocalKernel : IKernel
                         values[r] = f[3 * i];
                         values[r + 1] = f[3 * i + 1];
                         values[r + 2] = f[3 * i + 2];
+                    }
+                }
+            }
+
+            return;
+        }
+
+        if (wantGrad && rows.IsForcesOnly && columns.IsForcesOnly)
+        {
+            // Likelihood gradients of force labels: the 3 × 3 blocks and their derivatives alone.
+            Span<double> f = stackalloc double[9];
+            var gf = new double[9 * nh];
+            var ra = rows.ForceAtoms;
+            var cb = columns.ForceAtoms;
+            for (int p = 0; p < ra.Length; p++)
+            {
+                var x = a[ra[p]];
+                for (int q = 0; q < cb.Length; q++)
+                {
+                    f.Clear();
+                    Array.Clear(gf);
+                    ForceCovarianceWithGradients(x, b[cb[q]], f, gf);
+                    for (int i = 0; i < 3; i++)
+                    {
+                        int r = (3 * p + i) * nc + 3 * q;
+                        for (int j = 0; j < 3; j++)
+                        {
+                            values[r + j] = f[3 * i + j];
+                            for (int h = 0; h < nh; h++)
+                            {
+                                hyperparameterGradients[h * size + r + j] = gf[9 * h + 3 * i + j];
+                            }
+                        }
                     }
                 }
             }

@@ -120,6 +120,15 @@ public sealed class SumKernel : LocalKernel
     }
 
     /// <inheritdoc />
+    public override void ForceCovarianceWithGradients(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+    {
+        for (int p = 0; p < _parts.Length; p++)
+        {
+            _parts[p].ForceCovarianceWithGradients(x, y, block, hyperparameterGradients.Slice(9 * _offsets[p], 9 * (_offsets[p + 1] - _offsets[p])));
+        }
+    }
+
+    /// <inheritdoc />
     public override void ForceCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block)
     {
         foreach (var p in _parts)

@@ -370,6 +370,200 @@ public sealed class ThreeBodyKernel : NBodyKernel
         }
     }
 
+    /// <inheritdoc />
+    public override void ForceCovarianceWithGradients(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+    {
+        if (x.TripletCount == 0 || y.TripletCount == 0)
+        {
+            return;
+        }
+
+        if (SimdSupport.Use512)
+        {
+            ForceWithGradients<V512>(x, y, block, hyperparameterGradients);
+        }
+        else
+        {
+            ForceWithGradients<V256>(x, y, block, hyperparameterGradients);
+        }
+    }
+
+    /// <summary>
+    /// The force–force block and its σ and ℓ derivatives: <see cref="Force{TV}"/>'s pass with the ∂/∂ℓ
+    /// coefficients of the two force rows of <see cref="General{TV}"/> (its gradient rows 5 and 6) carried
+    /// alongside; the jk edge has no force direction, so its coefficients are not needed.
+    /// </summary>
+    internal void ForceWithGradients<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : struct, ISimd<TV>
+    {
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        double[] y1 = y.TR1, y2 = y.TR2, y3 = y.TR3, yf = y.TF, yf1 = y.TF1, yf2 = y.TF2;
+        double[] y1x = y.TU1x, y1y = y.TU1y, y1z = y.TU1z, y2x = y.TU2x, y2y = y.TU2y, y2z = y.TU2z;
+        Span<double> dx = stackalloc double[3];
+        Span<double> sums = stackalloc double[12];
+        for (int t = 0; t < x.TripletCount; t++)
+        {
+            int s1 = x.TSpecies1[t], s2 = x.TSpecies2[t];
+            int g = H.GroupOfTriplet(cx, s1, s2);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double lam = 1 / (ell * ell);
+            dx[0] = x.TR1[t];
+            dx[1] = x.TR2[t];
+            dx[2] = x.TR3[t];
+            double a = x.TF[t];
+            var vlam = TV.Create(lam);
+            var vhalf = TV.Create(-0.5 * lam);
+            var vlama = TV.Create(lam * a);
+            var va = TV.Create(a);
+            var va0 = TV.Create(x.TF1[t]);
+            var va1 = TV.Create(x.TF2[t]);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var vc2a = TV.Create(2 * lam / ell * a);
+            TV w0x = TV.Create(0), w0y = w0x, w0z = w0x, w1x = w0x, w1y = w0x, w1z = w0x;
+            TV d0x = w0x, d0y = w0x, d0z = w0x, d1x = w0x, d1y = w0x, d1z = w0x;
+            bool any = false;
+            for (int perm = 0; perm < 6; perm++)
+            {
+                if (!Required(perm, cx, s1, s2, cy, out int q1, out int q2))
+                {
+                    continue;
+                }
+
+                var (start, end) = y.TripletRange(q1, q2);
+                if (start == end)
+                {
+                    continue;
+                }
+
+                any = true;
+                var pm = EdgeMaps[perm];
+                var pinv = InverseEdgeMaps[perm];
+                int p0 = pm[0], p1 = pm[1];
+                var vd0 = TV.Create(dx[pinv[0]]);
+                var vd1 = TV.Create(dx[pinv[1]]);
+                var vd2 = TV.Create(dx[pinv[2]]);
+                var vend = TV.Create(end);
+                for (int m = start; m < end; m += width)
+                {
+                    var q0 = vd0 - TV.Load(y1, m);
+                    var q1v = vd1 - TV.Load(y2, m);
+                    var q2v = vd2 - TV.Load(y3, m);
+                    var sum = TV.Fma(q0, q0, TV.Fma(q1v, q1v, q2v * q2v));
+                    var e = TV.KeepWhereLess(TV.Exp(vhalf * sum), lane + TV.Create(m), vend);
+                    var b = TV.Load(yf, m);
+                    var lb = vlam * b;
+                    var v0 = TV.Fma(lb, q0, TV.Load(yf1, m));
+                    var v1 = TV.Fma(lb, q1v, TV.Load(yf2, m));
+                    var dp0 = p0 == 0 ? q0 : (p0 == 1 ? q1v : q2v);
+                    var dp1 = p1 == 0 ? q0 : (p1 == 1 ? q1v : q2v);
+                    var eu0 = e * (va0 - vlama * dp0);
+                    var eu1 = e * (va1 - vlama * dp1);
+                    var eab = e * vlama * b;
+
+                    // ∂/∂ℓ (General's gradient rows): c1 = s λ/ℓ from the exponent, c2 = 2λ/ℓ per λ-weighted Δ.
+                    var c1 = vc1s * sum;
+                    var c2b = vc2 * b;
+                    var ec2a = e * vc2a;
+                    var al0 = TV.Fma(c1, eu0, ec2a * dp0);
+                    var al1 = TV.Fma(c1, eu1, ec2a * dp1);
+                    var be0 = eu0 * c2b;
+                    var be1 = eu1 * c2b;
+                    var dab = (c1 * vlam - vc2) * e * va * b;
+
+                    var u1x = TV.Load(y1x, m);
+                    var u1y = TV.Load(y1y, m);
+                    var u1z = TV.Load(y1z, m);
+                    var u2x = TV.Load(y2x, m);
+                    var u2y = TV.Load(y2y, m);
+                    var u2z = TV.Load(y2z, m);
+                    var vx = TV.Fma(v0, u1x, v1 * u2x);
+                    var vy = TV.Fma(v0, u1y, v1 * u2y);
+                    var vz = TV.Fma(v0, u1z, v1 * u2z);
+                    var qx = TV.Fma(q0, u1x, q1v * u2x);
+                    var qy = TV.Fma(q0, u1y, q1v * u2y);
+                    var qz = TV.Fma(q0, u1z, q1v * u2z);
+                    w0x = TV.Fma(eu0, vx, w0x);
+                    w0y = TV.Fma(eu0, vy, w0y);
+                    w0z = TV.Fma(eu0, vz, w0z);
+                    w1x = TV.Fma(eu1, vx, w1x);
+                    w1y = TV.Fma(eu1, vy, w1y);
+                    w1z = TV.Fma(eu1, vz, w1z);
+                    d0x = TV.Fma(al0, vx, d0x) - be0 * qx;
+                    d0y = TV.Fma(al0, vy, d0y) - be0 * qy;
+                    d0z = TV.Fma(al0, vz, d0z) - be0 * qz;
+                    d1x = TV.Fma(al1, vx, d1x) - be1 * qx;
+                    d1y = TV.Fma(al1, vy, d1y) - be1 * qy;
+                    d1z = TV.Fma(al1, vz, d1z) - be1 * qz;
+                    if (p0 == 0)
+                    {
+                        w0x = TV.Fma(eab, u1x, w0x);
+                        w0y = TV.Fma(eab, u1y, w0y);
+                        w0z = TV.Fma(eab, u1z, w0z);
+                        d0x = TV.Fma(dab, u1x, d0x);
+                        d0y = TV.Fma(dab, u1y, d0y);
+                        d0z = TV.Fma(dab, u1z, d0z);
+                    }
+                    else if (p0 == 1)
+                    {
+                        w0x = TV.Fma(eab, u2x, w0x);
+                        w0y = TV.Fma(eab, u2y, w0y);
+                        w0z = TV.Fma(eab, u2z, w0z);
+                        d0x = TV.Fma(dab, u2x, d0x);
+                        d0y = TV.Fma(dab, u2y, d0y);
+                        d0z = TV.Fma(dab, u2z, d0z);
+                    }
+
+                    if (p1 == 0)
+                    {
+                        w1x = TV.Fma(eab, u1x, w1x);
+                        w1y = TV.Fma(eab, u1y, w1y);
+                        w1z = TV.Fma(eab, u1z, w1z);
+                        d1x = TV.Fma(dab, u1x, d1x);
+                        d1y = TV.Fma(dab, u1y, d1y);
+                        d1z = TV.Fma(dab, u1z, d1z);
+                    }
+                    else if (p1 == 1)
+                    {
+                        w1x = TV.Fma(eab, u2x, w1x);
+                        w1y = TV.Fma(eab, u2y, w1y);
+                        w1z = TV.Fma(eab, u2z, w1z);
+                        d1x = TV.Fma(dab, u2x, d1x);
+                        d1y = TV.Fma(dab, u2y, d1y);
+                        d1z = TV.Fma(dab, u2z, d1z);
+                    }
+                }
+            }
+
+            if (!any)
+            {
+                continue;
+            }
+
+            sums[0] = TV.Sum(w0x); sums[1] = TV.Sum(w0y); sums[2] = TV.Sum(w0z);
+            sums[3] = TV.Sum(w1x); sums[4] = TV.Sum(w1y); sums[5] = TV.Sum(w1z);
+            sums[6] = TV.Sum(d0x); sums[7] = TV.Sum(d0y); sums[8] = TV.Sum(d0z);
+            sums[9] = TV.Sum(d1x); sums[10] = TV.Sum(d1y); sums[11] = TV.Sum(d1z);
+            double sg2 = sigma * sigma;
+            var gs = hyperparameterGradients.Slice(9 * 2 * g, 9);
+            var gl = hyperparameterGradients.Slice(9 * (2 * g + 1), 9);
+            for (int i = 0; i < 3; i++)
+            {
+                double a0 = i == 0 ? x.TU1x[t] : i == 1 ? x.TU1y[t] : x.TU1z[t];
+                double a1 = i == 0 ? x.TU2x[t] : i == 1 ? x.TU2y[t] : x.TU2z[t];
+                for (int j = 0; j < 3; j++)
+                {
+                    double wv = a0 * sums[j] + a1 * sums[3 + j];
+                    block[3 * i + j] += sg2 * wv;
+                    gs[3 * i + j] += 2 * sigma * wv;
+                    gl[3 * i + j] += sg2 * (a0 * sums[6 + j] + a1 * sums[9 + j]);
+                }
+            }
+        }
+    }
+
     internal void Force<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block)
         where TV : struct, ISimd<TV>
     {

@@ -198,6 +198,108 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <inheritdoc />
+    public override void ForceCovarianceWithGradients(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        if (SimdSupport.Use512)
+        {
+            ForceWithGradients<V512>(x, y, block, hyperparameterGradients);
+        }
+        else
+        {
+            ForceWithGradients<V256>(x, y, block, hyperparameterGradients);
+        }
+    }
+
+    /// <summary>
+    /// The force–force block and its σ and ℓ derivatives: <see cref="Force{TV}"/>'s pass with the ∂/∂ℓ
+    /// coefficient of the force row of <see cref="General{TV}"/> (its gradient row 3) carried alongside.
+    /// </summary>
+    internal void ForceWithGradients<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : struct, ISimd<TV>
+    {
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        double[] yr = y.PR, yf = y.PF, ydf = y.PDF, yux = y.PUx, yuy = y.PUy, yuz = y.PUz;
+        for (int n = 0; n < x.PairCount; n++)
+        {
+            int req = RequiredSpecies(cx, x.PSpecies[n], cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (start, end) = y.PairRange(req);
+            if (start == end)
+            {
+                continue;
+            }
+
+            int g = H.GroupOfPair(cx, x.PSpecies[n]);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double lam = 1 / (ell * ell);
+            double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
+            var vr = TV.Create(r);
+            var vlam = TV.Create(lam);
+            var vhalf = TV.Create(-0.5 * lam);
+            var va = TV.Create(a);
+            var va1 = TV.Create(a1);
+            var vlama = TV.Create(lam * a);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var vend = TV.Create(end);
+            TV wx = TV.Create(0), wy = wx, wz = wx, dx = wx, dy = wx, dz = wx;
+            for (int m = start; m < end; m += width)
+            {
+                var rp = TV.Load(yr, m);
+                var b = TV.Load(yf, m);
+                var delta = vr - rp;
+                var e = TV.KeepWhereLess(TV.Exp(vhalf * delta * delta), lane + TV.Create(m), vend);
+                var u = va1 - vlama * delta;
+                var v = TV.Fma(vlam * delta, b, TV.Load(ydf, m));
+                var ea = e * va;
+                var eu = e * u;
+                var eab = vlam * ea * b;
+                var c = TV.Fma(eu, v, eab);
+                var c1 = vc1s * delta * delta;
+                var c2db = vc2 * delta * b;
+                var alpha = TV.Fma(c1, eu, vc2 * delta * ea);
+                var dc = alpha * v + (c1 * eab - vc2 * ea * b) - eu * c2db;
+                var ux = TV.Load(yux, m);
+                var uy = TV.Load(yuy, m);
+                var uz = TV.Load(yuz, m);
+                wx = TV.Fma(c, ux, wx);
+                wy = TV.Fma(c, uy, wy);
+                wz = TV.Fma(c, uz, wz);
+                dx = TV.Fma(dc, ux, dx);
+                dy = TV.Fma(dc, uy, dy);
+                dz = TV.Fma(dc, uz, dz);
+            }
+
+            double s2 = sigma * sigma;
+            Span<double> w = [TV.Sum(wx), TV.Sum(wy), TV.Sum(wz)];
+            Span<double> d = [TV.Sum(dx), TV.Sum(dy), TV.Sum(dz)];
+            Span<double> ux0 = [x.PUx[n], x.PUy[n], x.PUz[n]];
+            var gs = hyperparameterGradients.Slice(9 * 2 * g, 9);
+            var gl = hyperparameterGradients.Slice(9 * (2 * g + 1), 9);
+            for (int i = 0; i < 3; i++)
+            {
+                for (int j = 0; j < 3; j++)
+                {
+                    block[3 * i + j] += s2 * ux0[i] * w[j];
+                    gs[3 * i + j] += 2 * sigma * ux0[i] * w[j];
+                    gl[3 * i + j] += s2 * ux0[i] * d[j];
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public override void ForceCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block)
     {
         if (x.PairCount == 0 || y.PairCount == 0)

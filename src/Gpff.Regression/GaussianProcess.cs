@@ -120,7 +120,7 @@ public sealed record LikelihoodResult(double Value, double[] Gradient, double Ji
 /// of several total energies, block updates when data are added to a trained model, and the log
 /// marginal likelihood with its analytic gradient for hyperparameter fitting.
 /// </summary>
-public sealed class GaussianProcess : ICalculator
+public sealed partial class GaussianProcess : ICalculator
 {
     private readonly List<TrainingEntry> _entries = [];
     private readonly List<int> _offsets = [0];

@@ -31,6 +31,16 @@ internal static class LabelNoise
         return l.Energy && index == 0 ? Energy : index < l.StressOffset ? Force : Stress;
     }
 
+    /// <summary>The label kind (<see cref="LabelKinds.Energy"/>, <see cref="LabelKinds.Forces"/> or <see cref="LabelKinds.Stress"/>) of label <paramref name="index"/> of an entry.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="index">Label index within the entry.</param>
+    public static LabelKinds LabelKind(TrainingEntry entry, int index) => Kind(entry, index) switch
+    {
+        Energy => LabelKinds.Energy,
+        Force => LabelKinds.Forces,
+        _ => LabelKinds.Stress,
+    };
+
     /// <summary>
     /// The factor s of a label's variance, σ²·s with σ the noise level of its kind: N_atoms² for a
     /// total energy (the energy noise is per atom), 1 for force and stress components.

@@ -101,21 +101,38 @@ public sealed record ErrorSummary(string Composition, int Structures, double Ene
     public static IReadOnlyList<ErrorSummary> FromLeaveOneOut(IEnumerable<LeaveOneOutPrediction> predictions)
     {
         ArgumentNullException.ThrowIfNull(predictions);
-        var list = predictions.ToList();
-        ErrorSummary One(string name, List<LeaveOneOutPrediction> items)
+        return FromLabelErrors(predictions.Select(p => (p.Entry.Structure, p.Kinds, p.Errors())));
+    }
+
+    /// <summary>
+    /// Training residuals (<see cref="GaussianProcess.TrainingResiduals"/>, read off the factorisation in
+    /// O(N)): the model's errors on its own training labels, per reduced formula and overall (last). Only
+    /// the labels the structure was trained with count.
+    /// </summary>
+    /// <param name="residuals">The residuals.</param>
+    public static IReadOnlyList<ErrorSummary> FromTrainingResiduals(IEnumerable<TrainingResidual> residuals)
+    {
+        ArgumentNullException.ThrowIfNull(residuals);
+        return FromLabelErrors(residuals.Select(r => (r.Entry.Structure, r.Kinds, r.Errors())));
+    }
+
+    /// <summary>Per reduced formula and overall (last): signed errors (label − mean) of labels of the given kinds.</summary>
+    private static IReadOnlyList<ErrorSummary> FromLabelErrors(IEnumerable<(Structure Structure, LabelKinds[] Kinds, double[] Errors)> items)
+    {
+        var list = items.ToList();
+        ErrorSummary One(string name, List<(Structure Structure, LabelKinds[] Kinds, double[] Errors)> group)
         {
             var e = new List<double>();
             var f = new List<double>();
             var s = new List<double>();
-            foreach (var p in items)
+            foreach (var (structure, kinds, errors) in group)
             {
-                var errors = p.Errors();
                 for (int i = 0; i < errors.Length; i++)
                 {
-                    switch (p.Kinds[i])
+                    switch (kinds[i])
                     {
                         case LabelKinds.Energy:
-                            e.Add(Math.Abs(errors[i]) / p.Entry.Structure.AtomCount * 1000);
+                            e.Add(Math.Abs(errors[i]) / structure.AtomCount * 1000);
                             break;
                         case LabelKinds.Forces:
                             f.Add(errors[i] * 1000);
@@ -127,10 +144,10 @@ public sealed record ErrorSummary(string Composition, int Structures, double Ene
                 }
             }
 
-            return Summarise(name, items.Count, e, f, s);
+            return Summarise(name, group.Count, e, f, s);
         }
 
-        var groups = list.GroupBy(p => p.Entry.Structure.ReducedFormula()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => One(g.Key, g.ToList())).ToList();
+        var groups = list.GroupBy(p => p.Structure.ReducedFormula()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => One(g.Key, g.ToList())).ToList();
         groups.Add(One("all", list));
         return groups;
     }
@@ -188,7 +205,10 @@ public sealed record TrainingReport
     /// <summary>The hyperparameter fit, when one was done.</summary>
     public HyperparameterFitResult? Fit { get; init; }
 
-    /// <summary>Training residuals (the model's errors on its own training labels) per composition.</summary>
+    /// <summary>
+    /// Training residuals (the model's errors on its own training labels, <see cref="GaussianProcess.TrainingResiduals"/>)
+    /// per composition; labels a structure carries but was not trained on do not count.
+    /// </summary>
     public required IReadOnlyList<ErrorSummary> Residuals { get; init; }
 
     /// <summary>
@@ -325,8 +345,7 @@ public sealed class ForceField : ILearningCalculator
             Model.Train(reporter, cancellationToken);
         }
 
-        progress?.Report("computing training residuals...");
-        var residuals = ErrorSummary.Compute(Model.Training.Select(e => (e.Structure, Model.Predict(e.Structure, uncertainty: false, cancellationToken))));
+        var residuals = ErrorSummary.FromTrainingResiduals(Model.TrainingResiduals());   // O(N), from α and the noise
         IReadOnlyList<ErrorSummary>? loso = null;
         IReadOnlyList<CalibrationCheck>? checks = null;
         double calibrationSeconds = 0;
