@@ -127,6 +127,11 @@ public sealed record LearningSettings
         using (doc)
         {
             CheckShape(doc.RootElement, typeof(LearningSettings), "", source);
+            if (!doc.RootElement.TryGetProperty("reference", out var reference) || reference.ValueKind == JsonValueKind.Null)
+            {
+                throw new InvalidDataException($"{source}: reference is required: the pw.x calculator, {{\"pseudopotentials\": {{…}}, \"ecutwfc_ry\": …}}.");
+            }
+
             try
             {
                 settings = doc.RootElement.Deserialize<LearningSettings>(Json)!;
@@ -519,11 +524,12 @@ public sealed record LearningSettings
         var info = Json.GetTypeInfo(underlying);
         foreach (var p in e.EnumerateObject())
         {
-            var property = info.Properties.FirstOrDefault(q => q.Name == p.Name);
+            var keys = info.Properties.Where(q => q.AttributeProvider?.IsDefined(typeof(JsonIgnoreAttribute), true) != true).ToList();
+            var property = keys.FirstOrDefault(q => q.Name == p.Name);
             string key = path.Length == 0 ? p.Name : $"{path}.{p.Name}";
             if (property is null)
             {
-                string known = string.Join(", ", info.Properties.Select(q => q.Name));
+                string known = string.Join(", ", keys.Select(q => q.Name));
                 throw new InvalidDataException($"{source}: unknown key '{key}'{(path.Length == 0 ? "" : $" in {path}")}; known keys: {known}.");
             }
 
@@ -545,6 +551,7 @@ public sealed record LearningSettings
     private static string FirstSentence(string message)
     {
         int at = message.IndexOf(" Path:", StringComparison.Ordinal);
+        at = at > 0 ? at : message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         return (at > 0 ? message[..at] : message).TrimEnd('.');
     }
 }
