@@ -34,7 +34,9 @@ public sealed class LearnCommand : ICommand
         threshold, pw.x is run on the current structure, its energy, stress and the forces of the most uncertain
         atoms are added to the model (block update), and the MD continues from the pw.x forces. After every
         pw.x call (and at step 0) a checkpoint is written to DIR; --resume continues a stopped run from it with the
-        same command line, repeating no pw.x run (the MD options must match; --steps may grow).
+        same command line, repeating no pw.x run (the MD options must match; --steps may grow). The resumed run
+        equals an uninterrupted one bit for bit with GPFF_LINALG=managed (multi-threaded OpenBLAS sums in a
+        varying order: then to round-off).
 
         From a pool (--pool): the most uncertain structures of POOL are labelled with pw.x round by round (up to
         max_concurrency runs at once) until every one is below the threshold or the budget is spent;
