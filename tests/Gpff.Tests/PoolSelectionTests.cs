@@ -96,6 +96,10 @@ public class PoolSelectionTests(ITestOutputHelper output)
         // Each round takes the most uncertain structures first: the first round's trigger is the largest of all.
         Assert.Equal(reports[0].MaxForceStdEvPerA, result.Calls.Where(c => c.Round == 1).Max(c => c.MaxForceStdEvPerA));
         Assert.True(after < 0.7 * before, $"pool force MAE {before:F1} → {after:F1} meV/Å");
+        // The logged errors are those of the model that chose the structures (before the round's updates).
+        var start = StartModel();
+        Assert.All(result.Calls.Where(c => c.Round == 1), c => Assert.Equal(
+            start.Calculate(pool[c.PoolIndex]).EnergyEv!.Value - Reference.Calculate(pool[c.PoolIndex]).EnergyEv!.Value, c.EnergyErrorEv!.Value, 9));
     }
 
     [Fact]

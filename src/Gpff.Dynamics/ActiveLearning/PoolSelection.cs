@@ -207,6 +207,15 @@ public static class PoolSelection
                 cancelled = e;
             }
 
+            // The model's energies before the round (the errors are those of the model that chose the structures).
+            var modelEnergies = new Dictionary<int, double?>();
+            foreach (int i in selected)
+            {
+                modelEnergies[i] = results.TryGetValue(i, out var done) && done.Result.EnergyEv is not null
+                    ? model.Calculate(pool[i].CloneWithoutLabels(), CalculatorProperties.Energy, CancellationToken.None).EnergyEv
+                    : null;
+            }
+
             // Add what came back, in pool order: the same model whatever the completion order.
             foreach (int i in selected)
             {
@@ -220,8 +229,7 @@ public static class PoolSelection
                 int count = options.AtomsPerCall is int k ? Math.Min(k, order.Length) : Math.Max(1, order.Count(a => std[a] > threshold));
                 var atoms = order[..count];
                 var (mae, worst) = ForceErrors(prediction.ForcesEvPerA!, r.Result.ForcesEvPerA!);
-                double? modelEnergy = r.Result.EnergyEv is null ? null
-                    : model.Calculate(pool[i].CloneWithoutLabels(), CalculatorProperties.Energy, CancellationToken.None).EnergyEv;
+                double? modelEnergy = modelEnergies[i];
                 var labelled = pool[i].CloneWithoutLabels();
                 r.Result.ApplyAsLabels(labelled);
                 model.AddTrainingData(labelled, atoms, CancellationToken.None);
