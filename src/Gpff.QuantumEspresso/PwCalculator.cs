@@ -56,6 +56,9 @@ public sealed class PwRunOptions
     /// <summary>Extra environment variables for pw.x. OMP_NUM_THREADS is set to 1 unless given here or already set in Gpff's environment.</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
+    /// <summary>What to do when a run fails in a way another try may fix (default: no retry, one attempt).</summary>
+    public PwRetryPolicy Retry { get; init; } = PwRetryPolicy.None;
+
     /// <summary>Keep pw.x's scratch folder (outdir: wavefunctions, charge density, data-file-schema.xml) after a successful run. Default false: only pw.in, pw.out, pw.err and run.log are kept.</summary>
     public bool KeepScratch { get; init; }
 
@@ -150,7 +153,7 @@ public sealed class PwRunOptions
 /// </summary>
 public sealed class PwCalculator : ICalculator
 {
-    private readonly object _gate = new();
+    private static readonly object Gate = new(); // process-wide: calculators sharing a working folder never pick the same sub-folder
     private readonly IReadOnlyList<string> _command;
     private int _next = 1;
 
@@ -163,6 +166,8 @@ public sealed class PwCalculator : ICalculator
         settings.Validate();
         Settings = settings;
         Options = options ?? new PwRunOptions();
+        ArgumentNullException.ThrowIfNull(Options.Retry);
+        Options.Retry.Validate();
         _command = PwRunOptions.SplitCommandLine(Options.Command);
     }
 
@@ -216,11 +221,34 @@ public sealed class PwCalculator : ICalculator
     private Structure Run(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(structure);
+        var policy = Options.Retry;
+        var failures = new List<string>();
+        for (int attempt = 1; ; attempt++)
+        {
+            var settings = policy.SettingsForAttempt(Settings, attempt);
+            try
+            {
+                return RunOnce(structure, settings, properties, cancellationToken);
+            }
+            catch (PwCalculationException e) when (attempt < policy.MaxAttempts && PwRetryPolicy.IsRetried(e.Kind))
+            {
+                failures.Add($"attempt {attempt} ({policy.Describe(Settings, attempt)}) in {e.Directory}: {e.Kind}");
+            }
+            catch (PwCalculationException e) when (attempt > 1)
+            {
+                throw new PwCalculationException(e.Kind, e.Directory,
+                    $"{e.Message} This was attempt {attempt} of {policy.MaxAttempts} ({policy.Describe(Settings, attempt)}); earlier: {string.Join("; ", failures)}.", e.ExitCode, e);
+            }
+        }
+    }
+
+    private Structure RunOnce(Structure structure, PwInputSettings settings, CalculatorProperties properties, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         string input;
         using (var w = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" })
         {
-            PwInput.Write(w, structure, Settings, "./scratch", "gpff", properties);
+            PwInput.Write(w, structure, settings, "./scratch", "gpff", properties);
             input = w.ToString();
         }
 
@@ -427,7 +455,7 @@ public sealed class PwCalculator : ICalculator
 
     private string NewDirectory()
     {
-        lock (_gate)
+        lock (Gate)
         {
             string root = Path.GetFullPath(Options.WorkingDirectory);
             System.IO.Directory.CreateDirectory(root);

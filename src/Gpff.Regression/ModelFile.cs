@@ -371,7 +371,7 @@ public static class ModelFile
 
                     entries[i] = TrainingEntry.Create(structures[i], kernel, kinds, atoms.Length == 0 ? null : atoms, $"{path}: training structure {i}");
                 });
-                var factor = CholeskyFactorization.FromLower(l, n, root.GetProperty("jitter").GetDouble());
+                var factor = CholeskyFactorization.FromLower(l, n, root.GetProperty("jitter").GetDouble(), opts.Cholesky.Backend); // the back end the options ask for, as Train would use
                 gp.Restore(entries, factor, alpha, reference);
                 if (version >= 3)
                 {

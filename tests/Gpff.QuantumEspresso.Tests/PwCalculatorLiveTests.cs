@@ -208,6 +208,39 @@ public sealed class PwCalculatorLiveTests : IDisposable
         Assert.Contains(ex.Directory, ex.Message);
     }
 
+    [Fact]
+    public void NonConvergedScfIsRetriedWithMoreStepsAndSmallerMixing()
+    {
+        var settings = SiSettings();
+        settings.Namelists.Set("electrons", "electron_maxstep", 2);
+        var calc = new PwCalculator(settings, new PwRunOptions
+        {
+            WorkingDirectory = _root,
+            Retry = new PwRetryPolicy { MaxAttempts = 2, MixingBetaFactor = 0.5, ExtraElectronSteps = 60 },
+        });
+        var result = calc.Calculate(Silicon());
+        Assert.InRange(result.EnergyEv!.Value, -15.7 * 13.6057, -15.5 * 13.6057);
+        Assert.Equal(Path.Combine(_root, "pw-0002"), calc.LastDirectory);
+        Assert.Contains("convergence NOT achieved", File.ReadAllText(Path.Combine(_root, "pw-0001", "pw.out")));
+        string retried = File.ReadAllText(Path.Combine(_root, "pw-0002", "pw.in"));
+        Assert.Contains("mixing_beta = 0.35", retried);
+        Assert.Contains("electron_maxstep = 62", retried);
+        Assert.Equal(2, settings.Namelists.Get("electrons", "electron_maxstep")); // the caller's settings are not changed
+    }
+
+    [Fact]
+    public void RetriesThatAllFailNameEveryAttempt()
+    {
+        var settings = SiSettings();
+        settings.Namelists.Set("electrons", "electron_maxstep", 1);
+        var calc = new PwCalculator(settings, new PwRunOptions { WorkingDirectory = _root, Retry = new PwRetryPolicy { MaxAttempts = 2, ExtraElectronSteps = 0 } });
+        var ex = Assert.Throws<PwCalculationException>(() => calc.Calculate(Silicon()));
+        _out.WriteLine(ex.Message);
+        Assert.Equal(PwFailureKind.NotConverged, ex.Kind);
+        Assert.Equal(Path.Combine(_root, "pw-0002"), ex.Directory);
+        Assert.EndsWith($"This was attempt 2 of 2 (mixing_beta 0.35, electron_maxstep 1); earlier: attempt 1 (mixing_beta 0.7, electron_maxstep 1) in {Path.Combine(_root, "pw-0001")}: NotConverged.", ex.Message);
+    }
+
     private string Wrapper()
     {
         Directory.CreateDirectory(_root);

@@ -13,7 +13,9 @@ namespace Gpff.Dynamics.ActiveLearning;
 /// every n calls, and the MD continues from the reference forces (<see cref="Integrator.ReplaceCurrent"/>).
 /// At the end the hyperparameters are refitted once more. Every call is logged (step, uncertainty, the
 /// model's error against the new labels before the update) and, with a checkpoint directory, followed
-/// by a checkpoint from which <see cref="Resume"/> continues exactly, repeating no reference calculation.
+/// by a checkpoint (and one before the first step) from which <see cref="Resume"/> continues exactly, repeating no
+/// reference calculation: bit for bit when the model's linear algebra is deterministic (the managed back end;
+/// multi-threaded OpenBLAS sums in a varying order, so two uninterrupted runs already differ at round-off).
 /// </summary>
 /// <example>
 /// <code>
@@ -115,6 +117,12 @@ public sealed class OnTheFlyLearner
     {
         var md = Dynamics;
         md.PropertiesEveryStep |= CalculatorProperties.Forces | CalculatorProperties.Uncertainty;
+        if (Options.CheckpointDirectory is { } start && !_finished && _log.Count == 0 && md.StepCount == 0)
+        {
+            // Step 0: a run killed before its first reference call resumes from here, not from scratch.
+            OnTheFlyCheckpoint.Write(start, Model, md.CaptureState(), _log, finished: false);
+        }
+
         while (md.StepCount < Options.Steps)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -228,9 +236,9 @@ public sealed class OnTheFlyLearner
                 if (!again)
                 {
                     string where = Options.CheckpointDirectory is { } dir
-                        ? (OnTheFlyCheckpoint.Exists(dir)
+                        ? (_log.Count > 0
                             ? $"The checkpoint in {dir} holds the {_log.Count} reference results so far; resume from it."
-                            : $"No reference call has completed yet, so there is no checkpoint in {dir}; start again.")
+                            : $"No reference call has completed yet; the checkpoint in {dir} holds the start of the run (step 0); resume from it.")
                         : "No checkpoint directory was set.";
                     throw new ReferenceCalculationException(string.Create(CultureInfo.InvariantCulture,
                         $"The reference calculation ({Reference.GetType().Name}) at MD step {step} failed after {attempt} attempt(s); the on-the-fly run stopped. {where} Last error: {e.Message}"), e)

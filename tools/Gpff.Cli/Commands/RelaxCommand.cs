@@ -1,0 +1,179 @@
+using System.Globalization;
+using Gpff.Dynamics.Optimization;
+using Gpff.IO;
+using Gpff.Phases;
+
+namespace Gpff.Cli.Commands;
+
+/// <summary><c>gpff relax MODEL IN.extxyz -o OUT.extxyz --pressure GPa</c>: relaxes every frame at a pressure, ready for <c>gpff hull</c>.</summary>
+public sealed class RelaxCommand : ICommand
+{
+    private static readonly RelaxationOptions Defaults = new();
+
+    /// <inheritdoc/>
+    public string Name => "relax";
+
+    /// <inheritdoc/>
+    public string Summary => "relax positions and cell of every frame at a pressure; enthalpies for gpff hull";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Flags => [];
+
+    /// <inheritdoc/>
+    public string Help => string.Create(CultureInfo.InvariantCulture, $"""
+        usage: gpff relax MODEL IN.extxyz -o OUT.extxyz [--pressure GPa] [--fmax eV/Å] [--cell full|hydrostatic|fixed]
+                          [--optimizer lbfgs|fire] [--stress-tolerance GPa] [--max-steps N] [--entries ENTRIES.csv]
+
+        Minimises the enthalpy H = E + P·V of every frame over positions and cell (log-strain cell filter,
+        as ASE's ExpCellFilter) with the model's energy, forces and stress.
+
+          --pressure         external pressure in GPa (default 0)
+          --fmax             converged when every force is below this, eV/Å (default {Defaults.FmaxEvPerA})
+          --stress-tolerance and the stress within this of −P, GPa (default {Defaults.StressToleranceGpa})
+          --cell             full (default), hydrostatic (shape kept) or fixed
+          --optimizer        lbfgs (default) or fire
+          --max-steps        optimiser steps per frame (default {Defaults.MaxSteps})
+          -o, --output       relaxed frames (extended XYZ): energy (eV), forces, stress, and in the comment line
+                             enthalpy (eV, E + P·V), enthalpy_per_atom (eV/atom), pressure_GPa, energy_std (eV,
+                             the GP's), converged (T/F) and relax_steps
+          --entries          also write the hull entries CSV (name,formula,energy_ev,volume_a3,energy_std_ev) of the
+                             converged frames: gpff hull ENTRIES.csv --pressure GPa (same pressure) builds the hull.
+                             Names come from the frame's name or config_type, else frame-N; a repeated name gets -N (the frame).
+
+        A frame that does not converge is kept in OUT with converged=F, left out of ENTRIES, and listed.
+        """);
+
+    /// <inheritdoc/>
+    public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        string? output = args.Get("o", "output");
+        string? entriesPath = args.Get("entries");
+        var cell = (args.Get("cell") ?? "full").ToLowerInvariant() switch
+        {
+            "full" => CellFreedom.Full,
+            "hydrostatic" => CellFreedom.Hydrostatic,
+            "fixed" => CellFreedom.Fixed,
+            var c => throw new ArgumentException($"option --cell expects full, hydrostatic or fixed, got '{c}'."),
+        };
+        var method = (args.Get("optimizer") ?? "lbfgs").ToLowerInvariant() switch
+        {
+            "lbfgs" or "l-bfgs" => RelaxationMethod.Lbfgs,
+            "fire" => RelaxationMethod.Fire,
+            var m => throw new ArgumentException($"option --optimizer expects lbfgs or fire, got '{m}'."),
+        };
+        var options = Defaults with
+        {
+            PressureGpa = args.GetDouble(0, "pressure"),
+            FmaxEvPerA = args.GetDouble(Defaults.FmaxEvPerA, "fmax"),
+            StressToleranceGpa = args.GetDouble(Defaults.StressToleranceGpa, "stress-tolerance"),
+            MaxSteps = args.GetInt(Defaults.MaxSteps, 1, int.MaxValue, "max-steps"),
+            CellFreedom = cell,
+            Method = method,
+        };
+        args.RejectUnknown();
+        if (args.Positional.Count != 2)
+        {
+            throw new ArgumentException("expected MODEL and IN.extxyz (gpff relax --help).");
+        }
+
+        if (output is null)
+        {
+            throw new ArgumentException("-o OUT.extxyz is required.");
+        }
+
+        if (!(options.FmaxEvPerA > 0))
+        {
+            throw new ArgumentException($"option --fmax must be > 0 eV/Å, got {options.FmaxEvPerA.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (!(options.StressToleranceGpa > 0))
+        {
+            throw new ArgumentException($"option --stress-tolerance must be > 0 GPa, got {options.StressToleranceGpa.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        SafeFile.CheckOutput(output, [.. args.Positional, entriesPath], "-o");
+        if (entriesPath is not null)
+        {
+            SafeFile.CheckOutput(entriesPath, [.. args.Positional, output], "--entries");
+        }
+
+        var ff = ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
+        var known = ff.Species.ToHashSet();
+        string input = args.Positional[1];
+        var inv = CultureInfo.InvariantCulture;
+        var entries = new List<PhaseEntry>();
+        var notConverged = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        int count = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        stdout.WriteLine(string.Create(inv, $"relaxing at {options.PressureGpa:G} GPa ({cell.ToString().ToLowerInvariant()} cell, {method.ToString().ToLowerInvariant()}, fmax {options.FmaxEvPerA:G} eV/Å)"));
+        stdout.WriteLine($"{"frame",5}  {"name",-16} {"steps",5}  {"conv",4}  {"H eV/atom",14}  {"V Å³/atom",10}  {"fmax eV/Å",9}");
+        ExtXyz.Write(output, Relaxed());
+        stdout.WriteLine(string.Create(inv, $"{count} frames relaxed in {clock.Elapsed.TotalSeconds:F1} s, written to {output}"));
+        if (notConverged.Count > 0)
+        {
+            stdout.WriteLine($"not converged ({notConverged.Count}): {string.Join("; ", notConverged)}");
+        }
+
+        if (entriesPath is not null)
+        {
+            PhaseEntryCsv.Write(entriesPath, entries);
+            stdout.WriteLine(string.Create(inv, $"wrote {entries.Count} hull entries to {entriesPath} (gpff hull {entriesPath} --pressure {options.PressureGpa:G})"));
+        }
+
+        return 0;
+
+        IEnumerable<Structure> Relaxed()
+        {
+            int index = 0;
+            foreach (var s in Inputs.ReadFrames(input))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Inputs.CheckSpecies(input, index, s, known, "the model");
+                int frame = index;
+                var r = Inputs.AtFrame(input, frame, () => Relaxation.Relax(s.CloneWithoutLabels(), ff, options, null, cancellationToken));
+                string name = s.Info.TryGetValue("name", out var n) && n is string ns ? ns
+                    : s.Info.TryGetValue("config_type", out var t) && t is string ts ? ts
+                    : $"frame-{frame + 1}";
+                if (!names.Add(name))
+                {
+                    name = $"{name}-{frame + 1}"; // hull entries need their own names
+                    names.Add(name);
+                }
+
+                var o = r.Structure;
+                foreach (string key in (string[])["name", "config_type"])
+                {
+                    if (s.Info.TryGetValue(key, out var v))
+                    {
+                        o.Info[key] = v; // not the input's other keys: they describe the unrelaxed structure
+                    }
+                }
+
+                double std = ff.Calculate(o.CloneWithoutLabels(), CalculatorProperties.Energy | CalculatorProperties.Uncertainty, cancellationToken).EnergyStdEv ?? 0;
+                o.Info["enthalpy"] = r.EnthalpyEv;
+                o.Info["enthalpy_per_atom"] = r.EnthalpyPerAtomEv;
+                o.Info["pressure_GPa"] = r.PressureGpa;
+                o.Info["energy_std"] = std;
+                o.Info["converged"] = r.Converged;
+                o.Info["relax_steps"] = r.Iterations;
+                stdout.WriteLine(string.Create(inv, $"{frame + 1,5}  {Abbreviate(name),-16} {r.Iterations,5}  {(r.Converged ? "yes" : "no"),4}  {r.EnthalpyPerAtomEv,14:F6}  {r.VolumePerAtomA3,10:F4}  {r.MaxForceEvPerA,9:F4}"));
+                if (r.Converged)
+                {
+                    entries.Add(PhaseEntry.FromStructure(o, name, std));
+                }
+                else
+                {
+                    notConverged.Add($"frame {frame + 1} ({name}): {r.Message}");
+                }
+
+                count++;
+                index++;
+                stderr.WriteLine(string.Create(inv, $"  {count} frames relaxed ({clock.Elapsed.TotalSeconds:F0} s)"));
+                yield return o;
+            }
+        }
+    }
+
+    private static string Abbreviate(string s) => s.Length <= 16 ? s : s[..15] + "…";
+}
