@@ -16,7 +16,7 @@ public sealed class TrainCommand : ICommand
     public string Summary => "train a GP force field on labelled structures (extxyz) and save it";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["fit"];
+    public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
     public string Help
@@ -37,7 +37,8 @@ public sealed class TrainCommand : ICommand
             return string.Create(Inv, $"""
         usage: gpff train DATA.extxyz -o MODEL [--cutoff-2 Å] [--cutoff-3 Å]
                           [--hyperparameters {h[0]}=…,{h[1]}=…,{h[2]}=…,{h[3]}=…,{NoiseLevels.EnergyName}=…,{NoiseLevels.ForceName}=…,{NoiseLevels.StressName}=…]
-                          [--fit] [--max-iterations N] [--bounds name=lo:hi,...] [--labels energy,forces,stress]
+                          [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
+                          [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
@@ -55,8 +56,9 @@ public sealed class TrainCommand : ICommand
                                 {NoiseLevels.StressName}={d.Noise.StressEvPerA3,-14:G} eV/Å³ per Voigt component
                               Without --fit they are used exactly as given, so a published model can be
                               reproduced; with --fit they are the starting point.
-          --fit               maximise the marginal likelihood over hyperparameters and noises, using all
-                              selected label kinds (energies, forces and stresses)
+          --fit               fit hyperparameters and noises (the objective below), using all selected label
+                              kinds (energies, forces and stresses)
+        {FitArguments.Help}
           --max-iterations N  limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})
           --bounds LIST       bounds of the fit, e.g. {h[3]}=0.1:2,{NoiseLevels.ForceName}=0.01:1 (defaults: sigma*
                               {B(h[0])}, length* {B(h[1])} Å, {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
@@ -84,6 +86,8 @@ public sealed class TrainCommand : ICommand
         bool fit = args.Has("fit");
         int maxIterations = args.GetInt(HyperparameterFitOptions.DefaultMaxIterations, 1, 100_000, "max-iterations");
         var bounds = ParseBounds(args.Get("bounds"));
+        bool pairGroups = args.Has("pair-groups");
+        var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
@@ -127,6 +131,11 @@ public sealed class TrainCommand : ICommand
             }
         }
 
+        if (pairGroups)
+        {
+            settings = settings.WithPerPairGroups(frames.SelectMany(f => f.AtomicNumbers.ToArray()));
+        }
+
         var (train, held) = Split(frames, holdout);
         var trainedSpecies = train.SelectMany(f => f.AtomicNumbers.ToArray()).ToHashSet();
         if (testFile is not null)
@@ -141,7 +150,7 @@ public sealed class TrainCommand : ICommand
         var progress = new LineProgress(stderr);
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
         var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
-        var report = ff.Train(train, fit, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds }, progress, cancellationToken);
+        var report = ff.Train(train, fit, fitOptions, progress, cancellationToken);
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
 
         stdout.WriteLine(string.Create(Inv, $"trained on {report.Structures} structures, {report.Labels} labels in {report.Seconds:F1} s; model written to {output}"));
@@ -157,7 +166,7 @@ public sealed class TrainCommand : ICommand
         stdout.WriteLine(string.Create(Inv, $"  cutoffs r_c2 = {settings.PairCutoffA} Å, r_c3 = {settings.TripletCutoffA} Å"));
         if (report.Fit is { } f)
         {
-            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; log-likelihood {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
+            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; {f.ObjectiveName} {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
         }
 
         if (report.JitterAdded > 0)
