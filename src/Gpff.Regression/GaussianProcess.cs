@@ -56,6 +56,13 @@ public sealed record GaussianProcessOptions
     /// is multiplied by the model's <see cref="GaussianProcess.Calibration"/>.
     /// </summary>
     public UncertaintyKind Uncertainty { get; init; } = UncertaintyKind.Latent;
+
+    /// <summary>
+    /// A Gaussian prior on the per-species reference energies, which makes them explicit basis functions
+    /// of the GP (Rasmussen &amp; Williams §2.7) whose uncertainty enters every prediction (see
+    /// <see cref="Regression.ReferenceEnergyPrior"/>). Null (default): the reference energies are a fixed prior mean.
+    /// </summary>
+    public ReferenceEnergyPrior? ReferenceEnergyPrior { get; init; }
 }
 
 /// <summary>
@@ -345,6 +352,11 @@ public sealed partial class GaussianProcess : ICalculator
         if (Options.ReferenceEnergies is null)
         {
             FitReferenceEnergies();
+        }
+
+        if (Options.ReferenceEnergyPrior is not null)
+        {
+            UpdateReferencePosterior();
         }
 
         var y = Targets();
@@ -748,6 +760,7 @@ public sealed partial class GaussianProcess : ICalculator
         Plan(tests, tests, symmetric: true, cancellationToken).Fill(Kernel, prior);
         _factor!.SolveLowerInPlace(v, m);
         var cov = new double[m, m];
+        var referencePart = ReferenceCovariance(structures, v);
         double energyScale2 = _calibration.EnergyScale * _calibration.EnergyScale;
         for (int a = 0; a < m; a++)
         {
@@ -759,7 +772,7 @@ public sealed partial class GaussianProcess : ICalculator
                     dot += v[(long)a * n + i] * v[(long)b * n + i];
                 }
 
-                cov[a, b] = cov[b, a] = (prior[(long)a * m + b] - dot) * energyScale2;
+                cov[a, b] = cov[b, a] = (prior[(long)a * m + b] - dot + (referencePart?[a, b] ?? 0)) * energyScale2;
             }
 
             if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
@@ -850,6 +863,7 @@ public sealed partial class GaussianProcess : ICalculator
             variance[r] -= s;
         }
 
+        AddReferenceVariance(environments.AtomicNumbers, labels, kt, variance);
         ApplyCalibration(labels, variance);
         if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
         {
