@@ -4,21 +4,38 @@ using Gpff.Regression;
 namespace Gpff;
 
 /// <summary>
-/// How the predictive standard deviations did on held-out labels of one kind: z = error/σ for σ that of
-/// the latent function (what predictions report by default) and that of a noisy DFT label (latent and
-/// calibrated label noise), both calibrated by the model of the fold that predicted them.
+/// How predictive standard deviations did on held-out labels of one kind: z = error/σ. For a
+/// calibrated σ, rms(z) ≈ 1 and about 68 % of |z| ≤ 1 (Gaussian errors).
 /// </summary>
 /// <param name="Kind">Energy (total energies) or forces (components).</param>
-/// <param name="Labels">Held-out labels of that kind.</param>
-/// <param name="RmsZLatent">rms(error/σ_latent).</param>
-/// <param name="WithinOneSigmaLatent">Fraction of |error| ≤ σ_latent.</param>
-/// <param name="RmsZLabel">rms(error/σ_label).</param>
-/// <param name="WithinOneSigmaLabel">Fraction of |error| ≤ σ_label.</param>
-public sealed record HeldOutCalibration(LabelKinds Kind, int Labels, double RmsZLatent, double WithinOneSigmaLatent, double RmsZLabel, double WithinOneSigmaLabel)
+/// <param name="Labels">Held-out labels of that kind with σ &gt; 0 (a force component fixed by symmetry has a latent σ of 0 and is left out).</param>
+/// <param name="RmsZ">rms(error/σ).</param>
+/// <param name="WithinOneSigma">Fraction of |error| ≤ σ.</param>
+public sealed record HeldOutCalibration(LabelKinds Kind, int Labels, double RmsZ, double WithinOneSigma)
 {
     /// <summary>One table row.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{(Kind == LabelKinds.Energy ? "energy" : "forces"),-7} {Labels,5} labels   latent σ: rms(e/σ) {RmsZLatent,6:F2}, within 1σ {WithinOneSigmaLatent,6:P1}   label σ: rms(e/σ) {RmsZLabel,6:F2}, within 1σ {WithinOneSigmaLabel,6:P1}");
+        $"{(Kind == LabelKinds.Energy ? "energy" : "forces"),-7} {Labels,5} labels   rms(error/σ) {RmsZ,6:F2}   within 1σ {WithinOneSigma,6:P1}");
+
+    /// <summary>The figures of normalised errors z = error/σ (null when there are none).</summary>
+    /// <param name="kind">The label kind.</param>
+    /// <param name="z">Normalised errors.</param>
+    public static HeldOutCalibration? FromNormalisedErrors(LabelKinds kind, IReadOnlyCollection<double> z)
+    {
+        ArgumentNullException.ThrowIfNull(z);
+        return z.Count == 0 ? null : new HeldOutCalibration(kind, z.Count, Math.Sqrt(z.Average(x => x * x)), z.Count(x => Math.Abs(x) <= 1) / (double)z.Count);
+    }
+
+    /// <summary>Energy and force figures of predictions (with standard deviations, of whatever kind they were asked) against labelled structures.</summary>
+    /// <param name="pairs">Labelled structures and their predictions.</param>
+    public static IReadOnlyList<HeldOutCalibration> Compute(IEnumerable<(Structure Truth, GpPrediction Prediction)> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var list = pairs.Select(p => new CrossValidationPrediction(0, p.Truth, p.Prediction, 0, 0)).ToList();
+        return new[] { LabelKinds.Energy, LabelKinds.Forces }
+            .Select(k => FromNormalisedErrors(k, CrossValidation.NormalisedErrors(list, k, label: false).ToList()))
+            .OfType<HeldOutCalibration>().ToList();
+    }
 }
 
 /// <summary>One held-out structure's prediction in a cross-validation.</summary>
@@ -38,8 +55,11 @@ public sealed record CrossValidationResult
     /// <summary>Held-out errors per composition and overall (last), every structure predicted by the model of the fold that left it out.</summary>
     public required IReadOnlyList<ErrorSummary> Errors { get; init; }
 
-    /// <summary>Held-out calibration of energy and force standard deviations.</summary>
-    public required IReadOnlyList<HeldOutCalibration> Calibration { get; init; }
+    /// <summary>Held-out calibration of the latent energy and force standard deviations (calibrated by each fold's model).</summary>
+    public required IReadOnlyList<HeldOutCalibration> LatentCalibration { get; init; }
+
+    /// <summary>Held-out calibration of the standard deviations of noisy DFT labels (latent and calibrated label noise).</summary>
+    public required IReadOnlyList<HeldOutCalibration> LabelCalibration { get; init; }
 
     /// <summary>Every held-out prediction.</summary>
     public required IReadOnlyList<CrossValidationPrediction> Predictions { get; init; }
@@ -128,7 +148,8 @@ public static class CrossValidation
         {
             Folds = folds,
             Errors = ErrorSummary.Compute(predictions.Select(p => (p.Truth, p.Prediction))),
-            Calibration = Calibrate(predictions),
+            LatentCalibration = Calibrate(predictions, label: false),
+            LabelCalibration = Calibrate(predictions, label: true),
             Predictions = predictions,
             FoldReports = reports,
             FoldHyperparameters = hyper,
@@ -137,7 +158,9 @@ public static class CrossValidation
 
     /// <summary>
     /// The normalised held-out errors z = error/σ of one label kind (energy: total energies; forces:
-    /// components), with σ latent or that of a noisy label.
+    /// components), with σ latent or that of a noisy label. Labels whose σ is 0 are left out: force
+    /// components fixed by symmetry (an atom at a centre of inversion), where the kernel's own prior
+    /// variance is 0 and the DFT label differs from 0 only by its convergence error.
     /// </summary>
     /// <param name="predictions">Held-out predictions.</param>
     /// <param name="kind"><see cref="LabelKinds.Energy"/> or <see cref="LabelKinds.Forces"/>.</param>
@@ -152,7 +175,10 @@ public static class CrossValidation
             if (kind == LabelKinds.Energy && t.EnergyEv is double e)
             {
                 double v = g.EnergyStdEv * g.EnergyStdEv + (label ? p.EnergyLabelNoiseVarianceEv2 : 0);
-                yield return (e - g.EnergyEv) / Math.Sqrt(v);
+                if (v > 0)
+                {
+                    yield return (e - g.EnergyEv) / Math.Sqrt(v);
+                }
             }
             else if (kind == LabelKinds.Forces && t.ForcesEvPerA is { } f && g.ForcesStdEvPerA is { } sd)
             {
@@ -161,30 +187,18 @@ public static class CrossValidation
                     for (int c = 0; c < 3; c++)
                     {
                         double v = sd[i][c] * sd[i][c] + (label ? p.ForceLabelNoiseVarianceEv2PerA2 : 0);
-                        yield return (f[i][c] - g.ForcesEvPerA[i][c]) / Math.Sqrt(v);
+                        if (v > 0)
+                        {
+                            yield return (f[i][c] - g.ForcesEvPerA[i][c]) / Math.Sqrt(v);
+                        }
                     }
                 }
             }
         }
     }
 
-    private static List<HeldOutCalibration> Calibrate(List<CrossValidationPrediction> predictions)
-    {
-        var result = new List<HeldOutCalibration>();
-        foreach (var kind in new[] { LabelKinds.Energy, LabelKinds.Forces })
-        {
-            var latent = NormalisedErrors(predictions, kind, label: false).ToList();
-            var label = NormalisedErrors(predictions, kind, label: true).ToList();
-            if (latent.Count == 0)
-            {
-                continue;
-            }
-
-            static double Rms(List<double> z) => Math.Sqrt(z.Average(x => x * x));
-            static double Within(List<double> z) => z.Count(x => Math.Abs(x) <= 1) / (double)z.Count;
-            result.Add(new HeldOutCalibration(kind, latent.Count, Rms(latent), Within(latent), Rms(label), Within(label)));
-        }
-
-        return result;
-    }
+    private static List<HeldOutCalibration> Calibrate(List<CrossValidationPrediction> predictions, bool label) =>
+        new[] { LabelKinds.Energy, LabelKinds.Forces }
+            .Select(k => HeldOutCalibration.FromNormalisedErrors(k, NormalisedErrors(predictions, k, label).ToList()))
+            .OfType<HeldOutCalibration>().ToList();
 }

@@ -24,7 +24,7 @@ public sealed class CrossValidateCommand : ICommand
     public string Help => string.Create(Inv, $"""
         usage: gpff cv DATA.extxyz [--folds K] [--cutoff-2 Å] [--cutoff-3 Å] [--hyperparameters LIST]
                        [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
-                       [--bounds LIST] [--labels LIST] [--threads N]
+                       [--bounds LIST] [--labels LIST] [--threads N] [--reference-prior τ|none]
 
         Splits the frames of DATA into K folds, stratified by composition (the j-th frame of each reduced
         formula goes to fold j mod K), trains a force field on all folds but one exactly as gpff train
@@ -37,6 +37,7 @@ public sealed class CrossValidateCommand : ICommand
           --folds K           number of folds (default {DefaultFolds}; at least 2)
         Every other option as in gpff train (gpff train --help).
         {FitArguments.Help}
+        {UncertaintyArguments.PriorHelp}
         """);
 
     /// <inheritdoc/>
@@ -53,6 +54,7 @@ public sealed class CrossValidateCommand : ICommand
         var labels = TrainCommand.ParseLabels(args.Get("labels"));
         int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
         var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
+        var referencePrior = UncertaintyArguments.ParsePrior(args);
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
@@ -75,9 +77,10 @@ public sealed class CrossValidateCommand : ICommand
         string recipe = fit
             ? $"--fit, objective {FitArguments.Word(fitOptions.Objective)}, length prior {(fitOptions.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none")}{(pairGroups ? ", per-pair groups" : "")}"
             : "fixed hyperparameters";
+        recipe += referencePrior is null ? "; fixed reference energies" : string.Create(Inv, $"; reference prior τ = {referencePrior.StandardDeviationEvPerAtom:G} eV/atom");
         stderr.WriteLine(string.Create(Inv, $"gpff cv: {frames.Count} frames from {dataPath}, {folds} folds stratified by composition; {recipe}"));
         var progress = new Progress(stderr);
-        var result = CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, progress, cancellationToken);
+        var result = CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken);
 
         stdout.WriteLine(string.Create(Inv, $"cross-validation of {dataPath}: {frames.Count} frames, {folds} folds stratified by composition; {recipe}"));
         stdout.WriteLine("hyperparameters per fold:");
@@ -93,9 +96,12 @@ public sealed class CrossValidateCommand : ICommand
         }
 
         stdout.WriteLine("calibration on unseen structures (σ calibrated on each fold's leave-one-structure-out errors):");
-        foreach (var c in result.Calibration)
+        foreach (var (name, list) in new[] { ("latent σ", result.LatentCalibration), ("label σ", result.LabelCalibration) })
         {
-            stdout.WriteLine("  " + c);
+            foreach (var c in list)
+            {
+                stdout.WriteLine($"  {name,-9} {c}");
+            }
         }
 
         return 0;

@@ -39,7 +39,8 @@ public sealed class TrainCommand : ICommand
                           [--hyperparameters {h[0]}=…,{h[1]}=…,{h[2]}=…,{h[3]}=…,{NoiseLevels.EnergyName}=…,{NoiseLevels.ForceName}=…,{NoiseLevels.StressName}=…]
                           [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
                           [--bounds name=lo:hi,...] [--labels energy,forces,stress]
-                          [--holdout FRACTION | --test TEST.extxyz] [--threads N]
+                          [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
+                          [--reference-prior τ|none] [--plots DIR]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -68,6 +69,8 @@ public sealed class TrainCommand : ICommand
                               (every k-th frame, k = round(1/FRACTION)) and report the errors on them
           --test FILE         report errors on the labelled frames of FILE
           --threads N         threads for covariance assembly (default: all cores)
+        {UncertaintyArguments.PriorHelp}
+        {UncertaintyArguments.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -88,6 +91,8 @@ public sealed class TrainCommand : ICommand
         var bounds = ParseBounds(args.Get("bounds"));
         bool pairGroups = args.Has("pair-groups");
         var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
+        var sigmaKind = UncertaintyArguments.ParseKind(args);
+        var referencePrior = UncertaintyArguments.ParsePrior(args);
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
@@ -149,7 +154,7 @@ public sealed class TrainCommand : ICommand
 
         var progress = new LineProgress(stderr);
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
-        var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
+        var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior, Uncertainty = sigmaKind });
         var report = ff.Train(train, fit, fitOptions, progress, cancellationToken);
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
 
@@ -209,11 +214,18 @@ public sealed class TrainCommand : ICommand
         if (held.Count > 0)
         {
             stderr.WriteLine($"predicting {held.Count} held-out frames...");
-            var errors = ErrorSummary.Compute(held.Select(h => (h, ff.Predict(h, uncertainty: false, cancellationToken))));
+            var predictions = held.Select(h => (h, ff.Predict(h, uncertainty: true, cancellationToken))).ToList();
+            var errors = ErrorSummary.Compute(predictions);
             stdout.WriteLine(testFile is null ? $"held-out errors ({held.Count} frames, every {HoldoutStride(holdout)}th frame of each composition):" : $"errors on {testFile}:");
             foreach (var r in errors)
             {
                 stdout.WriteLine("  " + r);
+            }
+
+            stdout.WriteLine($"  standard deviations on them ({UncertaintyArguments.Word(sigmaKind)}: {UncertaintyArguments.Describe(sigmaKind)}):");
+            foreach (var c in HeldOutCalibration.Compute(predictions))
+            {
+                stdout.WriteLine("    " + c);
             }
         }
 
