@@ -104,6 +104,22 @@ public static class CrossValidation
         return fold;
     }
 
+    /// <summary>The folds of <see cref="AssignFolds"/>, checked: every fold must hold a structure.</summary>
+    /// <param name="structures">The structures, in order.</param>
+    /// <param name="folds">K ≥ 2.</param>
+    /// <exception cref="ArgumentException">No composition has K structures, so a fold would be empty.</exception>
+    public static int[] CheckFolds(IReadOnlyList<Structure> structures, int folds)
+    {
+        var fold = AssignFolds(structures, folds);
+        int largest = fold.Length == 0 ? 0 : fold.Max() + 1;
+        if (largest < folds)
+        {
+            throw new ArgumentException($"{folds} folds need at least {folds} structures of one composition; the largest composition has {largest}.", nameof(folds));
+        }
+
+        return fold;
+    }
+
     /// <summary>Runs the cross-validation.</summary>
     /// <param name="structures">Labelled structures.</param>
     /// <param name="settings">Settings of every fold's force field (the fit's starting point with <paramref name="fit"/>).</param>
@@ -117,11 +133,7 @@ public static class CrossValidation
         HyperparameterFitOptions? fitOptions = null, GaussianProcessOptions? options = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var fold = AssignFolds(structures, folds);
-        if (fold.Max() < folds - 1)
-        {
-            throw new ArgumentException($"{folds} folds need at least {folds} structures of one composition; the largest composition has {fold.Max() + 1}.", nameof(folds));
-        }
+        var fold = CheckFolds(structures, folds);
 
         var predictions = new List<CrossValidationPrediction>();
         var reports = new List<TrainingReport>();

@@ -69,6 +69,7 @@ public sealed class CrossValidateCommand : ICommand
             throw new InvalidDataException($"{dataPath} holds no frames.");
         }
 
+        CrossValidation.CheckFolds(frames, folds);
         if (pairGroups)
         {
             settings = settings.WithPerPairGroups(frames.SelectMany(f => f.AtomicNumbers.ToArray()));

@@ -69,6 +69,10 @@ public sealed class TrainCommand : ICommand
                               (every k-th frame, k = round(1/FRACTION)) and report the errors on them
           --test FILE         report errors on the labelled frames of FILE
           --threads N         threads for covariance assembly (default: all cores)
+          --plots DIR         write diagnostic figures to the folder DIR (PNG and SVG): parity-energy,
+                              parity-forces, parity-stress (leave-one-structure-out predictions against
+                              the labels, coloured by composition) and calibration (observed against
+                              expected fraction of those errors within kσ, for the σ chosen by --sigma)
         {UncertaintyArguments.PriorHelp}
         {UncertaintyArguments.Help}
 
@@ -93,6 +97,7 @@ public sealed class TrainCommand : ICommand
         var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
         var sigmaKind = UncertaintyArguments.ParseKind(args);
         var referencePrior = UncertaintyArguments.ParsePrior(args);
+        var plots = args.Get("plots");
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
@@ -118,6 +123,11 @@ public sealed class TrainCommand : ICommand
 
         // Everything is checked before the work starts: the output, every frame, the test frames' species.
         SafeFile.CheckOutput(output, [dataPath, testFile], "-o");
+        if (plots is not null)
+        {
+            TrainingPlots.Check(plots);
+        }
+
         var frames = Inputs.ReadFrames(dataPath).ToList();
         if (frames.Count == 0)
         {
@@ -208,7 +218,7 @@ public sealed class TrainCommand : ICommand
                 stdout.WriteLine(string.Create(Inv, $"  {kind,-7} scale s = {c.Scale,6:F3}   rms(error/σ) {c.RmsZBefore,6:F3} → {c.RmsZAfter,5:F3}   within 1σ {c.WithinOneSigmaBefore,6:P1} → {c.WithinOneSigmaAfter,6:P1}   ({c.Labels} labels; {c.WithinOneLatentSigmaAfter:P1} within the reported latent σ·s)"));
             }
 
-            stdout.WriteLine(string.Create(Inv, $"  reported standard deviations are those of the latent function (without DFT-label noise), multiplied by s; LOSO and calibration took {report.CalibrationSeconds:F2} s of {report.Seconds:F1} s"));
+            stdout.WriteLine(string.Create(Inv, $"  reported standard deviations (--sigma {UncertaintyArguments.Word(sigmaKind)}): {UncertaintyArguments.Describe(sigmaKind)}; LOSO and calibration took {report.CalibrationSeconds:F2} s of {report.Seconds:F1} s"));
         }
 
         if (held.Count > 0)
@@ -227,6 +237,13 @@ public sealed class TrainCommand : ICommand
             {
                 stdout.WriteLine("    " + c);
             }
+        }
+
+        if (plots is not null)
+        {
+            stderr.WriteLine($"writing diagnostic plots to {plots}...");
+            var written = TrainingPlots.Write(ff.Model, sigmaKind, plots, cancellationToken);
+            stdout.WriteLine($"plots: {written.Count} files written to {plots} ({string.Join(", ", TrainingPlots.Names)}; .png and .svg)");
         }
 
         return 0;
