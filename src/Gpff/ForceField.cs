@@ -294,7 +294,7 @@ public sealed class ForceField : ILearningCalculator
 
     /// <summary>
     /// Adds labelled structures and trains: assembles and factors the covariance matrix, optionally
-    /// after fitting the hyperparameters and noises by maximum marginal likelihood (starting from the
+    /// after fitting the hyperparameters and noises (objective of <see cref="HyperparameterFitOptions.Objective"/>, starting from the
     /// current values). Then, unless <paramref name="calibrate"/> is false, computes the closed-form
     /// leave-one-structure-out predictions (<see cref="GaussianProcess.LeaveOneStructureOut"/>; O(N²)
     /// per label, about as much as one more factorisation) and sets the model's
@@ -420,7 +420,7 @@ public sealed class ForceField : ILearningCalculator
         }
     }
 
-    /// <summary>Refits hyperparameters and noises by maximum likelihood from the current values (<see cref="RefitOptions"/>) and retrains.</summary>
+    /// <summary>Refits hyperparameters and noises with <see cref="RefitOptions"/>'s objective from the current values (<see cref="RefitOptions"/>) and retrains.</summary>
     /// <param name="cancellationToken">Cancellation.</param>
     void ILearningCalculator.Refit(CancellationToken cancellationToken) => HyperparameterFit.Fit(Model, RefitOptions, cancellationToken: cancellationToken);
 

@@ -20,7 +20,7 @@ public class HullFrequencyTests(ITestOutputHelper output)
     private static readonly StillingerWeber Sw = StillingerWeber.DefaultBinary(14, 32);
 
     /// <summary>An 8-atom diamond cell with nGe Ge atoms in random sites, a random strain and random displacements, labelled by SW.</summary>
-    private static Structure Cell(Random rng, int nGe, double displacementA, double strain)
+    internal static Structure Cell(Random rng, int nGe, double displacementA, double strain)
     {
         double a = 5.43 + 0.23 * nGe / 8.0;   // Vegard-like between Si and Ge
         var basis = new[] { (0.0, 0.0, 0.0), (0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0), (0.25, 0.25, 0.25), (0.25, 0.75, 0.75), (0.75, 0.25, 0.75), (0.75, 0.75, 0.25) };
@@ -102,5 +102,43 @@ public class HullFrequencyTests(ITestOutputHelper output)
         Assert.True(uncertain >= 10, $"only {uncertain} calls were uncertain: the test would not test anything");
         Assert.True(expectedWrong >= 5, $"the probabilities expect only {expectedWrong:F1} wrong calls: too few to test");
         Assert.True(Math.Abs(observedWrong - expectedWrong) <= 3 * sd + 1, $"{observedWrong} wrong calls, but the probabilities expect {expectedWrong:F1} ± {sd:F1}");
+    }
+}
+
+/// <summary>
+/// The acceptance line for calibrated standard deviations, on the analytic Stillinger–Weber truth: by
+/// cross-validation over structures, the σ of a noisy label (the CLI's default) has rms(error/σ) in
+/// 0.7–1.5 for energies and forces and 55–80 % of force errors within 1σ; the latent σ is printed beside it.
+/// </summary>
+public class AnalyticCalibrationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void CrossValidatedLabelSigmaMeetsTheAcceptanceLine()
+    {
+        var rng = new Random(77);
+        var cells = Enumerable.Range(0, 27).Select(i => HullFrequencyTests.Cell(rng, i % 9, 0.12, 0.02)).ToList();
+        var settings = new ForceFieldSettings
+        {
+            PairCutoffA = 4.0, TripletCutoffA = 4.0, Sigma2 = 0.3, Length2A = 0.4, Sigma3 = 0.05, Length3A = 0.4,
+            Noise = new NoiseLevels(0.002, 0.05, 0.001),
+        };
+        var cv = CrossValidation.Run(cells, settings, folds: 3, fit: false, options: new GaussianProcessOptions { ReferenceEnergyPrior = new ReferenceEnergyPrior(1.0) });
+        foreach (var c in cv.LatentCalibration)
+        {
+            output.WriteLine("latent " + c);
+        }
+
+        foreach (var c in cv.LabelCalibration)
+        {
+            output.WriteLine("label  " + c);
+        }
+
+        output.WriteLine(cv.Errors[^1].ToString());
+        var energy = cv.LabelCalibration.Single(c => c.Kind == LabelKinds.Energy);
+        var forces = cv.LabelCalibration.Single(c => c.Kind == LabelKinds.Forces);
+        Assert.Equal(27, energy.Labels);
+        Assert.InRange(energy.RmsZ, 0.7, 1.5);
+        Assert.InRange(forces.RmsZ, 0.7, 1.5);
+        Assert.InRange(forces.WithinOneSigma, 0.55, 0.80);
     }
 }
