@@ -54,7 +54,12 @@ public sealed record LengthScalePrior(double MedianA, double LogStandardDeviatio
 /// <summary>Options of a hyperparameter fit.</summary>
 public sealed record HyperparameterFitOptions
 {
-    /// <summary>What the fit maximises (default <see cref="HyperparameterObjective.MarginalLikelihood"/>; see <see cref="HyperparameterFit"/> and docs/DESIGN.md for the choice of gpff train's default).</summary>
+    /// <summary>
+    /// What the fit maximises (default <see cref="HyperparameterObjective.MarginalLikelihood"/>, which
+    /// works on any number of structures, one included). <c>gpff train --fit</c> defaults to
+    /// <see cref="HyperparameterObjective.LeaveOneStructureOut"/> instead, chosen by cross-validation
+    /// (docs/DESIGN.md, "Hyperparameter objectives").
+    /// </summary>
     public HyperparameterObjective Objective { get; init; } = HyperparameterObjective.MarginalLikelihood;
 
     /// <summary>Optional log-normal prior on every length scale, added to the objective (default none).</summary>
@@ -213,6 +218,11 @@ public static class HyperparameterFit
         }
 
         options.LengthScalePrior?.Validate();
+        if (options.Objective == HyperparameterObjective.LeaveOneStructureOut && gp.Training.Count < 2)
+        {
+            throw new InvalidOperationException($"The leave-one-structure-out objective needs at least two training structures; there is {gp.Training.Count}. Use the marginal likelihood (--objective likelihood) or add structures.");
+        }
+
         var priorOn = names.Select((name, i) => i < nh && options.LengthScalePrior is not null && name.StartsWith("length", StringComparison.OrdinalIgnoreCase)).ToArray();
         int failed = 0;
         double maxJitter = 0;

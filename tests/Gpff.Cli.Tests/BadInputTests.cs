@@ -128,6 +128,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/unseen.extxyz", "{d}/unseen.extxyz, frame 1|atom 1 is Si|training data", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/good.extxyz --max-iterations x", "--max-iterations|'x'", "1" },
 
+        { "train {d}/unseen.extxyz -o {d}/m.gpff --fit", "--fit with the leave-one-structure-out objective needs at least two training frames; there is 1|--objective likelihood", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --objective best", "--objective|unknown objective 'best'|likelihood or loso", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --length-prior 0.5", "--length-prior|'0.5'|MEDIAN:LOGSD", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --length-prior -1:0.5", "--length-prior|'-1:0.5'", "1" },

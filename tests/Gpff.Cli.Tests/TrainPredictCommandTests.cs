@@ -79,17 +79,22 @@ public class TrainPredictCommandTests : IDisposable
         Assert.Contains($"leave-one-structure-out: done ({ff.Model.Training.Count} structures)", stderr);
     }
 
-    [Fact]
-    public void TrainWithFitImprovesTheLikelihoodAndSaysSo()
+    [Theory]
+    [InlineData(null, "leave-one-structure-out log density")]   // the default of gpff train --fit
+    [InlineData("likelihood", "log-likelihood")]
+    [InlineData("loso", "leave-one-structure-out log density")]
+    public void TrainWithFitImprovesItsObjectiveAndSaysSo(string? objective, string name)
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "fit.gpff");
-        var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces");
+        string[] args = ["train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces"];
+        var (code, stdout, stderr) = Cli.Run(objective is null ? args : [.. args, "--objective", objective]);
         Assert.True(code == 0, stderr);
-        Assert.Matches(@"fit: (NOT )?converged .* log-likelihood -?\d+\.\d\d → -?\d+\.\d\d", stdout);
+        Assert.Matches(@"fit: (NOT )?converged .* " + name + @" -?\d+\.\d\d → -?\d+\.\d\d", stdout);
+        Assert.Contains($"fitting hyperparameters (maximum {name} over energies, forces and stresses)", stderr);
         Assert.Contains("fit iteration   1", stderr);
-        var line = stdout.Split('\n').First(l => l.Contains("log-likelihood"));
-        var parts = line[(line.IndexOf("log-likelihood", StringComparison.Ordinal) + 15)..].Split('→');
+        var line = stdout.Split('\n').First(l => l.Contains(name + " "));
+        var parts = line[(line.IndexOf(name, StringComparison.Ordinal) + name.Length + 1)..].Split('→');
         Assert.True(double.Parse(parts[1], CultureInfo.InvariantCulture) > double.Parse(parts[0], CultureInfo.InvariantCulture));
         var ff = ForceField.Load(model);
         Assert.Equal(2, ff.Model.Kernel.Hyperparameters.Count); // 2-body only

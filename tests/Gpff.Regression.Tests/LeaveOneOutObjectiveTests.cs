@@ -108,4 +108,58 @@ public class LeaveOneOutObjectiveTests
         var ex = Assert.Throws<InvalidOperationException>(() => gp.LeaveOneStructureOutLogDensity());
         Assert.Contains("at least two training structures", ex.Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFitWithTheLeaveOneOutObjectiveRaisesItAndReportsItsValue(bool withPrior)
+    {
+        var gp = Data(1L << 30, new NoiseLevels(0.02, 0.08, 0.003));
+        var prior = withPrior ? new LengthScalePrior(0.5, 0.4) : null;
+        var fit = HyperparameterFit.Fit(gp, new HyperparameterFitOptions { Objective = HyperparameterObjective.LeaveOneStructureOut, MaxIterations = 6, LengthScalePrior = prior });
+        Assert.Equal(HyperparameterObjective.LeaveOneStructureOut, fit.Objective);
+        Assert.Equal("leave-one-structure-out log density", fit.ObjectiveName);
+        Assert.True(fit.LogLikelihood > fit.InitialLogLikelihood, $"objective {fit.InitialLogLikelihood} → {fit.LogLikelihood}");
+        Assert.Same(fit.Kernel, gp.Kernel);
+        Assert.True(gp.IsTrained);
+
+        // The reported value is the objective at the fitted hyperparameters (plus the log prior of the length scales).
+        double expected = gp.LeaveOneStructureOutLogDensity(gradient: false).Value;
+        if (prior is not null)
+        {
+            for (int h = 0; h < gp.Kernel.HyperparameterNames.Count; h++)
+            {
+                if (gp.Kernel.HyperparameterNames[h].StartsWith("length", StringComparison.Ordinal))
+                {
+                    expected += prior.Evaluate(Math.Log(gp.Kernel.Hyperparameters[h])).Value;
+                }
+            }
+        }
+
+        Assert.Equal(expected, fit.LogLikelihood, 1e-9 * Math.Abs(expected));
+    }
+
+    [Fact]
+    public void ALengthScalePriorPullsTheFittedLengthScalesTowardsItsMedian()
+    {
+        var free = Data(1L << 30, new NoiseLevels(0.02, 0.08, 0.003));
+        var pulled = Data(1L << 30, new NoiseLevels(0.02, 0.08, 0.003));
+        var options = new HyperparameterFitOptions { MaxIterations = 20 };
+        HyperparameterFit.Fit(free, options);
+        HyperparameterFit.Fit(pulled, options with { LengthScalePrior = new LengthScalePrior(2.0, 0.05) });
+        int l2 = free.Kernel.HyperparameterNames.ToList().IndexOf("length2");
+        Assert.True(Math.Abs(Math.Log(pulled.Kernel.Hyperparameters[l2] / 2.0)) < Math.Abs(Math.Log(free.Kernel.Hyperparameters[l2] / 2.0)),
+            $"length2 free {free.Kernel.Hyperparameters[l2]}, with a tight prior at 2 Å {pulled.Kernel.Hyperparameters[l2]}");
+        Assert.Contains("positive median", Assert.Throws<ArgumentException>(() => HyperparameterFit.Fit(pulled, options with { LengthScalePrior = new LengthScalePrior(-1, 0.5) })).Message);
+    }
+
+    [Fact]
+    public void TheLeaveOneOutFitRefusesASingleStructureAndSaysWhatToDo()
+    {
+        var gp = new GaussianProcess(GaussianProcessTests.Kernel(), new NoiseLevels(0.02, 0.08, 0.003));
+        gp.Add(GaussianProcessTests.RandomStructure(new Random(1), 4));
+        var ex = Assert.Throws<InvalidOperationException>(() => HyperparameterFit.Fit(gp, new HyperparameterFitOptions { Objective = HyperparameterObjective.LeaveOneStructureOut }));
+        Assert.Contains("at least two training structures; there is 1", ex.Message);
+        Assert.Contains("marginal likelihood", ex.Message);
+    }
 }

@@ -152,6 +152,11 @@ public sealed class TrainCommand : ICommand
         }
 
         var (train, held) = Split(frames, holdout);
+        if (fit && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
+        {
+            throw new ArgumentException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
+        }
+
         var trainedSpecies = train.SelectMany(f => f.AtomicNumbers.ToArray()).ToHashSet();
         if (testFile is not null)
         {
