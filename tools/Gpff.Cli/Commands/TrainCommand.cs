@@ -29,7 +29,7 @@ public sealed class TrainCommand : ICommand
             var h = d.BuildKernel().HyperparameterNames;   // sigma2, length2, sigma3, length3
             string B(string name)
             {
-                var (lo, hi) = HyperparameterFit.DefaultBounds(name);
+                var (lo, hi) = HyperparameterFit.DefaultBounds(name, FitArguments.DefaultObjective);
                 static string N(double x) => x.ToString(x < 1e-3 ? "0.###e0" : "G", Inv);
                 return $"{N(lo)}:{N(hi)}";
             }
@@ -62,7 +62,8 @@ public sealed class TrainCommand : ICommand
         {FitArguments.Help}
           --max-iterations N  limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})
           --bounds LIST       bounds of the fit, e.g. {h[3]}=0.1:2,{NoiseLevels.ForceName}=0.01:1 (defaults: sigma*
-                              {B(h[0])}, length* {B(h[1])} Å, {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
+                              {B(h[0])}, length* {B(h[1])} Å (lower bound {HyperparameterFit.DefaultBounds(h[1]).Lower.ToString(Inv)} Å with
+                              --objective {FitArguments.LikelihoodWord}), {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
                               {NoiseLevels.StressName} {B(NoiseLevels.StressName)})
           --labels LIST       label kinds to train on (default energy,forces,stress)
           --holdout FRACTION  keep this fraction of the frames of each composition out of training
