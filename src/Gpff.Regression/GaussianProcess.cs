@@ -56,6 +56,13 @@ public sealed record GaussianProcessOptions
     /// is multiplied by the model's <see cref="GaussianProcess.Calibration"/>.
     /// </summary>
     public UncertaintyKind Uncertainty { get; init; } = UncertaintyKind.Latent;
+
+    /// <summary>
+    /// A Gaussian prior on the per-species reference energies, which makes them explicit basis functions
+    /// of the GP (Rasmussen &amp; Williams §2.7) whose uncertainty enters every prediction (see
+    /// <see cref="Regression.ReferenceEnergyPrior"/>). Null (default): the reference energies are a fixed prior mean.
+    /// </summary>
+    public ReferenceEnergyPrior? ReferenceEnergyPrior { get; init; }
 }
 
 /// <summary>
@@ -347,6 +354,11 @@ public sealed partial class GaussianProcess : ICalculator
             FitReferenceEnergies();
         }
 
+        if (Options.ReferenceEnergyPrior is not null)
+        {
+            UpdateReferencePosterior();
+        }
+
         var y = Targets();
         _factor!.SolveInPlace(y, 1);
         _alpha = y;
@@ -470,11 +482,35 @@ public sealed partial class GaussianProcess : ICalculator
         }
 
         // ∂ log p / ∂θ = ½ tr(W ∂K/∂θ), W = ααᵀ − (K+Σ)⁻¹.
-        var inv = factor.InverseColumnMajor();
+        var w = factor.InverseColumnMajor();
+        for (int col = 0; col < n; col++)
+        {
+            for (int row = 0; row < n; row++)
+            {
+                long at = (long)col * n + row;
+                w[at] = alpha[row] * alpha[col] - w[at];
+            }
+        }
+
+        HalfTraceGradient(kernel, noise, w, dkAll, grad, cancellationToken);
+        return new LikelihoodResult(value, grad, factor.JitterAdded);
+    }
+
+    /// <summary>
+    /// Adds ½ Σ_ij W_ij ∂C_ij/∂θ to <paramref name="grad"/> for every kernel hyperparameter θ (first
+    /// H entries) and noise level (last three), C = K + Σ, for a symmetric N × N weight matrix W
+    /// (column-major): the gradient of any objective whose derivative is ½ tr(W ∂C/∂θ). Uses the
+    /// stored ∂K/∂θ when given (H × N × N), otherwise a second covariance pass block by block.
+    /// Partial sums are kept per column (or per structure pair) and added in a fixed order, so the
+    /// gradient, and hence a fit, is reproducible whatever the thread scheduling.
+    /// </summary>
+    private void HalfTraceGradient(IKernel kernel, NoiseLevels noise, double[] w, double[]? dkAll, double[] grad, CancellationToken cancellationToken)
+    {
+        int n = LabelCount;
+        int nh = kernel.Hyperparameters.Count;
+        long nn = (long)n * n;
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
-        // Partial sums are kept per column (or per structure pair) and added in a fixed order, so the
-        // gradient, and hence a fit, is reproducible whatever the thread scheduling.
         double[][] partial;
         if (dkAll is not null)
         {
@@ -484,10 +520,10 @@ public sealed partial class GaussianProcess : ICalculator
                 var acc = new double[nh];
                 for (int row = 0; row < n; row++)
                 {
-                    double w = alpha[row] * alpha[col] - inv[(long)col * n + row];
+                    double wij = w[(long)col * n + row];
                     for (int h = 0; h < nh; h++)
                     {
-                        acc[h] += w * dkAll[h * nn + (long)col * n + row];
+                        acc[h] += wij * dkAll[h * nn + (long)col * n + row];
                     }
                 }
 
@@ -512,10 +548,10 @@ public sealed partial class GaussianProcess : ICalculator
                     for (int c = 0; c < nc; c++)
                     {
                         long col = offsets[j] + c;
-                        double w = weight * (alpha[row] * alpha[col] - inv[col * n + row]);
+                        double wij = weight * w[col * n + row];
                         for (int h = 0; h < nh; h++)
                         {
-                            acc[h] += w * dk[h * size + r * nc + c];
+                            acc[h] += wij * dk[h * size + r * nc + c];
                         }
                     }
                 }
@@ -532,19 +568,16 @@ public sealed partial class GaussianProcess : ICalculator
             }
         }
 
-        // Noise: ∂ log p / ∂σ = ½ Σ_i W_ii ∂Σ_ii/∂σ.
+        // Noise: ∂C_ii/∂σ is diagonal, ½ Σ_i W_ii ∂Σ_ii/∂σ.
         for (int j = 0; j < entries.Length; j++)
         {
             for (int r = 0; r < entries[j].Count; r++)
             {
                 long d = offsets[j] + r;
-                double w = alpha[d] * alpha[d] - inv[d * n + d];
                 var (kind, derivative) = LabelNoise.VarianceDerivative(entries[j], r, noise);
-                grad[nh + kind] += 0.5 * w * derivative;
+                grad[nh + kind] += 0.5 * w[d * n + d] * derivative;
             }
         }
-
-        return new LikelihoodResult(value, grad, factor.JitterAdded);
     }
 
     /// <summary>Fits the per-species reference energies to the training energies (zero when there are none).</summary>
@@ -727,6 +760,7 @@ public sealed partial class GaussianProcess : ICalculator
         Plan(tests, tests, symmetric: true, cancellationToken).Fill(Kernel, prior);
         _factor!.SolveLowerInPlace(v, m);
         var cov = new double[m, m];
+        var referencePart = ReferenceCovariance(structures, v);
         double energyScale2 = _calibration.EnergyScale * _calibration.EnergyScale;
         for (int a = 0; a < m; a++)
         {
@@ -738,7 +772,7 @@ public sealed partial class GaussianProcess : ICalculator
                     dot += v[(long)a * n + i] * v[(long)b * n + i];
                 }
 
-                cov[a, b] = cov[b, a] = (prior[(long)a * m + b] - dot) * energyScale2;
+                cov[a, b] = cov[b, a] = (prior[(long)a * m + b] - dot + (referencePart?[a, b] ?? 0)) * energyScale2;
             }
 
             if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
@@ -829,6 +863,7 @@ public sealed partial class GaussianProcess : ICalculator
             variance[r] -= s;
         }
 
+        AddReferenceVariance(environments.AtomicNumbers, labels, kt, variance);
         ApplyCalibration(labels, variance);
         if (Options.Uncertainty == UncertaintyKind.NoisyLabel)
         {

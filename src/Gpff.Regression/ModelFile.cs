@@ -25,10 +25,13 @@ public static class ModelFile
     /// <see cref="NoiseLevels.Names"/> (version 1: energy_ev_per_atom, force_ev_per_a, stress_ev_per_a3)
     /// and stores the label kinds; version 3 stores the uncertainty calibration
     /// (<see cref="GaussianProcess.Calibration"/>, key <c>calibration</c>: scales <c>energy</c>,
-    /// <c>forces</c>, <c>stress</c>). Version 1 and 2 files still load (uncalibrated, all scales 1;
-    /// version 1: their label kinds are those of the training entries).
+    /// <c>forces</c>, <c>stress</c>); version 4 may store a Gaussian prior on the reference energies
+    /// (<see cref="GaussianProcessOptions.ReferenceEnergyPrior"/>: <c>reference_energies.prior_std_ev_per_atom</c>
+    /// and the prior mean <c>prior_mean_ev</c>; <c>values_ev</c> is then the posterior mean). Version 1, 2
+    /// and 3 files still load (versions 1 and 2 uncalibrated, all scales 1; version 1: their label kinds
+    /// are those of the training entries; none has a reference prior).
     /// </summary>
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     /// <summary>The noise keys of format version 1, in <see cref="NoiseLevels.ToArray"/> order.</summary>
     private static readonly string[] Version1NoiseKeys = ["energy_ev_per_atom", "force_ev_per_a", "stress_ev_per_a3"];
@@ -277,6 +280,18 @@ public static class ModelFile
                 w.WriteNumber("rms_residual_ev_per_atom", r.RmsResidualEvPerAtom);
             }
 
+            if (gp.Options.ReferenceEnergyPrior is { } prior && gp.ReferenceEnergyPriorMean is { } priorMean)
+            {
+                w.WriteNumber("prior_std_ev_per_atom", prior.StandardDeviationEvPerAtom);
+                w.WriteStartArray("prior_mean_ev");
+                foreach (double v in priorMean.Values())
+                {
+                    w.WriteNumberValue(v);
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
             w.WriteNumber("jitter", gp.JitterAdded);
             w.WriteStartObject("calibration");
@@ -354,7 +369,26 @@ public static class ModelFile
                     throw new ModelFileException(path, $"the header lists {training.Count} training label sets for {structures.Count} structures.");
                 }
 
-                var opts = (options ?? new GaussianProcessOptions()) with { ReferenceEnergies = fitted ? null : reference };
+                ReferenceEnergyPrior? referencePrior = null;
+                SpeciesReferenceEnergies? priorMean = null;
+                if (version >= 4 && re.TryGetProperty("prior_std_ev_per_atom", out var tau))
+                {
+                    referencePrior = new ReferenceEnergyPrior(tau.GetDouble());
+                    referencePrior.Validate();
+                    var mean = re.GetProperty("prior_mean_ev").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+                    if (mean.Length != species.Length)
+                    {
+                        throw new InvalidDataException($"the reference prior has {mean.Length} mean values for {species.Length} species.");
+                    }
+
+                    priorMean = SpeciesReferenceEnergies.Restore(species, mean, reference.Rank, span, rms);
+                }
+
+                var opts = (options ?? new GaussianProcessOptions()) with
+                {
+                    ReferenceEnergies = fitted ? null : priorMean ?? reference,
+                    ReferenceEnergyPrior = referencePrior,
+                };
                 var gp = new GaussianProcess(kernel, noise, opts);
                 var entries = new TrainingEntry[structures.Count];
                 Parallel.For(0, structures.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Math.Max(1, opts.MaxDegreeOfParallelism) }, i =>
@@ -373,6 +407,10 @@ public static class ModelFile
                 });
                 var factor = CholeskyFactorization.FromLower(l, n, root.GetProperty("jitter").GetDouble(), opts.Cholesky.Backend); // the back end the options ask for, as Train would use
                 gp.Restore(entries, factor, alpha, reference);
+                if (priorMean is not null)
+                {
+                    gp.RestoreReferencePrior(priorMean);
+                }
                 if (version >= 3)
                 {
                     var c = root.GetProperty("calibration");

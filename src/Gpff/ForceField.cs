@@ -60,11 +60,39 @@ public sealed record ForceFieldSettings
     /// <summary>Label kinds to train on (default energies, forces and stresses).</summary>
     public LabelKinds Labels { get; init; } = LabelKinds.All;
 
+    /// <summary>Species-pair groups of the 2-body kernel, each with its own σ₂ and ℓ₂ (default none: one pair shared by all).</summary>
+    public IReadOnlyList<SpeciesGroup> PairGroups { get; init; } = [];
+
+    /// <summary>Species-triplet groups of the 3-body kernel, each with its own σ₃ and ℓ₃ (default none).</summary>
+    public IReadOnlyList<SpeciesGroup> TripletGroups { get; init; } = [];
+
+    /// <summary>
+    /// These settings with one 2-body group per species pair of <paramref name="atomicNumbers"/> but the
+    /// first (by atomic number, which keeps the default σ₂, ℓ₂), each starting from the default σ₂ and ℓ₂:
+    /// per-species-pair hyperparameters for a fit.
+    /// </summary>
+    /// <param name="atomicNumbers">The species of the training data.</param>
+    public ForceFieldSettings WithPerPairGroups(IEnumerable<int> atomicNumbers)
+    {
+        ArgumentNullException.ThrowIfNull(atomicNumbers);
+        var z = atomicNumbers.Distinct().Order().ToArray();
+        var pairs = new List<string>();
+        for (int a = 0; a < z.Length; a++)
+        {
+            for (int b = a; b < z.Length; b++)
+            {
+                pairs.Add($"{Elements.Symbol(z[a])}-{Elements.Symbol(z[b])}");
+            }
+        }
+
+        return this with { PairGroups = pairs.Skip(1).Select(p => new SpeciesGroup([p], Sigma2, Length2A)).ToArray() };
+    }
+
     /// <summary>The kernel these settings describe.</summary>
     public IKernel BuildKernel()
     {
-        LocalKernel two = new TwoBodyKernel(PairCutoffA, Sigma2, Length2A, CutoffFunction);
-        return TripletCutoffA > 0 ? new SumKernel(two, new ThreeBodyKernel(TripletCutoffA, Sigma3, Length3A, CutoffFunction)) : two;
+        LocalKernel two = new TwoBodyKernel(PairCutoffA, Sigma2, Length2A, CutoffFunction, PairGroups.Count > 0 ? PairGroups : null);
+        return TripletCutoffA > 0 ? new SumKernel(two, new ThreeBodyKernel(TripletCutoffA, Sigma3, Length3A, CutoffFunction, TripletGroups.Count > 0 ? TripletGroups : null)) : two;
     }
 }
 
@@ -286,7 +314,7 @@ public sealed class ForceField : ILearningCalculator
 
     /// <summary>
     /// Adds labelled structures and trains: assembles and factors the covariance matrix, optionally
-    /// after fitting the hyperparameters and noises by maximum marginal likelihood (starting from the
+    /// after fitting the hyperparameters and noises (objective of <see cref="HyperparameterFitOptions.Objective"/>, starting from the
     /// current values). Then, unless <paramref name="calibrate"/> is false, computes the closed-form
     /// leave-one-structure-out predictions (<see cref="GaussianProcess.LeaveOneStructureOut"/>; O(N²)
     /// per label, about as much as one more factorisation) and sets the model's
@@ -328,8 +356,8 @@ public sealed class ForceField : ILearningCalculator
         if (fitHyperparameters)
         {
             var reporter = progress is null ? null : new ProgressAdapter<OptimizationProgress>(p =>
-                progress.Report(string.Create(CultureInfo.InvariantCulture, $"  fit iteration {p.Iteration,3}: −log likelihood {p.Value:F4}, |projected gradient| {p.ProjectedGradientNorm:G3}")));
-            progress?.Report("fitting hyperparameters (maximum marginal likelihood over energies, forces and stresses)...");
+                progress.Report(string.Create(CultureInfo.InvariantCulture, $"  fit iteration {p.Iteration,3}: −objective {p.Value:F4}, |projected gradient| {p.ProjectedGradientNorm:G3}")));
+            progress?.Report($"fitting hyperparameters (maximum {HyperparameterFitResult.ObjectiveNameOf((fitOptions ?? new HyperparameterFitOptions()).Objective)} over energies, forces and stresses)...");
             fit = HyperparameterFit.Fit(Model, fitOptions, reporter, cancellationToken);
             progress?.Report(fit.ToString());
         }
@@ -411,7 +439,7 @@ public sealed class ForceField : ILearningCalculator
         }
     }
 
-    /// <summary>Refits hyperparameters and noises by maximum likelihood from the current values (<see cref="RefitOptions"/>) and retrains.</summary>
+    /// <summary>Refits hyperparameters and noises with <see cref="RefitOptions"/>'s objective from the current values (<see cref="RefitOptions"/>) and retrains.</summary>
     /// <param name="cancellationToken">Cancellation.</param>
     void ILearningCalculator.Refit(CancellationToken cancellationToken) => HyperparameterFit.Fit(Model, RefitOptions, cancellationToken: cancellationToken);
 

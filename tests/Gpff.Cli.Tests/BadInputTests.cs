@@ -128,7 +128,23 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/unseen.extxyz", "{d}/unseen.extxyz, frame 1|atom 1 is Si|training data", "1" },
         { "train {d}/good.extxyz -o {d}/m.gpff --test {d}/good.extxyz --max-iterations x", "--max-iterations|'x'", "1" },
 
+        { "train {d}/unseen.extxyz -o {d}/m.gpff --fit", "--fit with the leave-one-structure-out objective needs at least two training frames; there is 1|--objective likelihood", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --objective best", "--objective|unknown objective 'best'|likelihood or loso", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --length-prior 0.5", "--length-prior|'0.5'|MEDIAN:LOGSD", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --length-prior -1:0.5", "--length-prior|'-1:0.5'", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --sigma both", "--sigma|unknown kind 'both'|label or latent", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --reference-prior 0", "--reference-prior|'0'|positive number of eV/atom", "1" },
+        { "train {d}/good.extxyz -o {d}/m.gpff --plots {d}/nofolder", "--plots|'{d}/nofolder' does not exist", "1" },
+
+        // cv
+        { "cv {d}/good.extxyz --folds 1", "--folds|'1'", "1" },
+        { "cv {d}/good.extxyz --folds 50", "50 folds need at least 50 structures of one composition", "1" },
+        { "cv {d}/good.extxyz --objective x", "--objective|unknown objective 'x'", "1" },
+        { "cv {d}/missing.extxyz", "{d}/missing.extxyz|does not exist", "1" },
+        { "cv {d}/nan-energy.extxyz", "{d}/nan-energy.extxyz, frame 1, line 2|energy|finite", "1" },
+
         // predict
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/p.extxyz --sigma noisy", "--sigma|unknown kind 'noisy'", "1" },
         { "predict {d}/model.gpff {d}/good.extxyz -o {d}/model.gpff", "-o '{d}/model.gpff' is also an input", "1" },
         { "predict {d}/model.gpff {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "1" },
         { "predict {d}/model.gpff {d}/overlap.extxyz -o {d}/p.extxyz", "{d}/overlap.extxyz, frame 1|closer than the minimum distance", "1" },

@@ -30,5 +30,13 @@ public class DefaultsTests
         Assert.Contains($"limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})", help);
         var (lo, hi) = HyperparameterFit.DefaultBounds(NoiseLevels.ForceName);
         Assert.Contains($"{NoiseLevels.ForceName} {F(lo)}:{F(hi)}", help);
+
+        // gpff train --fit fits the leave-one-structure-out objective, whose length scales start at 0.3 Å.
+        Assert.Contains("default loso", help);
+        Assert.Equal((HyperparameterFit.LeaveOneOutMinLengthA, 20.0), HyperparameterFit.DefaultBounds("length3", HyperparameterObjective.LeaveOneStructureOut));
+        Assert.Equal((0.2, 20.0), HyperparameterFit.DefaultBounds("length3"));
+        Assert.Contains($"length* {F(HyperparameterFit.LeaveOneOutMinLengthA)}:20 Å (lower bound 0.2 Å with", help);
+        Assert.Contains($"(default {F(ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom)})", help);
+        Assert.Contains("default label", help);
     }
 }

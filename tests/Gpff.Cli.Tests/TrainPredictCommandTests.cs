@@ -75,21 +75,26 @@ public class TrainPredictCommandTests : IDisposable
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"energy  scale s = {c.EnergyScale,6:F3}"), stdout);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"stress  scale s = {c.StressScale,6:F3}"), stdout);
         Assert.Matches(@"rms\(error/σ\)\s+\d+\.\d{3} → 1\.000", stdout);
-        Assert.Contains("reported standard deviations are those of the latent function", stdout);
+        Assert.Contains("reported standard deviations (--sigma label): σ of a noisy DFT label", stdout);
         Assert.Contains($"leave-one-structure-out: done ({ff.Model.Training.Count} structures)", stderr);
     }
 
-    [Fact]
-    public void TrainWithFitImprovesTheLikelihoodAndSaysSo()
+    [Theory]
+    [InlineData(null, "leave-one-structure-out log density")]   // the default of gpff train --fit
+    [InlineData("likelihood", "log-likelihood")]
+    [InlineData("loso", "leave-one-structure-out log density")]
+    public void TrainWithFitImprovesItsObjectiveAndSaysSo(string? objective, string name)
     {
         var data = SmallData();
         var model = Path.Combine(_dir.FullName, "fit.gpff");
-        var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces");
+        string[] args = ["train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces"];
+        var (code, stdout, stderr) = Cli.Run(objective is null ? args : [.. args, "--objective", objective]);
         Assert.True(code == 0, stderr);
-        Assert.Matches(@"fit: (NOT )?converged .* log-likelihood -?\d+\.\d\d → -?\d+\.\d\d", stdout);
+        Assert.Matches(@"fit: (NOT )?converged .* " + name + @" -?\d+\.\d\d → -?\d+\.\d\d", stdout);
+        Assert.Contains($"fitting hyperparameters (maximum {name} over energies, forces and stresses)", stderr);
         Assert.Contains("fit iteration   1", stderr);
-        var line = stdout.Split('\n').First(l => l.Contains("log-likelihood"));
-        var parts = line[(line.IndexOf("log-likelihood", StringComparison.Ordinal) + 15)..].Split('→');
+        var line = stdout.Split('\n').First(l => l.Contains(name + " "));
+        var parts = line[(line.IndexOf(name, StringComparison.Ordinal) + name.Length + 1)..].Split('→');
         Assert.True(double.Parse(parts[1], CultureInfo.InvariantCulture) > double.Parse(parts[0], CultureInfo.InvariantCulture));
         var ff = ForceField.Load(model);
         Assert.Equal(2, ff.Model.Kernel.Hyperparameters.Count); // 2-body only
@@ -107,11 +112,11 @@ public class TrainPredictCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Contains("frames predicted", stdout);
         var c = ForceField.Load(model).Model.Calibration;
-        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"standard deviations: latent function (without DFT-label noise), calibrated (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}"), stdout);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"standard deviations (std_kind=label): σ of a noisy DFT label (latent and label noise, both calibrated): the expected spread of DFT about the prediction (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}"), stdout);
         var input = ExtXyz.Read(data).ToList();
         var frames = ExtXyz.Read(output).ToList();
         Assert.Equal(input.Count, frames.Count);
-        var ff = ForceField.Load(model);
+        var ff = ForceField.Load(model, new Regression.GaussianProcessOptions { Uncertainty = Regression.UncertaintyKind.NoisyLabel });
         for (int f = 0; f < frames.Count; f++)
         {
             var p = ff.Predict(input[f]);
@@ -126,7 +131,66 @@ public class TrainPredictCommandTests : IDisposable
             Assert.Equal(p.ForcesStdEvPerA![0].X, o.AtomProperties["forces_std"].Reals![0]);
             Assert.Equal(p.LocalEnergiesEv, o.AtomProperties["energies"].Reals);
             Assert.Equal(input[f].ForcesEvPerA![1].Y, o.AtomProperties["ref_forces"].Reals![4]);
+            Assert.Equal("label", (string)o.Info["std_kind"]);
+            Assert.True((bool)o.Info["composition_in_span"]);
         }
+
+        // --sigma latent: the latent σ, smaller than the label σ by the calibrated noise, said so in the file and the output.
+        var latentOut = Path.Combine(_dir.FullName, "latent.extxyz");
+        (code, stdout, stderr) = Cli.Run("predict", model, data, "-o", latentOut, "--sigma", "latent");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("standard deviations (std_kind=latent): σ of the latent function", stdout);
+        var latentFrame = ExtXyz.Read(latentOut).First();
+        var latent = ForceField.Load(model).Predict(input[0]);
+        Assert.Equal("latent", (string)latentFrame.Info["std_kind"]);
+        Assert.Equal(latent.EnergyStdEv, (double)latentFrame.Info["energy_std"]);
+        double noise = ff.Model.CalibratedNoiseVariance(Regression.LabelKinds.Energy, input[0].AtomCount);
+        Assert.Equal(Math.Sqrt(latent.EnergyStdEv * latent.EnergyStdEv + noise), (double)frames[0].Info["energy_std"], 1e-12);
+    }
+
+    [Fact]
+    public void TrainWritesParityAndCalibrationPlotsAsPngAndSvg()
+    {
+        var data = SmallData();
+        var plots = Directory.CreateDirectory(Path.Combine(_dir.FullName, "plots")).FullName;
+        var (code, stdout, stderr) = Cli.Run("train", data, "-o", Path.Combine(_dir.FullName, "m.gpff"), "--cutoff-3", "0", "--plots", plots);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"plots: 8 files written to {plots}", stdout);
+        foreach (var name in new[] { "parity-energy", "parity-forces", "parity-stress", "calibration" })
+        {
+            var png = File.ReadAllBytes(Path.Combine(plots, name + ".png"));
+            Assert.True(png.Length > 5000, $"{name}.png is only {png.Length} bytes");
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+            Assert.Equal(800, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)));
+            var svg = System.Xml.Linq.XDocument.Load(Path.Combine(plots, name + ".svg"));   // well-formed XML
+            Assert.Equal("svg", svg.Root!.Name.LocalName);
+        }
+
+        Assert.Contains("BaO", File.ReadAllText(Path.Combine(plots, "parity-forces.svg")));   // coloured by composition, in the legend
+        Assert.Contains("within 1σ", File.ReadAllText(Path.Combine(plots, "calibration.svg")));
+        Assert.Empty(Directory.GetFiles(plots, "*.tmp"));
+    }
+
+    [Fact]
+    public void CrossValidationPrintsWhatTheLibraryComputes()
+    {
+        var data = SmallData();
+        var (code, stdout, stderr) = Cli.Run("cv", data, "--folds", "2", "--cutoff-3", "0", "--reference-prior", "none");
+        Assert.True(code == 0, stderr);
+        var frames = ExtXyz.Read(data).ToList();
+        var expected = CrossValidation.Run(frames, new ForceFieldSettings { TripletCutoffA = 0 }, 2, fit: false);
+        var lines = stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        int start = lines.FindIndex(l => l.StartsWith("errors on unseen structures", StringComparison.Ordinal));
+        Assert.True(start > 0, stdout);
+        for (int i = 0; i < expected.Errors.Count; i++)
+        {
+            Assert.Equal("  " + expected.Errors[i], lines[start + 1 + i]);
+        }
+
+        Assert.Contains("  latent σ  " + expected.LatentCalibration[1], lines);
+        Assert.Contains("  label σ   " + expected.LabelCalibration[0], lines);
+        Assert.Contains("fold 2/2: training on", stderr);
+        Assert.Equal(frames.Count, expected.Predictions.Count);
     }
 
     [Fact]

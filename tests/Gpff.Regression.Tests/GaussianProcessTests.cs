@@ -370,7 +370,7 @@ public class GaussianProcessTests
             gp.Add(t, LabelKinds.Forces);
         }
 
-        var fit = HyperparameterFit.Fit(gp);
+        var fit = HyperparameterFit.Fit(gp, new HyperparameterFitOptions { Objective = HyperparameterObjective.MarginalLikelihood });
         Assert.True(fit.Converged, fit.ToString());
         Assert.True(fit.LogLikelihood > fit.InitialLogLikelihood);
         // With N = 252 labels the statistical errors are a few per cent; allow 25 %.

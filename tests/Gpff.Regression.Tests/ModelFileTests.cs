@@ -196,7 +196,7 @@ public class ModelFileTests : IDisposable
         var path = Path.Combine(_dir.FullName, "m.gpff");
         ModelFile.Save(gp, path);
         var bytes = File.ReadAllBytes(path);
-        Assert.Equal(3, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)));
+        Assert.Equal(ModelFile.FormatVersion, BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)));
         var back = ModelFile.Load(path);
         Assert.Equal(gp.Calibration, back.Calibration);
         var p = back.Predict(test);

@@ -38,6 +38,7 @@ public static class CommandLine
         new Commands.RelaxCommand(),
         new Commands.MdCommand(),
         new Commands.LearnCommand(),
+        new Commands.CrossValidateCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>

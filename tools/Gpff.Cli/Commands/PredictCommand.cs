@@ -17,22 +17,26 @@ public sealed class PredictCommand : ICommand
 
     /// <inheritdoc/>
     public string Help => """
-        usage: gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz [--no-uncertainty]
+        usage: gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz [--no-uncertainty] [--sigma label|latent]
 
         Writes every frame of STRUCTURES with the model's predictions, in ASE's conventions and units:
         comment line energy= (eV), energy_std= (eV), stress= and stress_std= (9 numbers, eV/Å³, positive
         = tensile; 3D-periodic frames only); per atom forces:R:3 and forces_std:R:3 (eV/Å) and the local
         energies energies:R:1 (eV). Labels the input already had are kept as ref_energy, ref_stress and
-        ref_forces for comparison. Standard deviations are those of the GP's latent prediction (no label
-        noise), multiplied by the model's calibration scales (fitted by gpff train to leave-one-structure-
-        out errors; 1 for older models). --no-uncertainty skips them (faster).
-        """;
+        ref_forces for comparison. Standard deviations are multiplied by the model's calibration scales
+        (fitted by gpff train to leave-one-structure-out errors; 1 for older models); which σ it is, is
+        written on each frame as std_kind=label|latent and printed. A frame whose composition lies outside
+        the span of the training compositions (its reference energy is an extrapolation) gets
+        composition_in_span=F and is counted in the output. --no-uncertainty skips σ (faster).
+
+        """ + UncertaintyArguments.Help;
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var output = args.Get("o", "output");
         bool uncertainty = !args.Has("no-uncertainty");
+        var kind = UncertaintyArguments.ParseKind(args);
         args.RejectUnknown();
         if (args.Positional.Count != 2)
         {
@@ -45,18 +49,23 @@ public sealed class PredictCommand : ICommand
         }
 
         SafeFile.CheckOutput(output, args.Positional, "-o");
-        var ff = ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
+        var ff = ForceField.Load(args.Positional[0], new Regression.GaussianProcessOptions { Uncertainty = kind }, cancellationToken);
         var known = ff.Species.ToHashSet();
         string structuresPath = args.Positional[1];
-        int count = 0;
+        int count = 0, outside = 0;
         ExtXyz.Write(output, Predictions());
         stdout.WriteLine($"{count} frames predicted, written to {output}");
         if (uncertainty)
         {
             var c = ff.Model.Calibration;
             stdout.WriteLine(c.IsNone
-                ? "standard deviations: latent function (without DFT-label noise), uncalibrated"
-                : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"standard deviations: latent function (without DFT-label noise), calibrated (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}, stress {c.StressScale:F3})"));
+                ? $"standard deviations (std_kind={UncertaintyArguments.Word(kind)}): {UncertaintyArguments.Describe(kind)}; this model is uncalibrated"
+                : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"standard deviations (std_kind={UncertaintyArguments.Word(kind)}): {UncertaintyArguments.Describe(kind)} (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}, stress {c.StressScale:F3})"));
+        }
+
+        if (outside > 0)
+        {
+            stdout.WriteLine($"note: {outside} frames have a composition outside the span of the training compositions (composition_in_span=F): their energies extrapolate the reference energies{(ff.Model.Options.ReferenceEnergyPrior is null ? ", and this model's σ does not include that (trained without --reference-prior)" : "; their energy σ includes it")}");
         }
 
         return 0;
@@ -86,12 +95,16 @@ public sealed class PredictCommand : ICommand
                     o.AtomProperties["ref_forces"] = AtomProperty.FromReals("ref_forces", 3, f.SelectMany(v => new[] { v.X, v.Y, v.Z }).ToArray());
                 }
 
+                bool inSpan = ff.Model.ReferenceEnergies!.IsInSpan(s.AtomicNumbers);
+                outside += inSpan ? 0 : 1;
+                o.Info["composition_in_span"] = inSpan;
                 o.EnergyEv = p.EnergyEv;
                 o.ForcesEvPerA = p.ForcesEvPerA;
                 o.StressEvPerA3 = p.StressEvPerA3;
                 if (uncertainty)
                 {
                     o.Info["energy_std"] = p.EnergyStdEv;
+                    o.Info["std_kind"] = UncertaintyArguments.Word(kind);
                     if (p.StressStdEvPerA3 is Voigt ss)
                     {
                         o.Info["stress_std"] = ss.ToMatrix().ToRowMajorArray();

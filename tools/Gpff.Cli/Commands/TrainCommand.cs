@@ -16,7 +16,7 @@ public sealed class TrainCommand : ICommand
     public string Summary => "train a GP force field on labelled structures (extxyz) and save it";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["fit"];
+    public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
     public string Help
@@ -29,7 +29,7 @@ public sealed class TrainCommand : ICommand
             var h = d.BuildKernel().HyperparameterNames;   // sigma2, length2, sigma3, length3
             string B(string name)
             {
-                var (lo, hi) = HyperparameterFit.DefaultBounds(name);
+                var (lo, hi) = HyperparameterFit.DefaultBounds(name, FitArguments.DefaultObjective);
                 static string N(double x) => x.ToString(x < 1e-3 ? "0.###e0" : "G", Inv);
                 return $"{N(lo)}:{N(hi)}";
             }
@@ -37,8 +37,10 @@ public sealed class TrainCommand : ICommand
             return string.Create(Inv, $"""
         usage: gpff train DATA.extxyz -o MODEL [--cutoff-2 Å] [--cutoff-3 Å]
                           [--hyperparameters {h[0]}=…,{h[1]}=…,{h[2]}=…,{h[3]}=…,{NoiseLevels.EnergyName}=…,{NoiseLevels.ForceName}=…,{NoiseLevels.StressName}=…]
-                          [--fit] [--max-iterations N] [--bounds name=lo:hi,...] [--labels energy,forces,stress]
-                          [--holdout FRACTION | --test TEST.extxyz] [--threads N]
+                          [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
+                          [--bounds name=lo:hi,...] [--labels energy,forces,stress]
+                          [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
+                          [--reference-prior τ|none] [--plots DIR]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -55,17 +57,25 @@ public sealed class TrainCommand : ICommand
                                 {NoiseLevels.StressName}={d.Noise.StressEvPerA3,-14:G} eV/Å³ per Voigt component
                               Without --fit they are used exactly as given, so a published model can be
                               reproduced; with --fit they are the starting point.
-          --fit               maximise the marginal likelihood over hyperparameters and noises, using all
-                              selected label kinds (energies, forces and stresses)
+          --fit               fit hyperparameters and noises (the objective below), using all selected label
+                              kinds (energies, forces and stresses)
+        {FitArguments.Help}
           --max-iterations N  limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})
           --bounds LIST       bounds of the fit, e.g. {h[3]}=0.1:2,{NoiseLevels.ForceName}=0.01:1 (defaults: sigma*
-                              {B(h[0])}, length* {B(h[1])} Å, {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
+                              {B(h[0])}, length* {B(h[1])} Å (lower bound {HyperparameterFit.DefaultBounds(h[1]).Lower.ToString(Inv)} Å with
+                              --objective {FitArguments.LikelihoodWord}), {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
                               {NoiseLevels.StressName} {B(NoiseLevels.StressName)})
           --labels LIST       label kinds to train on (default energy,forces,stress)
           --holdout FRACTION  keep this fraction of the frames of each composition out of training
                               (every k-th frame, k = round(1/FRACTION)) and report the errors on them
           --test FILE         report errors on the labelled frames of FILE
           --threads N         threads for covariance assembly (default: all cores)
+          --plots DIR         write diagnostic figures to the folder DIR (PNG and SVG): parity-energy,
+                              parity-forces, parity-stress (leave-one-structure-out predictions against
+                              the labels, coloured by composition) and calibration (observed against
+                              expected fraction of those errors within kσ, for the σ chosen by --sigma)
+        {UncertaintyArguments.PriorHelp}
+        {UncertaintyArguments.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -84,6 +94,11 @@ public sealed class TrainCommand : ICommand
         bool fit = args.Has("fit");
         int maxIterations = args.GetInt(HyperparameterFitOptions.DefaultMaxIterations, 1, 100_000, "max-iterations");
         var bounds = ParseBounds(args.Get("bounds"));
+        bool pairGroups = args.Has("pair-groups");
+        var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
+        var sigmaKind = UncertaintyArguments.ParseKind(args);
+        var referencePrior = UncertaintyArguments.ParsePrior(args);
+        var plots = args.Get("plots");
         var labelsText = args.Get("labels");
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
@@ -109,6 +124,11 @@ public sealed class TrainCommand : ICommand
 
         // Everything is checked before the work starts: the output, every frame, the test frames' species.
         SafeFile.CheckOutput(output, [dataPath, testFile], "-o");
+        if (plots is not null)
+        {
+            TrainingPlots.Check(plots);
+        }
+
         var frames = Inputs.ReadFrames(dataPath).ToList();
         if (frames.Count == 0)
         {
@@ -127,7 +147,17 @@ public sealed class TrainCommand : ICommand
             }
         }
 
+        if (pairGroups)
+        {
+            settings = settings.WithPerPairGroups(frames.SelectMany(f => f.AtomicNumbers.ToArray()));
+        }
+
         var (train, held) = Split(frames, holdout);
+        if (fit && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
+        {
+            throw new ArgumentException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
+        }
+
         var trainedSpecies = train.SelectMany(f => f.AtomicNumbers.ToArray()).ToHashSet();
         if (testFile is not null)
         {
@@ -140,8 +170,8 @@ public sealed class TrainCommand : ICommand
 
         var progress = new LineProgress(stderr);
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
-        var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
-        var report = ff.Train(train, fit, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds }, progress, cancellationToken);
+        var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior, Uncertainty = sigmaKind });
+        var report = ff.Train(train, fit, fitOptions, progress, cancellationToken);
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
 
         stdout.WriteLine(string.Create(Inv, $"trained on {report.Structures} structures, {report.Labels} labels in {report.Seconds:F1} s; model written to {output}"));
@@ -157,7 +187,7 @@ public sealed class TrainCommand : ICommand
         stdout.WriteLine(string.Create(Inv, $"  cutoffs r_c2 = {settings.PairCutoffA} Å, r_c3 = {settings.TripletCutoffA} Å"));
         if (report.Fit is { } f)
         {
-            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; log-likelihood {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
+            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; {f.ObjectiveName} {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
         }
 
         if (report.JitterAdded > 0)
@@ -194,18 +224,32 @@ public sealed class TrainCommand : ICommand
                 stdout.WriteLine(string.Create(Inv, $"  {kind,-7} scale s = {c.Scale,6:F3}   rms(error/σ) {c.RmsZBefore,6:F3} → {c.RmsZAfter,5:F3}   within 1σ {c.WithinOneSigmaBefore,6:P1} → {c.WithinOneSigmaAfter,6:P1}   ({c.Labels} labels; {c.WithinOneLatentSigmaAfter:P1} within the reported latent σ·s)"));
             }
 
-            stdout.WriteLine(string.Create(Inv, $"  reported standard deviations are those of the latent function (without DFT-label noise), multiplied by s; LOSO and calibration took {report.CalibrationSeconds:F2} s of {report.Seconds:F1} s"));
+            stdout.WriteLine(string.Create(Inv, $"  reported standard deviations (--sigma {UncertaintyArguments.Word(sigmaKind)}): {UncertaintyArguments.Describe(sigmaKind)}; LOSO and calibration took {report.CalibrationSeconds:F2} s of {report.Seconds:F1} s"));
         }
 
         if (held.Count > 0)
         {
             stderr.WriteLine($"predicting {held.Count} held-out frames...");
-            var errors = ErrorSummary.Compute(held.Select(h => (h, ff.Predict(h, uncertainty: false, cancellationToken))));
+            var predictions = held.Select(h => (h, ff.Predict(h, uncertainty: true, cancellationToken))).ToList();
+            var errors = ErrorSummary.Compute(predictions);
             stdout.WriteLine(testFile is null ? $"held-out errors ({held.Count} frames, every {HoldoutStride(holdout)}th frame of each composition):" : $"errors on {testFile}:");
             foreach (var r in errors)
             {
                 stdout.WriteLine("  " + r);
             }
+
+            stdout.WriteLine($"  standard deviations on them ({UncertaintyArguments.Word(sigmaKind)}: {UncertaintyArguments.Describe(sigmaKind)}):");
+            foreach (var c in HeldOutCalibration.Compute(predictions))
+            {
+                stdout.WriteLine("    " + c);
+            }
+        }
+
+        if (plots is not null)
+        {
+            stderr.WriteLine($"writing diagnostic plots to {plots}...");
+            var written = TrainingPlots.Write(ff.Model, sigmaKind, plots, cancellationToken);
+            stdout.WriteLine($"plots: {written.Count} files written to {plots} ({string.Join(", ", TrainingPlots.Names)}; .png and .svg)");
         }
 
         return 0;
