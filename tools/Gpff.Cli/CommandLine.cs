@@ -35,6 +35,7 @@ public static class CommandLine
         new Commands.PredictCommand(),
         new Commands.ConvertCommand(),
         new Commands.HullCommand(),
+        new Commands.MapCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>
