@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gpff.Dynamics.MolecularDynamics;
+using Gpff.Dynamics.Optimization;
 using Gpff.Geometry;
 using Gpff.Regression;
 using Gpff.Regression.Mapping;
@@ -89,5 +90,20 @@ public class MappedForceFieldMdTests(ITestOutputHelper output)
         Assert.True(mapped <= 1.5 * gp + 1e-3, $"the map's total energy spreads {mapped} eV against the GP's {gp} eV");
         Assert.True(mapDrift <= 1.5 * gpDrift + 1e-3, $"the map's total energy drifts {mapDrift} eV against the GP's {gpDrift} eV");
         Assert.True(mapped < 0.01, "energy is conserved to 10 meV over 150 fs");
+    }
+
+    [Fact]
+    public void TheMapRelaxesAStructureLikeTheGpDoes()
+    {
+        var (ff, map) = Trained.Value;
+        var start = LearningCurveTests.Snapshots(1, seed: 5)[0].CloneWithoutLabels();
+        var options = new RelaxationOptions { CellFreedom = CellFreedom.Fixed, FmaxEvPerA = 0.02, MaxSteps = 400 };
+        var byMap = Relaxation.Relax(start.Clone(), map, options);
+        var byGp = Relaxation.Relax(start.Clone(), ff, options);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"relaxed energy: map {byMap.EnergyEv:F5} eV ({byMap.Iterations} steps), GP {byGp.EnergyEv:F5} eV ({byGp.Iterations} steps)"));
+        Assert.True(byMap.Converged, byMap.Message);
+        Assert.True(byMap.MaxForceEvPerA <= 0.02);
+        Assert.True(byMap.EnergyEv < map.Calculate(start, CalculatorProperties.Energy).EnergyEv!.Value);
+        Assert.True(Math.Abs(byMap.EnergyEv - byGp.EnergyEv) < 0.01, "map and GP relax to the same energy within 10 meV for 16 atoms");
     }
 }
