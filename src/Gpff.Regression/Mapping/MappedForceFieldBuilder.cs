@@ -580,9 +580,15 @@ internal sealed class GpMeanParts
                 double[] lo = [Bound(c, a), Bound(c, b), Bound(a, b)];
                 double[] hi = [rc, rc, rc];
                 var values = new double[n3 * n3 * n3];
+                bool symmetric = a == b; // e₃(r₁, r₂, r₁₂) = e₃(r₂, r₁, r₁₂) when both neighbours are of one species: compute j ≥ i only
                 Parallel.For(0, n3 * n3, po, () => new double[LocalKernel.EnvironmentBlockSize], (ij, _, block) =>
                 {
                     int i = ij / n3, j = ij % n3;
+                    if (symmetric && j < i)
+                    {
+                        return block;
+                    }
+
                     double r1 = lo[0] + (rc - lo[0]) * i / (n3 - 1);
                     double r2 = lo[1] + (rc - lo[1]) * j / (n3 - 1);
                     for (int k = 0; k < n3; k++)
@@ -595,6 +601,17 @@ internal sealed class GpMeanParts
 
                     return block;
                 }, _ => { });
+                if (symmetric)
+                {
+                    for (int i = 0; i < n3; i++)
+                    {
+                        for (int j = 0; j < i; j++)
+                        {
+                            Array.Copy(values, (j * n3 + i) * n3, values, (i * n3 + j) * n3, n3);
+                        }
+                    }
+                }
+
                 triplets.Add(new TripletMap(c, a, b, TricubicSpline.Interpolate(lo, hi, [n3, n3, n3], values)));
                 done += n3 * n3 * n3;
                 progress?.Report(new MappingProgress("3-body grid points", done, total));

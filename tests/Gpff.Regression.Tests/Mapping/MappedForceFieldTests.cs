@@ -98,13 +98,17 @@ public class MappedForceFieldTests(ITestOutputHelper output)
         var rh_oo = map3.TripletMaps.Single(t => t.CentralSpecies == 45 && t.Species1 == 8 && t.Species2 == 8);
         var sp = rh_oo.Spline;
         double Node(int axis, int k) => sp.LowerA[axis] + (sp.UpperA[axis] - sp.LowerA[axis]) * k / (sp.Points[axis] - 1);
-        double r1 = Node(0, 3), r2 = Node(1, 4), r12 = Node(2, sp.Points[2] - 3);
-        double x = (r1 * r1 + r2 * r2 - r12 * r12) / (2 * r1);
-        var tri = new Structure([45, 8, 8], [new Vec3(0, 0, 0), new Vec3(r1, 0, 0), new Vec3(x, Math.Sqrt(r2 * r2 - x * x), 0)], 20 * Mat3.Identity, Pbc.None);
-        var g3 = gp3.Calculate(tri, CalculatorProperties.LocalEnergies).LocalEnergiesEv!;
-        var m3 = map3.Calculate(tri, CalculatorProperties.LocalEnergies).LocalEnergiesEv!;
-        Assert.Equal(g3[0], m3[0], 10);
-        Assert.NotEqual(gp3.ReferenceEnergies!.EnergyEv(45), g3[0], 6);
+        // Both orders of the two O distances: the grid of a symmetric triplet is computed for r₁ ≤ r₂ and mirrored.
+        foreach (var (i1, i2) in new[] { (3, 4), (5, 2) })
+        {
+            double r1 = Node(0, i1), r2 = Node(1, i2), r12 = Node(2, sp.Points[2] - 3);
+            double x = (r1 * r1 + r2 * r2 - r12 * r12) / (2 * r1);
+            var tri = new Structure([45, 8, 8], [new Vec3(0, 0, 0), new Vec3(r1, 0, 0), new Vec3(x, Math.Sqrt(r2 * r2 - x * x), 0)], 20 * Mat3.Identity, Pbc.None);
+            var g3 = gp3.Calculate(tri, CalculatorProperties.LocalEnergies).LocalEnergiesEv!;
+            var m3 = map3.Calculate(tri, CalculatorProperties.LocalEnergies).LocalEnergiesEv!;
+            Assert.Equal(g3[0], m3[0], 10);
+            Assert.NotEqual(gp3.ReferenceEnergies!.EnergyEv(45), g3[0], 6);
+        }
     }
 
     private static Structure Rattled(Structure s, int seed, double amount = 0.05)
