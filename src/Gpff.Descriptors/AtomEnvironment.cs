@@ -151,6 +151,125 @@ public sealed class AtomEnvironment
     /// <param name="p">Pair index.</param>
     public Vec3 PairUnit(int p) => new(PUx[p], PUy[p], PUz[p]);
 
+    /// <summary>
+    /// A synthetic environment holding one 2-body pair and nothing else: the central atom of species
+    /// <paramref name="centralSpecies"/> and one neighbour of species <paramref name="neighborSpecies"/>
+    /// at <paramref name="distanceA"/> along +x. Used to tabulate what a kernel's mean gives one pair
+    /// (the mapped GP); it belongs to no structure (neighbour index −1).
+    /// </summary>
+    /// <param name="centralSpecies">Atomic number of the central atom.</param>
+    /// <param name="neighborSpecies">Atomic number of the neighbour.</param>
+    /// <param name="distanceA">Distance in Å, positive and below the pair cutoff of <paramref name="settings"/>.</param>
+    /// <param name="settings">Cutoffs and cutoff function.</param>
+    public static AtomEnvironment SinglePair(int centralSpecies, int neighborSpecies, double distanceA, DescriptorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!(distanceA > 0) || !(distanceA < settings.PairCutoffA))
+        {
+            throw new ArgumentOutOfRangeException(nameof(distanceA), distanceA, $"A pair distance must lie in (0, r_c2 = {settings.PairCutoffA}) Å, got {distanceA}.");
+        }
+
+        int len = 1 + Padding;
+        var env = new AtomEnvironment(-1, centralSpecies)
+        {
+            PairCount = 1,
+            PNeighbor = new int[len],
+            PShift = new Int3[len],
+            PSpecies = new int[len],
+            PR = new double[len],
+            PUx = new double[len],
+            PUy = new double[len],
+            PUz = new double[len],
+            PF = new double[len],
+            PDF = new double[len],
+            PairSpeciesList = [neighborSpecies],
+            PairRangeStart = [0, 1],
+        };
+        env.PNeighbor[0] = -1;
+        env.PSpecies[0] = neighborSpecies;
+        env.PR[0] = distanceA;
+        env.PUx[0] = 1;
+        env.PF[0] = Cutoffs.Evaluate(settings.CutoffFunction, settings.PairCutoffA, distanceA, out env.PDF[0]);
+        return env;
+    }
+
+    /// <summary>
+    /// A synthetic environment holding one 3-body triplet and nothing else (no pairs): central species
+    /// <paramref name="centralSpecies"/>, neighbours of species <paramref name="species1"/> ≤
+    /// <paramref name="species2"/> at distances <paramref name="r1A"/>, <paramref name="r2A"/> from it and
+    /// <paramref name="r12A"/> from each other. The three distances need not form a triangle (a kernel's
+    /// energy row depends on the distances alone; the unit vectors are then only placeholders). Used to
+    /// tabulate what a kernel's mean gives one triplet (the mapped GP); neighbour indices are −1.
+    /// </summary>
+    /// <param name="centralSpecies">Atomic number of the central atom.</param>
+    /// <param name="species1">Atomic number of the first neighbour (≤ <paramref name="species2"/>).</param>
+    /// <param name="species2">Atomic number of the second neighbour.</param>
+    /// <param name="r1A">Central–first distance in Å.</param>
+    /// <param name="r2A">Central–second distance in Å.</param>
+    /// <param name="r12A">First–second distance in Å.</param>
+    /// <param name="settings">Cutoffs and cutoff function; all three distances must be below the triplet cutoff.</param>
+    public static AtomEnvironment SingleTriplet(int centralSpecies, int species1, int species2, double r1A, double r2A, double r12A, DescriptorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (species1 > species2)
+        {
+            throw new ArgumentException($"Triplet neighbour species must be ordered (species1 ≤ species2), got {species1} and {species2}.", nameof(species1));
+        }
+
+        double rc = settings.TripletCutoffA;
+        foreach (var (r, name) in new[] { (r1A, nameof(r1A)), (r2A, nameof(r2A)), (r12A, nameof(r12A)) })
+        {
+            if (!(r > 0) || !(r < rc))
+            {
+                throw new ArgumentOutOfRangeException(name, r, $"A triplet distance must lie in (0, r_c3 = {rc}) Å, got {r}.");
+            }
+        }
+
+        int len = 1 + Padding;
+        var env = new AtomEnvironment(-1, centralSpecies)
+        {
+            TripletCount = 1,
+            TNeighbor1 = new int[len],
+            TNeighbor2 = new int[len],
+            TSpecies1 = new int[len],
+            TSpecies2 = new int[len],
+            TR1 = new double[len],
+            TR2 = new double[len],
+            TR3 = new double[len],
+            TU1x = new double[len],
+            TU1y = new double[len],
+            TU1z = new double[len],
+            TU2x = new double[len],
+            TU2y = new double[len],
+            TU2z = new double[len],
+            TF = new double[len],
+            TF1 = new double[len],
+            TF2 = new double[len],
+            TF3 = new double[len],
+            TripletSpeciesList = [(species1, species2)],
+            TripletRangeStart = [0, 1],
+        };
+        env.TNeighbor1[0] = env.TNeighbor2[0] = -1;
+        env.TSpecies1[0] = species1;
+        env.TSpecies2[0] = species2;
+        env.TR1[0] = r1A;
+        env.TR2[0] = r2A;
+        env.TR3[0] = r12A;
+        double cos = Math.Clamp((r1A * r1A + r2A * r2A - r12A * r12A) / (2 * r1A * r2A), -1, 1);
+        env.TU1x[0] = 1;
+        env.TU2x[0] = cos;
+        env.TU2y[0] = Math.Sqrt(1 - cos * cos);
+        var fn = settings.CutoffFunction;
+        double f1 = Cutoffs.Evaluate(fn, rc, r1A, out double d1);
+        double f2 = Cutoffs.Evaluate(fn, rc, r2A, out double d2);
+        double f3 = Cutoffs.Evaluate(fn, rc, r12A, out double d3);
+        env.TF[0] = f1 * f2 * f3;
+        env.TF1[0] = d1 * f2 * f3;
+        env.TF2[0] = f1 * d2 * f3;
+        env.TF3[0] = f1 * f2 * d3;
+        return env;
+    }
+
     /// <summary>The range [start, end) of pairs whose neighbour has atomic number <paramref name="species"/> (empty when none).</summary>
     /// <param name="species">Atomic number.</param>
     public (int Start, int End) PairRange(int species)

@@ -3,6 +3,7 @@ using Gpff.Descriptors;
 using Gpff.Geometry;
 using Gpff.Kernels;
 using Gpff.Regression;
+using Gpff.Regression.Mapping;
 using Gpff.Regression.Optimization;
 
 namespace Gpff;
@@ -521,6 +522,25 @@ public sealed class ForceField : ILearningCalculator
         var model = ModelFile.Load(path, options, out var labels, cancellationToken);
         return new ForceField(model, labels);
     }
+
+    /// <summary>
+    /// The mapped GP of this force field (FLARE's MGP): its mean on 2-body and 3-body splines, an
+    /// <see cref="ICalculator"/> for MD and relaxation whose cost does not grow with the training set
+    /// (see <see cref="MappedForceField"/>). The grids are refined until the map's forces are within
+    /// <paramref name="forceToleranceEvPerA"/> of the GP's on validation structures (by default the training
+    /// structures rattled, see <see cref="MappingOptions"/>); <see cref="MappedForceField.Report"/> gives the
+    /// achieved error. Save it with <see cref="MappedForceFieldFile.Save"/> next to the model. No uncertainties:
+    /// on-the-fly learning needs the GP itself.
+    /// </summary>
+    /// <param name="forceToleranceEvPerA">Largest force-component difference to the GP, eV/Å (overrides <paramref name="options"/>' tolerance).</param>
+    /// <param name="options">Grids, lower-bound margin, validation rattle (null: defaults).</param>
+    /// <param name="validation">Held-out structures to check on (null: the rattled training structures).</param>
+    /// <param name="progress">Progress of the grid evaluation.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <exception cref="MappingToleranceException">The tolerance is not met at the largest grids allowed.</exception>
+    public MappedForceField ToMapped(double forceToleranceEvPerA = MappingOptions.DefaultForceToleranceEvPerA, MappingOptions? options = null,
+        IEnumerable<Structure>? validation = null, IProgress<MappingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        MappedForceFieldBuilder.Build(Model, (options ?? new MappingOptions()) with { ForceToleranceEvPerA = forceToleranceEvPerA }, validation, progress, cancellationToken);
 
     /// <summary>
     /// Checks, before any prediction allocates, that the species are known to the model (the GP then

@@ -39,6 +39,7 @@ public static class CommandLine
         new Commands.MdCommand(),
         new Commands.LearnCommand(),
         new Commands.CrossValidateCommand(),
+        new Commands.MapCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>

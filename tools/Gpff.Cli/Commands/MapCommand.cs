@@ -1,0 +1,93 @@
+using System.Globalization;
+using Gpff.IO;
+using Gpff.Regression.Mapping;
+
+namespace Gpff.Cli.Commands;
+
+/// <summary><c>gpff map MODEL -o MAP.gpffmap [--tolerance eV/Å]</c>: the mapped GP (splines) of a trained model for fast MD.</summary>
+public sealed class MapCommand : ICommand
+{
+    private static readonly MappingOptions Defaults = new();
+
+    /// <inheritdoc/>
+    public string Name => "map";
+
+    /// <inheritdoc/>
+    public string Summary => "map a trained model's mean onto 2-/3-body splines (MGP) for fast MD, checked against the GP";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Flags => [];
+
+    /// <inheritdoc/>
+    public string Help => string.Create(CultureInfo.InvariantCulture, $"""
+        usage: gpff map MODEL -o MAP.gpffmap [--tolerance EV_PER_A] [--validation HELDOUT.extxyz]
+                        [--pair-points N] [--triplet-points N] [--max-triplet-points N] [--margin A]
+
+        Tabulates the GP mean of MODEL as a mapped GP (FLARE's MGP): per species pair a cubic spline of
+        the 2-body term over distance, per central species and neighbour pair a tricubic spline of the
+        3-body term over (r1, r2, r12). The grids start at --pair-points (default {MappingOptions.DefaultPairGridPoints}) and
+        --triplet-points per axis (default {MappingOptions.DefaultTripletGridPoints}) and are refined until the largest force-component
+        difference to the GP on validation structures is at most --tolerance eV/Å (default {MappingOptions.DefaultForceToleranceEvPerA}); the
+        3-body grid grows up to --max-triplet-points per axis (default {Defaults.MaxTripletGridPoints}). Validation structures are the
+        frames of --validation (held-out data; their labels are not used) or, without it, the training
+        structures rattled by up to ±{Defaults.ValidationRattleA} Å. Each map starts --margin Å (default {MappingOptions.DefaultLowerBoundMarginA}) below the
+        smallest distance of its species pair in the training data; shorter distances are an error when
+        the map is used, never a number. The map gives energies (eV), forces (eV/Å) and stress (eV/Å³),
+        no uncertainties. MAP is a versioned binary file (.gpffmap, see docs/DESIGN.md). Exit code 1 when
+        the tolerance is not met.
+        """);
+
+    /// <inheritdoc/>
+    public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var output = args.Get("o", "output");
+        var defaults = new MappingOptions();
+        var options = defaults with
+        {
+            ForceToleranceEvPerA = args.GetDouble(defaults.ForceToleranceEvPerA, "tolerance"),
+            PairGridPoints = args.GetInt(defaults.PairGridPoints, UniformCubicSpline.MinimumPoints, defaults.MaxPairGridPoints, "pair-points"),
+            TripletGridPoints = args.GetInt(defaults.TripletGridPoints, UniformCubicSpline.MinimumPoints, 128, "triplet-points"),
+            MaxTripletGridPoints = args.GetInt(defaults.MaxTripletGridPoints, UniformCubicSpline.MinimumPoints, 128, "max-triplet-points"),
+            LowerBoundMarginA = args.GetDouble(defaults.LowerBoundMarginA, "margin"),
+        };
+        var validationPath = args.Get("validation");
+        args.RejectUnknown();
+        if (args.Positional.Count != 1)
+        {
+            throw new ArgumentException("expected one MODEL (gpff map --help).");
+        }
+
+        if (output is null)
+        {
+            throw new ArgumentException("-o MAP.gpffmap is required.");
+        }
+
+        options.Validate();
+        string model = args.Positional[0];
+        SafeFile.CheckOutput(output, validationPath is null ? [model] : [model, validationPath], "-o");
+        var ff = ForceField.Load(model, cancellationToken: cancellationToken);
+        List<Structure>? validation = null;
+        if (validationPath is not null)
+        {
+            var known = ff.Species.ToHashSet();
+            validation = [];
+            int index = 0;
+            foreach (var s in Inputs.ReadFrames(validationPath))
+            {
+                Inputs.CheckSpecies(validationPath, index++, s, known, "the model");
+                validation.Add(s);
+            }
+        }
+
+        var map = ff.ToMapped(options.ForceToleranceEvPerA, options, validation, cancellationToken: cancellationToken);
+        MappedForceFieldFile.Save(map, output, new Dictionary<string, string> { ["model"] = Path.GetFileName(model) }, cancellationToken);
+        foreach (var r in map.Report!.Rounds)
+        {
+            stdout.WriteLine(r.ToString());
+        }
+
+        stdout.WriteLine(map.Report.ToString());
+        stdout.WriteLine($"{map.PairMaps.Count} pair maps and {map.TripletMaps.Count} triplet maps written to {output}");
+        return 0;
+    }
+}
