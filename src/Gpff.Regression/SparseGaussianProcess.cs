@@ -253,6 +253,29 @@ public sealed class SparseGaussianProcess : ICalculator
         Finish();
     }
 
+    /// <summary>
+    /// Adds inducing environments to the model and retrains on <paramref name="training"/> (which must be
+    /// the data the model was trained on). The model keeps no K_nu (that is what keeps its memory
+    /// independent of the data), and the new points' cross terms with the old ones need every training
+    /// structure again, so this costs one streamed pass, O(N·(M + ΔM)) kernel evaluations, as training
+    /// does; what it saves is choosing the points again and the caller's bookkeeping. The result equals
+    /// a model trained from scratch with all the inducing environments.
+    /// </summary>
+    /// <param name="clusters">New inducing environments.</param>
+    /// <param name="training">The training structures.</param>
+    /// <param name="kinds">Label kinds to use.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public void AddInducing(IEnumerable<EnvironmentCluster> clusters, IEnumerable<Structure> training, LabelKinds kinds = LabelKinds.All, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clusters);
+        ArgumentNullException.ThrowIfNull(training);
+        SetInducing([.. _inducing, .. clusters]);
+        Train(training, kinds, null, cancellationToken);
+    }
+
+    /// <summary>Which noise kinds (energy, force, stress) the training data have labels of.</summary>
+    internal bool[] PresentNoiseKinds() => _stats is null ? new bool[LabelNoise.KindCount] : _stats.Counts.Select(c => c > 0).ToArray();
+
     /// <summary>Sets new hyperparameters and noises; the model must be trained again.</summary>
     /// <param name="kernel">The kernel with its new hyperparameters (same cutoffs).</param>
     /// <param name="noise">The new noises.</param>

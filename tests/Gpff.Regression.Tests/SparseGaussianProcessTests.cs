@@ -294,3 +294,95 @@ public class SparseGaussianProcessTests
         Assert.Contains("no training data", ie.Message);
     }
 }
+
+public class SparseSelectionAndFitTests
+{
+    private static readonly NoiseLevels Noise = new(0.01, 0.05, 0.002);
+
+    [Fact]
+    public void ClusterEnvironmentHasTheCovariancesOfTheOriginal()
+    {
+        var kernel = GaussianProcessTests.Kernel();
+        var s = SparseGaussianProcessTests.Structures(1, 71)[0];
+        var env = kernel.Describe(s);
+        var cluster = EnvironmentCluster.FromStructure(s, 2, kernel.CutoffA);
+        var set = StructureEnvironments.FromEnvironments([cluster.Describe(kernel.Descriptor)], kernel.Descriptor);
+        var sel = LabelSelection.All(s.AtomCount);
+        var a = new double[sel.Count];
+        var b = new double[sel.Count];
+        kernel.Covariance(env, sel, env, LabelSelection.LocalEnergies(2), a, []);
+        kernel.Covariance(env, sel, set, LabelSelection.LocalEnergies(0), b, []);
+        for (int i = 0; i < a.Length; i++)
+        {
+            Assert.Equal(a[i], b[i], 1e-12 * Math.Max(1, Math.Abs(a[i])));
+        }
+
+        var ex = Assert.Throws<ArgumentException>(() => cluster.Describe(new DescriptorSettings(5.0, 3.0)));
+        Assert.Contains("reaches beyond the cluster's radius", ex.Message);
+    }
+
+    [Fact]
+    public void SelectionMethodsAreSeededAndAvoidDuplicates()
+    {
+        var kernel = GaussianProcessTests.Kernel();
+        var train = SparseGaussianProcessTests.Structures(4, 81);
+        var r1 = InducingSelection.Random(train, kernel.CutoffA, 7, seed: 3);
+        var r2 = InducingSelection.Random(train, kernel.CutoffA, 7, seed: 3);
+        Assert.Equal(7, r1.Count);
+        Assert.Equal(r1.Select(c => c.NeighborVectorsA[0]), r2.Select(c => c.NeighborVectorsA[0]));
+
+        // A crystal with four identical cations and four identical anions has two distinct environments.
+        double a = 5.4;
+        var frac = new[] { (0.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.5, 0.0, 0.5), (0.0, 0.5, 0.5) };
+        var pos = frac.Select(f => new Vec3(f.Item1, f.Item2, f.Item3) * a).Concat(frac.Select(f => new Vec3(f.Item1 + 0.5, f.Item2, f.Item3) * a)).ToArray();
+        var crystal = new Structure(Enumerable.Repeat(14, 4).Concat(Enumerable.Repeat(32, 4)), pos, Mat3.FromRows(new Vec3(a, 0, 0), new Vec3(0, a, 0), new Vec3(0, 0, a)), Pbc.All);
+        var v = InducingSelection.GreedyVariance([crystal], kernel, 5, []);
+        Assert.Equal(2, v.Count);
+        Assert.NotEqual(v[0].CentralSpecies, v[1].CentralSpecies);
+        var k = InducingSelection.KMeansPlusPlus([crystal], kernel, 5, seed: 1);
+        Assert.Equal(2, k.Count);
+
+        // Conditioning on the model's inducing environments: the first new point is not one of them.
+        var more = InducingSelection.GreedyVariance([crystal], kernel, 1, [v[0]]);
+        Assert.Single(more);
+        Assert.Equal(v[1].CentralSpecies, more[0].CentralSpecies);
+    }
+
+    [Fact]
+    public void AddingInducingEnvironmentsEqualsTrainingFromScratch()
+    {
+        var kernel = GaussianProcessTests.Kernel();
+        var train = SparseGaussianProcessTests.Structures(4, 91);
+        var all = InducingSelection.GreedyVariance(train, kernel, 12, []);
+        var scratch = new SparseGaussianProcess(kernel, Noise, all);
+        scratch.Train(train);
+        var grown = new SparseGaussianProcess(kernel, Noise, all.Take(8));
+        grown.Train(train);
+        grown.AddInducing(all.Skip(8), train);
+        Assert.Equal(12, grown.InducingCount);
+        var test = SparseGaussianProcessTests.Structures(1, 4)[0];
+        var p = scratch.Predict(test);
+        var q = grown.Predict(test);
+        Assert.Equal(p.EnergyEv, q.EnergyEv, 1e-8);
+        Assert.Equal(p.EnergyStdEv, q.EnergyStdEv, 1e-8);
+        Assert.Equal(p.ForcesEvPerA[1].X, q.ForcesEvPerA[1].X, 1e-8);
+    }
+
+    [Fact]
+    public void HyperparameterFitRaisesTheSparseLikelihoodWithinBounds()
+    {
+        var kernel = GaussianProcessTests.Kernel(0.5, 1.5, 0.1, 1.5);
+        var train = SparseGaussianProcessTests.Structures(4, 101);
+        var sparse = new SparseGaussianProcess(kernel, Noise, InducingSelection.GreedyVariance(train, kernel, 10, []));
+        sparse.Train(train);
+        var fit = HyperparameterFit.Fit(sparse, train, options: new HyperparameterFitOptions { MaxIterations = 15 });
+        Assert.True(fit.LogLikelihood > fit.InitialLogLikelihood + 1, fit.ToString());
+        Assert.Equal(fit.LogLikelihood, sparse.LogMarginalLikelihood(train, gradient: false).Value, 1e-6 * Math.Abs(fit.LogLikelihood));
+        Assert.All(sparse.Kernel.HyperparameterNames.Select((n, i) => (n, v: sparse.Kernel.Hyperparameters[i])), p =>
+        {
+            var (lo, hi) = HyperparameterFit.DefaultBounds(p.n);
+            Assert.InRange(p.v, lo * (1 - 1e-9), hi * (1 + 1e-9));
+        });
+        Assert.True(sparse.IsTrained);
+    }
+}
