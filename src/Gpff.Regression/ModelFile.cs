@@ -18,7 +18,7 @@ namespace Gpff.Regression;
 /// L and α directly (no refactorisation, only the environments are rebuilt), so a model loads in
 /// O(N²) time. Writing goes to a temporary file that is renamed into place.
 /// </summary>
-public static class ModelFile
+public static partial class ModelFile
 {
     /// <summary>
     /// The format version this library writes and the newest it reads. Version 2 names the noises as
@@ -149,6 +149,11 @@ public static class ModelFile
         {
             Get(b8[..4]);
             int version = BinaryPrimitives.ReadInt32LittleEndian(b8);
+            if (version == SparseFormatVersion)
+            {
+                throw new ModelFileException(path, "it holds a sparse GP; load it with ModelFile.LoadSparse (ForceField.Load and the gpff commands do so by themselves).");
+            }
+
             if (version > FormatVersion)
             {
                 throw new ModelFileException(path, $"it was written in model format version {version} by a newer Gpff; this Gpff reads versions up to {FormatVersion}. Update Gpff to load it.");

@@ -273,6 +273,26 @@ public sealed class SparseGaussianProcess : ICalculator
         Train(training, kinds, null, cancellationToken);
     }
 
+    /// <summary>The training sums (null before training).</summary>
+    internal SparseStatistics? Statistics => _stats;
+
+    /// <summary>The Cholesky factor of K_uu (null before training).</summary>
+    internal CholeskyFactorization? InducingFactor => _luu;
+
+    /// <summary>Restores a trained state from a model file and redoes the M × M solve.</summary>
+    internal void Restore(CholeskyFactorization luu, double relativeJitter, SparseStatistics stats)
+    {
+        if (luu.Order != InducingCount || stats.M != InducingCount)
+        {
+            throw new InvalidDataException($"The stored factor has order {luu.Order} and the sums {stats.M}, but the model has {InducingCount} inducing environments.");
+        }
+
+        _luu = luu;
+        _inducingRelativeJitter = relativeJitter;
+        _stats = stats;
+        Finish();
+    }
+
     /// <summary>Which noise kinds (energy, force, stress) the training data have labels of.</summary>
     internal bool[] PresentNoiseKinds() => _stats is null ? new bool[LabelNoise.KindCount] : _stats.Counts.Select(c => c > 0).ToArray();
 

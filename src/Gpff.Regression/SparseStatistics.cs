@@ -97,6 +97,28 @@ internal sealed class SparseStatistics
     /// <summary>Every species seen in the training structures.</summary>
     public SortedSet<int> SeenSpecies { get; } = [];
 
+    /// <summary>Restores the sums read from a model file (single B, i.e. not per kind).</summary>
+    public void Restore(int[] species, double[] b, double[][] c, double[][] q, long[] counts, double logDetNoise, int structures,
+        IEnumerable<(int[] AtomicNumbers, double EnergyEv)> energies, IEnumerable<int> seen)
+    {
+        Species.Clear();
+        Species.AddRange(species);
+        B[0] = b;
+        for (int k = 0; k < LabelNoise.KindCount; k++)
+        {
+            C[k] = c[k];
+            Q[k] = q[k];
+            Counts[k] = counts[k];
+        }
+
+        LogDetNoise = logDetNoise;
+        StructureCount = structures;
+        Energies.Clear();
+        Energies.AddRange(energies);
+        SeenSpecies.Clear();
+        SeenSpecies.UnionWith(seen);
+    }
+
     /// <summary>Total number of labels.</summary>
     public long LabelCount => Counts.Sum();
 

@@ -386,3 +386,57 @@ public class SparseSelectionAndFitTests
         Assert.True(sparse.IsTrained);
     }
 }
+
+public class SparseModelFileTests
+{
+    private static readonly NoiseLevels Noise = new(0.01, 0.05, 0.002);
+
+    [Fact]
+    public void SparseModelRoundTripsAndKeepsLearning()
+    {
+        var kernel = GaussianProcessTests.Kernel();
+        var train = SparseGaussianProcessTests.Structures(5, 111);
+        var inducing = InducingSelection.GreedyVariance(train, kernel, 9, []);
+        var sparse = new SparseGaussianProcess(kernel, Noise, inducing);
+        sparse.Train(train.Take(3));
+        string dir = Directory.CreateTempSubdirectory("gpff-sparse").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "m.gpff");
+            ModelFile.SaveSparse(sparse, path, new Dictionary<string, string> { ["source"] = "test" }, LabelKinds.All);
+            Assert.True(ModelFile.IsSparse(path));
+            var loaded = ModelFile.LoadSparse(path, out var kinds);
+            Assert.Equal(LabelKinds.All, kinds);
+            Assert.Equal(sparse.InducingCount, loaded.InducingCount);
+            Assert.Equal(3, loaded.TrainingStructureCount);
+            var test = SparseGaussianProcessTests.Structures(1, 7)[0];
+            var a = sparse.Predict(test);
+            var b = loaded.Predict(test);
+            Assert.Equal(a.EnergyEv, b.EnergyEv, 1e-10);
+            Assert.Equal(a.EnergyStdEv, b.EnergyStdEv, 1e-10);
+            Assert.Equal(a.StressEvPerA3!.Value.ToArray()[5], b.StressEvPerA3!.Value.ToArray()[5], 1e-12);
+
+            // Structures added after loading: as if trained on all of them at once.
+            loaded.Add(train.Skip(3));
+            var all = new SparseGaussianProcess(kernel, Noise, inducing);
+            all.Train(train);
+            Assert.Equal(all.Predict(test).EnergyEv, loaded.Predict(test).EnergyEv, 1e-8);
+
+            var full = Assert.Throws<ModelFileException>(() => ModelFile.Load(path));
+            Assert.Contains("sparse GP", full.Message);
+            var bytes = File.ReadAllBytes(path);
+            bytes[^40] ^= 1;
+            string damaged = Path.Combine(dir, "damaged.gpff");
+            File.WriteAllBytes(damaged, bytes);
+            var ex = Assert.Throws<ModelFileException>(() => ModelFile.LoadSparse(damaged, out _));
+            Assert.Contains("checksum", ex.Message);
+            File.WriteAllBytes(damaged, bytes[..(bytes.Length / 2)]);
+            ex = Assert.Throws<ModelFileException>(() => ModelFile.LoadSparse(damaged, out _));
+            Assert.Contains("truncated", ex.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
