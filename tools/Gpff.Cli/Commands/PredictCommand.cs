@@ -45,15 +45,23 @@ public sealed class PredictCommand : ICommand
         }
 
         SafeFile.CheckOutput(output, args.Positional, "-o");
-        var ff = ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
-        var known = ff.Species.ToHashSet();
+        // A sparse model (gpff train --sparse) predicts through its own facade; both are calculators.
+        bool isSparse = Regression.ModelFile.IsSparse(args.Positional[0]);
+        var ff = isSparse ? null : ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
+        var sparseFf = isSparse ? SparseForceField.Load(args.Positional[0]) : null;
+        var known = (ff?.Species ?? sparseFf!.Species).ToHashSet();
+        Regression.GpPrediction Predict(Structure s) => ff is not null ? ff.Predict(s, uncertainty, cancellationToken) : sparseFf!.Predict(s, uncertainty, cancellationToken);
         string structuresPath = args.Positional[1];
         int count = 0;
         ExtXyz.Write(output, Predictions());
         stdout.WriteLine($"{count} frames predicted, written to {output}");
-        if (uncertainty)
+        if (uncertainty && sparseFf is not null)
         {
-            var c = ff.Model.Calibration;
+            stdout.WriteLine($"standard deviations: latent function of the sparse GP ({sparseFf.Model!.Options.Variance.ToString().ToUpperInvariant()}), uncalibrated");
+        }
+        else if (uncertainty)
+        {
+            var c = ff!.Model.Calibration;
             stdout.WriteLine(c.IsNone
                 ? "standard deviations: latent function (without DFT-label noise), uncalibrated"
                 : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"standard deviations: latent function (without DFT-label noise), calibrated (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}, stress {c.StressScale:F3})"));
@@ -68,7 +76,7 @@ public sealed class PredictCommand : ICommand
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Inputs.CheckSpecies(structuresPath, index, s, known, "the model");
-                var p = Inputs.AtFrame(structuresPath, index, () => ff.Predict(s, uncertainty, cancellationToken));
+                var p = Inputs.AtFrame(structuresPath, index, () => Predict(s));
                 index++;
                 var o = s.Clone();
                 if (s.EnergyEv is double e)

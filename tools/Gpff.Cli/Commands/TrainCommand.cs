@@ -39,6 +39,7 @@ public sealed class TrainCommand : ICommand
                           [--hyperparameters {h[0]}=…,{h[1]}=…,{h[2]}=…,{h[3]}=…,{NoiseLevels.EnergyName}=…,{NoiseLevels.ForceName}=…,{NoiseLevels.StressName}=…]
                           [--fit] [--max-iterations N] [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N]
+                          [--sparse M [--select variance|random|kmeans] [--seed N]]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -66,6 +67,7 @@ public sealed class TrainCommand : ICommand
                               (every k-th frame, k = round(1/FRACTION)) and report the errors on them
           --test FILE         report errors on the labelled frames of FILE
           --threads N         threads for covariance assembly (default: all cores)
+        {SparseTraining.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -88,7 +90,15 @@ public sealed class TrainCommand : ICommand
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
         int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
+        int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
+        var selectText = args.Get("select");
+        int seed = args.GetInt(0, 0, int.MaxValue, "seed");
         args.RejectUnknown();
+        var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
+        if (sparse == 0 && (selectText is not null || args.Has("seed")))
+        {
+            throw new ArgumentException("--select and --seed choose the inducing environments of --sparse M; give --sparse too.");
+        }
         if (args.Positional.Count != 1)
         {
             throw new ArgumentException("expected one training file (gpff train --help).");
@@ -136,6 +146,12 @@ public sealed class TrainCommand : ICommand
             {
                 Inputs.CheckSpecies(testFile, i, held[i], trainedSpecies, "the training data");
             }
+        }
+
+        if (sparse > 0)
+        {
+            return SparseTraining.Run(settings, train, held, testFile, holdout, dataPath, output, sparse, selection, seed, fit,
+                new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds }, threads, stdout, stderr, cancellationToken);
         }
 
         var progress = new LineProgress(stderr);
