@@ -75,50 +75,36 @@ public static class InducingSelection
         ArgumentNullException.ThrowIfNull(structures);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         var rng = new Random(seed);
-        var chosen = new List<EnvironmentCluster>();
+        var chosen = new EnvironmentCluster?[count];
         long seen = 0;
         foreach (var s in structures)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var take = new List<(int Atom, int Slot)>();
+            var slotAtom = new Dictionary<int, int>();     // reservoir slot → atom of this structure
             for (int a = 0; a < s.AtomCount; a++, seen++)
             {
-                if (seen < count)
+                long j = seen < count ? seen : rng.NextInt64(seen + 1);
+                if (j < count)
                 {
-                    take.Add((a, (int)seen));
-                }
-                else
-                {
-                    long j = rng.NextInt64(seen + 1);
-                    if (j < count)
-                    {
-                        take.RemoveAll(t => t.Slot == (int)j);
-                        take.Add((a, (int)j));
-                    }
+                    slotAtom[(int)j] = a;
                 }
             }
 
-            if (take.Count == 0)
+            if (slotAtom.Count == 0)
             {
                 continue;
             }
 
-            var clusters = EnvironmentCluster.FromStructure(s, take.Select(t => t.Atom).ToArray(), radiusA);
-            for (int i = 0; i < take.Count; i++)
+            var slots = slotAtom.Keys.Order().ToArray();
+            var clusters = EnvironmentCluster.FromStructure(s, slots.Select(k => slotAtom[k]).ToArray(), radiusA);
+            for (int i = 0; i < slots.Length; i++)
             {
-                if (take[i].Slot < chosen.Count)
-                {
-                    chosen[take[i].Slot] = clusters[i];
-                }
-                else
-                {
-                    chosen.Add(clusters[i]);
-                }
+                chosen[slots[i]] = clusters[i];
             }
         }
 
-        CheckCount(chosen.Count, count, seen);
-        return chosen;
+        CheckCount((int)Math.Min(seen, count), count, seen);
+        return [.. chosen.Select(c => c!)];
     }
 
     private static void CheckCount(int got, int count, long candidates)

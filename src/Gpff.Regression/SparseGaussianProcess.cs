@@ -173,6 +173,10 @@ public sealed class SparseGaussianProcess : ICalculator
             }
         }
 
+        // K_uu, its factor, B and B's factor: four M × M float64 matrices (the gradient needs (H + 3) more).
+        ResourceGuard.EnsureFits(4.0 * 8 * clusters.Count * (double)clusters.Count,
+            $"The sparse GP's M × M matrices ({clusters.Count} inducing environments: 4 × {clusters.Count}² × 8 bytes)",
+            "use fewer inducing environments");
         Parallel.For(0, clusters.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.MaxDegreeOfParallelism) }, i => envs[i] = clusters[i].Describe(settings));
         _inducing.Clear();
         _inducing.AddRange(clusters);

@@ -287,6 +287,9 @@ public class SparseGaussianProcessTests
         var small = EnvironmentCluster.FromStructure(s, 0, 2.0);
         ex = Assert.Throws<ArgumentException>(() => new SparseGaussianProcess(kernel, Noise, [small]));
         Assert.Contains("less than the kernel's cutoff 4", ex.Message);
+        var huge = Assert.Throws<ResourceLimitException>(() => new SparseGaussianProcess(kernel, Noise, Enumerable.Repeat(AllClusters([s], kernel)[0], 3_000_000)));
+        Assert.Contains("3000000 inducing environments", huge.Message);
+        Assert.Contains("use fewer inducing environments", huge.Message);
         var sparse = new SparseGaussianProcess(kernel, Noise, AllClusters([s], kernel));
         var ie = Assert.Throws<InvalidOperationException>(() => sparse.Predict(s));
         Assert.Contains("not trained", ie.Message);
@@ -330,6 +333,18 @@ public class SparseSelectionAndFitTests
         var r2 = InducingSelection.Random(train, kernel.CutoffA, 7, seed: 3);
         Assert.Equal(7, r1.Count);
         Assert.Equal(r1.Select(c => c.NeighborVectorsA[0]), r2.Select(c => c.NeighborVectorsA[0]));
+
+        // Fewer environments than one structure holds (replacements within a structure), and every one distinct.
+        foreach (int m in new[] { 1, 3, 19, 20 })
+        {
+            var r = InducingSelection.Random(train, kernel.CutoffA, m, seed: 5);
+            Assert.Equal(m, r.Count);
+            Assert.Equal(m, r.Distinct().Count());
+            Assert.All(r, c => Assert.NotNull(c));
+        }
+
+        var few = Assert.Throws<ArgumentException>(() => InducingSelection.Random(train, kernel.CutoffA, 21));
+        Assert.Contains("only 20 atoms", few.Message);
 
         // A crystal with four identical cations and four identical anions has two distinct environments.
         double a = 5.4;
