@@ -454,4 +454,27 @@ public class SparseModelFileTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void BundledSparseModelFileLoadsAndEqualsItsRetrainedModel()
+    {
+        // Written by SaveSparse (format version 4): 3 seeded random 4-atom Si–Ge cells (seed 121), energy and
+        // force labels, 6 inducing environments chosen by greedy variance.
+        var path = Path.Combine(AppContext.BaseDirectory, "data", "sparse-model-v4.gpff");
+        Assert.Equal(ModelFile.SparseFormatVersion, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
+        Assert.True(ModelFile.IsSparse(path));
+        var loaded = ModelFile.LoadSparse(path, out var kinds);
+        Assert.Equal(LabelKinds.Energy | LabelKinds.Forces, kinds);
+        Assert.Equal(6, loaded.InducingCount);
+        Assert.Equal(3, loaded.TrainingStructureCount);
+        var train = SparseGaussianProcessTests.Structures(3, 121, 4);
+        var scratch = new SparseGaussianProcess(loaded.Kernel, loaded.Noise, loaded.Inducing);
+        scratch.Train(train, kinds);
+        var test = SparseGaussianProcessTests.Structures(1, 9, 4)[0];
+        var a = scratch.Predict(test);
+        var b = loaded.Predict(test);
+        Assert.Equal(a.EnergyEv, b.EnergyEv, 1e-8 * Math.Max(1, Math.Abs(a.EnergyEv)));
+        Assert.Equal(a.EnergyStdEv, b.EnergyStdEv, 1e-8);
+        Assert.Equal(a.ForcesEvPerA[2].Y, b.ForcesEvPerA[2].Y, 1e-8);
+    }
 }
