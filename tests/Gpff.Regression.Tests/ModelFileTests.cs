@@ -93,10 +93,10 @@ public class ModelFileTests : IDisposable
         var path = Path.Combine(_dir.FullName, "m.gpff");
         ModelFile.Save(Trained(), path);
         var bytes = File.ReadAllBytes(path);
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), ModelFile.FormatVersion + 1);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), Math.Max(ModelFile.FormatVersion, ModelFile.SparseFormatVersion) + 1);
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<ModelFileException>(() => ModelFile.Load(path));
-        Assert.Contains($"format version {ModelFile.FormatVersion + 1} by a newer Gpff", e.Message);
+        Assert.Contains($"format version {Math.Max(ModelFile.FormatVersion, ModelFile.SparseFormatVersion) + 1} by a newer Gpff", e.Message);
     }
 
     [Fact]
