@@ -77,6 +77,43 @@ public sealed class StructureEnvironments
     }
 
     /// <summary>
+    /// A set of environments taken from any structures (e.g. the inducing environments of a sparse GP),
+    /// as one block the kernels can take: atom i of the set is environment i, its atomic number the
+    /// central species. The set has no cell (not periodic, volume 0), so only local-energy and
+    /// force labels of it are meaningful, never total energy or stress.
+    /// </summary>
+    /// <param name="environments">The environments, all built with <paramref name="settings"/>.</param>
+    /// <param name="settings">Cutoffs and cutoff function they were built with.</param>
+    public static StructureEnvironments FromEnvironments(IReadOnlyList<AtomEnvironment> environments, DescriptorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(environments);
+        ArgumentNullException.ThrowIfNull(settings);
+        var envs = environments.ToArray();
+        for (int i = 0; i < envs.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(envs[i], $"environments[{i}]");
+        }
+
+        return new StructureEnvironments(envs.Select(e => e.CentralSpecies).ToArray(), Mat3.Zero, Pbc.None, settings, envs);
+    }
+
+    /// <summary>Builds the environment of one atom of a structure only (as <see cref="Build"/> would build it).</summary>
+    /// <param name="structure">The structure.</param>
+    /// <param name="atom">Atom index.</param>
+    /// <param name="settings">Cutoffs and cutoff function.</param>
+    public static AtomEnvironment BuildAtom(Structure structure, int atom, DescriptorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentOutOfRangeException.ThrowIfNegative(atom);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(atom, structure.AtomCount);
+        settings.Validate();
+        var z = structure.AtomicNumbers.ToArray();
+        var list = NeighborList.Build(structure, settings.MaxCutoffA, NeighborListKind.Full);
+        return BuildOne(atom, z, list, settings, new Scratch());
+    }
+
+    /// <summary>
     /// Estimated memory of the environments of a 3D-periodic structure in bytes, from its atom density:
     /// neighbours per atom ρ·(4/3)π·r_c³ (neighbour list and pair arrays, about 120 bytes each) and
     /// triplets per atom about half the square of the neighbours within r_c3 (about 136 bytes each).

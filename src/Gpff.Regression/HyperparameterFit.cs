@@ -187,12 +187,71 @@ public static class HyperparameterFit
             throw new InvalidOperationException("A hyperparameter fit needs training data.");
         }
 
-        var kernel0 = gp.Kernel;
+        if (options.Objective == HyperparameterObjective.LeaveOneStructureOut && gp.Training.Count < 2)
+        {
+            throw new InvalidOperationException($"The leave-one-structure-out objective needs at least two training structures; there is {gp.Training.Count}. Use the marginal likelihood (--objective likelihood) or add structures.");
+        }
+
+        Func<IKernel, NoiseLevels, LikelihoodResult> objective = options.Objective == HyperparameterObjective.LeaveOneStructureOut
+            ? (k, n) => gp.LeaveOneStructureOutLogDensity(k, n, gradient: true, cancellationToken)
+            : (k, n) => gp.LogMarginalLikelihood(k, n, gradient: true, cancellationToken);
+        var (result, bestKernel, bestNoise) = Optimize(gp.Kernel, gp.Noise, LabelNoise.Present(gp.Training), options,
+            objective, progress, cancellationToken);
+        gp.SetHyperparameters(bestKernel, bestNoise);
+        gp.Train(cancellationToken: cancellationToken);
+        return result with { MaxJitterAdded = Math.Max(result.MaxJitterAdded, gp.JitterAdded) };
+    }
+
+    /// <summary>
+    /// Fits a sparse GP's kernel hyperparameters and noises by maximising its sparse (DTC) log marginal
+    /// likelihood (<see cref="SparseGaussianProcess.LogMarginalLikelihood"/>, one streamed pass over
+    /// <paramref name="training"/> per evaluation, so it must be enumerable again, e.g. a file), with
+    /// the same bounds, optimiser and report as the full GP's fit; then sets the result and retrains
+    /// the model on <paramref name="training"/>. <see cref="HyperparameterFitResult.MaxJitterAdded"/>
+    /// is the largest jitter added to K_uu, relative to its mean diagonal.
+    /// </summary>
+    /// <param name="sparse">The trained sparse GP (its training data tell which noises can be fitted; its hyperparameters are the start).</param>
+    /// <param name="training">The training structures.</param>
+    /// <param name="kinds">Label kinds to use.</param>
+    /// <param name="options">Options (null: defaults).</param>
+    /// <param name="progress">One report per optimiser iteration.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The fit report.</returns>
+    public static HyperparameterFitResult Fit(SparseGaussianProcess sparse, IEnumerable<Structure> training, LabelKinds kinds = LabelKinds.All,
+        HyperparameterFitOptions? options = null, IProgress<OptimizationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sparse);
+        ArgumentNullException.ThrowIfNull(training);
+        options ??= new HyperparameterFitOptions();
+        if (options.MaxIterations < 1)
+        {
+            throw new ArgumentException($"The fit needs at least 1 iteration (MaxIterations), got {options.MaxIterations}.", nameof(options));
+        }
+
+        if (options.Objective != HyperparameterObjective.MarginalLikelihood)
+        {
+            throw new ArgumentException($"A sparse GP is fitted by its marginal likelihood only; the {HyperparameterFitResult.ObjectiveNameOf(options.Objective)} objective needs the full GP (use --objective likelihood with --sparse).", nameof(options));
+        }
+
+        if (!sparse.IsTrained)
+        {
+            throw new InvalidOperationException("Train the sparse GP on the training structures before fitting its hyperparameters (the data tell which noises to fit).");
+        }
+
+        var (result, bestKernel, bestNoise) = Optimize(sparse.Kernel, sparse.Noise, sparse.PresentNoiseKinds(), options,
+            (k, n) => sparse.LogMarginalLikelihood(training, kinds, k, n, gradient: true, cancellationToken), progress, cancellationToken);
+        sparse.SetHyperparameters(bestKernel, bestNoise);
+        sparse.Train(training, kinds, null, cancellationToken);
+        return result with { MaxJitterAdded = Math.Max(result.MaxJitterAdded, sparse.InducingJitter) };
+    }
+
+    private static (HyperparameterFitResult Result, IKernel Kernel, NoiseLevels Noise) Optimize(IKernel kernel0, NoiseLevels noiseLevels0, bool[] present,
+        HyperparameterFitOptions options, Func<IKernel, NoiseLevels, LikelihoodResult> likelihood, IProgress<OptimizationProgress>? progress, CancellationToken cancellationToken)
+    {
         int nh = kernel0.Hyperparameters.Count;
-        var present = LabelNoise.Present(gp.Training);
         var noiseIndex = Enumerable.Range(0, LabelNoise.KindCount).Where(k => options.FitNoise && present[k]).ToArray();
         var names = kernel0.HyperparameterNames.Concat(noiseIndex.Select(k => NoiseLevels.Names[k])).ToArray();
-        var noise0 = gp.Noise.ToArray();
+        var noise0 = noiseLevels0.ToArray();
         var start = kernel0.Hyperparameters.Concat(noiseIndex.Select(k => noise0[k])).Select(v => Math.Log(v)).ToArray();
         var known = kernel0.HyperparameterNames.Concat(NoiseLevels.Names).ToHashSet(StringComparer.Ordinal);
         foreach (var key in options.Bounds.Keys)
@@ -218,11 +277,6 @@ public static class HyperparameterFit
         }
 
         options.LengthScalePrior?.Validate();
-        if (options.Objective == HyperparameterObjective.LeaveOneStructureOut && gp.Training.Count < 2)
-        {
-            throw new InvalidOperationException($"The leave-one-structure-out objective needs at least two training structures; there is {gp.Training.Count}. Use the marginal likelihood (--objective likelihood) or add structures.");
-        }
-
         var priorOn = names.Select((name, i) => i < nh && options.LengthScalePrior is not null && name.StartsWith("length", StringComparison.OrdinalIgnoreCase)).ToArray();
         int failed = 0;
         double maxJitter = 0;
@@ -249,9 +303,7 @@ public static class HyperparameterFit
             LikelihoodResult r;
             try
             {
-                r = options.Objective == HyperparameterObjective.LeaveOneStructureOut
-                    ? gp.LeaveOneStructureOutLogDensity(kernel, noise, gradient: true, cancellationToken)
-                    : gp.LogMarginalLikelihood(kernel, noise, gradient: true, cancellationToken);
+                r = likelihood(kernel, noise);
             }
             catch (MatrixNotPositiveDefiniteException)
             {
@@ -292,9 +344,7 @@ public static class HyperparameterFit
         };
         var result = optimizer.Minimize(Objective, start, lower, upper, progress, cancellationToken);
         var (bestKernel, bestNoise) = Unpack(result.X);
-        gp.SetHyperparameters(bestKernel, bestNoise);
-        gp.Train(cancellationToken: cancellationToken);
-        return new HyperparameterFitResult
+        return (new HyperparameterFitResult
         {
             Kernel = bestKernel,
             Noise = bestNoise,
@@ -304,8 +354,8 @@ public static class HyperparameterFit
             Optimization = result,
             Names = names,
             FailedEvaluations = failed,
-            MaxJitterAdded = Math.Max(maxJitter, gp.JitterAdded),
-        };
+            MaxJitterAdded = maxJitter,
+        }, bestKernel, bestNoise);
     }
 
     /// <summary>Lower bound of every length scale with the leave-one-structure-out objective, Å (see <see cref="DefaultBounds"/>).</summary>

@@ -18,7 +18,7 @@ namespace Gpff.Regression;
 /// L and α directly (no refactorisation, only the environments are rebuilt), so a model loads in
 /// O(N²) time. Writing goes to a temporary file that is renamed into place.
 /// </summary>
-public static class ModelFile
+public static partial class ModelFile
 {
     /// <summary>
     /// The format version this library writes and the newest it reads. Version 2 names the noises as
@@ -141,6 +141,11 @@ public static class ModelFile
         catch (EndOfStreamException)
         {
             throw new ModelFileException(path, "the file is too short to be a Gpff model file.");
+        }
+
+        if (b8.SequenceEqual(SparseMagic))
+        {
+            throw new ModelFileException(path, "it holds a sparse GP; load it with ModelFile.LoadSparse (ForceField.Load and the gpff commands do so by themselves).");
         }
 
         if (!b8.SequenceEqual(Magic))

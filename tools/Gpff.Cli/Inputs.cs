@@ -9,6 +9,24 @@ namespace Gpff.Cli;
 internal static class Inputs
 {
     /// <summary>
+    /// A trained model as a calculator, full or sparse GP (the file's magic tells which), with the
+    /// species it was trained on: what the commands that only evaluate a model (md, relax) need.
+    /// </summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public static (ICalculator Calculator, HashSet<int> Species) LoadModel(string path, CancellationToken cancellationToken)
+    {
+        var calculator = SparseForceField.LoadCalculator(path, cancellationToken);
+        var species = calculator switch
+        {
+            ForceField ff => ff.Species,
+            SparseForceField sparse => sparse.Species,
+            _ => throw new InvalidOperationException($"{path}: unexpected model kind {calculator.GetType().Name}."),
+        };
+        return (calculator, species.ToHashSet());
+    }
+
+    /// <summary>
     /// The frames of an extended XYZ file, each checked with <see cref="Structure.Validate"/> (finite
     /// coordinates, a usable cell, atoms at least <see cref="Structure.DefaultMinimumDistanceA"/> apart),
     /// read lazily; an error names the file and the frame.

@@ -55,9 +55,9 @@ public sealed class MdCommand : ICommand
             }
         }
 
-        var ff = ForceField.Load(modelPath, cancellationToken: cancellationToken);
+        var (ff, species) = Inputs.LoadModel(modelPath, cancellationToken);
         var start = md.StartFrame(input);
-        Inputs.CheckSpecies(input, md.Frame - 1, start, ff.Species.ToHashSet(), "the model");
+        Inputs.CheckSpecies(input, md.Frame - 1, start, species, "the model");
         var structure = start.CloneWithoutLabels();
         var dynamics = Inputs.AtFrame(input, md.Frame - 1, () => md.Build(structure, ff, cancellationToken));
         using var log = logPath is null ? null : MolecularDynamicsLogger.Create(logPath);

@@ -49,15 +49,34 @@ public sealed class PredictCommand : ICommand
         }
 
         SafeFile.CheckOutput(output, args.Positional, "-o");
-        var ff = ForceField.Load(args.Positional[0], new Regression.GaussianProcessOptions { Uncertainty = kind }, cancellationToken);
-        var known = ff.Species.ToHashSet();
+        // A sparse model (gpff train --sparse) predicts through its own facade; both are calculators.
+        bool isSparse = Regression.ModelFile.IsSparse(args.Positional[0]);
+        if (isSparse && kind != Regression.UncertaintyKind.Latent && args.Has("sigma"))
+        {
+            throw new ArgumentException($"{args.Positional[0]} is a sparse model: its σ is that of the latent function only (omit --sigma or give --sigma latent).");
+        }
+
+        if (isSparse)
+        {
+            kind = Regression.UncertaintyKind.Latent;
+        }
+
+        var ff = isSparse ? null : ForceField.Load(args.Positional[0], new Regression.GaussianProcessOptions { Uncertainty = kind }, cancellationToken);
+        var sparseFf = isSparse ? SparseForceField.Load(args.Positional[0]) : null;
+        var known = (ff?.Species ?? sparseFf!.Species).ToHashSet();
+        var reference = ff is not null ? ff.Model.ReferenceEnergies : sparseFf!.Model!.ReferenceEnergies;
+        Regression.GpPrediction Predict(Structure s) => ff is not null ? ff.Predict(s, uncertainty, cancellationToken) : sparseFf!.Predict(s, uncertainty, cancellationToken);
         string structuresPath = args.Positional[1];
         int count = 0, outside = 0;
         ExtXyz.Write(output, Predictions());
         stdout.WriteLine($"{count} frames predicted, written to {output}");
-        if (uncertainty)
+        if (uncertainty && sparseFf is not null)
         {
-            var c = ff.Model.Calibration;
+            stdout.WriteLine($"standard deviations: latent function of the sparse GP ({sparseFf.Model!.Options.Variance.ToString().ToUpperInvariant()}), uncalibrated");
+        }
+        else if (uncertainty)
+        {
+            var c = ff!.Model.Calibration;
             stdout.WriteLine(c.IsNone
                 ? $"standard deviations (std_kind={UncertaintyArguments.Word(kind)}): {UncertaintyArguments.Describe(kind)}; this model is uncalibrated"
                 : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"standard deviations (std_kind={UncertaintyArguments.Word(kind)}): {UncertaintyArguments.Describe(kind)} (scales energy {c.EnergyScale:F3}, forces {c.ForceScale:F3}, stress {c.StressScale:F3})"));
@@ -65,7 +84,7 @@ public sealed class PredictCommand : ICommand
 
         if (outside > 0)
         {
-            stdout.WriteLine($"note: {outside} frames have a composition outside the span of the training compositions (composition_in_span=F): their energies extrapolate the reference energies{(ff.Model.Options.ReferenceEnergyPrior is null ? ", and this model's σ does not include that (trained without --reference-prior)" : "; their energy σ includes it")}");
+            stdout.WriteLine($"note: {outside} frames have a composition outside the span of the training compositions (composition_in_span=F): their energies extrapolate the reference energies{(ff?.Model.Options.ReferenceEnergyPrior is null ? ", and this model's σ does not include that (trained without --reference-prior)" : "; their energy σ includes it")}");
         }
 
         return 0;
@@ -77,7 +96,7 @@ public sealed class PredictCommand : ICommand
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Inputs.CheckSpecies(structuresPath, index, s, known, "the model");
-                var p = Inputs.AtFrame(structuresPath, index, () => ff.Predict(s, uncertainty, cancellationToken));
+                var p = Inputs.AtFrame(structuresPath, index, () => Predict(s));
                 index++;
                 var o = s.Clone();
                 if (s.EnergyEv is double e)
@@ -95,7 +114,7 @@ public sealed class PredictCommand : ICommand
                     o.AtomProperties["ref_forces"] = AtomProperty.FromReals("ref_forces", 3, f.SelectMany(v => new[] { v.X, v.Y, v.Z }).ToArray());
                 }
 
-                bool inSpan = ff.Model.ReferenceEnergies!.IsInSpan(s.AtomicNumbers);
+                bool inSpan = reference?.IsInSpan(s.AtomicNumbers) ?? true;
                 outside += inSpan ? 0 : 1;
                 o.Info["composition_in_span"] = inSpan;
                 o.EnergyEv = p.EnergyEv;

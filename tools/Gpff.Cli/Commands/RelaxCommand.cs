@@ -97,8 +97,7 @@ public sealed class RelaxCommand : ICommand
             SafeFile.CheckOutput(entriesPath, [.. args.Positional, output], "--entries");
         }
 
-        var ff = ForceField.Load(args.Positional[0], cancellationToken: cancellationToken);
-        var known = ff.Species.ToHashSet();
+        var (ff, known) = Inputs.LoadModel(args.Positional[0], cancellationToken);
         string input = args.Positional[1];
         var inv = CultureInfo.InvariantCulture;
         var entries = new List<PhaseEntry>();

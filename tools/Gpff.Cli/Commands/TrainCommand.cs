@@ -41,6 +41,7 @@ public sealed class TrainCommand : ICommand
                           [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
                           [--reference-prior τ|none] [--plots DIR]
+                          [--sparse M [--select variance|random|kmeans] [--seed N]]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -76,6 +77,7 @@ public sealed class TrainCommand : ICommand
                               expected fraction of those errors within kσ, for the σ chosen by --sigma)
         {UncertaintyArguments.PriorHelp}
         {UncertaintyArguments.Help}
+        {SparseTraining.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -103,7 +105,15 @@ public sealed class TrainCommand : ICommand
         double holdout = args.GetDouble(0, "holdout");
         var testFile = args.Get("test");
         int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
+        int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
+        var selectText = args.Get("select");
+        int seed = args.GetInt(0, 0, int.MaxValue, "seed");
         args.RejectUnknown();
+        var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
+        if (sparse == 0 && (selectText is not null || args.Has("seed")))
+        {
+            throw new ArgumentException("--select and --seed choose the inducing environments of --sparse M; give --sparse too.");
+        }
         if (args.Positional.Count != 1)
         {
             throw new ArgumentException("expected one training file (gpff train --help).");
@@ -153,7 +163,7 @@ public sealed class TrainCommand : ICommand
         }
 
         var (train, held) = Split(frames, holdout);
-        if (fit && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
+        if (fit && sparse == 0 && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
         {
             throw new ArgumentException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
         }
@@ -166,6 +176,27 @@ public sealed class TrainCommand : ICommand
             {
                 Inputs.CheckSpecies(testFile, i, held[i], trainedSpecies, "the training data");
             }
+        }
+
+        if (sparse > 0)
+        {
+            // A sparse GP is fitted by its (DTC) marginal likelihood only: the default objective of the
+            // full GP does not apply, and the full GP's LOSO reports, plots and reference prior do not exist for it.
+            if (args.Has("objective") && fitOptions.Objective != HyperparameterObjective.MarginalLikelihood)
+            {
+                throw new ArgumentException($"--sparse models are fitted by their marginal likelihood only; drop --objective {FitArguments.Word(fitOptions.Objective)} or give --objective likelihood.");
+            }
+
+            foreach (var full in new[] { "plots", "reference-prior", "sigma" })
+            {
+                if (args.Has(full))
+                {
+                    throw new ArgumentException($"--{full} applies to the full GP only; it is not available with --sparse.");
+                }
+            }
+
+            return SparseTraining.Run(settings, train, held, testFile, holdout, dataPath, output, sparse, selection, seed, fit,
+                fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood }, threads, stdout, stderr, cancellationToken);
         }
 
         var progress = new LineProgress(stderr);
