@@ -80,8 +80,7 @@ public sealed class CrossValidateCommand : ICommand
             : "fixed hyperparameters";
         recipe += referencePrior is null ? "; fixed reference energies" : string.Create(Inv, $"; reference prior τ = {referencePrior.StandardDeviationEvPerAtom:G} eV/atom");
         stderr.WriteLine(string.Create(Inv, $"gpff cv: {frames.Count} frames from {dataPath}, {folds} folds stratified by composition; {recipe}"));
-        var progress = new Progress(stderr);
-        var result = CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken);
+        var result = CliProgress.Run(stderr, progress => CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken));
 
         stdout.WriteLine(string.Create(Inv, $"cross-validation of {dataPath}: {frames.Count} frames, {folds} folds stratified by composition; {recipe}"));
         stdout.WriteLine("hyperparameters per fold:");
@@ -106,17 +105,5 @@ public sealed class CrossValidateCommand : ICommand
         }
 
         return 0;
-    }
-
-    private sealed class Progress(TextWriter writer) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (writer)
-            {
-                writer.WriteLine(value);
-                writer.Flush();
-            }
-        }
     }
 }

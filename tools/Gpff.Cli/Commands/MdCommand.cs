@@ -64,9 +64,12 @@ public sealed class MdCommand : ICommand
         using var trajectory = trajectoryPath is null ? null : TrajectoryWriter.Create(trajectoryPath);
         log?.Attach(dynamics, every);
         trajectory?.Attach(dynamics, every);
-        MdArguments.AttachProgress(dynamics, md.Steps, stderr);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        dynamics.Run(md.Steps, null, cancellationToken);
+        CliProgress.Run(stderr, progress =>
+        {
+            MdArguments.AttachProgress(dynamics, md.Steps, progress);
+            dynamics.Run(md.Steps, null, cancellationToken);
+        });
 
         var inv = CultureInfo.InvariantCulture;
         var state = dynamics.State;

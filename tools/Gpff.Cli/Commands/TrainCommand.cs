@@ -199,10 +199,9 @@ public sealed class TrainCommand : ICommand
                 fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood }, threads, stdout, stderr, cancellationToken);
         }
 
-        var progress = new LineProgress(stderr);
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
         var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior, Uncertainty = sigmaKind });
-        var report = ff.Train(train, fit, fitOptions, progress, cancellationToken);
+        var report = CliProgress.Run(stderr, progress => ff.Train(train, fit, fitOptions, progress, cancellationToken));
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
 
         stdout.WriteLine(string.Create(Inv, $"trained on {report.Structures} structures, {report.Labels} labels in {report.Seconds:F1} s; model written to {output}"));
@@ -404,18 +403,5 @@ public sealed class TrainCommand : ICommand
             Noise = NoiseLevels.FromArray(NoiseLevels.Names.Select(name => values[name]).ToArray()),
             Labels = labels,
         };
-    }
-
-    /// <summary>Writes each progress line to stderr at once (no synchronisation context).</summary>
-    private sealed class LineProgress(TextWriter writer) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (writer)
-            {
-                writer.WriteLine(value);
-                writer.Flush();
-            }
-        }
     }
 }
