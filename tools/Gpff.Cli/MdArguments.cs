@@ -38,6 +38,9 @@ internal sealed record MdArguments
     /// <summary>Option names that are flags.</summary>
     public static readonly string[] Flags = ["anisotropic"];
 
+    /// <summary>Options (with a value) of the dynamics.</summary>
+    public static readonly string[] Options = ["frame", "ensemble", "temperature", "timestep", "steps", "seed", "friction", "pressure", "barostat-time", "compressibility"];
+
     public required string Ensemble { get; init; }
 
     public double TemperatureK { get; init; }

@@ -21,6 +21,9 @@ public sealed class CrossValidateCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "folds", "threads", .. FitArguments.Options, UncertaintyArguments.PriorOption];
+
+    /// <inheritdoc/>
     public string Help => string.Create(Inv, $"""
         usage: gpff cv DATA.extxyz [--folds K] [--cutoff-2 Å] [--cutoff-3 Å] [--hyperparameters LIST]
                        [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]

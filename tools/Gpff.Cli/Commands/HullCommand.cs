@@ -20,6 +20,9 @@ public sealed class HullCommand : ICommand
     public IReadOnlyList<string> Flags => [];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "pressure", "terminals", "plot", "samples", "seed", "band", "covariance", "tolerance"];
+
+    /// <inheritdoc/>
     public string Help => """
         usage: gpff hull ENTRIES.csv [--pressure GPa] [--terminals BaO,RhO2] [-o RESULT.json] [--plot hull.png]
                          [--covariance COV.txt] [--samples N] [--seed S] [--band 0.05,0.95] [--tolerance EV]

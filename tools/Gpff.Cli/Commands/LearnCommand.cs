@@ -25,6 +25,9 @@ public sealed class LearnCommand : ICommand
     public IReadOnlyList<string> Flags => [.. MdArguments.Flags, "resume"];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "settings", "pool", "selected", "checkpoint", "log", "trajectory", "every", .. MdArguments.Options];
+
+    /// <inheritdoc/>
     public string Help => $"""
         usage: gpff learn MODEL IN.extxyz --settings SETTINGS.json -o OUT.gpff --steps N [MD options]
                           [--checkpoint DIR] [--resume] [--log LOG.csv] [--trajectory T.extxyz] [--every n]

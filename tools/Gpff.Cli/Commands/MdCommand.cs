@@ -17,6 +17,9 @@ public sealed class MdCommand : ICommand
     public IReadOnlyList<string> Flags => MdArguments.Flags;
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => [.. MdArguments.Options, "log", "trajectory", "every"];
+
+    /// <inheritdoc/>
     public string Help => $"""
         usage: gpff md MODEL IN.extxyz --steps N [--ensemble nve|nvt|npt] [--temperature K] [--pressure GPa]
                        [--timestep fs] [--seed S] [--log LOG.csv] [--trajectory OUT.extxyz] [--every n]

@@ -16,6 +16,9 @@ public sealed class PredictCommand : ICommand
     public IReadOnlyList<string> Flags => ["no-uncertainty"];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", UncertaintyArguments.KindOption];
+
+    /// <inheritdoc/>
     public string Help => """
         usage: gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz [--no-uncertainty] [--sigma label|latent]
 

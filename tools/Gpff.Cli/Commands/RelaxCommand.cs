@@ -20,6 +20,9 @@ public sealed class RelaxCommand : ICommand
     public IReadOnlyList<string> Flags => [];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "pressure", "cell", "optimizer", "fmax", "stress-tolerance", "max-steps", "entries"];
+
+    /// <inheritdoc/>
     public string Help => string.Create(CultureInfo.InvariantCulture, $"""
         usage: gpff relax MODEL IN.extxyz -o OUT.extxyz [--pressure GPa] [--fmax eV/Å] [--cell full|hydrostatic|fixed]
                           [--optimizer lbfgs|fire] [--stress-tolerance GPa] [--max-steps N] [--entries ENTRIES.csv]

@@ -19,6 +19,9 @@ public sealed class TrainCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options];
+
+    /// <inheritdoc/>
     public string Help
     {
         get
