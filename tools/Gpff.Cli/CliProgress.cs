@@ -59,7 +59,12 @@ public sealed class CliProgress : IProgress<string>, IProgress<GpProgress>
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
                 new RateColumn(), new RemainingTimeColumn(), new ElapsedTimeColumn())
-            .Start(context => result = work(new CliProgress(stderr, console, context)));
+            .Start(context =>
+            {
+                var progress = new CliProgress(stderr, console, context);
+                result = work(progress);
+                progress.CompleteAll(); // stages of unknown length end with the work
+            });
         return result;
     }
 
@@ -167,7 +172,7 @@ public sealed class CliProgress : IProgress<string>, IProgress<GpProgress>
                 bar.IsIndeterminate = false;
             }
 
-            bar.Value = total > 0 ? Math.Min(done, total) : done;
+            bar.Value = Math.Max(bar.Value, total > 0 ? Math.Min(done, total) : done); // never backwards
             bar.Description = status is null ? Markup.Escape(task) : $"{Markup.Escape(task)} [grey]{Markup.Escape(status)}[/]";
             if (total > 0 && done >= total)
             {
@@ -189,6 +194,14 @@ public sealed class CliProgress : IProgress<string>, IProgress<GpProgress>
                 bar.Value = bar.MaxValue;
                 bar.StopTask();
             }
+        }
+    }
+
+    private void CompleteAll()
+    {
+        foreach (var name in _tasks.Where(t => !t.Value.IsFinished).Select(t => t.Key).ToList())
+        {
+            Complete(name);
         }
     }
 
