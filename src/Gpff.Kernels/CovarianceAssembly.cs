@@ -178,7 +178,8 @@ public sealed class CovarianceAssemblyPlan
         int nh = hyperparameterGradients ? kernel.HyperparameterNames.Count : 0;
         int total = _items.Length;
         int stride = Math.Max(1, total / 256);
-        int done = 0;
+        int done = 0, reported = 0;
+        var progressGate = new Lock();
         var ct = _options.CancellationToken;
         var po = new ParallelOptions { MaxDegreeOfParallelism = _options.MaxDegreeOfParallelism, CancellationToken = ct };
         // One block buffer per worker thread, grown as needed and reused for all its items.
@@ -202,7 +203,16 @@ public sealed class CovarianceAssemblyPlan
             int d = Interlocked.Increment(ref done);
             if (_options.Progress is { } progress && (d == total || d % stride == 0))
             {
-                progress.Report((double)d / total);
+                // Reports in order, never backwards: a worker that counted earlier but reaches this point
+                // after the last item was reported stays silent (progress bars, "done" lines).
+                lock (progressGate)
+                {
+                    if (d > reported)
+                    {
+                        reported = d;
+                        progress.Report((double)d / total);
+                    }
+                }
             }
 
             return buffer;

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using CsvHelper;
+using CsvHelper.Configuration;
 using Gpff.IO;
 
 namespace Gpff.Phases;
@@ -9,7 +11,8 @@ namespace Gpff.Phases;
 /// and optionally <c>volume_a3,energy_std_ev</c> (any order; the optional cells may be empty), one
 /// entry per line. Energy, volume and std are for the formula as written (<c>Ba2RhO4</c> counts 7
 /// atoms). Blank lines and lines starting with <c>#</c> are ignored; fields may be quoted with
-/// double quotes; trailing empty cells may be left out.
+/// double quotes; trailing empty cells may be left out. Parsing and writing are CsvHelper's (RFC 4180,
+/// invariant culture); errors name the source, line and column.
 /// </summary>
 public static class PhaseEntryCsv
 {
@@ -29,40 +32,51 @@ public static class PhaseEntryCsv
     /// <summary>Reads entries from CSV text.</summary>
     /// <param name="reader">The text.</param>
     /// <param name="sourceName">Name used in error messages (the file name).</param>
-    /// <exception cref="InvalidDataException">Malformed input; the message names the source, the line and what is wrong.</exception>
+    /// <exception cref="InvalidDataException">Malformed input; the message names the source, the line, the column and what is wrong.</exception>
     public static List<PhaseEntry> Read(TextReader reader, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var entries = new List<PhaseEntry>();
         var firstLineOfName = new Dictionary<string, int>(StringComparer.Ordinal);
         Dictionary<string, int>? columns = null;
-        int lineNumber = 0;
-        string? line;
-        var lines = new BoundedLineReader(reader, sourceName, 1 << 20);
-        while ((line = lines.ReadLine()) is not null)
+        using var parser = new CsvParser(reader, Configuration(sourceName));
+        while (true)
         {
-            lineNumber++;
-            string trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed.StartsWith('#'))
+            string[] fields;
+            int lineNumber;
+            try
             {
-                continue;
+                if (!parser.Read())
+                {
+                    break;
+                }
+
+                fields = parser.Record ?? [];
+                lineNumber = FirstLine(parser);
+            }
+            catch (MaxFieldSizeException)
+            {
+                throw new InvalidDataException($"{sourceName}, line {parser.RawRow}: longer than {MaxFieldLength} characters without a line break; this is not a text file of the expected format.");
+            }
+            catch (CsvHelperException ex) when (ex.InnerException is InvalidDataException inner)
+            {
+                throw inner;
             }
 
-            var fields = Split(line, sourceName, lineNumber);
             if (columns is null)
             {
                 columns = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-                for (int i = 0; i < fields.Count; i++)
+                for (int i = 0; i < fields.Length; i++)
                 {
                     string name = fields[i].Trim();
                     if (!Columns.Contains(name, StringComparer.OrdinalIgnoreCase))
                     {
-                        throw new InvalidDataException($"{sourceName}, line {lineNumber}: unknown column '{name}' in the header (expected {string.Join(",", Columns)}).");
+                        throw new InvalidDataException($"{sourceName}, line {lineNumber}, column {i + 1}: unknown column '{name}' in the header (expected {string.Join(",", Columns)}).");
                     }
 
                     if (!columns.TryAdd(name, i))
                     {
-                        throw new InvalidDataException($"{sourceName}, line {lineNumber}: column '{name}' appears twice in the header.");
+                        throw new InvalidDataException($"{sourceName}, line {lineNumber}, column {i + 1}: column '{name}' appears twice in the header.");
                     }
                 }
 
@@ -77,26 +91,23 @@ public static class PhaseEntryCsv
                 continue;
             }
 
-            if (fields.Count > columns.Count)
+            if (fields.Length > columns.Count)
             {
-                throw new InvalidDataException($"{sourceName}, line {lineNumber}: {fields.Count} fields, but the header has {columns.Count} columns.");
+                throw new InvalidDataException($"{sourceName}, line {lineNumber}, column {columns.Count + 1}: {fields.Length} fields, but the header has {columns.Count} columns.");
             }
 
-            while (fields.Count < columns.Count)
-            {
-                fields.Add(string.Empty); // trailing optional cells may be left out
-            }
-
-            string Field(string column) => columns.TryGetValue(column, out int i) ? fields[i].Trim() : string.Empty;
+            // Trailing optional cells may be left out.
+            string Field(string column) => columns.TryGetValue(column, out int i) && i < fields.Length ? fields[i].Trim() : string.Empty;
+            string Where(string column) => $"{sourceName}, line {lineNumber}, column {columns[column] + 1}";
             string entryName = Field("name");
             if (entryName.Length == 0)
             {
-                throw new InvalidDataException($"{sourceName}, line {lineNumber}: empty name.");
+                throw new InvalidDataException($"{Where("name")}: empty name.");
             }
 
             if (!firstLineOfName.TryAdd(entryName, lineNumber))
             {
-                throw new InvalidDataException($"{sourceName}, line {lineNumber}: the name '{entryName}' is already used on line {firstLineOfName[entryName]}; every entry needs its own name.");
+                throw new InvalidDataException($"{Where("name")}: the name '{entryName}' is already used on line {firstLineOfName[entryName]}; every entry needs its own name.");
             }
 
             Composition composition;
@@ -106,12 +117,28 @@ public static class PhaseEntryCsv
             }
             catch (FormatException ex)
             {
-                throw new InvalidDataException($"{sourceName}, line {lineNumber} ('{entryName}'): {ex.Message}", ex);
+                throw new InvalidDataException($"{Where("formula")} ('{entryName}'): {ex.Message}", ex);
             }
 
-            double energy = Number(Field("energy_ev"), "energy_ev", required: true, sourceName, lineNumber, entryName)!.Value;
-            double? volume = Number(Field("volume_a3"), "volume_a3", required: false, sourceName, lineNumber, entryName);
-            double? std = Number(Field("energy_std_ev"), "energy_std_ev", required: false, sourceName, lineNumber, entryName);
+            double? Number(string column, bool required)
+            {
+                string text = Field(column);
+                if (text.Length == 0)
+                {
+                    return required ? throw new InvalidDataException($"{sourceName}, line {lineNumber}, column {columns[column] + 1} ('{entryName}'): {column} is empty.") : null;
+                }
+
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                {
+                    throw new InvalidDataException($"{Where(column)} ('{entryName}'): {column} '{text}' is not a finite number.");
+                }
+
+                return v;
+            }
+
+            double energy = Number("energy_ev", required: true)!.Value;
+            double? volume = columns.ContainsKey("volume_a3") ? Number("volume_a3", required: false) : null;
+            double? std = columns.ContainsKey("energy_std_ev") ? Number("energy_std_ev", required: false) : null;
             try
             {
                 entries.Add(new PhaseEntry(entryName, composition, energy, volume, std));
@@ -135,6 +162,31 @@ public static class PhaseEntryCsv
         return entries;
     }
 
+    /// <summary>Longest field accepted (characters): a longer one is not a hull CSV (a binary file, usually).</summary>
+    public const int MaxFieldLength = 1 << 20;
+
+    /// <summary>
+    /// The CSV dialect, in one place for reading and writing: RFC 4180 (comma, double quotes, doubled
+    /// quotes inside), invariant culture, <c>#</c> comment lines, blank lines skipped, a ragged last row
+    /// allowed (the header check is ours), an unterminated quote an error that names the line.
+    /// </summary>
+    private static CsvConfiguration Configuration(string sourceName) => new(CultureInfo.InvariantCulture)
+    {
+        Delimiter = ",",
+        Quote = '"',
+        AllowComments = true,
+        Comment = '#',
+        IgnoreBlankLines = true,
+        HasHeaderRecord = false,
+        DetectColumnCountChanges = false,
+        MaxFieldSize = MaxFieldLength,
+        BadDataFound = args => throw new InvalidDataException(
+            args.Field.StartsWith('"') && args.Field.Count(c => c == '"') % 2 == 1
+                // An unterminated quote runs to the end of the input: its newlines are all inside the field.
+                ? $"{sourceName}, line {args.Context.Parser!.RawRow - args.RawRecord.Count(c => c == '\n')}: unterminated quoted field: {args.RawRecord.Trim()}"
+                : $"{sourceName}, line {FirstLine(args.Context.Parser!)}: a quote inside an unquoted field (quote the whole field and double the quote): {args.RawRecord.Trim()}"),
+    };
+
     /// <summary>Writes entries as CSV (all five columns; numbers in round-trip precision).</summary>
     /// <param name="path">File path.</param>
     /// <param name="entries">The entries.</param>
@@ -155,14 +207,24 @@ public static class PhaseEntryCsv
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(entries);
-        writer.WriteLine(string.Join(",", Columns));
+        using var csv = new CsvWriter(writer, Configuration("<writer>") with { NewLine = "\n" }, leaveOpen: true);
+        foreach (var c in Columns)
+        {
+            csv.WriteField(c);
+        }
+
+        csv.NextRecord();
         foreach (var e in entries)
         {
-            writer.WriteLine(string.Join(",",
-                Quote(e.Name), Quote(e.Composition.Formula), R(e.EnergyEv),
-                e.VolumeA3 is double v ? R(v) : string.Empty,
-                e.EnergyStdEv is double s ? R(s) : string.Empty));
+            csv.WriteField(e.Name);
+            csv.WriteField(e.Composition.Formula);
+            csv.WriteField(R(e.EnergyEv));
+            csv.WriteField(e.VolumeA3 is double v ? R(v) : string.Empty);
+            csv.WriteField(e.EnergyStdEv is double s ? R(s) : string.Empty);
+            csv.NextRecord();
         }
+
+        csv.Flush();
     }
 
     /// <summary>
@@ -217,74 +279,8 @@ public static class PhaseEntryCsv
         return matrix;
     }
 
-    private static double? Number(string text, string column, bool required, string source, int line, string entry)
-    {
-        if (text.Length == 0)
-        {
-            return required ? throw new InvalidDataException($"{source}, line {line} ('{entry}'): {column} is empty.") : null;
-        }
-
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-        {
-            throw new InvalidDataException($"{source}, line {line} ('{entry}'): {column} '{text}' is not a finite number.");
-        }
-
-        return v;
-    }
-
-    private static List<string> Split(string line, string source, int lineNumber)
-    {
-        var fields = new List<string>();
-        var sb = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"')
-                {
-                    if (i + 1 < line.Length && line[i + 1] == '"')
-                    {
-                        sb.Append('"');
-                        i++;
-                    }
-                    else
-                    {
-                        quoted = false;
-                    }
-                }
-                else
-                {
-                    sb.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(sb.ToString());
-                sb.Clear();
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        if (quoted)
-        {
-            throw new InvalidDataException($"{source}, line {lineNumber}: unterminated quoted field.");
-        }
-
-        fields.Add(sb.ToString());
-        return fields;
-    }
+    /// <summary>The line on which the parser's current record starts (a quoted field may span lines).</summary>
+    private static int FirstLine(IParser parser) => parser.RawRow - parser.RawRecord.TrimEnd('\r', '\n').Count(c => c == '\n');
 
     private static string R(double x) => x.ToString("R", CultureInfo.InvariantCulture);
-
-    private static string Quote(string s) =>
-        s.IndexOfAny([',', '"']) >= 0 || s != s.Trim() ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 }

@@ -63,6 +63,12 @@ public sealed record GaussianProcessOptions
     /// <see cref="Regression.ReferenceEnergyPrior"/>). Null (default): the reference energies are a fixed prior mean.
     /// </summary>
     public ReferenceEnergyPrior? ReferenceEnergyPrior { get; init; }
+
+    /// <summary>
+    /// Receives the layer's warnings (<see cref="GpffLog"/>: jitter added, rank-deficient reference energies).
+    /// Null (default): silent.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }
 
 /// <summary>
@@ -277,6 +283,7 @@ public sealed partial class GaussianProcess : ICalculator
         _factor = CholeskyFactorization.FactorInPlace(k, LabelCount, Options.Cholesky);
         progress?.Report(new GpProgress("Cholesky factorisation", 1, 1));
         UpdateReferenceAndAlpha();
+        LogTrainingDiagnostics();
     }
 
     /// <summary>Sets new hyperparameters and noises; the model must be trained again.</summary>

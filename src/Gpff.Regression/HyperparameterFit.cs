@@ -86,6 +86,9 @@ public sealed record HyperparameterFitOptions
     /// <see cref="HyperparameterFit.DefaultBounds"/>.
     /// </summary>
     public IReadOnlyDictionary<string, (double Lower, double Upper)> Bounds { get; init; } = new Dictionary<string, (double, double)>();
+
+    /// <summary>Receives the fit's warnings (<see cref="GpffLog"/>: not converged, failed trial points). Null (default): silent.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }
 
 /// <summary>The outcome of a hyperparameter fit.</summary>
@@ -199,6 +202,7 @@ public static class HyperparameterFit
             objective, progress, cancellationToken);
         gp.SetHyperparameters(bestKernel, bestNoise);
         gp.Train(cancellationToken: cancellationToken);
+        LogFit(options.Logger, result);
         return result with { MaxJitterAdded = Math.Max(result.MaxJitterAdded, gp.JitterAdded) };
     }
 
@@ -242,7 +246,26 @@ public static class HyperparameterFit
             (k, n) => sparse.LogMarginalLikelihood(training, kinds, k, n, gradient: true, cancellationToken), progress, cancellationToken);
         sparse.SetHyperparameters(bestKernel, bestNoise);
         sparse.Train(training, kinds, null, cancellationToken);
+        LogFit(options.Logger, result);
         return result with { MaxJitterAdded = Math.Max(result.MaxJitterAdded, sparse.InducingJitter) };
+    }
+
+    private static void LogFit(Microsoft.Extensions.Logging.ILogger? logger, HyperparameterFitResult result)
+    {
+        if (logger is null)
+        {
+            return;
+        }
+
+        if (!result.Converged)
+        {
+            GpffLog.FitNotConverged(logger, result.ObjectiveName, result.Optimization.ToString() ?? string.Empty);
+        }
+
+        if (result.FailedEvaluations > 0)
+        {
+            GpffLog.FitFailedEvaluations(logger, result.FailedEvaluations);
+        }
     }
 
     private static (HyperparameterFitResult Result, IKernel Kernel, NoiseLevels Noise) Optimize(IKernel kernel0, NoiseLevels noiseLevels0, bool[] present,

@@ -39,6 +39,9 @@ public sealed record SparseGaussianProcessOptions
     /// </summary>
     public SpeciesReferenceEnergies? ReferenceEnergies { get; init; }
 
+    /// <summary>Receives the sparse GP's warnings (<see cref="GpffLog"/>: jitter added to K_uu). Null (default): silent.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
     /// <summary>The predictive variance reported (default <see cref="SparseVarianceKind.Dtc"/>).</summary>
     public SparseVarianceKind Variance { get; init; } = SparseVarianceKind.Dtc;
 
@@ -235,6 +238,10 @@ public sealed class SparseGaussianProcess : ICalculator
         _inducingRelativeJitter = jitter;
         _stats = stats;
         Finish();
+        if (jitter > 0 && Options.Logger is { } logger)
+        {
+            GpffLog.InducingJitterAdded(logger, jitter, InducingCount);
+        }
     }
 
     /// <summary>

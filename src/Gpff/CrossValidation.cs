@@ -127,7 +127,7 @@ public static class CrossValidation
     /// <param name="fit">Whether each fold fits its hyperparameters.</param>
     /// <param name="fitOptions">Options of the fits.</param>
     /// <param name="options">GP options of every fold's model.</param>
-    /// <param name="progress">Human-readable progress lines.</param>
+    /// <param name="progress">Human-readable progress lines; when it is also an <see cref="IProgress{T}"/> of <see cref="GpProgress"/>, it gets the folds done too (for progress bars).</param>
     /// <param name="cancellationToken">Cancellation.</param>
     public static CrossValidationResult Run(IReadOnlyList<Structure> structures, ForceFieldSettings settings, int folds, bool fit,
         HyperparameterFitOptions? fitOptions = null, GaussianProcessOptions? options = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
@@ -143,6 +143,7 @@ public static class CrossValidation
             cancellationToken.ThrowIfCancellationRequested();
             var train = structures.Where((_, i) => fold[i] != k).ToList();
             var held = structures.Where((_, i) => fold[i] == k).ToList();
+            (progress as IProgress<GpProgress>)?.Report(new GpProgress("cross-validation folds", k, folds));
             progress?.Report(string.Create(CultureInfo.InvariantCulture, $"fold {k + 1}/{folds}: training on {train.Count} structures, predicting {held.Count}"));
             var ff = ForceField.Create(settings, (options ?? new GaussianProcessOptions()) with { Uncertainty = UncertaintyKind.Latent });
             reports.Add(ff.Train(train, fit, fitOptions, cancellationToken: cancellationToken));
@@ -156,6 +157,7 @@ public static class CrossValidation
             }
         }
 
+        (progress as IProgress<GpProgress>)?.Report(new GpProgress("cross-validation folds", folds, folds));
         return new CrossValidationResult
         {
             Folds = folds,

@@ -326,7 +326,7 @@ public sealed class ForceField : ILearningCalculator
     /// <param name="structures">Labelled structures.</param>
     /// <param name="fitHyperparameters">Fit hyperparameters and noises first.</param>
     /// <param name="fitOptions">Fit options (null: defaults).</param>
-    /// <param name="progress">Human-readable progress lines.</param>
+    /// <param name="progress">Human-readable progress lines; when it is also an <see cref="IProgress{T}"/> of <see cref="GpProgress"/>, it gets the stages' counts too (for progress bars).</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <param name="calibrate">Compute the LOSO errors and calibrate the standard deviations (default true).</param>
     /// <returns>What was done, with the training residuals, the LOSO errors and the calibration.</returns>
@@ -366,6 +366,7 @@ public sealed class ForceField : ILearningCalculator
         {
             var reporter = progress is null ? null : new ProgressAdapter<GpProgress>(p =>
             {
+                (progress as IProgress<GpProgress>)?.Report(p);
                 if (p.Done == p.Total)
                 {
                     progress.Report($"  {p.Stage}: done ({p.Total})");
@@ -384,6 +385,7 @@ public sealed class ForceField : ILearningCalculator
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var losoReporter = progress is null ? null : new ProgressAdapter<GpProgress>(p =>
             {
+                (progress as IProgress<GpProgress>)?.Report(p);
                 if (p.Done == p.Total)
                 {
                     progress.Report($"  {p.Stage}: done ({p.Total} structures)");

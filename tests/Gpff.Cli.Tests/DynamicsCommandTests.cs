@@ -69,6 +69,7 @@ public sealed class DynamicsCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Contains("40 steps of 1 fs (nve)", stdout);
         Assert.Contains("step 40/40", stderr);
+        Assert.DoesNotContain('\u001b', stderr); // redirected: plain lines, no terminal control codes
         var log = File.ReadAllLines(P("md.csv"));
         Assert.Equal(Dynamics.MolecularDynamics.MolecularDynamicsLogger.Header, log[0]);
         Assert.Equal(["10", "20", "30", "40"], log.Skip(1).Select(l => l.Split(',')[0]));

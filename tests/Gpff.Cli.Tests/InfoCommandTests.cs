@@ -26,7 +26,7 @@ public class InfoCommandTests
         Assert.Equal("gpff info: Extended XYZ file '/no/such/file.extxyz' does not exist.", stderr.TrimEnd());
 
         (code, _, stderr) = Cli.Run("info", "x.extxyz", "--cutof", "3");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code); // a usage error
         Assert.Contains("unknown option --cutof", stderr);
 
         (code, _, stderr) = Cli.Run("frobnicate");

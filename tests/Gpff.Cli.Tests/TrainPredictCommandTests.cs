@@ -41,6 +41,7 @@ public class TrainPredictCommandTests : IDisposable
         Assert.Matches(@"BaO\s+2\s+E\s+\d+\.\d\d meV/atom", stdout);
         Assert.Matches(@"O2Rh\s+\d+\s+E", stdout);
         Assert.Contains("covariance assembly", stderr);
+        Assert.DoesNotContain('\u001b', stderr); // redirected: plain lines, no terminal control codes
 
         var ff = ForceField.Load(model);
         Assert.Equal([0.07, 0.45, 0.004, 0.6], ff.Model.Kernel.Hyperparameters);

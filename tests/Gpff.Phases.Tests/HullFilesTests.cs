@@ -71,19 +71,21 @@ public class HullFilesTests : IDisposable
     }
 
     [Theory]
-    [InlineData("name,formula,energy_ev\nBaO,BaO,abc\n", "line 2", "energy_ev 'abc' is not a finite number")]
-    [InlineData("name,formula,energy_ev\n# comment\nX,XyO2,-1\n", "line 3", "Unknown element 'Xy' in formula 'XyO2'")]
-    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,5,6\n", "line 2", "5 fields, but the header has 4 columns")]
-    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO\n", "line 2", "energy_ev is empty")]
+    [InlineData("name,formula,energy_ev\nBaO,BaO,abc\n", "line 2, column 3", "energy_ev 'abc' is not a finite number")]
+    [InlineData("name,formula,energy_ev\n# comment\nX,XyO2,-1\n", "line 3, column 2", "Unknown element 'Xy' in formula 'XyO2'")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,5,6\n", "line 2, column 5", "5 fields, but the header has 4 columns")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO\n", "line 2, column 3", "energy_ev is empty")]
     [InlineData("name,formula\nBaO,BaO\n", "line 1", "lacks the column 'energy_ev'")]
-    [InlineData("name,formula,energy,volume_a3\n", "line 1", "unknown column 'energy'")]
+    [InlineData("name,formula,energy,volume_a3\n", "line 1, column 3", "unknown column 'energy'")]
     [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,-5\n", "line 2", "volume must be positive")]
     [InlineData("name,formula,energy_ev,energy_std_ev\nBaO,BaO,-1,-0.1\n", "line 2", "standard deviation must be ≥ 0")]
     [InlineData("name,formula,energy_ev\n\"BaO,BaO,-1\n", "line 2", "unterminated")]
     [InlineData("name,formula,energy_ev\n", "", "no entries")]
-    [InlineData("name,formula,energy_ev\nBaO,BaO,-1\nO,O,-2\nBaO,BaO,-3\n", "line 4", "the name 'BaO' is already used on line 2")]
-    [InlineData("name,formula,energy_ev\nBaO,BaO,NaN\n", "line 2", "energy_ev 'NaN' is not a finite number")]
-    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,Infinity\n", "line 2", "volume_a3 'Infinity' is not a finite number")]
+    [InlineData("name,formula,energy_ev\nBaO,BaO,-1\nO,O,-2\nBaO,BaO,-3\n", "line 4, column 1", "the name 'BaO' is already used on line 2")]
+    [InlineData("name,formula,energy_ev\nBaO,BaO,NaN\n", "line 2, column 3", "energy_ev 'NaN' is not a finite number")]
+    [InlineData("name,formula,energy_ev,volume_a3\nBaO,BaO,-1,Infinity\n", "line 2, column 4", "volume_a3 'Infinity' is not a finite number")]
+    [InlineData("name,formula,energy_ev\nBa\"O,BaO,-1\n", "line 2", "a quote inside an unquoted field")]
+    [InlineData("# header follows\n\nname,formula,energy_ev\r\n\"BaO\nrocksalt\",BaO,-1\r\nO,O,x\r\n", "line 6, column 3", "energy_ev 'x' is not a finite number")]
     public void CsvBadInputNamesFileAndLine(string text, string where, string what)
     {
         string path = Path.Combine(_dir, "bad.csv");
@@ -92,6 +94,17 @@ public class HullFilesTests : IDisposable
         Assert.Contains(path, ex.Message);
         Assert.Contains(where, ex.Message);
         Assert.Contains(what, ex.Message);
+    }
+
+    [Fact]
+    public void CsvQuotedFieldsCommentsBlankLinesAndWindowsLineEndingsAreRead()
+    {
+        string path = Path.Combine(_dir, "dialect.csv");
+        File.WriteAllText(path, "# made by hand\r\nname,formula,energy_std_ev,energy_ev\r\n\r\n\"BaO, rocksalt \"\"B1\"\"\",BaO,,-1.5e3\r\n# a comment between rows\r\n  O2 ,O2, 0.01 ,-9.86\r\n");
+        var entries = PhaseEntryCsv.Read(path);
+        Assert.Equal(["BaO, rocksalt \"B1\"", "O2"], entries.Select(e => e.Name));
+        Assert.Equal([-1500.0, -9.86], entries.Select(e => e.EnergyEv));
+        Assert.Equal([null, 0.01], entries.Select(e => e.EnergyStdEv));
     }
 
     [Fact]

@@ -104,6 +104,22 @@ public class CovarianceEngineTests
         Assert.ThrowsAny<OperationCanceledException>(() => gp.LogMarginalLikelihood(cancellationToken: cts.Token));
     }
 
+    [Fact]
+    public void AssemblyProgressFromManyThreadsNeverGoesBackwards()
+    {
+        // Workers count items as they finish; their reports must still arrive in order, ending at the total.
+        for (int run = 0; run < 5; run++)
+        {
+            var gp = Data(threads: 4);
+            var reports = new List<GpProgress>();
+            gp.Train(new SyncProgress<GpProgress>(reports));
+            var assembly = reports.Where(r => r.Stage.StartsWith("covariance assembly", StringComparison.Ordinal)).ToList();
+            Assert.True(assembly.Count > 1);
+            Assert.All(assembly.Zip(assembly.Skip(1)), p => Assert.True(p.Second.Done > p.First.Done, $"{p.First.Done} then {p.Second.Done}"));
+            Assert.Equal(assembly[^1].Total, assembly[^1].Done);
+        }
+    }
+
     private sealed class SyncProgress<T>(List<T> list) : IProgress<T>
     {
         public void Report(T value)

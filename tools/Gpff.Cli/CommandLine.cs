@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace Gpff.Cli;
 
 /// <summary>One sub-command of the gpff tool.</summary>
@@ -14,6 +16,13 @@ public interface ICommand
 
     /// <summary>Option names that never take a value (e.g. "fit"), so that "--fit FILE" leaves FILE positional.</summary>
     IReadOnlyList<string> Flags { get; }
+
+    /// <summary>
+    /// Names of the options that take a value, without dashes; "o|output" declares -o and --output as one
+    /// option. Every name the command reads must be declared here or in <see cref="Flags"/>: System.CommandLine
+    /// parses against these declarations and refuses anything else (docs/DESIGN.md, "The command line").
+    /// </summary>
+    IReadOnlyList<string> Options { get; }
 
     /// <summary>Runs the command; returns the process exit code.</summary>
     /// <param name="args">Arguments after the command name.</param>
@@ -42,38 +51,114 @@ public static class CommandLine
         new Commands.MapCommand(),
     ];
 
-    /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>
+    /// <summary>Exit code of a usage error: an unknown command or option, an option value that is not what the option takes.</summary>
+    public const int UsageExitCode = 2;
+
+    /// <summary>
+    /// The System.CommandLine tree of the tool: one <see cref="Command"/> per <see cref="ICommand"/>, its
+    /// declared options (values as text, one per occurrence, so that a repeated option is reported by name)
+    /// and flags, and its positional arguments. It gives response files (<c>gpff train @args.rsp</c>) and
+    /// tab completion (<c>[suggest]</c> directive, dotnet-suggest).
+    /// </summary>
+    public static RootCommand Root { get; } = BuildRoot();
+
+    private static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("gpff — Gaussian-process interatomic force fields");
+        foreach (var c in Commands)
+        {
+            var command = new Command(c.Name, c.Summary);
+            foreach (var spec in c.Options)
+            {
+                command.Options.Add(ValueOption(spec));
+            }
+
+            foreach (var flag in c.Flags)
+            {
+                command.Options.Add(new Option<bool>(OptionName(flag)) { Arity = ArgumentArity.Zero, Description = "flag" });
+            }
+
+            command.Arguments.Add(new Argument<string[]>("arguments") { Arity = ArgumentArity.ZeroOrMore, Description = "files (see gpff " + c.Name + " --help)" });
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
+
+    private static Option<string[]> ValueOption(string spec)
+    {
+        var names = spec.Split('|');
+        var option = new Option<string[]>(OptionName(names[^1]), names[..^1].Select(OptionName).ToArray())
+        {
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+            HelpName = "value",
+        };
+        return option;
+    }
+
+    private static bool LooksLikeOption(string token) =>
+        token.Length > 1 && token[0] == '-' && !double.TryParse(token, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _);
+
+    private static string OptionName(string name) => (name.Length == 1 ? "-" : "--") + name;
+
+    /// <summary>Runs the tool; usage errors become one clear line on stderr and exit code 2, other errors one line and exit code 1.</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <param name="stdout">Standard output.</param>
     /// <param name="stderr">Standard error.</param>
     /// <param name="cancellationToken">Cancellation (Ctrl+C).</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(args);
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             stdout.WriteLine("gpff — Gaussian-process interatomic force fields");
             stdout.WriteLine();
-            stdout.WriteLine("usage: gpff COMMAND [options]   (gpff COMMAND --help for details)");
+            stdout.WriteLine("usage: gpff COMMAND [options]   (gpff COMMAND --help for details; gpff COMMAND @FILE reads arguments from FILE)");
             stdout.WriteLine();
             foreach (var c in Commands)
             {
                 stdout.WriteLine($"  {c.Name,-10} {c.Summary}");
             }
 
-            return args.Length == 0 ? 2 : 0;
+            return args.Length == 0 ? UsageExitCode : 0;
         }
 
-        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (args[0].StartsWith('[') || args[0] == "--version")
+        {
+            // Directives ([suggest:N] for tab completion, [diagram]) and --version: System.CommandLine's own actions.
+            return Root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        }
+
+        var result = Root.Parse(args);   // expands response files (@FILE) first
+        var command = Commands.FirstOrDefault(c => c.Name == result.CommandResult.Command.Name);
         if (command is null)
         {
-            stderr.WriteLine($"gpff: unknown command '{args[0]}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}.");
-            return 2;
+            string first = result.Tokens.Count > 0 ? result.Tokens[0].Value : args[0];
+            stderr.WriteLine($"gpff: unknown command '{first}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}.");
+            return UsageExitCode;
         }
 
-        if (args.Skip(1).Any(a => a is "-h" or "--help"))
+        if (result.Tokens.Skip(1).Any(t => t.Value is "-h" or "--help" or "-?"))
         {
             stdout.WriteLine(command.Help);
             return 0;
+        }
+
+        // Positional arguments are collected by one argument of any count, so a misspelt option lands there:
+        // anything that looks like an option (a dash, not a number) is one the command does not know.
+        var unknown = result.UnmatchedTokens.Concat(result.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>().SelectMany(a => a.Tokens).Select(t => t.Value))
+            .Where(LooksLikeOption).Distinct().ToList();
+        if (unknown.Count > 0)
+        {
+            stderr.WriteLine($"gpff {command.Name}: unknown option{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown)}. See gpff {command.Name} --help.");
+            return UsageExitCode;
+        }
+
+        if (result.Errors.Count > 0)
+        {
+            stderr.WriteLine($"gpff {command.Name}: {result.Errors[0].Message} See gpff {command.Name} --help.");
+            return UsageExitCode;
         }
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -85,13 +170,17 @@ public static class CommandLine
         Console.CancelKeyPress += onCancel;
         try
         {
-            var parsed = ParsedArguments.Parse(args.Skip(1).ToArray(), command.Flags.ToArray());
-            return command.Run(parsed, stdout, stderr, cts.Token);
+            return command.Run(new ParsedArguments(command, result), stdout, stderr, cts.Token);
         }
         catch (OperationCanceledException)
         {
             stderr.WriteLine($"gpff {command.Name}: cancelled.");
             return 130;
+        }
+        catch (UsageException ex)
+        {
+            stderr.WriteLine($"gpff {command.Name}: {OneLine(ex)}");
+            return UsageExitCode;
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or FormatException
             or InvalidOperationException or UnauthorizedAccessException or NotSupportedException or KeyNotFoundException)
@@ -132,70 +221,68 @@ public static class CommandLine
     }
 }
 
-/// <summary>Command-line arguments split into positional arguments and --options.</summary>
+/// <summary>A wrong option or option value: reported as one line with exit code 2.</summary>
+public sealed class UsageException : ArgumentException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What is wrong, naming the option.</param>
+    public UsageException(string message) : base(message) { }
+}
+
+/// <summary>
+/// What System.CommandLine parsed for one command, read by option name: positional arguments, flags,
+/// and option values converted with the tool's rules (finite numbers; whole numbers in a range, "1e4" is
+/// 10000). A bad value throws <see cref="UsageException"/> (exit code 2) naming the option and the value.
+/// </summary>
 public sealed class ParsedArguments
 {
-    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly ICommand _command;
+    private readonly ParseResult _result;
+    private readonly Dictionary<string, Option> _options = new(StringComparer.Ordinal);
 
-    /// <summary>Positional arguments in order.</summary>
-    public List<string> Positional { get; } = [];
-
-    /// <summary>
-    /// Parses "--name value", "--name=value", "-o value" and bare flags ("--fit"). A flag is an option
-    /// followed by another option or by nothing; pass flag names so that "--fit FILE" keeps FILE positional.
-    /// </summary>
-    /// <param name="args">Arguments after the command name.</param>
-    /// <param name="flags">Names of options that never take a value.</param>
-    public static ParsedArguments Parse(string[] args, params string[] flags)
+    internal ParsedArguments(ICommand command, ParseResult result)
     {
-        var p = new ParsedArguments();
-        for (int i = 0; i < args.Length; i++)
+        _command = command;
+        _result = result;
+        foreach (var option in result.CommandResult.Command.Options)
         {
-            string a = args[i];
-            if (a.StartsWith('-') && a.Length > 1 && !double.TryParse(a, System.Globalization.CultureInfo.InvariantCulture, out _))
+            foreach (var name in option.Aliases.Append(option.Name))
             {
-                string name = a.TrimStart('-');
-                string? value = null;
-                int eq = name.IndexOf('=');
-                if (eq >= 0)
-                {
-                    value = name[(eq + 1)..];
-                    name = name[..eq];
-                }
-                else if (!flags.Contains(name) && i + 1 < args.Length && !(args[i + 1].StartsWith("--") && args[i + 1].Length > 2))
-                {
-                    value = args[++i];
-                }
-
-                if (!p._options.TryAdd(name, value))
-                {
-                    throw new ArgumentException($"option --{name} is given twice.");
-                }
-            }
-            else
-            {
-                p.Positional.Add(a);
+                _options[name.TrimStart('-')] = option;
             }
         }
 
-        return p;
+        var positional = result.CommandResult.Command.Arguments.FirstOrDefault();
+        Positional = positional is Argument<string[]> a ? [.. result.GetValue(a) ?? []] : [];
     }
+
+    /// <summary>Positional arguments in order.</summary>
+    public List<string> Positional { get; }
+
+    private Option Declared(string name) => _options.TryGetValue(name, out var o)
+        ? o
+        : throw new InvalidOperationException($"gpff {_command.Name} reads the option --{name} but does not declare it in Options or Flags.");
 
     /// <summary>True when the option or flag was given (under any of its names).</summary>
     /// <param name="names">Option names without dashes ("o", "output").</param>
-    public bool Has(params string[] names) => names.Any(n => { bool h = _options.ContainsKey(n); if (h) { _used.Add(n); } return h; });
+    public bool Has(params string[] names) => names.Any(n => _result.GetResult(Declared(n)) is { Implicit: false });
 
-    /// <summary>The value of an option, or null when absent. A flag given without a value is an error.</summary>
+    /// <summary>The value of an option, or null when absent.</summary>
     /// <param name="names">Option names without dashes.</param>
+    /// <exception cref="UsageException">The option was given more than once.</exception>
     public string? Get(params string[] names)
     {
         foreach (var n in names)
         {
-            if (_options.TryGetValue(n, out var v))
+            if (Declared(n) is Option<string[]> option && _result.GetResult(option) is { Implicit: false })
             {
-                _used.Add(n);
-                return v ?? throw new ArgumentException($"option --{n} needs a value.");
+                var values = _result.GetValue(option) ?? [];
+                return values.Length switch
+                {
+                    0 => throw new UsageException($"option --{n} needs a value."),
+                    1 => values[0],
+                    _ => throw new UsageException($"option --{n} is given twice."),
+                };
             }
         }
 
@@ -215,7 +302,7 @@ public sealed class ParsedArguments
 
         return double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
             ? v
-            : throw new ArgumentException($"option --{names[0]} expects a finite number, got '{s}'.");
+            : throw new UsageException($"option --{names[0]} expects a finite number, got '{s}'.");
     }
 
     /// <summary>A whole-number option in [<paramref name="min"/>, <paramref name="max"/>], or the default; "2.5" and out-of-range values are errors, "1e4" is 10000.</summary>
@@ -232,31 +319,24 @@ public sealed class ParsedArguments
         }
 
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        if (!double.TryParse(s, System.Globalization.NumberStyles.Float, inv, out double v) || !double.IsFinite(v))
+        if (!double.TryParse(s, System.Globalization.NumberStyles.Float, inv, out double v) || !double.IsFinite(v) || v != Math.Floor(v))
         {
-            throw new ArgumentException($"option --{names[0]} expects a whole number, got '{s}'.");
-        }
-
-        if (v != Math.Floor(v))
-        {
-            throw new ArgumentException($"option --{names[0]} expects a whole number, got '{s}'.");
+            throw new UsageException($"option --{names[0]} expects a whole number, got '{s}'.");
         }
 
         if (v < min || v > max)
         {
-            throw new ArgumentException($"option --{names[0]} must be between {min.ToString(inv)} and {max.ToString(inv)}, got '{s}'.");
+            throw new UsageException($"option --{names[0]} must be between {min.ToString(inv)} and {max.ToString(inv)}, got '{s}'.");
         }
 
         return (int)v;
     }
 
-    /// <summary>Throws when an option was given that the command did not read (a typo, usually).</summary>
+    /// <summary>
+    /// Does nothing: System.CommandLine refuses options a command does not declare before the command runs.
+    /// Kept so that command code written for the earlier parser reads the same.
+    /// </summary>
     public void RejectUnknown()
     {
-        var unknown = _options.Keys.Where(k => !_used.Contains(k)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new ArgumentException($"unknown option{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => "--" + u))}.");
-        }
     }
 }

@@ -38,6 +38,9 @@ internal sealed record MdArguments
     /// <summary>Option names that are flags.</summary>
     public static readonly string[] Flags = ["anisotropic"];
 
+    /// <summary>Options (with a value) of the dynamics.</summary>
+    public static readonly string[] Options = ["frame", "ensemble", "temperature", "timestep", "steps", "seed", "friction", "pressure", "barostat-time", "compressibility"];
+
     public required string Ensemble { get; init; }
 
     public double TemperatureK { get; init; }
@@ -143,10 +146,11 @@ internal sealed record MdArguments
     }
 
     /// <summary>
-    /// Prints progress on <paramref name="stderr"/> at most every <paramref name="seconds"/> and after the last step:
-    /// step, temperature, largest force σ (when the step computed it), reference calls (when given) and time left.
+    /// Reports progress to <paramref name="progress"/>: a bar of the steps on a terminal (temperature, largest
+    /// force σ and reference calls beside it), else a line at most every <paramref name="seconds"/> and after the
+    /// last step: step, temperature, largest force σ (when the step computed it), reference calls (when given) and time left.
     /// </summary>
-    public static void AttachProgress(Integrator md, int totalSteps, TextWriter stderr, Func<int>? referenceCalls = null, double seconds = 2)
+    public static void AttachProgress(Integrator md, int totalSteps, CliProgress progress, Func<int>? referenceCalls = null, double seconds = 2)
     {
         var clock = Stopwatch.StartNew();
         int startStep = md.StepCount;
@@ -154,6 +158,14 @@ internal sealed record MdArguments
         md.Attach(m =>
         {
             double now = clock.Elapsed.TotalSeconds;
+            if (progress.IsInteractive)
+            {
+                string? σ = m.Current.ForcesStdEvPerA is { } s ? string.Create(CultureInfo.InvariantCulture, $", max σ_F {s.Max(v => Math.Max(Math.Abs(v.X), Math.Max(Math.Abs(v.Y), Math.Abs(v.Z)))):F3} eV/Å") : null;
+                string? c = referenceCalls is null ? null : string.Create(CultureInfo.InvariantCulture, $", {referenceCalls()} reference calls");
+                progress.Update("MD steps", m.StepCount, totalSteps, status: string.Create(CultureInfo.InvariantCulture, $"T {m.TemperatureK:F0} K{σ}{c}"));
+                return;
+            }
+
             if (now - last < seconds && m.StepCount < totalSteps)
             {
                 return;
@@ -167,7 +179,7 @@ internal sealed record MdArguments
                 ? string.Create(inv, $"  max σ_F {std.Max(v => Math.Max(Math.Abs(v.X), Math.Max(Math.Abs(v.Y), Math.Abs(v.Z)))):F3} eV/Å")
                 : "";
             string calls = referenceCalls is null ? "" : string.Create(inv, $"  reference calls {referenceCalls()}");
-            stderr.WriteLine(string.Create(inv, $"  step {m.StepCount}/{totalSteps}  T {m.TemperatureK:F0} K{sigma}{calls}  time left {Duration(left)}"));
+            progress.Report(string.Create(inv, $"  step {m.StepCount}/{totalSteps}  T {m.TemperatureK:F0} K{sigma}{calls}  time left {Duration(left)}"));
         }, 1, CalculatorProperties.Forces);
     }
 

@@ -38,6 +38,9 @@ public sealed class ConvertCommand : ICommand
     public IReadOnlyList<string> Flags => ["last", "tolerant", "append"];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output"];
+
+    /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         string? output = args.Get("o", "output");

@@ -21,6 +21,9 @@ public sealed class CrossValidateCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "folds", "threads", .. FitArguments.Options, UncertaintyArguments.PriorOption];
+
+    /// <inheritdoc/>
     public string Help => string.Create(Inv, $"""
         usage: gpff cv DATA.extxyz [--folds K] [--cutoff-2 Å] [--cutoff-3 Å] [--hyperparameters LIST]
                        [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
@@ -80,8 +83,7 @@ public sealed class CrossValidateCommand : ICommand
             : "fixed hyperparameters";
         recipe += referencePrior is null ? "; fixed reference energies" : string.Create(Inv, $"; reference prior τ = {referencePrior.StandardDeviationEvPerAtom:G} eV/atom");
         stderr.WriteLine(string.Create(Inv, $"gpff cv: {frames.Count} frames from {dataPath}, {folds} folds stratified by composition; {recipe}"));
-        var progress = new Progress(stderr);
-        var result = CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken);
+        var result = CliProgress.Run(stderr, progress => CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken));
 
         stdout.WriteLine(string.Create(Inv, $"cross-validation of {dataPath}: {frames.Count} frames, {folds} folds stratified by composition; {recipe}"));
         stdout.WriteLine("hyperparameters per fold:");
@@ -106,17 +108,5 @@ public sealed class CrossValidateCommand : ICommand
         }
 
         return 0;
-    }
-
-    private sealed class Progress(TextWriter writer) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (writer)
-            {
-                writer.WriteLine(value);
-                writer.Flush();
-            }
-        }
     }
 }

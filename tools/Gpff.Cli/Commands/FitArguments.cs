@@ -26,6 +26,9 @@ internal static class FitArguments
     /// <summary>Flags (options without a value) of the fit.</summary>
     internal static readonly string[] Flags = ["pair-groups"];
 
+    /// <summary>Options (with a value) of the fit.</summary>
+    internal static readonly string[] Options = ["objective", "length-prior"];
+
     /// <summary>Help lines for the fit options, from the library's defaults.</summary>
     internal static string Help
     {

@@ -20,6 +20,9 @@ public sealed class HullCommand : ICommand
     public IReadOnlyList<string> Flags => [];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "pressure", "terminals", "plot", "samples", "seed", "band", "covariance", "tolerance"];
+
+    /// <inheritdoc/>
     public string Help => """
         usage: gpff hull ENTRIES.csv [--pressure GPa] [--terminals BaO,RhO2] [-o RESULT.json] [--plot hull.png]
                          [--covariance COV.txt] [--samples N] [--seed S] [--band 0.05,0.95] [--tolerance EV]
@@ -122,12 +125,16 @@ public sealed class HullCommand : ICommand
         if (covariancePath is not null)
         {
             var cov = PhaseEntryCsv.ReadCovariance(covariancePath, entries.Count);
-            stability = HullUncertainty.Analyze(diagram, cov, options, null, cancellationToken);
+            stability = CliProgress.Run(stderr, p => HullUncertainty.Analyze(diagram, cov, options, Samples(p), cancellationToken));
         }
         else if (entries.Any(e => e.EnergyStdEv is not null))
         {
-            stability = HullUncertainty.Analyze(diagram, options, null, cancellationToken);
+            stability = CliProgress.Run(stderr, p => HullUncertainty.Analyze(diagram, options, Samples(p), cancellationToken));
         }
+
+        // A bar on a terminal; nothing on plain output (the analysis takes seconds).
+        static IProgress<StabilityProgress> Samples(CliProgress p) =>
+            new SyncProgress<StabilityProgress>(s => p.Update("stability samples", s.CompletedSamples, s.TotalSamples));
 
         PrintTable(stdout, diagram, stability);
 
@@ -187,5 +194,10 @@ public sealed class HullCommand : ICommand
                 (s.Uncertain.Count == 0 ? "none" : string.Join(", ", s.Uncertain.Select(u =>
                     $"{u.Name} (p = {u.PStable.ToString("0.000", Inv)}, E_hull {(u.EnergyAboveHull.Median * 1000).ToString("0.0", Inv)} [{(u.EnergyAboveHull.Q05 * 1000).ToString("0.0", Inv)}, {(u.EnergyAboveHull.Q95 * 1000).ToString("0.0", Inv)}] meV/atom)"))));
         }
+    }
+
+    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
     }
 }

@@ -29,6 +29,9 @@ public sealed class InfoCommand : ICommand
     public IReadOnlyList<string> Flags => [];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["cutoff", "min-distance"];
+
+    /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         double cutoff = args.GetDouble(5.0, "cutoff");

@@ -25,6 +25,9 @@ public sealed class LearnCommand : ICommand
     public IReadOnlyList<string> Flags => [.. MdArguments.Flags, "resume"];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "settings", "pool", "selected", "checkpoint", "log", "trajectory", "every", .. MdArguments.Options];
+
+    /// <inheritdoc/>
     public string Help => $"""
         usage: gpff learn MODEL IN.extxyz --settings SETTINGS.json -o OUT.gpff --steps N [MD options]
                           [--checkpoint DIR] [--resume] [--log LOG.csv] [--trajectory T.extxyz] [--every n]
@@ -124,14 +127,17 @@ public sealed class LearnCommand : ICommand
         using var trajectory = trajectoryPath is null ? null : TrajectoryWriter.Create(trajectoryPath);
         log?.Attach(dynamics, every);
         trajectory?.Attach(dynamics, every);
-        MdArguments.AttachProgress(dynamics, md.Steps, stderr, () => learner.Log.Count);
         var inv = CultureInfo.InvariantCulture;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         OnTheFlyResult result;
         try
         {
-            result = learner.Run(new SyncProgress(c => stdout.WriteLine(string.Create(inv,
+            result = CliProgress.Run(stderr, progress =>
+            {
+                MdArguments.AttachProgress(dynamics, md.Steps, progress, () => learner.Log.Count);
+                return learner.Run(new SyncProgress(c => stdout.WriteLine(string.Create(inv,
                 $"call {c.Call} at step {c.Step}: max σ_F {c.MaxForceStdEvPerA:F3} eV/Å > {c.ThresholdEvPerA:F3}; GP force MAE before {c.ForceMaeEvPerA * 1000:F1} meV/Å (max {c.ForceMaxErrorEvPerA * 1000:F0}), ΔE {(c.EnergyErrorEv is double e ? (e * 1000).ToString("F1", inv) + " meV" : "-")}, {c.Atoms.Length} atoms added{(c.Refitted ? ", refitted" : "")}"))), cancellationToken);
+            });
         }
         catch (ReferenceCalculationException e)
         {
@@ -174,13 +180,18 @@ public sealed class LearnCommand : ICommand
         int before = ff.TrainingStructureCount;
         var inv = CultureInfo.InvariantCulture;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var progress = new SyncProgress<PoolSelectionProgress>(p => stderr.WriteLine(p.Selected > 0
+        CliProgress bar = null!;
+        var progress = new SyncProgress<PoolSelectionProgress>(p => bar.Report(p.Selected > 0
             ? string.Create(inv, $"  round {p.Round}: {p.AboveThreshold} of the unlabelled structures above {p.ThresholdEvPerA:F3} eV/Å (max σ_F {p.MaxForceStdEvPerA:F3}); labelling {p.Selected}; reference calls so far {p.ReferenceCalls}; {clock.Elapsed.TotalSeconds:F0} s")
             : string.Create(inv, $"  done: max σ_F {p.MaxForceStdEvPerA:F3} eV/Å, threshold {p.ThresholdEvPerA:F3}; {p.ReferenceCalls} reference calls")));
         PoolSelectionResult result;
         try
         {
-            result = PoolSelection.RunAsync(frames, ff, settings.CreateReference(), settings.PoolOptions(), progress, ct).GetAwaiter().GetResult();
+            result = CliProgress.Run(stderr, p =>
+            {
+                bar = p;
+                return PoolSelection.RunAsync(frames, ff, settings.CreateReference(), settings.PoolOptions(), progress, ct).GetAwaiter().GetResult();
+            });
         }
         catch (ReferenceCalculationException e)
         {

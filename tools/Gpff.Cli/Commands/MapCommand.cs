@@ -19,6 +19,9 @@ public sealed class MapCommand : ICommand
     public IReadOnlyList<string> Flags => [];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "pair-points", "triplet-points", "max-triplet-points", "margin", "tolerance", "validation"];
+
+    /// <inheritdoc/>
     public string Help => string.Create(CultureInfo.InvariantCulture, $"""
         usage: gpff map MODEL -o MAP.gpffmap [--tolerance EV_PER_A] [--validation HELDOUT.extxyz]
                         [--pair-points N] [--triplet-points N] [--max-triplet-points N] [--margin A]

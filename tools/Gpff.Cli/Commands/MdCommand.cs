@@ -17,6 +17,9 @@ public sealed class MdCommand : ICommand
     public IReadOnlyList<string> Flags => MdArguments.Flags;
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => [.. MdArguments.Options, "log", "trajectory", "every"];
+
+    /// <inheritdoc/>
     public string Help => $"""
         usage: gpff md MODEL IN.extxyz --steps N [--ensemble nve|nvt|npt] [--temperature K] [--pressure GPa]
                        [--timestep fs] [--seed S] [--log LOG.csv] [--trajectory OUT.extxyz] [--every n]
@@ -64,9 +67,12 @@ public sealed class MdCommand : ICommand
         using var trajectory = trajectoryPath is null ? null : TrajectoryWriter.Create(trajectoryPath);
         log?.Attach(dynamics, every);
         trajectory?.Attach(dynamics, every);
-        MdArguments.AttachProgress(dynamics, md.Steps, stderr);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        dynamics.Run(md.Steps, null, cancellationToken);
+        CliProgress.Run(stderr, progress =>
+        {
+            MdArguments.AttachProgress(dynamics, md.Steps, progress);
+            dynamics.Run(md.Steps, null, cancellationToken);
+        });
 
         var inv = CultureInfo.InvariantCulture;
         var state = dynamics.State;

@@ -16,6 +16,9 @@ public sealed class PredictCommand : ICommand
     public IReadOnlyList<string> Flags => ["no-uncertainty"];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", UncertaintyArguments.KindOption];
+
+    /// <inheritdoc/>
     public string Help => """
         usage: gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz [--no-uncertainty] [--sigma label|latent]
 
@@ -68,7 +71,13 @@ public sealed class PredictCommand : ICommand
         Regression.GpPrediction Predict(Structure s) => ff is not null ? ff.Predict(s, uncertainty, cancellationToken) : sparseFf!.Predict(s, uncertainty, cancellationToken);
         string structuresPath = args.Positional[1];
         int count = 0, outside = 0;
-        ExtXyz.Write(output, Predictions());
+        CliProgress progress = null!;
+        CliProgress.Run(stderr, p =>
+        {
+            progress = p;
+            ExtXyz.Write(output, Predictions());
+            p.Complete("predicted frames");
+        });
         stdout.WriteLine($"{count} frames predicted, written to {output}");
         if (uncertainty && sparseFf is not null)
         {
@@ -134,10 +143,7 @@ public sealed class PredictCommand : ICommand
 
                 o.AtomProperties["energies"] = AtomProperty.FromReals("energies", 1, p.LocalEnergiesEv);
                 count++;
-                if (count % 10 == 0)
-                {
-                    stderr.WriteLine($"  {count} frames predicted");
-                }
+                progress.Update("predicted frames", count, 0, count % 10 == 0 ? $"  {count} frames predicted" : null);
 
                 yield return o;
             }

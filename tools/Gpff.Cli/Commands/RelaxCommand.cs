@@ -20,6 +20,9 @@ public sealed class RelaxCommand : ICommand
     public IReadOnlyList<string> Flags => [];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "pressure", "cell", "optimizer", "fmax", "stress-tolerance", "max-steps", "entries"];
+
+    /// <inheritdoc/>
     public string Help => string.Create(CultureInfo.InvariantCulture, $"""
         usage: gpff relax MODEL IN.extxyz -o OUT.extxyz [--pressure GPa] [--fmax eV/Å] [--cell full|hydrostatic|fixed]
                           [--optimizer lbfgs|fire] [--stress-tolerance GPa] [--max-steps N] [--entries ENTRIES.csv]
@@ -107,7 +110,13 @@ public sealed class RelaxCommand : ICommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         stdout.WriteLine(string.Create(inv, $"relaxing at {options.PressureGpa:G} GPa ({cell.ToString().ToLowerInvariant()} cell, {method.ToString().ToLowerInvariant()}, fmax {options.FmaxEvPerA:G} eV/Å)"));
         stdout.WriteLine($"{"frame",5}  {"name",-16} {"steps",5}  {"conv",4}  {"H eV/atom",14}  {"V Å³/atom",10}  {"fmax eV/Å",9}");
-        ExtXyz.Write(output, Relaxed());
+        CliProgress progress = null!;
+        CliProgress.Run(stderr, p =>
+        {
+            progress = p;
+            ExtXyz.Write(output, Relaxed());
+            p.Complete("relaxed frames");
+        });
         stdout.WriteLine(string.Create(inv, $"{count} frames relaxed in {clock.Elapsed.TotalSeconds:F1} s, written to {output}"));
         if (notConverged.Count > 0)
         {
@@ -168,7 +177,7 @@ public sealed class RelaxCommand : ICommand
 
                 count++;
                 index++;
-                stderr.WriteLine(string.Create(inv, $"  {count} frames relaxed ({clock.Elapsed.TotalSeconds:F0} s)"));
+                progress.Update("relaxed frames", count, 0, string.Create(inv, $"  {count} frames relaxed ({clock.Elapsed.TotalSeconds:F0} s)"));
                 yield return o;
             }
         }

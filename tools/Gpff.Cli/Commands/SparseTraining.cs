@@ -30,8 +30,7 @@ internal static class SparseTraining
         }
 
         var ff = SparseForceField.Create(settings, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
-        var progress = new Progress(stderr);
-        var report = ff.Train(train, inducing, selection, seed, fit, fitOptions, progress, ct);
+        var report = CliProgress.Run(stderr, progress => ff.Train(train, inducing, selection, seed, fit, fitOptions, progress, ct));
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train --sparse" });
         var model = ff.Model!;
         stdout.WriteLine(string.Create(Inv, $"trained a sparse GP on {report.Structures} structures, {report.Labels} labels, {report.InducingCount} inducing environments ({InducingSelection.Name(selection)}) in {report.Seconds:F1} s; model written to {output}"));
@@ -73,17 +72,5 @@ internal static class SparseTraining
         }
 
         return 0;
-    }
-
-    private sealed class Progress(TextWriter writer) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (writer)
-            {
-                writer.WriteLine(value);
-                writer.Flush();
-            }
-        }
     }
 }

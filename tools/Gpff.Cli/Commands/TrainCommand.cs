@@ -19,6 +19,9 @@ public sealed class TrainCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options];
+
+    /// <inheritdoc/>
     public string Help
     {
         get
@@ -199,10 +202,9 @@ public sealed class TrainCommand : ICommand
                 fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood }, threads, stdout, stderr, cancellationToken);
         }
 
-        var progress = new LineProgress(stderr);
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
         var ff = ForceField.Create(settings, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior, Uncertainty = sigmaKind });
-        var report = ff.Train(train, fit, fitOptions, progress, cancellationToken);
+        var report = CliProgress.Run(stderr, progress => ff.Train(train, fit, fitOptions, progress, cancellationToken));
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train" });
 
         stdout.WriteLine(string.Create(Inv, $"trained on {report.Structures} structures, {report.Labels} labels in {report.Seconds:F1} s; model written to {output}"));
@@ -404,18 +406,5 @@ public sealed class TrainCommand : ICommand
             Noise = NoiseLevels.FromArray(NoiseLevels.Names.Select(name => values[name]).ToArray()),
             Labels = labels,
         };
-    }
-
-    /// <summary>Writes each progress line to stderr at once (no synchronisation context).</summary>
-    private sealed class LineProgress(TextWriter writer) : IProgress<string>
-    {
-        public void Report(string value)
-        {
-            lock (writer)
-            {
-                writer.WriteLine(value);
-                writer.Flush();
-            }
-        }
     }
 }

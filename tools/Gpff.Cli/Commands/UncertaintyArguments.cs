@@ -41,6 +41,15 @@ internal static class UncertaintyArguments
                               (default {ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom:G})
         """);
 
+    /// <summary>The option --sigma.</summary>
+    internal const string KindOption = "sigma";
+
+    /// <summary>The option --reference-prior.</summary>
+    internal const string PriorOption = "reference-prior";
+
+    /// <summary>Both options.</summary>
+    internal static readonly string[] Options = [KindOption, PriorOption];
+
     /// <summary>Reads --sigma.</summary>
     internal static UncertaintyKind ParseKind(ParsedArguments args)
     {
