@@ -3,6 +3,13 @@ using BenchmarkDotNet.Running;
 // Run all benchmarks:      dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*'
 // Run one class:           dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*NeighborList*'
 // Sparse-vs-full accuracy: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA] [MODEL] [FOLDS]
+// B2 values for FLARE++: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-dump DATA OUT NMAX LMAX CUTOFF SPECIES
+if (args is ["b2-dump", .. var b2args])
+{
+    Gpff.Benchmarks.B2Dump.Run(b2args);
+    return;
+}
+
 if (args is ["sparse-accuracy", .. var rest])
 {
     Gpff.Benchmarks.SparseAccuracy.Run(rest);
