@@ -401,6 +401,11 @@ public sealed class B2Kernel : IKernel
             for (int i = 0; i < n; i++)
             {
                 var e = s[i];
+                if (sel.ForceAtoms.Length > 0 && e.CentralAtom != i)
+                {
+                    throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {i} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
+                }
+
                 if (!(e.B2Norm >= EmptyNorm))
                 {
                     continue;
@@ -431,11 +436,14 @@ public sealed class B2Kernel : IKernel
                     }
                 }
 
-                Touch(e.CentralAtom);
                 var nb = e.ManyBodyNeighbors;
-                for (int k = 0; k < nb.Length; k++)
+                if (sel.ForceAtoms.Length > 0)
                 {
-                    Touch(nb[k]);
+                    Touch(e.CentralAtom);
+                    for (int k = 0; k < nb.Length; k++)
+                    {
+                        Touch(nb[k]);
+                    }
                 }
 
                 int stressStart = deriv.Count;
