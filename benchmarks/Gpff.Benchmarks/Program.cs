@@ -4,6 +4,13 @@ using BenchmarkDotNet.Running;
 // Run one class:           dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*NeighborList*'
 // Sparse-vs-full accuracy: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA] [MODEL] [FOLDS]
 // B2 values for FLARE++: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-dump DATA OUT NMAX LMAX CUTOFF SPECIES
+// B2 cross-validation:    dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-accuracy [DATA] [FOLDS] [KERNELS] [NMAX] [LMAX] [CUTOFF] [TEST]
+if (args is ["b2-accuracy", .. var accArgs])
+{
+    Gpff.Benchmarks.B2Accuracy.Run(accArgs);
+    return;
+}
+
 if (args is ["b2-dump", .. var b2args])
 {
     Gpff.Benchmarks.B2Dump.Run(b2args);

@@ -30,7 +30,10 @@ public sealed class B2Kernel : IKernel
     /// <summary>Descriptor norms below this count as empty environments (FLARE++'s empty_thresh).</summary>
     public const double EmptyNorm = 1e-8;
 
-    private static readonly string[] Names = ["sigmaB2"];
+    /// <summary>The name of the amplitude hyperparameter, "sigmaB2".</summary>
+    public const string SigmaName = "sigmaB2";
+
+    private static readonly string[] Names = [SigmaName];
 
     /// <summary>Creates the kernel.</summary>
     /// <param name="settings">The B2 descriptor.</param>
@@ -168,9 +171,8 @@ public sealed class B2Kernel : IKernel
         }
 
         values[..size].Clear();
-        var workspace = new B2Workspace(Settings);
-        var rowSide = Side.Create(a, rows, workspace);
-        var colSide = ReferenceEquals(a, b) && rows == columns ? rowSide : Side.Create(b, columns, workspace);
+        var rowSide = GetSide(a, rows);
+        var colSide = ReferenceEquals(a, b) && ReferenceEquals(rows, columns) ? rowSide : GetSide(b, columns);
         Accumulate(rowSide, colSide, values, nc, diagonal: false);
         if (wantGrad)
         {
@@ -199,6 +201,51 @@ public sealed class B2Kernel : IKernel
         var side = Side.Create(a, labels, new B2Workspace(Settings));
         Accumulate(side, side, variances, 0, diagonal: true);
     }
+
+    /// <summary>
+    /// The label Jacobians of a structure's environments for a label selection, from a small cache of the
+    /// most recent ones: the assembly engine asks for one row block against many column blocks (e.g. a
+    /// training structure against the inducing set in blocks of 16), which would otherwise rebuild the
+    /// same Jacobians for each. Entries are held weakly (the environments) and the cache is bounded, so
+    /// memory stays that of a few structures. Selections without force or stress labels are cheap and
+    /// not cached.
+    /// </summary>
+    private Side GetSide(StructureEnvironments e, LabelSelection sel)
+    {
+        if (sel.ForceAtoms.Length == 0 && !sel.Stress)
+        {
+            return Side.Create(e, sel, new B2Workspace(Settings));
+        }
+
+        Lazy<Side> lazy;
+        lock (_cache)
+        {
+            int hit = _cache.FindIndex(c => ReferenceEquals(c.Selection, sel) && c.Environments.TryGetTarget(out var t) && ReferenceEquals(t, e));
+            if (hit >= 0)
+            {
+                var entry = _cache[hit];
+                _cache.RemoveAt(hit);
+                _cache.Add(entry);
+                lazy = entry.Side;
+            }
+            else
+            {
+                lazy = new Lazy<Side>(() => Side.Create(e, sel, new B2Workspace(Settings)), LazyThreadSafetyMode.ExecutionAndPublication);
+                _cache.Add((new WeakReference<StructureEnvironments>(e), sel, lazy));
+                if (_cache.Count > CacheCapacity)
+                {
+                    _cache.RemoveAt(0);
+                }
+            }
+        }
+
+        return lazy.Value;
+    }
+
+    /// <summary>How many structures' label Jacobians the cache keeps (a few per thread).</summary>
+    private static readonly int CacheCapacity = Math.Max(4, 2 * Environment.ProcessorCount);
+
+    private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<Side> Side)> _cache = [];
 
     private static void CheckStress(StructureEnvironments e, LabelSelection sel, string what)
     {

@@ -92,7 +92,7 @@ public sealed class SparseForceField : ICalculator
         ArgumentNullException.ThrowIfNull(structures);
         ArgumentOutOfRangeException.ThrowIfLessThan(inducingCount, 1);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var kernel = _settings.BuildKernel();
+        var kernel = _settings.WithSpeciesOf(structures).BuildKernel();
         progress?.Report(string.Create(CultureInfo.InvariantCulture, $"choosing {inducingCount} inducing environments ({InducingSelection.Name(selection)})"));
         var inducing = InducingSelection.Select(selection, structures, kernel, inducingCount, seed, cancellationToken);
         var model = new SparseGaussianProcess(kernel, _settings.Noise, inducing, _options);

@@ -40,6 +40,7 @@ public sealed class TrainCommand : ICommand
                           [--fit] [--max-iterations N] [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N]
                           [--sparse M [--select variance|random|kmeans] [--seed N]]
+                          [--kernel 2+3|b2|b2+2+3 [--nmax N] [--lmax L] [--cutoff-b2 Å]]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -68,6 +69,7 @@ public sealed class TrainCommand : ICommand
           --test FILE         report errors on the labelled frames of FILE
           --threads N         threads for covariance assembly (default: all cores)
         {SparseTraining.Help}
+        {B2Options.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -93,6 +95,7 @@ public sealed class TrainCommand : ICommand
         int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
         var selectText = args.Get("select");
         int seed = args.GetInt(0, 0, int.MaxValue, "seed");
+        var kernelOptions = B2Options.Read(args);
         args.RejectUnknown();
         var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
         if (sparse == 0 && (selectText is not null || args.Has("seed")))
@@ -138,6 +141,7 @@ public sealed class TrainCommand : ICommand
         }
 
         var (train, held) = Split(frames, holdout);
+        settings = kernelOptions.Apply(settings, train);
         var trainedSpecies = train.SelectMany(f => f.AtomicNumbers.ToArray()).ToHashSet();
         if (testFile is not null)
         {
@@ -311,6 +315,7 @@ public sealed class TrainCommand : ICommand
         {
             [h[0]] = d.Sigma2, [h[1]] = d.Length2A, [h[2]] = d.Sigma3, [h[3]] = d.Length3A,
             [NoiseLevels.EnergyName] = d.Noise.EnergyEvPerAtom, [NoiseLevels.ForceName] = d.Noise.ForceEvPerA, [NoiseLevels.StressName] = d.Noise.StressEvPerA3,
+            [Kernels.B2Kernel.SigmaName] = d.SigmaB2,
         };
         foreach (var part in (text ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -342,6 +347,7 @@ public sealed class TrainCommand : ICommand
             Length2A = values[h[1]],
             Sigma3 = values[h[2]],
             Length3A = values[h[3]],
+            SigmaB2 = values[Kernels.B2Kernel.SigmaName],
             Noise = NoiseLevels.FromArray(NoiseLevels.Names.Select(name => values[name]).ToArray()),
             Labels = labels,
         };
