@@ -122,6 +122,29 @@ public static class B2Descriptor
         return v;
     }
 
+    /// <summary>
+    /// The gradient of a scalar function f(d) of an environment's descriptor with respect to each
+    /// neighbour position, g · ∂d/∂r_k (3 values per neighbour, in the order of
+    /// <see cref="AtomEnvironment.ManyBodyNeighbors"/>), given its gradient g = ∂f/∂d, without forming the
+    /// descriptor Jacobian (what force prediction from a fitted model needs).
+    /// </summary>
+    /// <param name="environment">An environment built with B2 settings.</param>
+    /// <param name="descriptorGradient">∂f/∂d, <see cref="B2Settings.Length"/> values.</param>
+    /// <param name="neighborGradients">Output, 3 × neighbours.</param>
+    public static void ContractGradient(AtomEnvironment environment, ReadOnlySpan<double> descriptorGradient, Span<double> neighborGradients)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var settings = environment.ManyBodySettings ?? throw new ArgumentException("The environment was built without B2 settings (DescriptorSettings.ManyBody).", nameof(environment));
+        if (descriptorGradient.Length != settings.Length || neighborGradients.Length < 3 * environment.ManyBodyNeighborCount)
+        {
+            throw new ArgumentException($"The descriptor gradient needs {settings.Length} values (got {descriptorGradient.Length}) and the output 3 × {environment.ManyBodyNeighborCount} (got {neighborGradients.Length}).");
+        }
+
+        var w = new B2Workspace(settings);
+        w.Load(environment);
+        w.ContractGradient(descriptorGradient, neighborGradients);
+    }
+
     /// <summary>Adds jk (3 × D, ∂d/∂r_k) ⊗ r_k to the 6 × D strain gradient, Voigt xx yy zz yz xz xy.</summary>
     internal static void AddVirial(ReadOnlySpan<double> jk, double x, double y, double z, int d, Span<double> strain)
     {
@@ -161,6 +184,7 @@ internal sealed class B2Workspace
     private int[] _species = [];
     private readonly double[] _c;
     private readonly double[] _dc;
+    private readonly double[] _gHat;
 
     public B2Workspace(B2Settings settings)
     {
@@ -171,6 +195,7 @@ internal sealed class B2Workspace
         _l = settings.AngularMax;
         _c = new double[_k * _h];
         _dc = new double[3 * _n * _h];
+        _gHat = new double[_k * _h];
     }
 
     public B2Settings Settings => _s;
@@ -292,6 +317,84 @@ internal sealed class B2Workspace
                     d[p++] = sum;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// For a covector g over the descriptor, writes g · ∂d/∂r_k (3 values per neighbour k) for every
+    /// neighbour of the loaded environment without forming ∂d/∂r_k: with Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm}
+    /// (g symmetrised over the unordered channel pair, its diagonal doubled), g · ∂d/∂r_k =
+    /// Σ_{n,lm} Ĝ_{s_k N + n, lm} ∂c_{s_k n lm}/∂r_k. Cost O(K²·(l_max + 1)² + neighbours·N·(l_max + 1)²).
+    /// </summary>
+    public void ContractGradient(ReadOnlySpan<double> g, Span<double> neighborGradients)
+    {
+        int n = _n, h = _h, kk = _k, lmax = _l;
+        var gh = _gHat;
+        Array.Clear(gh);
+        var c = _c;
+        int p = 0;
+        for (int a = 0; a < kk; a++)
+        {
+            for (int b = a; b < kk; b++)
+            {
+                for (int l = 0; l <= lmax; l++)
+                {
+                    double gp = g[p++];
+                    if (gp == 0)
+                    {
+                        continue;
+                    }
+
+                    int start = l * l, end = start + 2 * l + 1;
+                    if (a == b)
+                    {
+                        for (int lm = start; lm < end; lm++)
+                        {
+                            gh[a * h + lm] += 2 * gp * c[a * h + lm];
+                        }
+                    }
+                    else
+                    {
+                        for (int lm = start; lm < end; lm++)
+                        {
+                            gh[a * h + lm] += gp * c[b * h + lm];
+                            gh[b * h + lm] += gp * c[a * h + lm];
+                        }
+                    }
+                }
+            }
+        }
+
+        for (int k = 0; k < NeighborCount; k++)
+        {
+            var gk = _g.AsSpan(k * n, n);
+            var dgk = _dg.AsSpan(k * n, n);
+            var y = _y.AsSpan(k * h, h);
+            var dy = _dy.AsSpan(k * 3 * h, 3 * h);
+            int baseG = _species[k] * n * h;
+            double sr = 0, fx = 0, fy = 0, fz = 0;
+            for (int i = 0; i < n; i++)
+            {
+                var row = gh.AsSpan(baseG + i * h, h);
+                double a0 = 0, bx = 0, by = 0, bz = 0;
+                for (int lm = 0; lm < h; lm++)
+                {
+                    double v = row[lm];
+                    a0 += v * y[lm];
+                    bx += v * dy[3 * lm];
+                    by += v * dy[3 * lm + 1];
+                    bz += v * dy[3 * lm + 2];
+                }
+
+                sr += dgk[i] * a0;
+                fx += gk[i] * bx;
+                fy += gk[i] * by;
+                fz += gk[i] * bz;
+            }
+
+            neighborGradients[3 * k] = sr * _ux[k] + fx;
+            neighborGradients[3 * k + 1] = sr * _uy[k] + fy;
+            neighborGradients[3 * k + 2] = sr * _uz[k] + fz;
         }
     }
 

@@ -361,3 +361,39 @@ public class B2DescriptorTests
         Assert.Throws<ArgumentException>(() => u.Union(new DescriptorSettings(0, 0) { ManyBody = new B2Settings([O, Rh], 6, 3, 5.0) }));
     }
 }
+
+public class B2ContractionTests
+{
+    [Fact]
+    public void ContractedGradientEqualsTheJacobianTimesTheCovector()
+    {
+        var mb = new B2Settings([8, 45, 56], 5, 3, 4.6);
+        var settings = new DescriptorSettings(0, 0) { ManyBody = mb };
+        var s = new Structure([56, 45, 8, 8, 8],
+            [new Vec3(0.1, 0, 0), new Vec3(2.0, 2.1, 1.9), new Vec3(2.0, 1.9, 0.2), new Vec3(2.1, 0.1, 2.0), new Vec3(0, 2.0, 2.1)],
+            new Mat3(4.0, 0, 0, 0.2, 4.1, 0, 0, 0.1, 3.9), Pbc.All);
+        var envs = StructureEnvironments.Build(s, settings);
+        var rng = new Random(3);
+        var g = Enumerable.Range(0, mb.Length).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        foreach (var e in envs.Environments)
+        {
+            int n = e.ManyBodyNeighborCount;
+            var vectors = Enumerable.Range(0, n).Select(e.ManyBodyVector).ToArray();
+            var species = e.ManyBodySpeciesChannels.ToArray().Select(c => mb.Species[c]).ToArray();
+            var jac = new double[3 * n * mb.Length];
+            B2Descriptor.Compute(mb, vectors, species, new double[mb.Length], jac, []);
+            var fast = new double[3 * n];
+            B2Descriptor.ContractGradient(e, g, fast);
+            for (int k = 0; k < 3 * n; k++)
+            {
+                double slow = 0;
+                for (int p = 0; p < mb.Length; p++)
+                {
+                    slow += jac[k * mb.Length + p] * g[p];
+                }
+
+                Assert.Equal(slow, fast[k], 1e-10 * Math.Max(1, Math.Abs(slow)));
+            }
+        }
+    }
+}

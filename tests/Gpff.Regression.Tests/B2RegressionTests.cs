@@ -135,4 +135,57 @@ public class B2RegressionTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Theory]
+    [InlineData(B2MeanMapForm.Quadratic)]
+    [InlineData(B2MeanMapForm.Direct)]
+    [InlineData(B2MeanMapForm.Automatic)]
+    public void MeanMapEqualsTheSparseGpMean(B2MeanMapForm form)
+    {
+        var kernel = B2();
+        var train = SparseGaussianProcessTests.Structures(4, 101);
+        var sparse = new SparseGaussianProcess(kernel, Noise, SparseGaussianProcessTests.AllClusters(train, kernel).Take(15));
+        sparse.Train(train);
+        var map = new B2MeanMap(sparse, form);
+        Assert.Equal(form == B2MeanMapForm.Quadratic ? 2 : 0, map.QuadraticSpecies.Count);
+        Assert.Equal(form == B2MeanMapForm.Quadratic ? 2L * 8 * kernel.Settings.Length * kernel.Settings.Length : 0, map.Bytes);
+        foreach (var test in SparseGaussianProcessTests.Structures(2, 102))
+        {
+            var a = sparse.Predict(test, uncertainty: false);
+            var b = map.Calculate(test, map.ImplementedProperties);
+            Assert.Equal(a.EnergyEv, b.EnergyEv!.Value, 1e-9);
+            for (int i = 0; i < test.AtomCount; i++)
+            {
+                Assert.Equal(a.LocalEnergiesEv[i], b.LocalEnergiesEv![i], 1e-9);
+                Assert.True((a.ForcesEvPerA[i] - b.ForcesEvPerA![i]).Length < 1e-9, $"force {i}: {a.ForcesEvPerA[i]} vs {b.ForcesEvPerA[i]}");
+            }
+
+            var sa = a.StressEvPerA3!.Value.ToArray();
+            var sb = b.StressEvPerA3!.Value.ToArray();
+            for (int v = 0; v < 6; v++)
+            {
+                Assert.Equal(sa[v], sb[v], 1e-11);
+            }
+        }
+    }
+
+    [Fact]
+    public void MeanMapRefusesOtherKernelsAndUncertainties()
+    {
+        var train = SparseGaussianProcessTests.Structures(2, 111);
+        var combined = B2PlusTwoThree();
+        var sparse = new SparseGaussianProcess(combined, Noise, SparseGaussianProcessTests.AllClusters(train, combined).Take(5));
+        sparse.Train(train);
+        Assert.False(B2MeanMap.Supports(sparse));
+        Assert.Contains("B2 kernel at power 2", Assert.Throws<ArgumentException>(() => new B2MeanMap(sparse)).Message);
+        var cubic = new B2Kernel(B2().Settings, 1.0, 3);
+        var s3 = new SparseGaussianProcess(cubic, Noise, SparseGaussianProcessTests.AllClusters(train, cubic).Take(5));
+        Assert.Contains("untrained", Assert.Throws<ArgumentException>(() => new B2MeanMap(s3)).Message);
+        s3.Train(train);
+        Assert.Contains("at power 3", Assert.Throws<ArgumentException>(() => new B2MeanMap(s3)).Message);
+        var s2 = new SparseGaussianProcess(B2(), Noise, SparseGaussianProcessTests.AllClusters(train, B2()).Take(5));
+        s2.Train(train);
+        var map = new B2MeanMap(s2);
+        Assert.Throws<NotSupportedException>(() => map.Calculate(train[0], CalculatorProperties.Energy | CalculatorProperties.Uncertainty));
+    }
 }
