@@ -11,6 +11,13 @@ if (args is ["b2-accuracy", .. var accArgs])
     return;
 }
 
+// B2 speed, one thread:   dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-speed [DATA] [NMAX] [LMAX] [CUTOFF] [REPEATS]
+if (args is ["b2-speed", .. var speedArgs])
+{
+    Gpff.Benchmarks.B2Speed.Run(speedArgs);
+    return;
+}
+
 if (args is ["b2-dump", .. var b2args])
 {
     Gpff.Benchmarks.B2Dump.Run(b2args);

@@ -144,12 +144,45 @@ public sealed class B2MeanMap : ICalculator
         var y = new double[d];
         var g = new double[d];
         double[] contracted = [];
+        // Q x̂ for every atom of a quadratic-form species at once: each row of Q is read once per structure
+        // and used for all of them (Q is D² numbers, far beyond the caches).
+        var quadY = new double[n][];
+        foreach (var (z, q) in _q)
+        {
+            var atoms = Enumerable.Range(0, n).Where(i => envs[i].CentralSpecies == z && envs[i].B2Norm >= B2Kernel.EmptyNorm).ToArray();
+            var units = atoms.Select(i =>
+            {
+                var b2 = envs[i].B2;
+                double inv = 1 / envs[i].B2Norm;
+                var u = new double[d];
+                for (int p = 0; p < d; p++)
+                {
+                    u[p] = b2[p] * inv;
+                }
+
+                return u;
+            }).ToArray();
+            foreach (int i in atoms)
+            {
+                quadY[i] = new double[d];
+            }
+
+            for (int r = 0; r < d; r++)
+            {
+                var row = q.AsSpan(r * d, d);
+                for (int a = 0; a < atoms.Length; a++)
+                {
+                    quadY[atoms[a]][r] = DenseKernels.Dot(row, units[a]);
+                }
+            }
+        }
+
         for (int i = 0; i < n; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var e = envs[i];
             local[i] = _reference.EnergyEv(e.CentralSpecies);
-            bool quadratic = _q.TryGetValue(e.CentralSpecies, out var q);
+            bool quadratic = _q.ContainsKey(e.CentralSpecies);
             if (!(e.B2Norm >= B2Kernel.EmptyNorm) || (!quadratic && !_direct.ContainsKey(e.CentralSpecies)))
             {
                 continue;
@@ -165,10 +198,7 @@ public sealed class B2MeanMap : ICalculator
             // y = Q x̂ = σ² Σ_u w_u (û·x̂) û.
             if (quadratic)
             {
-                for (int r = 0; r < d; r++)
-                {
-                    y[r] = DenseKernels.Dot(q!.AsSpan(r * d, d), unit);
-                }
+                quadY[i].CopyTo(y, 0);
             }
             else
             {
