@@ -5,6 +5,27 @@ using Gpff.Benchmarks;
 // CI smoke run:            dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --ci
 //                          (every benchmark once, in process, on tiny sizes; exit 1 when one fails)
 // Sparse-vs-full accuracy: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA] [MODEL] [FOLDS]
+// B2 values for FLARE++: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-dump DATA OUT NMAX LMAX CUTOFF SPECIES
+// B2 cross-validation:    dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-accuracy [DATA] [FOLDS] [KERNELS] [NMAX] [LMAX] [CUTOFF] [TEST]
+if (args is ["b2-accuracy", .. var accArgs])
+{
+    Gpff.Benchmarks.B2Accuracy.Run(accArgs);
+    return;
+}
+
+// B2 speed, one thread:   dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-speed [DATA] [NMAX] [LMAX] [CUTOFF] [REPEATS]
+if (args is ["b2-speed", .. var speedArgs])
+{
+    Gpff.Benchmarks.B2Speed.Run(speedArgs);
+    return;
+}
+
+if (args is ["b2-dump", .. var b2args])
+{
+    Gpff.Benchmarks.B2Dump.Run(b2args);
+    return;
+}
+
 if (args is ["sparse-accuracy", .. var rest])
 {
     Gpff.Benchmarks.SparseAccuracy.Run(rest);

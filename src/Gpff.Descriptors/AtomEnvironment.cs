@@ -79,6 +79,40 @@ public sealed class AtomEnvironment
     internal (int S1, int S2)[] TripletSpeciesList = [];
     internal int[] TripletRangeStart = [0];
 
+    // ---- many-body (B2) arrays, length ManyBodyNeighborCount (empty when the settings have no B2 part) ----
+    internal int[] BNeighbor = [];
+    internal Int3[] BShift = [];
+    internal int[] BSpecies = [];
+    internal double[] BX = [];
+    internal double[] BY = [];
+    internal double[] BZ = [];
+    internal double[] B2Values = [];
+
+    /// <summary>The B2 settings the many-body part was built with, or null when it has none.</summary>
+    public B2Settings? ManyBodySettings { get; internal set; }
+
+    /// <summary>Number of neighbours within the B2 cutoff (periodic images counted separately; 0 without a B2 part).</summary>
+    public int ManyBodyNeighborCount { get; internal set; }
+
+    /// <summary>Atom indices of the B2 neighbours.</summary>
+    public ReadOnlySpan<int> ManyBodyNeighbors => BNeighbor.AsSpan(0, ManyBodyNeighborCount);
+
+    /// <summary>Image shifts (lattice vectors) of the B2 neighbours.</summary>
+    public ReadOnlySpan<Int3> ManyBodyShifts => BShift.AsSpan(0, ManyBodyNeighborCount);
+
+    /// <summary>Species channels (index into <see cref="B2Settings.Species"/>) of the B2 neighbours.</summary>
+    public ReadOnlySpan<int> ManyBodySpeciesChannels => BSpecies.AsSpan(0, ManyBodyNeighborCount);
+
+    /// <summary>The B2 neighbour vector k (relative to the central atom, Å).</summary>
+    /// <param name="k">Neighbour index.</param>
+    public Vec3 ManyBodyVector(int k) => new(BX[k], BY[k], BZ[k]);
+
+    /// <summary>The B2 descriptor of this environment (<see cref="B2Settings.Length"/> values; empty without a B2 part).</summary>
+    public ReadOnlySpan<double> B2 => B2Values;
+
+    /// <summary>The Euclidean norm of <see cref="B2"/>.</summary>
+    public double B2Norm { get; internal set; }
+
     /// <summary>Atom indices of the 2-body neighbours.</summary>
     public ReadOnlySpan<int> PairNeighbors => PNeighbor.AsSpan(0, PairCount);
 

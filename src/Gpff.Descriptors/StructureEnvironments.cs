@@ -155,6 +155,65 @@ public sealed class StructureEnvironments
         public readonly List<int> Pairs = [];
         public readonly List<int> Near = [];
         public readonly List<(int A, int B, double R3)> Triplets = [];
+        public B2Workspace? B2;
+    }
+
+    /// <summary>The B2 part: every neighbour within the B2 cutoff (in neighbour-list order) and the descriptor.</summary>
+    private static void BuildManyBody(AtomEnvironment env, int[] z, ReadOnlySpan<int> nb, ReadOnlySpan<Int3> shifts, ReadOnlySpan<Vec3> vecs, ReadOnlySpan<double> dist,
+        B2Settings mb, Scratch scratch)
+    {
+        double rc = mb.CutoffA;
+        int count = 0;
+        for (int e = 0; e < nb.Length; e++)
+        {
+            if (dist[e] < rc)
+            {
+                count++;
+            }
+        }
+
+        env.ManyBodySettings = mb;
+        env.ManyBodyNeighborCount = count;
+        env.BNeighbor = new int[count];
+        env.BShift = new Int3[count];
+        env.BSpecies = new int[count];
+        env.BX = new double[count];
+        env.BY = new double[count];
+        env.BZ = new double[count];
+        int k = 0;
+        for (int e = 0; e < nb.Length; e++)
+        {
+            if (dist[e] >= rc)
+            {
+                continue;
+            }
+
+            int ch = mb.SpeciesIndex(z[nb[e]]);
+            if (ch < 0)
+            {
+                throw new ArgumentException($"Atom {env.CentralAtom} has a neighbour of element {z[nb[e]]} ({Elements.Symbol(z[nb[e]])}), which is not one of the B2 descriptor's species ({string.Join(", ", mb.Species.Select(Elements.Symbol))}); list every element of the data in the B2 settings.");
+            }
+
+            env.BNeighbor[k] = nb[e];
+            env.BShift[k] = shifts[e];
+            env.BSpecies[k] = ch;
+            env.BX[k] = vecs[e].X;
+            env.BY[k] = vecs[e].Y;
+            env.BZ[k] = vecs[e].Z;
+            k++;
+        }
+
+        var w = scratch.B2 is { } ws && ws.Settings == mb ? ws : (scratch.B2 = new B2Workspace(mb));
+        w.Load(env);
+        env.B2Values = new double[mb.Length];
+        w.Values(env.B2Values);
+        double n2 = 0;
+        foreach (double v in env.B2Values)
+        {
+            n2 += v * v;
+        }
+
+        env.B2Norm = Math.Sqrt(n2);
     }
 
     private static AtomEnvironment BuildOne(int i, int[] z, NeighborList list, DescriptorSettings s, Scratch scratch)
@@ -342,6 +401,11 @@ public sealed class StructureEnvironments
         tstart.Add(nt);
         env.TripletSpeciesList = tlist.ToArray();
         env.TripletRangeStart = tstart.ToArray();
+        if (s.ManyBody is { } mb)
+        {
+            BuildManyBody(env, z, nb, shifts, vecs, dist, mb, scratch);
+        }
+
         return env;
     }
 }

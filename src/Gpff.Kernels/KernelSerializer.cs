@@ -66,6 +66,109 @@ public static class KernelSerializer
         return Read(node, "$");
     }
 
+    /// <summary>
+    /// Reads any kernel of this library from a JSON object string: the local kernels of
+    /// <see cref="Deserialize"/>, the B2 kernel (<c>{"type":"b2","species":[8,45,56],"nmax":8,"lmax":3,
+    /// "cutoffA":5.0,"cutoffFunction":"quadratic","power":2,"sigmaEv":1.0}</c>) and combined kernels
+    /// (<c>{"type":"combined","parts":[…]}</c>).
+    /// </summary>
+    /// <param name="json">The JSON text.</param>
+    /// <exception cref="FormatException">The JSON is malformed or describes no valid kernel; the message names the path and the problem.</exception>
+    public static IKernel DeserializeAny(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"Kernel JSON is malformed: {ex.Message}", ex);
+        }
+
+        return ReadAny(node, "$");
+    }
+
+    /// <summary>Reads any kernel of this library from a parsed JSON node (see <see cref="DeserializeAny"/>).</summary>
+    /// <param name="node">The JSON object of the kernel.</param>
+    /// <param name="path">JSON path of the node, for messages.</param>
+    public static IKernel ReadAny(JsonNode? node, string path = "$")
+    {
+        if (node is not JsonObject obj)
+        {
+            throw new FormatException($"Kernel JSON {path}: expected an object describing a kernel, got {Describe(node)}.");
+        }
+
+        string type = GetString(obj, "type", path);
+        try
+        {
+            switch (type)
+            {
+                case "combined":
+                    {
+                        if (obj["parts"] is not JsonArray arr || arr.Count == 0)
+                        {
+                            throw new FormatException($"Kernel JSON {path}.parts: a combined kernel needs a non-empty array of parts, got {Describe(obj["parts"])}.");
+                        }
+
+                        var parts = new IKernel[arr.Count];
+                        for (int i = 0; i < arr.Count; i++)
+                        {
+                            parts[i] = ReadAny(arr[i], $"{path}.parts[{i}]");
+                        }
+
+                        return new CombinedKernel(parts);
+                    }
+
+                case "b2":
+                    {
+                        if (obj["species"] is not JsonArray sp || sp.Count == 0)
+                        {
+                            throw new FormatException($"Kernel JSON {path}.species: expected a non-empty array of atomic numbers, got {Describe(obj["species"])}.");
+                        }
+
+                        var species = new int[sp.Count];
+                        for (int i = 0; i < sp.Count; i++)
+                        {
+                            if (sp[i] is not JsonValue v || !v.TryGetValue(out int zi))
+                            {
+                                throw new FormatException($"Kernel JSON {path}.species[{i}]: expected an atomic number, got {Describe(sp[i])}.");
+                            }
+
+                            species[i] = zi;
+                        }
+
+                        string fname = GetString(obj, "cutoffFunction", path);
+                        if (!Cutoffs.TryParse(fname, out var fn))
+                        {
+                            throw new FormatException($"Kernel JSON {path}.cutoffFunction: unknown cutoff function '{fname}' (expected \"quadratic\" or \"cosine\").");
+                        }
+
+                        var settings = new B2Settings(species, GetInt(obj, "nmax", path), GetInt(obj, "lmax", path), GetPositive(obj, "cutoffA", path), fn);
+                        return new B2Kernel(settings, GetPositive(obj, "sigmaEv", path), GetInt(obj, "power", path));
+                    }
+
+                default:
+                    return Read(obj, path);
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            throw new FormatException($"Kernel JSON {path}: {ex.Message}", ex);
+        }
+    }
+
+    private static int GetInt(JsonObject obj, string name, string path)
+    {
+        if (obj[name] is JsonValue v && v.TryGetValue(out int i))
+        {
+            return i;
+        }
+
+        throw new FormatException($"Kernel JSON {path}.{name}: expected an integer, got {Describe(obj[name])}.");
+    }
+
     /// <summary>Reads a kernel from a parsed JSON node (to read it out of a model file).</summary>
     /// <param name="node">The JSON object of the kernel.</param>
     /// <param name="path">JSON path of the node, for messages.</param>
@@ -116,7 +219,7 @@ public static class KernelSerializer
                     }
 
                 default:
-                    throw new FormatException($"Kernel JSON {path}.type: unknown kernel type '{type}' (expected \"sum\", \"two-body\" or \"three-body\").");
+                    throw new FormatException($"Kernel JSON {path}.type: unknown kernel type '{type}' (expected \"sum\", \"two-body\", \"three-body\", \"b2\" or \"combined\").");
             }
         }
         catch (ArgumentException ex)

@@ -357,7 +357,7 @@ public static partial class ModelFile
             var root = doc.RootElement;
             try
             {
-                IKernel kernel = KernelSerializer.Deserialize(root.GetProperty("kernel").GetRawText());
+                IKernel kernel = KernelSerializer.DeserializeAny(root.GetProperty("kernel").GetRawText());
                 var nz = root.GetProperty("noise");
                 var noise = NoiseLevels.FromArray((version == 1 ? Version1NoiseKeys : NoiseLevels.Names).Select(key => nz.GetProperty(key).GetDouble()).ToArray());
                 var re = root.GetProperty("reference_energies");

@@ -324,7 +324,7 @@ public static partial class ModelFile
             Get(headerBytes);
             using var doc = JsonDocument.Parse(headerBytes);
             var h = doc.RootElement;
-            var kernel = KernelSerializer.Deserialize(h.GetProperty("kernel").GetRawText());
+            var kernel = KernelSerializer.DeserializeAny(h.GetProperty("kernel").GetRawText());
             var nz = h.GetProperty("noise");
             var noise = NoiseLevels.FromArray(NoiseLevels.Names.Select(key => nz.GetProperty(key).GetDouble()).ToArray());
             labelKinds = ReadKinds(h.GetProperty("label_kinds"));

@@ -14,7 +14,7 @@ namespace Gpff;
 /// ℓ₂ and ℓ₃ the length scales in Å. Noises are standard deviations: energy per atom (eV/atom; the
 /// total energy of N atoms gets N times it), force (eV/Å), stress (eV/Å³).
 /// </summary>
-public sealed record ForceFieldSettings
+public sealed partial record ForceFieldSettings
 {
     /// <summary>Default 2-body cutoff r_c2, Å.</summary>
     public const double DefaultPairCutoffA = 5.0;
@@ -93,7 +93,7 @@ public sealed record ForceFieldSettings
     public IKernel BuildKernel()
     {
         LocalKernel two = new TwoBodyKernel(PairCutoffA, Sigma2, Length2A, CutoffFunction, PairGroups.Count > 0 ? PairGroups : null);
-        return TripletCutoffA > 0 ? new SumKernel(two, new ThreeBodyKernel(TripletCutoffA, Sigma3, Length3A, CutoffFunction, TripletGroups.Count > 0 ? TripletGroups : null)) : two;
+        return WithManyBody(TripletCutoffA > 0 ? new SumKernel(two, new ThreeBodyKernel(TripletCutoffA, Sigma3, Length3A, CutoffFunction, TripletGroups.Count > 0 ? TripletGroups : null)) : two);
     }
 }
 

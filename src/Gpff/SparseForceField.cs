@@ -92,7 +92,7 @@ public sealed class SparseForceField : ICalculator
         ArgumentNullException.ThrowIfNull(structures);
         ArgumentOutOfRangeException.ThrowIfLessThan(inducingCount, 1);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var kernel = _settings.BuildKernel();
+        var kernel = _settings.WithSpeciesOf(structures).BuildKernel();
         progress?.Report(string.Create(CultureInfo.InvariantCulture, $"choosing {inducingCount} inducing environments ({InducingSelection.Name(selection)})"));
         var inducing = InducingSelection.Select(selection, structures, kernel, inducingCount, seed, cancellationToken);
         var model = new SparseGaussianProcess(kernel, _settings.Noise, inducing, _options);
@@ -130,12 +130,35 @@ public sealed class SparseForceField : ICalculator
     /// <summary>Every property, each with its standard deviation.</summary>
     public CalculatorProperties ImplementedProperties => CalculatorProperties.All;
 
-    /// <summary>Predicts only what is asked (see <see cref="SparseGaussianProcess.Calculate"/>).</summary>
+    /// <summary>
+    /// Predicts only what is asked (see <see cref="SparseGaussianProcess.Calculate"/>). Without
+    /// <see cref="CalculatorProperties.Uncertainty"/> (molecular dynamics, relaxation), a model with the B2
+    /// kernel at power 2 predicts through its <see cref="B2MeanMap"/> (built on first use), which equals
+    /// the sparse GP's mean to round-off.
+    /// </summary>
     /// <param name="structure">The structure; its species must be among <see cref="Species"/>.</param>
     /// <param name="properties">What to predict.</param>
     /// <param name="cancellationToken">Cancellation.</param>
-    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default) =>
-        Trained(structure).Calculate(structure, properties, cancellationToken);
+    public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
+    {
+        var model = Trained(structure);
+        if (!properties.HasFlag(CalculatorProperties.Uncertainty) && B2MeanMap.Supports(model))
+        {
+            var map = _meanMap;
+            if (map is null || !ReferenceEquals(_meanMapModel, model) || !map.IsCurrent(model))
+            {
+                map = new B2MeanMap(model);
+                (_meanMap, _meanMapModel) = (map, model);
+            }
+
+            return map.Calculate(structure, properties, cancellationToken);
+        }
+
+        return model.Calculate(structure, properties, cancellationToken);
+    }
+
+    private B2MeanMap? _meanMap;
+    private SparseGaussianProcess? _meanMapModel;
 
     /// <summary>Saves the trained model (sparse model file kind).</summary>
     /// <param name="path">Destination.</param>

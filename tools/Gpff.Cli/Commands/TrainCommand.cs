@@ -19,7 +19,7 @@ public sealed class TrainCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options];
+    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options, .. B2Options.Options];
 
     /// <inheritdoc/>
     public string Help
@@ -45,6 +45,7 @@ public sealed class TrainCommand : ICommand
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
                           [--reference-prior τ|none] [--plots DIR]
                           [--sparse M [--select variance|random|kmeans] [--seed N]]
+                          [--kernel 2+3|b2|b2+2+3 [--nmax N] [--lmax L] [--cutoff-b2 Å]]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -81,6 +82,7 @@ public sealed class TrainCommand : ICommand
         {UncertaintyArguments.PriorHelp}
         {UncertaintyArguments.Help}
         {SparseTraining.Help}
+        {B2Options.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -111,6 +113,7 @@ public sealed class TrainCommand : ICommand
         int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
         var selectText = args.Get("select");
         int seed = args.GetInt(0, 0, int.MaxValue, "seed");
+        var kernelOptions = B2Options.Read(args);
         args.RejectUnknown();
         var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
         if (sparse == 0 && (selectText is not null || args.Has("seed")))
@@ -166,6 +169,7 @@ public sealed class TrainCommand : ICommand
         }
 
         var (train, held) = Split(frames, holdout);
+        settings = kernelOptions.Apply(settings, train);
         if (fit && sparse == 0 && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
         {
             throw new ArgumentException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
@@ -372,6 +376,7 @@ public sealed class TrainCommand : ICommand
         {
             [h[0]] = d.Sigma2, [h[1]] = d.Length2A, [h[2]] = d.Sigma3, [h[3]] = d.Length3A,
             [NoiseLevels.EnergyName] = d.Noise.EnergyEvPerAtom, [NoiseLevels.ForceName] = d.Noise.ForceEvPerA, [NoiseLevels.StressName] = d.Noise.StressEvPerA3,
+            [Kernels.B2Kernel.SigmaName] = d.SigmaB2,
         };
         foreach (var part in (text ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -403,6 +408,7 @@ public sealed class TrainCommand : ICommand
             Length2A = values[h[1]],
             Sigma3 = values[h[2]],
             Length3A = values[h[3]],
+            SigmaB2 = values[Kernels.B2Kernel.SigmaName],
             Noise = NoiseLevels.FromArray(NoiseLevels.Names.Select(name => values[name]).ToArray()),
             Labels = labels,
         };

@@ -1,0 +1,596 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Text;
+using System.Text.Json;
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels;
+
+/// <summary>
+/// The normalised dot-product kernel on B2 descriptors (FLARE++'s NormalizedDotProduct):
+/// k(εᵢ, εⱼ) = σ² (d̂ᵢ · d̂ⱼ)^ζ when atoms i and j have the same species, 0 otherwise, with d̂ = d/|d| the
+/// normalised B2 descriptor (<see cref="B2Settings"/>); environments whose descriptor norm is below
+/// 10⁻⁸ (no neighbours) have zero covariance with everything, as in FLARE++. σ (eV) is the only
+/// hyperparameter; the power ζ is a fixed positive integer (2 by default).
+/// <para>
+/// Unlike the 2- and 3-body kernels, the force on an atom depends on the environments of all its
+/// neighbours (F_m = −Σᵢ ∂εᵢ/∂r_m), so the kernel works on whole structures: per environment it forms
+/// the derivative of its descriptor for each selected force and stress label (streamed, one
+/// environment at a time, never the whole structure's Jacobian), and contracts it with
+/// ∂k/∂d (value–derivative blocks) or with ∂²k/∂dᵢ∂dⱼ (derivative–derivative blocks).
+/// </para>
+/// Immutable and thread-safe.
+/// </summary>
+public sealed class B2Kernel : IKernel
+{
+    /// <summary>Default power ζ of the normalised dot product.</summary>
+    public const int DefaultPower = 2;
+
+    /// <summary>Descriptor norms below this count as empty environments (FLARE++'s empty_thresh).</summary>
+    public const double EmptyNorm = 1e-8;
+
+    /// <summary>The name of the amplitude hyperparameter, "sigmaB2".</summary>
+    public const string SigmaName = "sigmaB2";
+
+    private static readonly string[] Names = [SigmaName];
+
+    /// <summary>Creates the kernel.</summary>
+    /// <param name="settings">The B2 descriptor.</param>
+    /// <param name="sigmaEv">Signal amplitude σ in eV (positive).</param>
+    /// <param name="power">The power ζ, a positive integer (≤ 8).</param>
+    public B2Kernel(B2Settings settings, double sigmaEv, int power = DefaultPower)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        if (!(sigmaEv > 0) || !double.IsFinite(sigmaEv))
+        {
+            throw new ArgumentOutOfRangeException(nameof(sigmaEv), sigmaEv, $"The B2 kernel's σ must be a positive finite number of eV, got {sigmaEv}.");
+        }
+
+        if (power < 1 || power > 8)
+        {
+            throw new ArgumentOutOfRangeException(nameof(power), power, $"The B2 kernel's power ζ must be an integer 1–8, got {power}.");
+        }
+
+        Settings = settings;
+        SigmaEv = sigmaEv;
+        Power = power;
+        Descriptor = new DescriptorSettings(0, 0, settings.CutoffFunction) { ManyBody = settings };
+    }
+
+    /// <summary>The B2 descriptor settings.</summary>
+    public B2Settings Settings { get; }
+
+    /// <summary>Signal amplitude σ in eV.</summary>
+    public double SigmaEv { get; }
+
+    /// <summary>The power ζ.</summary>
+    public int Power { get; }
+
+    /// <inheritdoc />
+    public string Name => "B2 normalised dot product";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> HyperparameterNames => Names;
+
+    /// <inheritdoc />
+    public IReadOnlyList<double> Hyperparameters => [SigmaEv];
+
+    /// <inheritdoc />
+    public DescriptorSettings Descriptor { get; }
+
+    /// <inheritdoc />
+    public double CutoffA => Settings.CutoffA;
+
+    /// <inheritdoc />
+    public IKernel WithHyperparameters(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count != 1)
+        {
+            throw new ArgumentException($"The B2 kernel has 1 hyperparameter (sigmaB2), got {values.Count} values.", nameof(values));
+        }
+
+        return new B2Kernel(Settings, values[0], Power);
+    }
+
+    /// <inheritdoc />
+    public StructureEnvironments Describe(Structure structure) => StructureEnvironments.Build(structure, Descriptor);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> unless the environments carry this kernel's B2 descriptor.</summary>
+    /// <param name="environments">The environments.</param>
+    /// <param name="what">How to name them in the message.</param>
+    public void CheckEnvironments(StructureEnvironments environments, string what = "structure")
+    {
+        ArgumentNullException.ThrowIfNull(environments);
+        if (environments.Settings.ManyBody != Settings)
+        {
+            string theirs = environments.Settings.ManyBody?.ToString() ?? "no B2 descriptor";
+            throw new ArgumentException($"The environments of the {what} were built with {theirs}, but the kernel '{Name}' needs {Settings}. Build them with kernel.Describe(structure).");
+        }
+    }
+
+    /// <inheritdoc />
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            WriteJson(w);
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    internal void WriteJson(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "b2");
+        w.WritePropertyName("species");
+        w.WriteStartArray();
+        foreach (int z in Settings.Species)
+        {
+            w.WriteNumberValue(z);
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("nmax", Settings.RadialCount);
+        w.WriteNumber("lmax", Settings.AngularMax);
+        w.WriteNumber("cutoffA", Settings.CutoffA);
+        w.WriteString("cutoffFunction", Cutoffs.Name(Settings.CutoffFunction));
+        w.WriteNumber("power", Power);
+        w.WriteNumber("sigmaEv", SigmaEv);
+        w.WriteEndObject();
+    }
+
+    /// <inheritdoc />
+    public void Covariance(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns,
+        Span<double> values, Span<double> hyperparameterGradients)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(columns);
+        rows.Validate(a.AtomCount, "row structure");
+        columns.Validate(b.AtomCount, "column structure");
+        CheckEnvironments(a, "row structure");
+        CheckEnvironments(b, "column structure");
+        CheckStress(a, rows, "row structure");
+        CheckStress(b, columns, "column structure");
+        int nr = rows.Count, nc = columns.Count, size = nr * nc;
+        if (values.Length < size)
+        {
+            throw new ArgumentException($"The output block needs {nr} × {nc} = {size} elements, got {values.Length}.", nameof(values));
+        }
+
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        if (wantGrad && hyperparameterGradients.Length < size)
+        {
+            throw new ArgumentException($"The gradient output needs 1 × {nr} × {nc} = {size} elements, got {hyperparameterGradients.Length}.", nameof(hyperparameterGradients));
+        }
+
+        values[..size].Clear();
+        var rowSide = GetSide(a, rows);
+        var colSide = ReferenceEquals(a, b) && ReferenceEquals(rows, columns) ? rowSide : GetSide(b, columns);
+        Accumulate(rowSide, colSide, values, nc, diagonal: false);
+        if (wantGrad)
+        {
+            double f = 2 / SigmaEv;
+            for (int i = 0; i < size; i++)
+            {
+                hyperparameterGradients[i] = f * values[i];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Variance(StructureEnvironments a, LabelSelection labels, Span<double> variances)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(labels);
+        labels.Validate(a.AtomCount);
+        CheckEnvironments(a);
+        CheckStress(a, labels, "structure");
+        if (variances.Length < labels.Count)
+        {
+            throw new ArgumentException($"The output needs {labels.Count} elements, got {variances.Length}.", nameof(variances));
+        }
+
+        variances[..labels.Count].Clear();
+        var side = Side.Create(a, labels, new B2Workspace(Settings));
+        Accumulate(side, side, variances, 0, diagonal: true);
+    }
+
+    /// <summary>
+    /// The label Jacobians of a structure's environments for a label selection, from a small cache of the
+    /// most recent ones: the assembly engine asks for one row block against many column blocks (e.g. a
+    /// training structure against the inducing set in blocks of 16), which would otherwise rebuild the
+    /// same Jacobians for each. Entries are held weakly (the environments) and the cache is bounded, so
+    /// memory stays that of a few structures. Selections without force or stress labels are cheap and
+    /// not cached.
+    /// </summary>
+    private Side GetSide(StructureEnvironments e, LabelSelection sel)
+    {
+        if (sel.ForceAtoms.Length == 0 && !sel.Stress)
+        {
+            return Side.Create(e, sel, new B2Workspace(Settings));
+        }
+
+        Lazy<Side> lazy;
+        lock (_cache)
+        {
+            int hit = _cache.FindIndex(c => ReferenceEquals(c.Selection, sel) && c.Environments.TryGetTarget(out var t) && ReferenceEquals(t, e));
+            if (hit >= 0)
+            {
+                var entry = _cache[hit];
+                _cache.RemoveAt(hit);
+                _cache.Add(entry);
+                lazy = entry.Side;
+            }
+            else
+            {
+                lazy = new Lazy<Side>(() => Side.Create(e, sel, new B2Workspace(Settings)), LazyThreadSafetyMode.ExecutionAndPublication);
+                _cache.Add((new WeakReference<StructureEnvironments>(e), sel, lazy));
+                if (_cache.Count > CacheCapacity)
+                {
+                    _cache.RemoveAt(0);
+                }
+            }
+        }
+
+        return lazy.Value;
+    }
+
+    /// <summary>How many structures' label Jacobians the cache keeps (a few per thread).</summary>
+    private static readonly int CacheCapacity = Math.Max(4, 2 * Environment.ProcessorCount);
+
+    private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<Side> Side)> _cache = [];
+
+    private static void CheckStress(StructureEnvironments e, LabelSelection sel, string what)
+    {
+        if (sel.Stress && (!e.Pbc.AllPeriodic || !(e.VolumeA3 > 0)))
+        {
+            throw new ArgumentException($"Stress labels were requested for the {what}, but it is not periodic along all three axes with a positive volume (pbc {e.Pbc}, volume {e.VolumeA3} Å³).");
+        }
+    }
+
+    /// <summary>
+    /// Adds the covariance of every environment pair (same central species, both non-empty) to
+    /// <paramref name="output"/>: the rows × <paramref name="nc"/> block, or, when <paramref name="diagonal"/>,
+    /// only the entries whose row and column label are the same label (rows and columns one side).
+    /// </summary>
+    private void Accumulate(Side rows, Side cols, Span<double> output, int nc, bool diagonal)
+    {
+        int d = Settings.Length, z = Power;
+        double s2 = SigmaEv * SigmaEv;
+        var pyj = new double[rows.MaxDerivativeRows];
+        var pxi = new double[cols.MaxDerivativeRows];
+        var ra = new double[rows.MaxDerivativeRows];
+        var cb = new double[cols.MaxDerivativeRows];
+        foreach (var ei in rows.Environments)
+        {
+            int ndi = ei.DerivativeLabels.Length;
+            foreach (var ej in cols.Environments)
+            {
+                if (ej.Species != ei.Species)
+                {
+                    continue;
+                }
+
+                int ndj = ej.DerivativeLabels.Length;
+                double q = Dot(ei.Unit, ej.Unit);
+                double qz1 = IntPow(q, z - 1);
+                double kv = s2 * qz1 * q;
+                double k1 = s2 * z * qz1;
+                double k2 = z >= 2 ? s2 * z * (z - 1) * IntPow(q, z - 2) : 0;
+                foreach (int r in ei.ValueLabels)
+                {
+                    foreach (int c in ej.ValueLabels)
+                    {
+                        Add(output, nc, diagonal, r, c, kv);
+                    }
+                }
+
+                // p_r·a with a = ∂q/∂dᵢ = (ŷ − q x̂)/|x|; p_c·b with b = ∂q/∂dⱼ = (x̂ − q ŷ)/|y|.
+                for (int r = 0; r < ndi; r++)
+                {
+                    pyj[r] = Dot(ei.P.AsSpan(r * d, d), ej.Unit);
+                    ra[r] = (pyj[r] - q * ei.PUnit[r]) / ei.Norm;
+                    foreach (int c in ej.ValueLabels)
+                    {
+                        Add(output, nc, diagonal, ei.DerivativeLabels[r], c, k1 * ra[r]);
+                    }
+                }
+
+                for (int c = 0; c < ndj; c++)
+                {
+                    pxi[c] = Dot(ej.P.AsSpan(c * d, d), ei.Unit);
+                    cb[c] = (pxi[c] - q * ej.PUnit[c]) / ej.Norm;
+                    foreach (int r in ei.ValueLabels)
+                    {
+                        Add(output, nc, diagonal, r, ej.DerivativeLabels[c], k1 * cb[c]);
+                    }
+                }
+
+                if (ndi == 0 || ndj == 0)
+                {
+                    continue;
+                }
+
+                // p_r H p_c = k2 (p_r·a)(p_c·b) + k1/(|x||y|) [p_r·p_c − (p_r·ŷ)(p_c·ŷ) − (p_r·x̂)(p_c·(x̂ − q ŷ))].
+                double k1n = k1 / (ei.Norm * ej.Norm);
+                for (int r = 0; r < ndi; r++)
+                {
+                    int lr = ei.DerivativeLabels[r];
+                    var pr = ei.P.AsSpan(r * d, d);
+                    for (int c = 0; c < ndj; c++)
+                    {
+                        int lc = ej.DerivativeLabels[c];
+                        if (diagonal && lr != lc)
+                        {
+                            continue;
+                        }
+
+                        double pp = Dot(pr, ej.P.AsSpan(c * d, d));
+                        double v = k2 * ra[r] * cb[c] + k1n * (pp - pyj[r] * ej.PUnit[c] - ei.PUnit[r] * (pxi[c] - q * ej.PUnit[c]));
+                        Add(output, nc, diagonal, lr, lc, v);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(Span<double> output, int nc, bool diagonal, int r, int c, double v)
+    {
+        if (diagonal)
+        {
+            if (r == c)
+            {
+                output[r] += v;
+            }
+        }
+        else
+        {
+            output[r * nc + c] += v;
+        }
+    }
+
+    private static double IntPow(double x, int n)
+    {
+        double p = 1;
+        for (int i = 0; i < n; i++)
+        {
+            p *= x;
+        }
+
+        return p;
+    }
+
+    internal static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
+    {
+        int n = x.Length, i = 0;
+        double sum = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var acc0 = Vector256<double>.Zero;
+            var acc1 = Vector256<double>.Zero;
+            ref double rx = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref double ry = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+            for (; i <= n - 8; i += 8)
+            {
+                acc0 += Vector256.LoadUnsafe(ref rx, (nuint)i) * Vector256.LoadUnsafe(ref ry, (nuint)i);
+                acc1 += Vector256.LoadUnsafe(ref rx, (nuint)(i + 4)) * Vector256.LoadUnsafe(ref ry, (nuint)(i + 4));
+            }
+
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+
+        for (; i < n; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>One environment as the kernel uses it: normalised descriptor, label roles and the label Jacobian.</summary>
+    private sealed class EnvironmentData
+    {
+        public required int Species { get; init; }
+
+        public required double Norm { get; init; }
+
+        public required double[] Unit { get; init; }
+
+        /// <summary>Labels that receive this environment's local energy (the total energy, its own local energy).</summary>
+        public required int[] ValueLabels { get; init; }
+
+        /// <summary>Labels that receive a derivative of this environment's local energy (forces, stress).</summary>
+        public required int[] DerivativeLabels { get; init; }
+
+        /// <summary>Row r: the derivative of the (unnormalised) descriptor that label DerivativeLabels[r] takes (−∂d/∂r_m,α for forces, (1/V)∂d/∂ε_v for stress).</summary>
+        public required double[] P { get; init; }
+
+        /// <summary>P · d̂.</summary>
+        public required double[] PUnit { get; init; }
+    }
+
+    private sealed class Side
+    {
+        public required List<EnvironmentData> Environments { get; init; }
+
+        public int MaxDerivativeRows { get; init; }
+
+        public static Side Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
+        {
+            int n = s.AtomCount, d = w.Settings.Length;
+            var forceRow = new int[n];
+            Array.Fill(forceRow, -1);
+            for (int k = 0; k < sel.ForceAtoms.Length; k++)
+            {
+                forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
+            }
+
+            var localRow = new int[n];
+            Array.Fill(localRow, -1);
+            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+            {
+                localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
+            }
+
+            double invV = sel.Stress ? 1 / s.VolumeA3 : 0;
+            var list = new List<EnvironmentData>();
+            int maxRows = 0;
+            var jk = new double[3 * d];
+            var localOf = new Dictionary<int, int>();
+            for (int i = 0; i < n; i++)
+            {
+                var e = s[i];
+                if (sel.ForceAtoms.Length > 0 && e.CentralAtom != i)
+                {
+                    throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {i} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
+                }
+
+                if (!(e.B2Norm >= EmptyNorm))
+                {
+                    continue;
+                }
+
+                var value = new List<int>(2);
+                if (sel.Energy)
+                {
+                    value.Add(0);
+                }
+
+                if (localRow[i] >= 0)
+                {
+                    value.Add(localRow[i]);
+                }
+
+                // Force atoms this environment touches: its centre and its neighbours.
+                localOf.Clear();
+                var deriv = new List<int>();
+                void Touch(int atom)
+                {
+                    if (forceRow[atom] >= 0 && !localOf.ContainsKey(atom))
+                    {
+                        localOf[atom] = deriv.Count;
+                        deriv.Add(forceRow[atom]);
+                        deriv.Add(forceRow[atom] + 1);
+                        deriv.Add(forceRow[atom] + 2);
+                    }
+                }
+
+                var nb = e.ManyBodyNeighbors;
+                if (sel.ForceAtoms.Length > 0)
+                {
+                    Touch(e.CentralAtom);
+                    for (int k = 0; k < nb.Length; k++)
+                    {
+                        Touch(nb[k]);
+                    }
+                }
+
+                int stressStart = deriv.Count;
+                if (sel.Stress)
+                {
+                    for (int v = 0; v < 6; v++)
+                    {
+                        deriv.Add(sel.StressOffset + v);
+                    }
+                }
+
+                if (value.Count == 0 && deriv.Count == 0)
+                {
+                    continue;
+                }
+
+                var unit = new double[d];
+                var b2 = e.B2;
+                double inv = 1 / e.B2Norm;
+                for (int p = 0; p < d; p++)
+                {
+                    unit[p] = b2[p] * inv;
+                }
+
+                var pm = new double[deriv.Count * d];
+                if (deriv.Count > 0)
+                {
+                    w.Load(e);
+                    bool centreForce = localOf.TryGetValue(e.CentralAtom, out int centreRow);
+                    var stress = sel.Stress ? pm.AsSpan(stressStart * d, 6 * d) : [];
+                    for (int k = 0; k < nb.Length; k++)
+                    {
+                        w.NeighborGradient(k, jk);
+                        if (localOf.TryGetValue(nb[k], out int row))
+                        {
+                            // F_m = −∂E/∂r_m: minus the neighbour's gradient.
+                            Subtract(pm.AsSpan(row * d, 3 * d), jk);
+                        }
+
+                        if (centreForce)
+                        {
+                            // ∂d/∂r_centre = −Σ_k ∂d/∂r_k, so the centre's force row gains +∂d/∂r_k.
+                            AddTo(pm.AsSpan(centreRow * d, 3 * d), jk);
+                        }
+
+                        if (sel.Stress)
+                        {
+                            var v = e.ManyBodyVector(k);
+                            B2Descriptor.AddVirial(jk, v.X, v.Y, v.Z, d, stress);
+                        }
+                    }
+
+                    if (sel.Stress)
+                    {
+                        foreach (ref double x in stress)
+                        {
+                            x *= invV;
+                        }
+                    }
+                }
+
+                var pu = new double[deriv.Count];
+                for (int r = 0; r < deriv.Count; r++)
+                {
+                    pu[r] = Dot(pm.AsSpan(r * d, d), unit);
+                }
+
+                maxRows = Math.Max(maxRows, deriv.Count);
+                list.Add(new EnvironmentData
+                {
+                    Species = e.CentralSpecies,
+                    Norm = e.B2Norm,
+                    Unit = unit,
+                    ValueLabels = [.. value],
+                    DerivativeLabels = [.. deriv],
+                    P = pm,
+                    PUnit = pu,
+                });
+            }
+
+            return new Side { Environments = list, MaxDerivativeRows = maxRows };
+        }
+
+        private static void Subtract(Span<double> target, ReadOnlySpan<double> x)
+        {
+            for (int i = 0; i < target.Length; i++)
+            {
+                target[i] -= x[i];
+            }
+        }
+
+        private static void AddTo(Span<double> target, ReadOnlySpan<double> x)
+        {
+            for (int i = 0; i < target.Length; i++)
+            {
+                target[i] += x[i];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} (σ {SigmaEv} eV, ζ {Power}; {Settings})");
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using Gpff.Descriptors;
+using Gpff.IO;
+using Gpff.Kernels;
+using Xunit;
+
+namespace Gpff.Cli.Tests;
+
+public class B2TrainCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("gpff-cli-b2-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private string SmallData()
+    {
+        var frames = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
+            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
+        var path = Path.Combine(_dir.FullName, "small.extxyz");
+        ExtXyz.Write(path, frames);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("b2")]
+    [InlineData("b2+2+3")]
+    public void TrainSparseB2SavesTheDescriptorSettingsAndPredicts(string kernel)
+    {
+        var data = SmallData();
+        var model = Path.Combine(_dir.FullName, "b2.gpff");
+        var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--kernel", kernel, "--nmax", "5", "--lmax", "2", "--cutoff-b2", "4.5",
+            "--hyperparameters", "sigmaB2=1.5", "--sparse", "10", "--holdout", "0.25");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("sigmaB2", stdout);
+        Assert.Contains("held-out errors", stdout);
+        var loaded = Regression.ModelFile.LoadSparse(model, out _);
+        var b2 = kernel == "b2" ? Assert.IsType<B2Kernel>(loaded.Kernel) : Assert.IsType<B2Kernel>(Assert.IsType<CombinedKernel>(loaded.Kernel).Parts[0]);
+        Assert.Equal(new B2Settings([8, 45, 56], 5, 2, 4.5), b2.Settings);
+        Assert.Equal(1.5, b2.SigmaEv);
+
+        var output = Path.Combine(_dir.FullName, "pred.extxyz");
+        (code, stdout, stderr) = Cli.Run("predict", model, data, "-o", output);
+        Assert.True(code == 0, stderr);
+        Assert.All(ExtXyz.Read(output).ToList(), f => Assert.NotNull(f.EnergyEv));
+    }
+
+    [Fact]
+    public void KernelOptionsAreCheckedBeforeAnyWork()
+    {
+        var data = SmallData();
+        var model = Path.Combine(_dir.FullName, "x.gpff");
+        var (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b3", "--sparse", "10");
+        Assert.Equal(1, code);
+        Assert.Contains("Unknown kernel 'b3': expected 2+3, b2 or b2+2+3.", stderr);
+        (code, _, stderr) = Cli.Run("train", data, "-o", model, "--nmax", "6", "--sparse", "10");
+        Assert.Equal(1, code);
+        Assert.Contains("give --kernel b2 or --kernel b2+2+3 too", stderr);
+        (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b2", "--lmax", "40");
+        Assert.Equal(1, code);
+        Assert.Contains("--lmax", stderr);
+        (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b2", "--cutoff-b2", "-1");
+        Assert.Equal(1, code);
+        Assert.Contains("--cutoff-b2 must be in", stderr);
+        Assert.False(File.Exists(model));
+    }
+
+    [Fact]
+    public void HelpShowsTheLibraryDefaults()
+    {
+        var (code, help, _) = Cli.Run("train", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains($"B2 radial functions (Chebyshev, default {B2Settings.DefaultRadialCount})", help);
+        Assert.Contains($"B2 largest angular momentum (default {B2Settings.DefaultAngularMax})", help);
+        Assert.Contains($"B2 cutoff (default {ForceFieldSettings.DefaultB2CutoffA.ToString("0.0#", CultureInfo.InvariantCulture)})", help);
+        Assert.Contains($"{B2Kernel.SigmaName}={ForceFieldSettings.DefaultSigmaB2.ToString(CultureInfo.InvariantCulture)} eV", help);
+    }
+}

@@ -1,0 +1,191 @@
+using Gpff.Descriptors;
+using Gpff.Geometry;
+using Gpff.Kernels;
+
+namespace Gpff.Regression.Tests;
+
+/// <summary>The B2 kernel in the sparse and the full GP.</summary>
+public class B2RegressionTests
+{
+    private static readonly NoiseLevels Noise = new(0.01, 0.05, 0.002);
+
+    internal static B2Kernel B2(double sigma = 1.5) => new(new B2Settings([14, 32], 4, 3, 4.0), sigma);
+
+    internal static CombinedKernel B2PlusTwoThree() => new(B2(), GaussianProcessTests.Kernel(0.8, 0.7, 0.2, 0.9));
+
+    public static TheoryData<string> Kernels => ["b2", "b2+2+3"];
+
+    private static IKernel Make(string name) => name == "b2" ? B2() : B2PlusTwoThree();
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void SparsePredictionsAreExactEnergyDerivatives(string name)
+    {
+        var kernel = Make(name);
+        var train = SparseGaussianProcessTests.Structures(4, 61);
+        var sparse = new SparseGaussianProcess(kernel, Noise, SparseGaussianProcessTests.AllClusters(train, kernel).Take(14));
+        sparse.Train(train);
+        var test = SparseGaussianProcessTests.Structures(1, 62)[0];
+        var p = sparse.Predict(test, uncertainty: true);
+        Assert.True(p.ForcesEvPerA.Any(f => f.Length > 1e-3), "the model predicts non-zero forces");
+        const double h = 1e-5;
+        for (int i = 0; i < test.AtomCount; i++)
+        {
+            for (int a = 0; a < 3; a++)
+            {
+                double E(double d)
+                {
+                    var s = test.CloneWithoutLabels();
+                    var r = s.Positions[i];
+                    s.Positions[i] = a == 0 ? r with { X = r.X + d } : a == 1 ? r with { Y = r.Y + d } : r with { Z = r.Z + d };
+                    return sparse.Predict(s, uncertainty: false).EnergyEv;
+                }
+
+                double fd = -(E(h) - E(-h)) / (2 * h);
+                double f = a == 0 ? p.ForcesEvPerA[i].X : a == 1 ? p.ForcesEvPerA[i].Y : p.ForcesEvPerA[i].Z;
+                Assert.True(Math.Abs(fd - f) < 1e-6 * Math.Max(1, Math.Abs(f)), $"{name}: force {i}{"xyz"[a]} {f} vs −∂E/∂r {fd}");
+            }
+        }
+
+        // Stress = (1/V) ∂E/∂ε (ASE sign) for a diagonal strain.
+        double Es(double e) => sparse.Predict(test.Deformed(new Mat3(1 + e, 0, 0, 0, 1, 0, 0, 0, 1)), uncertainty: false).EnergyEv;
+        double sxx = (Es(h) - Es(-h)) / (2 * h) / test.VolumeA3;
+        Assert.True(Math.Abs(sxx - p.StressEvPerA3!.Value.ToArray()[0]) < 1e-6 * Math.Max(1e-3, Math.Abs(sxx)), $"{name}: stress xx {p.StressEvPerA3.Value.ToArray()[0]} vs {sxx}");
+        Assert.True(p.ForcesStdEvPerA!.All(s => s.X > 0 && double.IsFinite(s.X)));
+        Assert.True(p.EnergyStdEv > 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void SparseLikelihoodGradientEqualsFiniteDifferences(string name)
+    {
+        var kernel = Make(name);
+        var train = SparseGaussianProcessTests.Structures(4, 51);
+        var sparse = new SparseGaussianProcess(kernel, Noise, SparseGaussianProcessTests.AllClusters(train.Take(2), kernel).Take(7));
+        var r = sparse.LogMarginalLikelihood(train, LabelKinds.All, kernel, Noise);
+        var theta = kernel.Hyperparameters.Concat(Noise.ToArray()).ToArray();
+        int nk = kernel.Hyperparameters.Count;
+        double L(double[] t) => sparse.LogMarginalLikelihood(train, LabelKinds.All, kernel.WithHyperparameters(t[..nk]), NoiseLevels.FromArray(t[nk..]), gradient: false).Value;
+        for (int h = 0; h < theta.Length; h++)
+        {
+            // Central differences, Richardson-extrapolated (the small energy noise makes the third derivative large).
+            double D(double step)
+            {
+                var up = (double[])theta.Clone();
+                var down = (double[])theta.Clone();
+                up[h] += step;
+                down[h] -= step;
+                return (L(up) - L(down)) / (2 * step);
+            }
+
+            double s = 1e-4 * theta[h];
+            double fd = (4 * D(s) - D(2 * s)) / 3;
+            Assert.True(Math.Abs(fd - r.Gradient[h]) < 1e-5 * Math.Max(1, Math.Abs(fd)), $"{name}: ∂/∂θ{h}: analytic {r.Gradient[h]}, finite difference {fd}");
+        }
+    }
+
+    [Fact]
+    public void AllEnvironmentsAsInducingEqualsTheFullGpWithTheB2Kernel()
+    {
+        var kernel = B2();
+        var train = SparseGaussianProcessTests.Structures(4, 81);
+        var full = new GaussianProcess(kernel, Noise);
+        foreach (var s in train)
+        {
+            full.Add(s, LabelKinds.Energy);
+        }
+
+        full.Train();
+        var sparse = new SparseGaussianProcess(kernel, Noise, SparseGaussianProcessTests.AllClusters(train, kernel), new SparseGaussianProcessOptions { InducingJitterThreshold = 1e-15 });
+        sparse.Train(train, LabelKinds.Energy);
+        var test = SparseGaussianProcessTests.Structures(1, 82)[0];
+        var a = full.Predict(test);
+        var b = sparse.Predict(test);
+        Assert.Equal(a.EnergyEv, b.EnergyEv, 1e-7);
+        for (int i = 0; i < test.AtomCount; i++)
+        {
+            Assert.Equal(a.ForcesEvPerA[i].X, b.ForcesEvPerA[i].X, 1e-7);
+            Assert.Equal(a.LocalEnergiesEv[i], b.LocalEnergiesEv[i], 1e-7);
+        }
+    }
+
+    [Fact]
+    public void SparseB2ModelFileRoundTrips()
+    {
+        var kernel = B2PlusTwoThree();
+        var train = SparseGaussianProcessTests.Structures(3, 91);
+        var sparse = new SparseGaussianProcess(kernel, Noise, InducingSelection.GreedyVariance(train, kernel, 8, []));
+        sparse.Train(train);
+        string dir = Directory.CreateTempSubdirectory("gpff-b2").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "b2.gpff");
+            ModelFile.SaveSparse(sparse, path, new Dictionary<string, string>(), LabelKinds.All);
+            var loaded = ModelFile.LoadSparse(path, out _);
+            Assert.Equal(kernel.ToJson(), loaded.Kernel.ToJson());
+            var test = SparseGaussianProcessTests.Structures(1, 92)[0];
+            var a = sparse.Predict(test);
+            var b = loaded.Predict(test);
+            Assert.Equal(a.EnergyEv, b.EnergyEv, 1e-10);
+            Assert.Equal(a.ForcesEvPerA[2].Y, b.ForcesEvPerA[2].Y, 1e-10);
+            Assert.Equal(a.EnergyStdEv, b.EnergyStdEv, 1e-10);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData(B2MeanMapForm.Quadratic)]
+    [InlineData(B2MeanMapForm.Direct)]
+    [InlineData(B2MeanMapForm.Automatic)]
+    public void MeanMapEqualsTheSparseGpMean(B2MeanMapForm form)
+    {
+        var kernel = B2();
+        var train = SparseGaussianProcessTests.Structures(4, 101);
+        var sparse = new SparseGaussianProcess(kernel, Noise, SparseGaussianProcessTests.AllClusters(train, kernel).Take(15));
+        sparse.Train(train);
+        var map = new B2MeanMap(sparse, form);
+        Assert.Equal(form == B2MeanMapForm.Quadratic ? 2 : 0, map.QuadraticSpecies.Count);
+        Assert.Equal(form == B2MeanMapForm.Quadratic ? 2L * 8 * kernel.Settings.Length * kernel.Settings.Length : 0, map.Bytes);
+        foreach (var test in SparseGaussianProcessTests.Structures(2, 102))
+        {
+            var a = sparse.Predict(test, uncertainty: false);
+            var b = map.Calculate(test, map.ImplementedProperties);
+            Assert.Equal(a.EnergyEv, b.EnergyEv!.Value, 1e-9);
+            for (int i = 0; i < test.AtomCount; i++)
+            {
+                Assert.Equal(a.LocalEnergiesEv[i], b.LocalEnergiesEv![i], 1e-9);
+                Assert.True((a.ForcesEvPerA[i] - b.ForcesEvPerA![i]).Length < 1e-9, $"force {i}: {a.ForcesEvPerA[i]} vs {b.ForcesEvPerA[i]}");
+            }
+
+            var sa = a.StressEvPerA3!.Value.ToArray();
+            var sb = b.StressEvPerA3!.Value.ToArray();
+            for (int v = 0; v < 6; v++)
+            {
+                Assert.Equal(sa[v], sb[v], 1e-11);
+            }
+        }
+    }
+
+    [Fact]
+    public void MeanMapRefusesOtherKernelsAndUncertainties()
+    {
+        var train = SparseGaussianProcessTests.Structures(2, 111);
+        var combined = B2PlusTwoThree();
+        var sparse = new SparseGaussianProcess(combined, Noise, SparseGaussianProcessTests.AllClusters(train, combined).Take(5));
+        sparse.Train(train);
+        Assert.False(B2MeanMap.Supports(sparse));
+        Assert.Contains("B2 kernel at power 2", Assert.Throws<ArgumentException>(() => new B2MeanMap(sparse)).Message);
+        var cubic = new B2Kernel(B2().Settings, 1.0, 3);
+        var s3 = new SparseGaussianProcess(cubic, Noise, SparseGaussianProcessTests.AllClusters(train, cubic).Take(5));
+        Assert.Contains("untrained", Assert.Throws<ArgumentException>(() => new B2MeanMap(s3)).Message);
+        s3.Train(train);
+        Assert.Contains("at power 3", Assert.Throws<ArgumentException>(() => new B2MeanMap(s3)).Message);
+        var s2 = new SparseGaussianProcess(B2(), Noise, SparseGaussianProcessTests.AllClusters(train, B2()).Take(5));
+        s2.Train(train);
+        var map = new B2MeanMap(s2);
+        Assert.Throws<NotSupportedException>(() => map.Calculate(train[0], CalculatorProperties.Energy | CalculatorProperties.Uncertainty));
+    }
+}
