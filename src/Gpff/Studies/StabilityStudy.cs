@@ -218,6 +218,7 @@ public static class StabilityStudy
         var candidates = ReadCandidates(settings, training);
         Report(StudyStage.Loading, 0, 0, $"{candidates.Count} candidates from {settings.Candidates}: {string.Join(", ", candidates.Select(c => c.Name))}");
         var terminals = settings.TerminalCompositions();
+        CheckHullCanBeBuilt(settings, candidates, terminals);
 
         // 2. Train with the default fit, calibrate on the leave-one-structure-out errors.
         var m = settings.Model;
@@ -276,10 +277,6 @@ public static class StabilityStudy
             var relaxations = candidates.Select((c, i) => new CandidateRelaxation(c.Name, pressure, results[i], mean[i], Math.Sqrt(Math.Max(0, cov[i, i])))).ToArray();
             var entries = relaxations.Select(c => new PhaseEntry(c.Name, Composition.Parse(c.Structure.HillFormula()), c.EnergyEv, c.Relaxation.VolumeA3, c.EnergyStdEv)).ToArray();
             var diagram = new PhaseDiagram(entries, pressure, terminals);
-            if (diagram.Excluded.Count > 0)
-            {
-                throw new InvalidDataException($"{settings.Candidates}: {string.Join("; ", diagram.Excluded.Select(x => $"{x.Entry.Name} ({x.Entry.Composition.Formula}): {x.Reason}"))}. Every candidate must lie within the terminals' span.");
-            }
 
             Report(StudyStage.Hull, hulls.Count, settings.PressuresGpa.Count, string.Create(inv, $"hull at {pressure:G} GPa: stability probabilities from {settings.Hull.Samples} samples of the joint energy distribution"));
             var stability = HullUncertainty.Analyze(diagram, cov, settings.Hull.ToOptions(), null, cancellationToken);
@@ -361,6 +358,26 @@ public static class StabilityStudy
         }
 
         return list;
+    }
+
+    /// <summary>Before any work: every terminal has a candidate and every candidate lies in the terminals' span.</summary>
+    private static void CheckHullCanBeBuilt(StudySettings settings, List<(string Name, Structure Structure)> candidates, IReadOnlyList<Composition>? terminals)
+    {
+        var entries = candidates.Select(c => new PhaseEntry(c.Name, Composition.Parse(c.Structure.HillFormula()), 0, c.Structure.VolumeA3)).ToArray();
+        PhaseDiagram probe;
+        try
+        {
+            probe = new PhaseDiagram(entries, 0, terminals);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException($"{settings.Candidates}: {ex.Message}", ex);
+        }
+
+        if (probe.Excluded.Count > 0)
+        {
+            throw new InvalidDataException($"{settings.Candidates}: {string.Join("; ", probe.Excluded.Select(x => $"{x.Entry.Name} ({x.Entry.Composition.Formula}): {x.Reason}"))}. Every candidate must lie within the span of the terminals ({string.Join(", ", settings.Terminals)}).");
+        }
     }
 
     private static string Existing(string path, string key) =>
