@@ -10,10 +10,13 @@ Standard library only. Candidates (unrelaxed; the study relaxes them at each pre
   a = sqrt(2) * 4.0 A and layer spacing 4.0 / sqrt(3) A (the cubic cell's (111) planes), i.e. ideal octahedra.
 
 usage: python3 data/make-barho-candidates.py                  > data/barho-candidates.extxyz
+       python3 data/make-barho-candidates.py --pool-2h          > pool-2h.extxyz
        python3 data/make-barho-candidates.py --pool SEED      > pool.extxyz
-The pool: every candidate except BaRhO3-4H/6H (20/30 atoms: too costly for pw.x here) at linear scales 1.00 and
-0.975 (about 0 and 10 GPa), each cell strained by up to +-1.5 % and every atom displaced by up to 0.08 A
-(uniform, random.Random(SEED)); BaRhO3-2H twice per scale.
+--pool-2h (the pool the bundled data/barho-added.extxyz was selected from): the ideal BaRhO3-2H cell at linear
+scales 1.00 and 0.975 (about 0 and 10 GPa), symmetric, so that pw.x needs few k-points.
+--pool SEED: every candidate except BaRhO3-4H/6H (20/30 atoms: too costly for pw.x here) at linear scales 1.00 and
+0.975, each cell strained by up to +-1.5 % and every atom displaced by up to 0.08 A (uniform, random.Random(SEED));
+BaRhO3-2H twice per scale (without symmetry: a pw.x run of a rattled 2H cell took over 15 minutes of CPU here).
 """
 import math
 import random
@@ -113,6 +116,12 @@ def main():
     if len(sys.argv) == 1:
         for name, (cell, species, positions) in cands:
             write(name, cell, species, positions)
+        return
+    if len(sys.argv) == 2 and sys.argv[1] == "--pool-2h":
+        cell, species, positions = dict(cands)["BaRhO3-2H"]
+        for scale in (1.0, 0.975):
+            write("BaRhO3-2H", [[scale * x for x in r] for r in cell], species, [[scale * x for x in p] for p in positions],
+                  f" pool_scale={scale}")
         return
     if len(sys.argv) != 3 or sys.argv[1] != "--pool":
         sys.exit(__doc__)

@@ -40,41 +40,42 @@ public sealed record StudySettings
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new JsonStringEnumConverter<HyperparameterObjective>(JsonNamingPolicy.SnakeCaseLower) },
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        TypeInfoResolver = StudySettingsJsonContext.Default,   // source-generated: works where reflection-based JSON is off (AOT, file-based apps)
     };
 
     /// <summary>A name for the study, used in titles (default "study").</summary>
-    public string Name { get; init; } = "study";
+    public string Name { get; set; } = "study";
 
     /// <summary>Extended-XYZ files of labelled DFT frames (energies, forces, stresses) to train on; at least one.</summary>
-    public IReadOnlyList<string> TrainingData { get; init; } = [];
+    public IReadOnlyList<string> TrainingData { get; set; } = [];
 
     /// <summary>Extended-XYZ file of the candidate structures (each frame named by its <c>name</c> or <c>config_type</c> key).</summary>
-    public string Candidates { get; init; } = "";
+    public string Candidates { get; set; } = "";
 
     /// <summary>Terminal compositions of the hull (e.g. BaO, RhO2 for the pseudo-binary); empty: the elements.</summary>
-    public IReadOnlyList<string> Terminals { get; init; } = [];
+    public IReadOnlyList<string> Terminals { get; set; } = [];
 
     /// <summary>Pressures in GPa at which every candidate is relaxed and the hull built (default 0 and 10).</summary>
-    public IReadOnlyList<double> PressuresGpa { get; init; } = [0, 10];
+    public IReadOnlyList<double> PressuresGpa { get; set; } = [0, 10];
 
     /// <summary>The force field: cutoffs and the starting hyperparameters of the fit.</summary>
-    public StudyModelSettings Model { get; init; } = new();
+    public StudyModelSettings Model { get; set; } = new();
 
     /// <summary>Cross-validation of the trained recipe.</summary>
-    public StudyCrossValidationSettings CrossValidation { get; init; } = new();
+    public StudyCrossValidationSettings CrossValidation { get; set; } = new();
 
     /// <summary>Relaxation of the candidates.</summary>
-    public StudyRelaxationSettings Relaxation { get; init; } = new();
+    public StudyRelaxationSettings Relaxation { get; set; } = new();
 
     /// <summary>Stability probabilities.</summary>
-    public StudyHullSettings Hull { get; init; } = new();
+    public StudyHullSettings Hull { get; set; } = new();
 
     /// <summary>The folder of the settings file; relative paths count from it (not stored in the file).</summary>
     [JsonIgnore]
-    public string BaseDirectory { get; init; } = ".";
+    public string BaseDirectory { get; set; } = ".";
 
     /// <summary>Loads a settings file; every problem is one message naming the file and the key.</summary>
     /// <param name="path">The JSON file.</param>
@@ -283,35 +284,35 @@ public sealed record StudySettings
 public sealed record StudyModelSettings
 {
     /// <summary>2-body cutoff, Å.</summary>
-    public double PairCutoffA { get; init; } = ForceFieldSettings.DefaultPairCutoffA;
+    public double PairCutoffA { get; set; } = ForceFieldSettings.DefaultPairCutoffA;
 
     /// <summary>3-body cutoff, Å.</summary>
-    public double TripletCutoffA { get; init; } = ForceFieldSettings.DefaultTripletCutoffA;
+    public double TripletCutoffA { get; set; } = ForceFieldSettings.DefaultTripletCutoffA;
 
     /// <summary>Fit the hyperparameters and noises (default true); false uses the library's defaults as given.</summary>
-    public bool Fit { get; init; } = true;
+    public bool Fit { get; set; } = true;
 
     /// <summary>The fit's objective (default <see cref="StudySettings.DefaultFitObjective"/>).</summary>
-    public HyperparameterObjective FitObjective { get; init; } = StudySettings.DefaultFitObjective;
+    public HyperparameterObjective FitObjective { get; set; } = StudySettings.DefaultFitObjective;
 
     /// <summary>Iteration limit of the fit (default <see cref="HyperparameterFitOptions.DefaultMaxIterations"/>).</summary>
-    public int FitMaxIterations { get; init; } = HyperparameterFitOptions.DefaultMaxIterations;
+    public int FitMaxIterations { get; set; } = HyperparameterFitOptions.DefaultMaxIterations;
 
     /// <summary>Width τ (eV/atom) of the reference energies' Gaussian prior; null for fixed reference energies.</summary>
-    public double? ReferencePriorEvPerAtom { get; init; } = ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom;
+    public double? ReferencePriorEvPerAtom { get; set; } = ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom;
 }
 
 /// <summary>The cross-validation of a study.</summary>
 public sealed record StudyCrossValidationSettings
 {
     /// <summary>K of the K-fold cross-validation over structures, stratified by composition (default 4; 0: none).</summary>
-    public int Folds { get; init; } = 4;
+    public int Folds { get; set; } = 4;
 
     /// <summary>
     /// Refit the hyperparameters in every fold (default false: each fold uses those fitted on all the data, which
     /// leaks a little information into the held-out errors but costs no further fits).
     /// </summary>
-    public bool Refit { get; init; }
+    public bool Refit { get; set; }
 }
 
 /// <summary>The relaxation of the candidates (positions and cell; the library's defaults).</summary>
@@ -320,13 +321,13 @@ public sealed record StudyRelaxationSettings
     private static readonly RelaxationOptions Defaults = new();
 
     /// <summary>Converged when every force is below this, eV/Å.</summary>
-    public double FmaxEvPerA { get; init; } = Defaults.FmaxEvPerA;
+    public double FmaxEvPerA { get; set; } = Defaults.FmaxEvPerA;
 
     /// <summary>... and the stress within this of −P, GPa.</summary>
-    public double StressToleranceGpa { get; init; } = Defaults.StressToleranceGpa;
+    public double StressToleranceGpa { get; set; } = Defaults.StressToleranceGpa;
 
     /// <summary>Optimiser steps per candidate and pressure.</summary>
-    public int MaxSteps { get; init; } = Defaults.MaxSteps;
+    public int MaxSteps { get; set; } = Defaults.MaxSteps;
 
     /// <summary>The relaxation options at a pressure.</summary>
     /// <param name="pressureGpa">Pressure, GPa.</param>
@@ -345,17 +346,21 @@ public sealed record StudyHullSettings
     private static readonly StabilityOptions Defaults = new();
 
     /// <summary>Monte-Carlo samples of the joint energy distribution.</summary>
-    public int Samples { get; init; } = Defaults.Samples;
+    public int Samples { get; set; } = Defaults.Samples;
 
     /// <summary>Random seed.</summary>
-    public int Seed { get; init; } = Defaults.Seed;
+    public int Seed { get; set; } = Defaults.Seed;
 
     /// <summary>Stability probabilities in [uncertain_low, uncertain_high] are called uncertain: recompute with DFT.</summary>
-    public double UncertainLow { get; init; } = Defaults.UncertainLow;
+    public double UncertainLow { get; set; } = Defaults.UncertainLow;
 
     /// <summary>Upper end of the uncertain band.</summary>
-    public double UncertainHigh { get; init; } = Defaults.UncertainHigh;
+    public double UncertainHigh { get; set; } = Defaults.UncertainHigh;
 
     /// <summary>The stability options.</summary>
     public StabilityOptions ToOptions() => Defaults with { Samples = Samples, Seed = Seed, UncertainLow = UncertainLow, UncertainHigh = UncertainHigh };
 }
+
+/// <summary>Source-generated JSON metadata of the study settings (no reflection at run time).</summary>
+[JsonSerializable(typeof(StudySettings))]
+internal sealed partial class StudySettingsJsonContext : JsonSerializerContext;
