@@ -56,7 +56,19 @@ public sealed record CandidateRelaxation(string Name, double PressureGpa, Relaxa
 /// <param name="Diagram">The hull of the GP's mean enthalpies.</param>
 /// <param name="Stability">Stability probabilities from the joint (calibrated) energy covariance.</param>
 /// <param name="EnergyCovarianceEv2">The joint covariance of the candidates' total energies, eV², in candidate order.</param>
-public sealed record StudyHull(double PressureGpa, IReadOnlyList<CandidateRelaxation> Candidates, PhaseDiagram Diagram, StabilityReport Stability, double[,] EnergyCovarianceEv2);
+/// <param name="Failed">Candidates whose relaxation failed at this pressure (left out of this hull).</param>
+public sealed record StudyHull(double PressureGpa, IReadOnlyList<CandidateRelaxation> Candidates, PhaseDiagram Diagram, StabilityReport Stability, double[,] EnergyCovarianceEv2,
+    IReadOnlyList<FailedRelaxation> Failed);
+
+/// <summary>
+/// A candidate whose relaxation failed at one pressure: the force field drove it somewhere no structure can be (atoms
+/// closer than <see cref="Structure.DefaultMinimumDistanceA"/>, a collapsed cell), a sign that the model extrapolates
+/// there. It is left out of that hull and listed; recompute it with DFT or add data like it.
+/// </summary>
+/// <param name="Name">The candidate.</param>
+/// <param name="PressureGpa">Pressure, GPa.</param>
+/// <param name="Message">Why.</param>
+public sealed record FailedRelaxation(string Name, double PressureGpa, string Message);
 
 /// <summary>A candidate whose stability the GP cannot decide at one pressure: recompute it with DFT.</summary>
 /// <param name="Name">The candidate.</param>
@@ -92,6 +104,9 @@ public sealed class StudyResult
 
     /// <summary>Relaxations that stopped before converging (kept in the hulls, at the enthalpy reached).</summary>
     public IReadOnlyList<CandidateRelaxation> NotConverged => Hulls.SelectMany(h => h.Candidates).Where(c => !c.Relaxation.Converged).ToArray();
+
+    /// <summary>Relaxations that failed (left out of their hull).</summary>
+    public IReadOnlyList<FailedRelaxation> Failed => Hulls.SelectMany(h => h.Failed).ToArray();
 
     /// <summary>Wall time of the whole study, s.</summary>
     public required double Seconds { get; init; }
@@ -260,27 +275,46 @@ public static class StabilityStudy
         foreach (double pressure in settings.PressuresGpa)
         {
             var options = settings.Relaxation.ToOptions(pressure);
-            var results = new List<RelaxationResult>();
+            var done = new List<(string Name, RelaxationResult Result)>();
+            var failed = new List<FailedRelaxation>();
             foreach (var (name, start) in candidates)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var r = Relaxation.Relax(start, ff, options, null, cancellationToken);
-                results.Add(r);
                 relaxed++;
-                Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv,
-                    $"{name} at {pressure:G} GPa: {(r.Converged ? "converged" : "NOT converged")} in {r.Iterations} steps, H = {r.EnthalpyPerAtomEv:F4} eV/atom, V = {r.VolumePerAtomA3:F2} Å³/atom"));
+                try
+                {
+                    var r = Relaxation.Relax(start, ff, options, null, cancellationToken);
+                    done.Add((name, r));
+                    Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv,
+                        $"{name} at {pressure:G} GPa: {(r.Converged ? "converged" : "NOT converged")} in {r.Iterations} steps, H = {r.EnthalpyPerAtomEv:F4} eV/atom, V = {r.VolumePerAtomA3:F2} Å³/atom"));
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or InvalidDataException)
+                {
+                    // The model drove the structure somewhere no structure can be: a result about the model, not the end of the study.
+                    failed.Add(new FailedRelaxation(name, pressure, ex.Message));
+                    Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv, $"{name} at {pressure:G} GPa: relaxation FAILED ({ex.Message}); left out of this hull"));
+                }
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            var structures = results.Select(r => r.Structure.CloneWithoutLabels()).ToArray();
+            var structures = done.Select(d => d.Result.Structure.CloneWithoutLabels()).ToArray();
             var (mean, cov) = ff.PredictEnergies(structures, cancellationToken);
-            var relaxations = candidates.Select((c, i) => new CandidateRelaxation(c.Name, pressure, results[i], mean[i], Math.Sqrt(Math.Max(0, cov[i, i])))).ToArray();
+            var relaxations = done.Select((c, i) => new CandidateRelaxation(c.Name, pressure, c.Result, mean[i], Math.Sqrt(Math.Max(0, cov[i, i])))).ToArray();
             var entries = relaxations.Select(c => new PhaseEntry(c.Name, Composition.Parse(c.Structure.HillFormula()), c.EnergyEv, c.Relaxation.VolumeA3, c.EnergyStdEv)).ToArray();
-            var diagram = new PhaseDiagram(entries, pressure, terminals);
+            PhaseDiagram diagram;
+            try
+            {
+                diagram = new PhaseDiagram(entries, pressure, terminals);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidOperationException(string.Create(inv, $"hull at {pressure:G} GPa: {ex.Message} Failed relaxations: {string.Join("; ", failed.Select(f => $"{f.Name}: {f.Message}"))}"), ex);
+            }
+
 
             Report(StudyStage.Hull, hulls.Count, settings.PressuresGpa.Count, string.Create(inv, $"hull at {pressure:G} GPa: stability probabilities from {settings.Hull.Samples} samples of the joint energy distribution"));
             var stability = HullUncertainty.Analyze(diagram, cov, settings.Hull.ToOptions(), null, cancellationToken);
-            hulls.Add(new StudyHull(pressure, relaxations, diagram, stability, cov));
+            hulls.Add(new StudyHull(pressure, relaxations, diagram, stability, cov, failed));
             Report(StudyStage.Hull, hulls.Count, settings.PressuresGpa.Count, string.Create(inv,
                 $"hull at {pressure:G} GPa: stable {string.Join(", ", diagram.StableEntries.Select(e => e.Name))}"));
         }

@@ -69,6 +69,11 @@ internal static class StudyTables
         var uncertain = r.Uncertain;
         o.AppendLine(string.Create(Inv, $"uncertain (p_stable in [{s.Hull.UncertainLow:G}, {s.Hull.UncertainHigh:G}]; recompute these with DFT): ") +
             (uncertain.Count == 0 ? "none" : string.Join(", ", uncertain.Select(u => string.Create(Inv, $"{u.Name} at {u.PressureGpa:G} GPa (p = {u.PStable:F2})")))));
+        foreach (var f in r.Failed)
+        {
+            o.AppendLine(string.Create(Inv, $"relaxation failed, left out of the {f.PressureGpa:G} GPa hull (the model extrapolates there: recompute with DFT): {f.Name}: {f.Message}"));
+        }
+
         var notConverged = r.NotConverged;
         if (notConverged.Count > 0)
         {
