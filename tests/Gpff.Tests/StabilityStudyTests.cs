@@ -309,6 +309,19 @@ public class StabilityStudyTests : IDisposable
     }
 
     [Fact]
+    public void ACandidateWithoutAPeriodicCellIsRefusedByName()
+    {
+        string candidates = Path.Combine(_dir, "molecule.extxyz");
+        ExtXyz.Write(candidates, ExtXyz.Read(TestData.DataFile("barho-candidates.extxyz")).Where(s => (string)s.Info["name"] is "BaO-rocksalt" or "RhO2-rutile"));
+        File.AppendAllText(candidates, "2\nProperties=species:S:1:pos:R:3 name=BaO-molecule pbc=\"F F F\"\nBa 0 0 0\nO 2.2 0 0\n");
+        var progress = new List<StudyProgress>();
+        var ex = Assert.Throws<InvalidDataException>(() => StabilityStudy.Run(SmallSettings(_dir) with { Candidates = candidates }, new Sync<StudyProgress>(progress.Add)));
+        Assert.Contains("frame 3 (BaO-molecule)", ex.Message);
+        Assert.Contains("periodic", ex.Message);
+        Assert.DoesNotContain(progress, p => p.Stage != StudyStage.Loading);
+    }
+
+    [Fact]
     public void AMissingTrainingFileIsNamedWithItsKey()
     {
         var settings = SmallSettings(_dir) with { TrainingData = [Path.Combine(_dir, "none.extxyz")] };

@@ -383,6 +383,11 @@ public static class StabilityStudy
             }
 
             s.Validate();
+            if (!s.Pbc.AllPeriodic)
+            {
+                throw new InvalidDataException($"{path}, frame {frame} ({name}): a candidate must be periodic in all three directions (its cell is relaxed under pressure).");
+            }
+
             list.Add((name, s.CloneWithoutLabels()));
         }
 
