@@ -49,6 +49,7 @@ public static class CommandLine
         new Commands.LearnCommand(),
         new Commands.CrossValidateCommand(),
         new Commands.MapCommand(),
+        new Commands.StudyCommand(),
     ];
 
     /// <summary>Exit code of a usage error: an unknown command or option, an option value that is not what the option takes.</summary>

@@ -21,7 +21,7 @@ internal static class FitArguments
     /// (<see cref="HyperparameterFitOptions.Objective"/>) stays the marginal likelihood, which also works
     /// on a single structure, as on-the-fly learning starts.
     /// </summary>
-    internal const HyperparameterObjective DefaultObjective = HyperparameterObjective.LeaveOneStructureOut;
+    internal const HyperparameterObjective DefaultObjective = Gpff.Studies.StudySettings.DefaultFitObjective;
 
     /// <summary>Flags (options without a value) of the fit.</summary>
     internal static readonly string[] Flags = ["pair-groups"];
