@@ -21,6 +21,9 @@ public sealed class StudyCommand : ICommand
     public IReadOnlyList<string> Flags => ["quick", "no-plots"];
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Options => ["o|output"];
+
+    /// <inheritdoc/>
     public string Help => $"""
         usage: gpff study SETTINGS.json [-o DIR] [--quick] [--no-plots]
 
