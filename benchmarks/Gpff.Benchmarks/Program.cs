@@ -10,20 +10,20 @@ using Gpff.Benchmarks;
 if (args is ["b2-accuracy", .. var accArgs])
 {
     Gpff.Benchmarks.B2Accuracy.Run(accArgs);
-    return;
+    return 0;
 }
 
 // B2 speed, one thread:   dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-speed [DATA] [NMAX] [LMAX] [CUTOFF] [REPEATS]
 if (args is ["b2-speed", .. var speedArgs])
 {
     Gpff.Benchmarks.B2Speed.Run(speedArgs);
-    return;
+    return 0;
 }
 
 if (args is ["b2-dump", .. var b2args])
 {
     Gpff.Benchmarks.B2Dump.Run(b2args);
-    return;
+    return 0;
 }
 
 if (args is ["sparse-accuracy", .. var rest])

@@ -194,6 +194,91 @@ public sealed class DynamicsCommandTests : IDisposable
     }
 
     [Fact]
+    public void SigtermStopsLearnCleanlyAndKillsTheRunningPwx()
+    {
+        var (_, model, _) = SiliconSetup();
+        ExtXyz.Write(P("pool.extxyz"), [Silicon(0.3)]);
+
+        // A "pw.x" that never finishes, so that the signal arrives while the reference calculation runs.
+        string fake = P("slow-pw.sh");
+        File.WriteAllText(fake, "#!/bin/sh\nexec sleep 300\n");
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.WriteAllText(P("slow.json"), SiSettings.Replace("\"reference\": {", $"\"reference\": {{ \"command\": \"{fake}\",", StringComparison.Ordinal));
+
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _dir.FullName,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Gpff.Cli.dll"), "learn", model, "--pool", P("pool.extxyz"), "--settings", P("slow.json"), "-o", P("never.gpff") })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var gpff = System.Diagnostics.Process.Start(start)!;
+        var stderrTask = gpff.StandardError.ReadToEndAsync();
+        var stdoutTask = gpff.StandardOutput.ReadToEndAsync();
+        string? runDir = null;
+        for (int i = 0; i < 600 && runDir is null; i++)
+        {
+            Thread.Sleep(100);
+            runDir = Directory.Exists(P("pw-runs"))
+                ? Directory.GetDirectories(P("pw-runs"), "pw-*").Where(d => ProcessesIn(d).Count > 0).FirstOrDefault()
+                : null;
+        }
+
+        Assert.True(runDir is not null, "the fake pw.x never started; stderr: " + (gpff.HasExited ? stderrTask.Result : "(running)"));
+        Assert.Equal(0, Kill(gpff.Id, 15)); // SIGTERM
+        Assert.True(gpff.WaitForExit(60_000), "gpff did not stop within 60 s of SIGTERM");
+        string stderr = stderrTask.Result;
+        _ = stdoutTask.Result;
+        Assert.Equal(130, gpff.ExitCode);
+        Assert.Contains("gpff learn: cancelled.", stderr);
+        for (int i = 0; i < 50 && ProcessesIn(runDir!).Count > 0; i++)
+        {
+            Thread.Sleep(100);
+        }
+
+        Assert.Empty(ProcessesIn(runDir!));
+        Assert.False(File.Exists(P("never.gpff")));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>Live processes (not zombies) whose working directory is <paramref name="dir"/> (Linux /proc).</summary>
+    private static List<string> ProcessesIn(string dir)
+    {
+        var found = new List<string>();
+        foreach (var p in Directory.EnumerateDirectories("/proc"))
+        {
+            string pid = Path.GetFileName(p);
+            if (!pid.All(char.IsAsciiDigit))
+            {
+                continue;
+            }
+
+            try
+            {
+                var target = new DirectoryInfo(Path.Combine(p, "cwd")).LinkTarget;
+                string stat = File.ReadAllText(Path.Combine(p, "stat"));
+                bool zombie = stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+                if (!zombie && target is not null && Path.TrimEndingDirectorySeparator(target) == Path.TrimEndingDirectorySeparator(dir))
+                {
+                    found.Add($"{pid} {File.ReadAllText(Path.Combine(p, "comm")).Trim()}");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Process ended or is not ours.
+            }
+        }
+
+        return found;
+    }
+
+    [Fact]
     public void BadLearnInputsAreRefusedWithOneLine()
     {
         File.WriteAllText(P("bad.json"), """{ "reference": { "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc_ry": 12 }, "treshold_ev_per_a": 0.1 }""");

@@ -75,7 +75,7 @@ public class StudyCommandTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "o2")));
 
         (code, _, err) = Cli.Run("study", settings, "--pressure", "3");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code); // an unknown option is a usage error
         Assert.Contains("--pressure", err);
 
         string file = Path.Combine(_dir, "a-file");

@@ -47,7 +47,8 @@ public static partial class NotebookRunner
             Environment.CurrentDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
             try
             {
-                using var kernel = new CSharpKernel();
+                // As Polyglot Notebooks create it: the kernel helpers (HTML(), display(), ...) are in scope.
+                using var kernel = new CSharpKernel().UseKernelHelpers();
                 for (int i = 0; i < document.Elements.Count; i++)
                 {
                     var element = document.Elements[i];

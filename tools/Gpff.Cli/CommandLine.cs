@@ -169,6 +169,16 @@ public static class CommandLine
             cts.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+
+        // SIGTERM (kill PID, Slurm's scancel or time limit) cancels like Ctrl+C, so that long commands stop
+        // cleanly: pw.x runs are killed with their process tree and checkpoints stay consistent.
+        using var onTerminate = OperatingSystem.IsWindows() ? null : System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            context =>
+            {
+                context.Cancel = true;
+                cts.Cancel();
+            });
         try
         {
             return command.Run(new ParsedArguments(command, result), stdout, stderr, cts.Token);
