@@ -194,7 +194,8 @@ public sealed class DynamicsCommandTests : IDisposable
     }
 
     [Fact]
-    public void SigtermStopsLearnCleanlyAndKillsTheRunningPwx()
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")] // /proc, SIGTERM
+    public async Task SigtermStopsLearnCleanlyAndKillsTheRunningPwx()
     {
         var (_, model, _) = SiliconSetup();
         ExtXyz.Write(P("pool.extxyz"), [Silicon(0.3)]);
@@ -222,22 +223,23 @@ public sealed class DynamicsCommandTests : IDisposable
         string? runDir = null;
         for (int i = 0; i < 600 && runDir is null; i++)
         {
-            Thread.Sleep(100);
+            await Task.Delay(100);
             runDir = Directory.Exists(P("pw-runs"))
                 ? Directory.GetDirectories(P("pw-runs"), "pw-*").Where(d => ProcessesIn(d).Count > 0).FirstOrDefault()
                 : null;
         }
 
-        Assert.True(runDir is not null, "the fake pw.x never started; stderr: " + (gpff.HasExited ? stderrTask.Result : "(running)"));
+        Assert.True(runDir is not null, "the fake pw.x never started; stderr: " + (gpff.HasExited ? await stderrTask : "(running)"));
         Assert.Equal(0, Kill(gpff.Id, 15)); // SIGTERM
-        Assert.True(gpff.WaitForExit(60_000), "gpff did not stop within 60 s of SIGTERM");
-        string stderr = stderrTask.Result;
-        _ = stdoutTask.Result;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await gpff.WaitForExitAsync(timeout.Token);
+        string stderr = await stderrTask;
+        _ = await stdoutTask;
         Assert.Equal(130, gpff.ExitCode);
         Assert.Contains("gpff learn: cancelled.", stderr);
         for (int i = 0; i < 50 && ProcessesIn(runDir!).Count > 0; i++)
         {
-            Thread.Sleep(100);
+            await Task.Delay(100);
         }
 
         Assert.Empty(ProcessesIn(runDir!));
