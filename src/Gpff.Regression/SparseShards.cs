@@ -175,6 +175,20 @@ public sealed class SparseShardPlan
         return new SparseShard(index, ShardCount, Fingerprint, rho, stats);
     }
 
+    /// <summary>What one shard task does: computes shard <paramref name="index"/> from <see cref="DataFile"/> and writes it (atomically) into <paramref name="directory"/> as <see cref="ShardFileName"/>.</summary>
+    /// <param name="index">0-based shard index.</param>
+    /// <param name="directory">The shard folder.</param>
+    /// <param name="maxDegreeOfParallelism">Threads (≤ 0: all cores).</param>
+    /// <param name="cancellationToken">Cancellation (nothing is written then).</param>
+    /// <returns>The shard written.</returns>
+    public SparseShard ComputeAndSave(int index, string directory, int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var shard = Compute(index, null, maxDegreeOfParallelism, null, cancellationToken);
+        shard.Save(Path.Combine(directory, ShardFileName(index, ShardCount)), cancellationToken);
+        return shard;
+    }
+
     /// <summary>
     /// The trained model from the shards of this plan: checks that they are exactly shards 0 … n−1 of this
     /// plan (fingerprint, count, no duplicate, the same K_uu jitter), adds them and solves.
