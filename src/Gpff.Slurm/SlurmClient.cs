@@ -5,7 +5,7 @@ using System.Globalization;
 namespace Gpff.Slurm;
 
 /// <summary>A Slurm command failed, or Slurm is not there; the message names the command and what it printed.</summary>
-public sealed class SlurmException : Exception
+public sealed class SlurmException : IOException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">What went wrong.</param>

@@ -37,13 +37,13 @@ public sealed record SlurmSettings
     public int? MemoryMb { get; init; }
 
     /// <summary>Environment modules loaded in the job script (<c>module load NAME</c>, in this order), e.g. ["quantum-espresso/7.2"].</summary>
-    public IReadOnlyList<string> Modules { get; init; } = [];
+    public string[] Modules { get; init; } = [];
 
     /// <summary>Further shell lines run in the job script before the program (e.g. "source ~/venv/bin/activate").</summary>
-    public IReadOnlyList<string> Setup { get; init; } = [];
+    public string[] Setup { get; init; } = [];
 
     /// <summary>Further <c>sbatch</c> options, one per entry, written as <c>#SBATCH</c> lines (e.g. "--constraint=avx512").</summary>
-    public IReadOnlyList<string> SbatchOptions { get; init; } = [];
+    public string[] SbatchOptions { get; init; } = [];
 
     /// <summary>
     /// Word(s) put before pw.x in the job script (default "srun", which starts <see cref="Ntasks"/> ranks); "" to start
@@ -76,6 +76,7 @@ public sealed record SlurmSettings
     public int MaxSubmissions { get; init; } = 3;
 
     /// <summary>The <c>--time</c> value, [days-]hours:minutes:seconds (rounded up to whole seconds).</summary>
+    [JsonIgnore]
     public string TimeLimitText
     {
         get
@@ -88,6 +89,7 @@ public sealed record SlurmSettings
     }
 
     /// <summary>The interval between two looks at the queue.</summary>
+    [JsonIgnore]
     public TimeSpan PollInterval => TimeSpan.FromSeconds(PollSeconds);
 
     private static readonly JsonSerializerOptions Json = new()

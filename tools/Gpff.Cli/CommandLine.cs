@@ -40,6 +40,7 @@ public static class CommandLine
         new Commands.LearnCommand(),
         new Commands.CrossValidateCommand(),
         new Commands.MapCommand(),
+        new Commands.SparseShardCommand(),
     ];
 
     /// <summary>Runs the tool; errors become one clear line on stderr and a non-zero exit code.</summary>

@@ -111,7 +111,7 @@ public sealed class LearnCommand : ICommand
             CheckRun(dir, md, input, resume);
         }
 
-        var reference = settings.CreateReference();
+        var reference = settings.CreateReferenceCalculator(dir);
         var structure = start.CloneWithoutLabels();
         var dynamics = Inputs.AtFrame(input, md.Frame - 1, () => md.Build(structure, ff, cancellationToken));
         var learner = resume ? OnTheFlyLearner.Resume(dynamics, ff, reference, options) : new OnTheFlyLearner(dynamics, ff, reference, options);
@@ -180,7 +180,7 @@ public sealed class LearnCommand : ICommand
         PoolSelectionResult result;
         try
         {
-            result = PoolSelection.RunAsync(frames, ff, settings.CreateReference(), settings.PoolOptions(), progress, ct).GetAwaiter().GetResult();
+            result = PoolSelection.RunAsync(frames, ff, settings.CreateReferenceCalculator(), settings.PoolOptions(), progress, ct).GetAwaiter().GetResult();
         }
         catch (ReferenceCalculationException e)
         {

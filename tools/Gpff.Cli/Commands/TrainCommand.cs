@@ -41,7 +41,7 @@ public sealed class TrainCommand : ICommand
                           [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
                           [--reference-prior τ|none] [--plots DIR]
-                          [--sparse M [--select variance|random|kmeans] [--seed N]]
+                          [--sparse M [--select variance|random|kmeans] [--seed N] [--slurm SLURM.json]]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
         (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
@@ -78,6 +78,7 @@ public sealed class TrainCommand : ICommand
         {UncertaintyArguments.PriorHelp}
         {UncertaintyArguments.Help}
         {SparseTraining.Help}
+        {SlurmTraining.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -108,7 +109,9 @@ public sealed class TrainCommand : ICommand
         int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
         var selectText = args.Get("select");
         int seed = args.GetInt(0, 0, int.MaxValue, "seed");
+        var slurm = SlurmTraining.Option(args);
         args.RejectUnknown();
+        SlurmTraining.Check(slurm, sparse);
         var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
         if (sparse == 0 && (selectText is not null || args.Has("seed")))
         {
@@ -195,8 +198,10 @@ public sealed class TrainCommand : ICommand
                 }
             }
 
+            var sparseFit = fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood };
             return SparseTraining.Run(settings, train, held, testFile, holdout, dataPath, output, sparse, selection, seed, fit,
-                fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood }, threads, stdout, stderr, cancellationToken);
+                sparseFit, threads, stdout, stderr, cancellationToken,
+                slurm is null ? null : SlurmTraining.Trainer(slurm, output, train, sparse, selection, seed, fit, sparseFit, cancellationToken));
         }
 
         var progress = new LineProgress(stderr);
