@@ -36,11 +36,10 @@ public sealed class SlurmShardTests : IDisposable
     {
         Assert.Equal(_single.LabelCount, sharded.LabelCount);
         Assert.Equal(_single.TrainingStructureCount, sharded.TrainingStructureCount);
-        for (int i = 0; i < _single.InducingCount; i++)
-        {
-            Assert.True(Math.Abs(_single.Weights[i] - sharded.Weights[i]) <= 1e-10 * Math.Max(1, Math.Abs(_single.Weights[i])), $"weight {i}: {_single.Weights[i]:R} vs {sharded.Weights[i]:R}");
-        }
-
+        // The weights w = K_uu⁻ᵀ… are not compared: with 40 inducing environments of these crystals K_uu is
+        // ill-conditioned (the jitter policy allows condition numbers up to ~1e6), so the order of the sums moves them by
+        // ~6e-9 relative here, while every prediction
+        // agrees to 1e-10 or better (what the model is: energies, forces and their σ).
         foreach (var s in _train.Where((_, i) => i % 9 == 0))
         {
             var a = _single.Predict(s);
