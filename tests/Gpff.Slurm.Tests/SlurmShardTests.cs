@@ -80,8 +80,15 @@ public sealed class SlurmShardTests : IDisposable
     [Fact]
     public async Task ATaskKilledWhileItRunsIsDetectedAndRerunAlone()
     {
-        // Each task sleeps first, so that task 3 can be killed while it runs.
-        var runner = new SlurmShardRunner(Settings("sleep 4"), SlurmCluster.GpffCommand());
+        // Each task waits for its release file first (a setup line of the job script), so that task 3 is killed while
+        // it runs, before it can write its shard, whatever the load of the machine.
+        string release = Path.Combine(_dir, "release-");
+        var runner = new SlurmShardRunner(Settings($"while [ ! -e {SlurmJobScript.Quote(release)}$SLURM_ARRAY_TASK_ID ]; do sleep 0.2; done"), SlurmCluster.GpffCommand());
+        foreach (int k in new[] { 0, 1, 2 })
+        {
+            File.WriteAllText(release + k, "");
+        }
+
         var plan = SparseShardPlan.For(_single, 4, dataFile: _data);
         string work = Path.Combine(_dir, "work");
         string dir = ShardedSparseTraining.PlanDirectory(plan, work);
@@ -103,6 +110,15 @@ public sealed class SlurmShardTests : IDisposable
         }
 
         Assert.Equal(0, SlurmCluster.Run("scancel", job + "_3").Code);
+        clock.Restart();
+        while (!(await client.QueryAsync([job]))[job + "_3"].IsFinished)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "task 3 did not end within a minute of scancel");
+            await Task.Delay(100);
+        }
+
+        Assert.False(File.Exists(Path.Combine(dir, SparseShardPlan.ShardFileName(3, 4))));
+        File.WriteAllText(release + 3, ""); // the rerun of task 3 may go on
         await run;
         Assert.Equal((2, 5), (runner.SubmittedArrays, runner.SubmittedTasks)); // all 4, then task 3 alone
         Assert.Empty(plan.Problems(dir));
