@@ -388,6 +388,23 @@ public sealed class PwCalculator : ICalculator
         return result;
     }
 
+    /// <summary>
+    /// Reads a pw.x run that was made elsewhere (a batch job: pw.in, pw.out and pw.err in <paramref name="directory"/>)
+    /// with the same checks as <see cref="Calculate"/>: the same result, or the same <see cref="PwCalculationException"/>.
+    /// </summary>
+    /// <param name="directory">The run folder.</param>
+    /// <param name="exitCode">pw.x's exit code (0 when it is not known but the job completed).</param>
+    /// <param name="structure">The structure that was computed.</param>
+    /// <param name="properties">What was asked for (forces and stress must be in pw.out when asked).</param>
+    /// <returns>The structure pw.x computed, labelled, with <c>qe_directory</c>.</returns>
+    /// <exception cref="PwCalculationException">The run failed or pw.out lacks a property asked for.</exception>
+    public static Structure ReadRun(string directory, int exitCode, Structure structure, CalculatorProperties properties)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(structure);
+        return ReadResult(directory, Path.Combine(directory, "pw.out"), Path.Combine(directory, "pw.err"), exitCode, structure, properties);
+    }
+
     private static Structure ReadResult(string dir, string outPath, string errPath, int exitCode, Structure structure, CalculatorProperties properties)
     {
         var read = PwOutput.ReadTolerant(outPath, null);

@@ -268,6 +268,45 @@ public static class HyperparameterFit
         }
     }
 
+    /// <summary>
+    /// Fits a sparse GP's hyperparameters with a likelihood evaluated elsewhere (e.g. through shards,
+    /// <see cref="ShardedSparseTraining.LikelihoodAsync"/>): the same bounds, optimiser and report as
+    /// <see cref="Fit(SparseGaussianProcess, IEnumerable{Structure}, LabelKinds, HyperparameterFitOptions?, IProgress{OptimizationProgress}?, CancellationToken)"/>.
+    /// Sets the best hyperparameters on <paramref name="sparse"/>, which is then untrained: train it again (sharded or not).
+    /// </summary>
+    /// <param name="sparse">The trained sparse GP (its training data tell which noises can be fitted; its hyperparameters are the start).</param>
+    /// <param name="likelihood">Value and gradient (kernel hyperparameters, then energy, force, stress noise) at a kernel and noises.</param>
+    /// <param name="options">Options (null: defaults).</param>
+    /// <param name="progress">One report per optimiser iteration.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The fit report.</returns>
+    public static HyperparameterFitResult Fit(SparseGaussianProcess sparse, Func<IKernel, NoiseLevels, LikelihoodResult> likelihood,
+        HyperparameterFitOptions? options = null, IProgress<OptimizationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sparse);
+        ArgumentNullException.ThrowIfNull(likelihood);
+        options ??= new HyperparameterFitOptions();
+        if (options.MaxIterations < 1)
+        {
+            throw new ArgumentException($"The fit needs at least 1 iteration (MaxIterations), got {options.MaxIterations}.", nameof(options));
+        }
+
+        if (options.Objective != HyperparameterObjective.MarginalLikelihood)
+        {
+            throw new ArgumentException($"A sparse GP is fitted by its marginal likelihood only; the {HyperparameterFitResult.ObjectiveNameOf(options.Objective)} objective needs the full GP (use --objective likelihood with --sparse).", nameof(options));
+        }
+
+        if (!sparse.IsTrained)
+        {
+            throw new InvalidOperationException("Train the sparse GP on the training structures before fitting its hyperparameters (the data tell which noises to fit).");
+        }
+
+        double jitter = sparse.InducingJitter;
+        var (result, bestKernel, bestNoise) = Optimize(sparse.Kernel, sparse.Noise, sparse.PresentNoiseKinds(), options, likelihood, progress, cancellationToken);
+        sparse.SetHyperparameters(bestKernel, bestNoise);
+        return result with { MaxJitterAdded = Math.Max(result.MaxJitterAdded, jitter) };
+    }
+
     private static (HyperparameterFitResult Result, IKernel Kernel, NoiseLevels Noise) Optimize(IKernel kernel0, NoiseLevels noiseLevels0, bool[] present,
         HyperparameterFitOptions options, Func<IKernel, NoiseLevels, LikelihoodResult> likelihood, IProgress<OptimizationProgress>? progress, CancellationToken cancellationToken)
     {

@@ -81,7 +81,7 @@ public sealed record SparseGaussianProcessOptions
 /// </para>
 /// Thread-safety: predictions may run concurrently; training and adding data may not.
 /// </summary>
-public sealed class SparseGaussianProcess : ICalculator
+public sealed partial class SparseGaussianProcess : ICalculator
 {
     private readonly List<EnvironmentCluster> _inducing = [];
     private LabelBlock[] _inducingBlocks = [];
@@ -589,6 +589,13 @@ public sealed class SparseGaussianProcess : ICalculator
             throw new InvalidOperationException("The likelihood needs training data: the stream held no structure.");
         }
 
+        return Likelihood(stats, kernel, noise, luu, rho, dkuu, gradient);
+    }
+
+    /// <summary>The likelihood and its gradient from the sums of the whole training set (one pass, or reduced shards).</summary>
+    private LikelihoodResult Likelihood(SparseStatistics stats, IKernel kernel, NoiseLevels noise, CholeskyFactorization luu, double rho, double[][] dkuu, bool gradient)
+    {
+        int m = InducingCount, nh = kernel.Hyperparameters.Count;
         var reference = Reference(stats);
         var (lb, what, c, t) = Solve(stats, reference);
         double yy = 0;

@@ -20,7 +20,7 @@ namespace Gpff.Regression;
 /// Memory O(M²) (times the number of kernel hyperparameters with the gradient) plus one structure;
 /// the same sums computed on shards of the data add up.
 /// </summary>
-internal sealed class SparseStatistics
+internal sealed partial class SparseStatistics
 {
     private readonly DenseKernels _dense;
 

@@ -6,6 +6,7 @@ using System.Text.Json.Serialization.Metadata;
 using Gpff.Dynamics.ActiveLearning;
 using Gpff.Geometry;
 using Gpff.QuantumEspresso;
+using Gpff.Slurm;
 
 namespace Gpff;
 
@@ -70,6 +71,13 @@ public sealed record LearningSettings
 
     /// <summary>Pool selection: reference calculations of a round running at once (<c>max_concurrency</c>).</summary>
     public int? MaxConcurrency { get; init; }
+
+    /// <summary>
+    /// Run the pw.x reference calculations as Slurm jobs (key <c>slurm</c>, the keys of <see cref="SlurmSettings"/>); null: run
+    /// pw.x directly. With it, <c>reference.command</c> is what the job starts after <c>slurm.launcher</c> ("srun"), and
+    /// <c>reference.timeout_minutes</c> is not used (the job's <c>slurm.time_limit_minutes</c> is).
+    /// </summary>
+    public SlurmSettings? Slurm { get; init; }
 
     /// <summary>The folder relative paths are taken from (the settings file's); not a key.</summary>
     [JsonIgnore]
@@ -182,7 +190,9 @@ public sealed record LearningSettings
         Line("max_reference_calls", $"budget of reference calls (default: on the fly unlimited, pool {pool.MaxReferenceCalls})");
         Line("checkpoint_directory", "on-the-fly checkpoint folder (default none; --checkpoint overrides)");
         Line("structures_per_round", $"pool: structures labelled per round (default {pool.StructuresPerRound})");
-        Line("max_concurrency", $"pool: pw.x runs of a round at the same time (default {pool.MaxConcurrency})");
+        Line("max_concurrency", $"pool: pw.x runs of a round at the same time (default {pool.MaxConcurrency}; with slurm: jobs in the queue at once)");
+        b.Append("  slurm                              run pw.x as Slurm jobs (default: directly); keys:\n");
+        b.Append(SlurmSettings.Describe("slurm."));
         return b.ToString();
     }
 
@@ -228,6 +238,31 @@ public sealed record LearningSettings
             },
         };
         return new PwCalculator(input, options);
+    }
+
+    /// <summary>
+    /// The reference calculator: pw.x run directly (<see cref="CreateReference"/>), or, with a <c>slurm</c> section, as Slurm
+    /// jobs (<see cref="SlurmPwCalculator"/>) with the same input settings and retry policy, whose job ledger goes into
+    /// <paramref name="ledgerDirectory"/> (the checkpoint folder, so that a resumed run re-attaches to its jobs) or else
+    /// the working folder.
+    /// </summary>
+    /// <param name="ledgerDirectory">Folder of the Slurm job ledger; null: the reference's working folder.</param>
+    public ICalculator CreateReferenceCalculator(string? ledgerDirectory = null)
+    {
+        var pw = CreateReference();
+        if (Slurm is not { } slurm)
+        {
+            return pw;
+        }
+
+        return new SlurmPwCalculator(pw.Settings, new SlurmPwOptions
+        {
+            Slurm = slurm,
+            Command = pw.Options.Command,
+            WorkingDirectory = Reference.WorkingDirectory is null ? Resolve("pw-slurm") : pw.Options.WorkingDirectory,
+            LedgerPath = ledgerDirectory is null ? null : Path.Combine(Path.GetFullPath(ledgerDirectory), SlurmJobLedger.FileName),
+            Retry = pw.Options.Retry,
+        });
     }
 
     /// <summary>
@@ -432,6 +467,7 @@ public sealed record LearningSettings
         AtLeast(MaxReferenceCalls, 0, "max_reference_calls");
         AtLeast(StructuresPerRound, 1, "structures_per_round");
         AtLeast(MaxConcurrency, 1, "max_concurrency");
+        Slurm?.Validate(source + ": slurm");
         if (CheckpointDirectory is { Length: 0 })
         {
             throw new InvalidDataException($"{source}: checkpoint_directory is empty; give a folder or leave the key out.");

@@ -40,7 +40,7 @@ public sealed record SparseTrainingReport
 /// model file kind (<see cref="ModelFile.SaveSparse"/>). Standard deviations are those of the latent
 /// function (DTC by default), not calibrated.
 /// </summary>
-public sealed class SparseForceField : ICalculator
+public sealed partial class SparseForceField : ICalculator
 {
     private readonly ForceFieldSettings _settings;
     private readonly SparseGaussianProcessOptions _options;

@@ -18,7 +18,7 @@ public class DependencyGraphTests
     private static readonly string[] Layers =
     [
         "Gpff.Core", "Gpff.Descriptors", "Gpff.Kernels", "Gpff.Regression", "Gpff.QuantumEspresso",
-        "Gpff.Dynamics", "Gpff.Phases", "Gpff.Phases.Plotting", "Gpff", "Gpff.Interactive", "Gpff.Cli",
+        "Gpff.Dynamics", "Gpff.Slurm", "Gpff.Phases", "Gpff.Phases.Plotting", "Gpff", "Gpff.Interactive", "Gpff.Cli",
     ];
 
     public static TheoryData<string> Projects() => new(Layers);

@@ -91,12 +91,12 @@ public sealed class LearningSettingsTests : IDisposable
     {
         // One home: every key the file accepts is documented by Describe (help text and DESIGN.md).
         string text = LearningSettings.Describe();
-        foreach (var (prefix, type) in new[] { ("", typeof(LearningSettings)), ("reference.", typeof(ReferenceSettings)), ("retry.", typeof(RetrySettings)) })
+        foreach (var (prefix, type) in new[] { ("", typeof(LearningSettings)), ("reference.", typeof(ReferenceSettings)), ("retry.", typeof(RetrySettings)), ("slurm.", typeof(Gpff.Slurm.SlurmSettings)) })
         {
             foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is null))
             {
                 string key = prefix + JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name);
-                if (key is "reference" or "retry")
+                if (key is "reference" or "retry" or "slurm")
                 {
                     continue;
                 }
@@ -108,7 +108,7 @@ public sealed class LearningSettingsTests : IDisposable
 
     [Theory]
     [InlineData("""{ "reference": { "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc_ry": 20 }, "treshold_ev_per_a": 0.1 }""",
-        "learn.json: unknown key 'treshold_ev_per_a'; known keys: reference, retry, threshold_ev_per_a, threshold_force_noise_multiple, atoms_per_call, refit_every, refit_at_end, max_reference_calls, checkpoint_directory, structures_per_round, max_concurrency.")]
+        "learn.json: unknown key 'treshold_ev_per_a'; known keys: reference, retry, threshold_ev_per_a, threshold_force_noise_multiple, atoms_per_call, refit_every, refit_at_end, max_reference_calls, checkpoint_directory, structures_per_round, max_concurrency, slurm.")]
     [InlineData("""{ "reference": { "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc": 20 } }""",
         "learn.json: unknown key 'reference.ecutwfc' in reference; known keys: command, working_directory, timeout_minutes, pseudo_directory, pseudopotentials, ecutwfc_ry, ecutrho_ry, k_spacing_per_a, k_point_mesh, shift_k_points, smearing, conv_thr_ry, starting_magnetization, namelists.")]
     [InlineData("""{ "reference": { "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc_ry": "20" } }""", "learn.json: reference.ecutwfc_ry must be a number, got \"20\".")]
@@ -143,5 +143,32 @@ public sealed class LearningSettingsTests : IDisposable
         string path = Path.Combine(_dir.FullName, "none.json");
         var ex = Assert.Throws<FileNotFoundException>(() => LearningSettings.Load(path));
         Assert.Equal($"settings file '{path}' not found.", ex.Message);
+    }
+    [Fact]
+    public void ASlurmSectionMakesTheReferenceASlurmJobPoolWithTheSameInputAndRetries()
+    {
+        string path = Path.Combine(_dir.FullName, "learn.json");
+        File.WriteAllText(path, """
+            {
+              "reference": { "command": "pw.x -nk 2", "working_directory": "runs", "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc_ry": 20, "conv_thr_ry": 1e-9 },
+              "retry": { "max_attempts": 4 },
+              "slurm": { "partition": "short", "ntasks": 8, "time_limit_minutes": 30, "modules": ["qe/7.2"] }
+            }
+            """);
+        var s = LearningSettings.Load(path);
+        var reference = Assert.IsType<Gpff.Slurm.SlurmPwCalculator>(s.CreateReferenceCalculator(Path.Combine(_dir.FullName, "otf")));
+        Assert.Equal(("short", 8, 30.0, "qe/7.2"), (reference.Options.Slurm.Partition, reference.Options.Slurm.Ntasks, reference.Options.Slurm.TimeLimitMinutes, reference.Options.Slurm.Modules.Single()));
+        Assert.Equal("pw.x -nk 2", reference.Options.Command);
+        Assert.Equal(Path.Combine(_dir.FullName, "runs"), reference.Options.WorkingDirectory);
+        Assert.Equal(Path.Combine(_dir.FullName, "otf", Gpff.Slurm.SlurmJobLedger.FileName), reference.Ledger.Path);
+        Assert.Equal(4, reference.Options.Retry.MaxAttempts);
+        Assert.Equal(1e-9, reference.Settings.ConvThrRy);
+        Assert.IsType<PwCalculator>(LearningSettings.Parse("""{ "reference": { "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc_ry": 20 } }""").CreateReferenceCalculator());
+
+        string Error(string slurm) => Assert.Throws<InvalidDataException>(() => LearningSettings.Parse(
+            $$"""{ "reference": { "pseudopotentials": { "Si": "Si.UPF" }, "ecutwfc_ry": 20 }, "slurm": {{slurm}} }""", "learn.json")).Message;
+        Assert.StartsWith("learn.json: unknown key 'slurm.partion' in slurm; known keys: partition, account, qos, ntasks", Error("""{ "partion": "x" }"""));
+        Assert.Equal("learn.json: slurm.modules must be a list [ … ], got \"qe\".", Error("""{ "modules": "qe" }"""));
+        Assert.Equal("learn.json: slurm: ntasks = 0: at least 1 task.", Error("""{ "ntasks": 0 }"""));
     }
 }

@@ -50,6 +50,7 @@ public static class CommandLine
         new Commands.CrossValidateCommand(),
         new Commands.MapCommand(),
         new Commands.StudyCommand(),
+        new Commands.SparseShardCommand(),
     ];
 
     /// <summary>Exit code of a usage error: an unknown command or option, an option value that is not what the option takes.</summary>

@@ -114,7 +114,7 @@ public sealed class LearnCommand : ICommand
             CheckRun(dir, md, input, resume);
         }
 
-        var reference = settings.CreateReference();
+        var reference = settings.CreateReferenceCalculator(dir);
         var structure = start.CloneWithoutLabels();
         var dynamics = Inputs.AtFrame(input, md.Frame - 1, () => md.Build(structure, ff, cancellationToken));
         var learner = resume ? OnTheFlyLearner.Resume(dynamics, ff, reference, options) : new OnTheFlyLearner(dynamics, ff, reference, options);
@@ -190,7 +190,7 @@ public sealed class LearnCommand : ICommand
             result = CliProgress.Run(stderr, p =>
             {
                 bar = p;
-                return PoolSelection.RunAsync(frames, ff, settings.CreateReference(), settings.PoolOptions(), progress, ct).GetAwaiter().GetResult();
+                return PoolSelection.RunAsync(frames, ff, settings.CreateReferenceCalculator(), settings.PoolOptions(), progress, ct).GetAwaiter().GetResult();
             });
         }
         catch (ReferenceCalculationException e)

@@ -21,7 +21,8 @@ internal static class SparseTraining
 
     /// <summary>Trains, saves and reports a sparse force field.</summary>
     public static int Run(ForceFieldSettings settings, List<Structure> train, List<Structure> held, string? testFile, double holdoutFraction, string dataPath, string output,
-        int inducing, InducingSelectionMethod selection, int seed, bool fit, HyperparameterFitOptions fitOptions, int threads, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+        int inducing, InducingSelectionMethod selection, int seed, bool fit, HyperparameterFitOptions fitOptions, int threads, TextWriter stdout, TextWriter stderr, CancellationToken ct,
+        Func<SparseForceField, IProgress<string>, SparseTrainingReport>? trainer = null)
     {
         int atoms = train.Sum(s => s.AtomCount);
         if (inducing > atoms)
@@ -30,7 +31,7 @@ internal static class SparseTraining
         }
 
         var ff = SparseForceField.Create(settings, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });
-        var report = CliProgress.Run(stderr, progress => ff.Train(train, inducing, selection, seed, fit, fitOptions, progress, ct));
+        var report = CliProgress.Run(stderr, progress => trainer is not null ? trainer(ff, progress) : ff.Train(train, inducing, selection, seed, fit, fitOptions, progress, ct));
         ff.Save(output, new Dictionary<string, string> { ["training_file"] = Path.GetFileName(dataPath), ["command"] = "gpff train --sparse" });
         var model = ff.Model!;
         stdout.WriteLine(string.Create(Inv, $"trained a sparse GP on {report.Structures} structures, {report.Labels} labels, {report.InducingCount} inducing environments ({InducingSelection.Name(selection)}) in {report.Seconds:F1} s; model written to {output}"));

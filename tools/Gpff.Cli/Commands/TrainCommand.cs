@@ -19,7 +19,7 @@ public sealed class TrainCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options, .. B2Options.Options];
+    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options, .. B2Options.Options, "slurm"];
 
     /// <inheritdoc/>
     public string Help
@@ -44,7 +44,7 @@ public sealed class TrainCommand : ICommand
                           [--bounds name=lo:hi,...] [--labels energy,forces,stress]
                           [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
                           [--reference-prior τ|none] [--plots DIR]
-                          [--sparse M [--select variance|random|kmeans] [--seed N]]
+                          [--sparse M [--select variance|random|kmeans] [--seed N] [--slurm SLURM.json]]
                           [--kernel 2+3|b2|b2+2+3 [--nmax N] [--lmax L] [--cutoff-b2 Å]]
 
         Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
@@ -83,6 +83,7 @@ public sealed class TrainCommand : ICommand
         {UncertaintyArguments.Help}
         {SparseTraining.Help}
         {B2Options.Help}
+        {SlurmTraining.Help}
 
         Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
         held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
@@ -114,7 +115,9 @@ public sealed class TrainCommand : ICommand
         var selectText = args.Get("select");
         int seed = args.GetInt(0, 0, int.MaxValue, "seed");
         var kernelOptions = B2Options.Read(args);
+        var slurm = SlurmTraining.Option(args);
         args.RejectUnknown();
+        SlurmTraining.Check(slurm, sparse);
         var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
         if (sparse == 0 && (selectText is not null || args.Has("seed")))
         {
@@ -202,8 +205,10 @@ public sealed class TrainCommand : ICommand
                 }
             }
 
+            var sparseFit = fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood };
             return SparseTraining.Run(settings, train, held, testFile, holdout, dataPath, output, sparse, selection, seed, fit,
-                fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood }, threads, stdout, stderr, cancellationToken);
+                sparseFit, threads, stdout, stderr, cancellationToken,
+                slurm is null ? null : SlurmTraining.Trainer(slurm, output, train, sparse, selection, seed, fit, sparseFit, cancellationToken));
         }
 
         stderr.WriteLine(string.Create(Inv, $"gpff train: {frames.Count} frames from {dataPath}; training on {train.Count}, testing on {held.Count}; linear algebra: {Regression.LinearAlgebra.LinearAlgebraBackend.Description}"));
