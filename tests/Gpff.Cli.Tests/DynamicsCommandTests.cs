@@ -225,7 +225,7 @@ public sealed class DynamicsCommandTests : IDisposable
         {
             await Task.Delay(100);
             runDir = Directory.Exists(P("pw-runs"))
-                ? Directory.GetDirectories(P("pw-runs"), "pw-*").Where(d => ProcessesIn(d).Count > 0).FirstOrDefault()
+                ? Directory.GetDirectories(P("pw-runs"), "pw-*").Where(d => Gpff.Testing.LiveProcesses.In(d).Count > 0).FirstOrDefault()
                 : null;
         }
 
@@ -237,48 +237,17 @@ public sealed class DynamicsCommandTests : IDisposable
         _ = await stdoutTask;
         Assert.Equal(130, gpff.ExitCode);
         Assert.Contains("gpff learn: cancelled.", stderr);
-        for (int i = 0; i < 50 && ProcessesIn(runDir!).Count > 0; i++)
+        for (int i = 0; i < 50 && Gpff.Testing.LiveProcesses.In(runDir!).Count > 0; i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Empty(ProcessesIn(runDir!));
+        Assert.Empty(Gpff.Testing.LiveProcesses.In(runDir!));
         Assert.False(File.Exists(P("never.gpff")));
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
-
-    /// <summary>Live processes (not zombies) whose working directory is <paramref name="dir"/> (Linux /proc).</summary>
-    private static List<string> ProcessesIn(string dir)
-    {
-        var found = new List<string>();
-        foreach (var p in Directory.EnumerateDirectories("/proc"))
-        {
-            string pid = Path.GetFileName(p);
-            if (!pid.All(char.IsAsciiDigit))
-            {
-                continue;
-            }
-
-            try
-            {
-                var target = new DirectoryInfo(Path.Combine(p, "cwd")).LinkTarget;
-                string stat = File.ReadAllText(Path.Combine(p, "stat"));
-                bool zombie = stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
-                if (!zombie && target is not null && Path.TrimEndingDirectorySeparator(target) == Path.TrimEndingDirectorySeparator(dir))
-                {
-                    found.Add($"{pid} {File.ReadAllText(Path.Combine(p, "comm")).Trim()}");
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Process ended or is not ours.
-            }
-        }
-
-        return found;
-    }
 
     [Fact]
     public void BadLearnInputsAreRefusedWithOneLine()

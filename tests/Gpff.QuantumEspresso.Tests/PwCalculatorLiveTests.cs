@@ -138,7 +138,7 @@ public sealed class PwCalculatorLiveTests : IDisposable
         Assert.Contains("Si.no-such-file.UPF not found", ex.Message);
         Assert.Contains("Error in routine readpp", ex.Message);
         Assert.True(File.Exists(Path.Combine(ex.Directory, "pw.out")));
-        Assert.Empty(ProcessesIn(ex.Directory));
+        Assert.Empty(Gpff.Testing.LiveProcesses.In(ex.Directory));
     }
 
     [Fact]
@@ -251,44 +251,13 @@ public sealed class PwCalculatorLiveTests : IDisposable
 
     private static void AssertNoProcessLeft(string dir)
     {
-        var left = ProcessesIn(dir);
+        var left = Gpff.Testing.LiveProcesses.In(dir);
         for (int i = 0; i < 20 && left.Count > 0; i++)
         {
             Thread.Sleep(100);
-            left = ProcessesIn(dir);
+            left = Gpff.Testing.LiveProcesses.In(dir);
         }
 
         Assert.True(left.Count == 0, $"processes still running in {dir}: {string.Join(", ", left)}");
-    }
-
-    /// <summary>Live processes (not zombies) whose working directory is <paramref name="dir"/> (Linux /proc).</summary>
-    private static List<string> ProcessesIn(string dir)
-    {
-        var found = new List<string>();
-        foreach (var p in Directory.EnumerateDirectories("/proc"))
-        {
-            string pid = Path.GetFileName(p);
-            if (!pid.All(char.IsAsciiDigit))
-            {
-                continue;
-            }
-
-            try
-            {
-                var target = new DirectoryInfo(Path.Combine(p, "cwd")).LinkTarget;
-                string stat = File.ReadAllText(Path.Combine(p, "stat"));
-                bool zombie = stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
-                if (!zombie && target is not null && Path.TrimEndingDirectorySeparator(target) == Path.TrimEndingDirectorySeparator(dir))
-                {
-                    found.Add($"{pid} {File.ReadAllText(Path.Combine(p, "comm")).Trim()}");
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Process ended or is not ours.
-            }
-        }
-
-        return found;
     }
 }
