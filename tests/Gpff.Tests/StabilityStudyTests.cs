@@ -158,6 +158,27 @@ public class StabilityStudyTests : IDisposable
     }
 
     [Fact]
+    public void UnconvergedRelaxationsOfNonTerminalsAreLeftOutOfTheHull()
+    {
+        // One step is too few for every candidate: the terminals stay (the hull needs them, listed as not
+        // converged); the others are left out as failed, with the enthalpy they reached named as unused.
+        var settings = SmallSettings(_dir) with
+        {
+            PressuresGpa = [0],
+            CrossValidation = new StudyCrossValidationSettings { Folds = 0 },
+            Relaxation = new StudyRelaxationSettings { MaxSteps = 1 },
+        };
+        var result = StabilityStudy.Run(settings);
+        var hull = Assert.Single(result.Hulls);
+        Assert.Equal(["BaO-rocksalt", "RhO2-rutile"], hull.Candidates.Select(c => c.Name));
+        Assert.All(hull.Candidates, c => Assert.False(c.Relaxation.Converged));
+        Assert.Equal(["BaRhO3-3C", "Ba2RhO4-K2NiF4"], hull.Failed.Select(f => f.Name));
+        Assert.All(hull.Failed, f => Assert.Contains("is not used", f.Message));
+        Assert.Equal(2, result.NotConverged.Count);
+        Assert.DoesNotContain(hull.Diagram.AllEntries, e => e.Name is "BaRhO3-3C" or "Ba2RhO4-K2NiF4");
+    }
+
+    [Fact]
     public void HullEnergiesAreTheJointPredictionOfTheRelaxedStructures()
     {
         var (r, _) = Shared.Value;

@@ -284,6 +284,17 @@ public static class StabilityStudy
                 try
                 {
                     var r = Relaxation.Relax(start, ff, options, null, cancellationToken);
+                    if (!r.Converged && !IsTerminal(start, terminals))
+                    {
+                        // Where the model's forces never settle, the enthalpy reached says nothing (it can run off to
+                        // absurd values as atoms collapse): leave it out of the hull, as a failed relaxation. Terminals
+                        // are kept (the hull needs them) and listed as not converged.
+                        string message = string.Create(inv, $"{r.Message.TrimEnd('.')}; the enthalpy reached, {r.EnthalpyPerAtomEv:G6} eV/atom, is not used");
+                        failed.Add(new FailedRelaxation(name, pressure, message));
+                        Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv, $"{name} at {pressure:G} GPa: {message}; left out of this hull"));
+                        continue;
+                    }
+
                     done.Add((name, r));
                     Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv,
                         $"{name} at {pressure:G} GPa: {(r.Converged ? "converged" : "NOT converged")} in {r.Iterations} steps, H = {r.EnthalpyPerAtomEv:F4} eV/atom, V = {r.VolumePerAtomA3:F2} Å³/atom"));
@@ -397,6 +408,13 @@ public static class StabilityStudy
         }
 
         return list;
+    }
+
+    /// <summary>Whether a candidate is one of the hull's terminals (the elements when none are given).</summary>
+    private static bool IsTerminal(Structure candidate, IReadOnlyList<Composition>? terminals)
+    {
+        var composition = Composition.Parse(candidate.HillFormula());
+        return terminals is null ? composition.Elements.Count == 1 : terminals.Any(t => t.IsSameReducedComposition(composition));
     }
 
     /// <summary>Before any work: every terminal has a candidate and every candidate lies in the terminals' span.</summary>

@@ -77,7 +77,7 @@ internal static class StudyTables
         var notConverged = r.NotConverged;
         if (notConverged.Count > 0)
         {
-            o.AppendLine("not converged (kept at the enthalpy reached, an upper bound): " +
+            o.AppendLine("not converged (a terminal, kept at the enthalpy reached): " +
                 string.Join("; ", notConverged.Select(c => string.Create(Inv, $"{c.Name} at {c.PressureGpa:G} GPa: {c.Relaxation.Message}"))));
         }
 
