@@ -14,10 +14,10 @@ Numba compiles the kernels on first use: a warm-up on a 1-cell GP runs first and
 FLARE itself is not a dependency of Gpff: this script runs from a copy of the `flare/` package of
 mir-group/flare at commit 3fd04311 with Debian's python3-numba, python3-scipy and python3-ase:
 
-  git clone https://github.com/mir-group/flare /tmp/flare && git -C /tmp/flare checkout 3fd04311
-  dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --write-mgo /tmp/mgo
-  OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 PYTHONPATH=/tmp/flare \
-      /usr/bin/python3 benchmarks/flare/compare_flare.py /tmp/mgo --cells 5
+  git clone https://github.com/mir-group/flare flare-3fd04311 && git -C flare-3fd04311 checkout 3fd04311
+  dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --write-mgo mgo-data
+  OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 PYTHONPATH=flare-3fd04311 \
+      /usr/bin/python3 benchmarks/flare/compare_flare.py mgo-data --cells 5
 """
 import argparse
 import sys

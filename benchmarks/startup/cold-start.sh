@@ -5,7 +5,7 @@
 # usage: benchmarks/startup/cold-start.sh RUNS 'LABEL=COMMAND' 'LABEL=COMMAND' ...
 # e.g.   benchmarks/startup/cold-start.sh 7 \
 #          'jit=tools/Gpff.Cli/bin/Release/net10.0/Gpff.Cli info data/barho-train.extxyz' \
-#          'r2r=/tmp/gpff-r2r/Gpff.Cli info data/barho-train.extxyz'
+#          'r2r=r2r-publish/Gpff.Cli info data/barho-train.extxyz'
 # Prints, per variant, the median and the minimum of the wall-clock time and the median user+system CPU
 # time, in seconds. The first round is a discarded warm-up of the file cache (not of the JIT: every run
 # is a new process).

@@ -21,7 +21,7 @@ public sealed class SlurmShardRunner : ISparseShardRunner
 
     /// <summary>Creates the runner.</summary>
     /// <param name="settings">Resources of each task (cpus_per_task is the threads of a shard), polling, resubmissions.</param>
-    /// <param name="gpffCommand">The command that starts gpff on a node (e.g. "gpff", "/opt/gpff/gpff", "dotnet /path/gpff.dll"), split like a shell does.</param>
+    /// <param name="gpffCommand">The command that starts gpff on a node (e.g. "gpff" on the PATH, or "dotnet GPFF_DIR/Gpff.Cli.dll" with the folder the tool is installed in), split like a shell does.</param>
     /// <param name="client">The Slurm client (null: a new one).</param>
     public SlurmShardRunner(SlurmSettings settings, string gpffCommand, SlurmClient? client = null)
     {

@@ -12,21 +12,12 @@ public class B2TrainCommandTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private string SmallData()
-    {
-        var frames = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
-            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
-        var path = Path.Combine(_dir.FullName, "small.extxyz");
-        ExtXyz.Write(path, frames);
-        return path;
-    }
-
     [Theory]
     [InlineData("b2")]
     [InlineData("b2+2+3")]
     public void TrainSparseB2SavesTheDescriptorSettingsAndPredicts(string kernel)
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "b2.gpff");
         var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--kernel", kernel, "--nmax", "5", "--lmax", "2", "--cutoff-b2", "4.5",
             "--hyperparameters", "sigmaB2=1.5", "--sparse", "10", "--holdout", "0.25");
@@ -47,7 +38,7 @@ public class B2TrainCommandTests : IDisposable
     [Fact]
     public void KernelOptionsAreCheckedBeforeAnyWork()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "x.gpff");
         var (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b3", "--sparse", "10");
         Assert.Equal(1, code);

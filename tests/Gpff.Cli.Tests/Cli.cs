@@ -1,4 +1,5 @@
 using Gpff.Cli;
+using Gpff.IO;
 
 namespace Gpff.Cli.Tests;
 
@@ -15,5 +16,16 @@ internal static class Cli
         var e = new StringWriter();
         int code = CommandLine.Run(args, o, e);
         return (code, o.ToString(), e.ToString());
+    }
+
+    /// <summary>A small real data file written into <paramref name="dir"/>: the BaO and RhO2 frames (≤ 6 atoms) of the bundled pw.x set.</summary>
+    /// <param name="dir">Where to write small.extxyz.</param>
+    public static string SmallData(string dir)
+    {
+        var frames = ExtXyz.Read(Path.Combine(Root, "data", "barho-train.extxyz"))
+            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
+        var path = Path.Combine(dir, "small.extxyz");
+        ExtXyz.Write(path, frames);
+        return path;
     }
 }

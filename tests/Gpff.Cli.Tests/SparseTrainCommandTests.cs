@@ -9,22 +9,13 @@ public class SparseTrainCommandTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private string SmallData()
-    {
-        var frames = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
-            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
-        var path = Path.Combine(_dir.FullName, "small.extxyz");
-        ExtXyz.Write(path, frames);
-        return path;
-    }
-
     [Theory]
     [InlineData("variance")]
     [InlineData("kmeans")]
     [InlineData("random")]
     public void TrainSparseThenPredictWritesPredictionsWithUncertainties(string select)
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "sparse.gpff");
         var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2", "--sparse", "12", "--select", select, "--seed", "2", "--holdout", "0.25");
         Assert.True(code == 0, stderr);
@@ -50,7 +41,7 @@ public class SparseTrainCommandTests : IDisposable
     [Fact]
     public void SparseOptionsAreCheckedBeforeAnyWork()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "x.gpff");
         var (code, _, stderr) = Cli.Run("train", data, "-o", model, "--sparse", "12", "--select", "best");
         Assert.Equal(1, code);
@@ -67,7 +58,7 @@ public class SparseTrainCommandTests : IDisposable
     [Fact]
     public void SparseModelRunsMdAndRelax()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "sparse.gpff");
         var (code, _, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2", "--sparse", "12", "--seed", "1");
         Assert.True(code == 0, stderr);
@@ -93,7 +84,7 @@ public class SparseTrainCommandTests : IDisposable
     [Fact]
     public void SparseTrainingRefusesFullGpOnlyOptions()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "x.gpff");
         var (code, _, stderr) = Cli.Run("train", data, "-o", model, "--sparse", "12", "--fit", "--objective", "loso");
         Assert.Equal(1, code);

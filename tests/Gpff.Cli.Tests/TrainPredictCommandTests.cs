@@ -12,20 +12,10 @@ public class TrainPredictCommandTests : IDisposable
 
 
 
-    /// <summary>A small real data file: the BaO and RhO2 frames of the bundled pw.x set.</summary>
-    private string SmallData()
-    {
-        var frames = ExtXyz.Read(Path.Combine(Cli.Root, "data", "barho-train.extxyz"))
-            .Where(f => f.AtomCount <= 6 && (string)f.Info["config_type"] is "BaO" or "RhO2").ToList();
-        var path = Path.Combine(_dir.FullName, "small.extxyz");
-        ExtXyz.Write(path, frames);
-        return path;
-    }
-
     [Fact]
     public void TrainUsesGivenHyperparametersExactlyAndReportsResidualsAndHeldOutErrors()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "m.gpff");
         var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2",
             "--hyperparameters", "sigma2=0.07,length2=0.45,sigma3=0.004,length3=0.6,energy_noise=0.003,force_noise=0.06,stress_noise=0.002",
@@ -51,7 +41,7 @@ public class TrainPredictCommandTests : IDisposable
     [Fact]
     public void TrainPrintsLeaveOneOutErrorsAndTheCalibrationItStoresInTheModel()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "loso.gpff");
         var (code, stdout, stderr) = Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2");
         Assert.True(code == 0, stderr);
@@ -86,7 +76,7 @@ public class TrainPredictCommandTests : IDisposable
     [InlineData("loso", "leave-one-structure-out log density")]
     public void TrainWithFitImprovesItsObjectiveAndSaysSo(string? objective, string name)
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "fit.gpff");
         string[] args = ["train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces"];
         var (code, stdout, stderr) = Cli.Run(objective is null ? args : [.. args, "--objective", objective]);
@@ -105,7 +95,7 @@ public class TrainPredictCommandTests : IDisposable
     [Fact]
     public void PredictWritesEnergiesForcesStressesAndTheirUncertainties()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "m.gpff");
         Assert.Equal(0, Cli.Run("train", data, "-o", model, "--cutoff-3", "3.2").Code);
         var output = Path.Combine(_dir.FullName, "pred.extxyz");
@@ -152,7 +142,7 @@ public class TrainPredictCommandTests : IDisposable
     [Fact]
     public void TrainWritesParityAndCalibrationPlotsAsPngAndSvg()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var plots = Directory.CreateDirectory(Path.Combine(_dir.FullName, "plots")).FullName;
         var (code, stdout, stderr) = Cli.Run("train", data, "-o", Path.Combine(_dir.FullName, "m.gpff"), "--cutoff-3", "0", "--plots", plots);
         Assert.True(code == 0, stderr);
@@ -175,7 +165,7 @@ public class TrainPredictCommandTests : IDisposable
     [Fact]
     public void CrossValidationPrintsWhatTheLibraryComputes()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var (code, stdout, stderr) = Cli.Run("cv", data, "--folds", "2", "--cutoff-3", "0", "--reference-prior", "none");
         Assert.True(code == 0, stderr);
         var frames = ExtXyz.Read(data).ToList();
@@ -197,7 +187,7 @@ public class TrainPredictCommandTests : IDisposable
     [Fact]
     public void ErrorsExitNonZeroWithOneClearLine()
     {
-        var data = SmallData();
+        var data = Cli.SmallData(_dir.FullName);
         var (code, _, stderr) = Cli.Run("train", data);
         Assert.Equal(1, code);
         Assert.Equal("gpff train: -o MODEL is required: where to write the trained model.", stderr.Trim());

@@ -93,10 +93,10 @@ public sealed class SlurmUnitTests : IDisposable
             // comments are allowed
             { "partition": "short", "account": "m1", "ntasks": 2, "cpus_per_task": 4, "time_limit_minutes": 30, "memory_mb": 4000,
               "modules": ["qe"], "setup": ["ulimit -s unlimited"], "sbatch_options": ["--exclusive"], "launcher": "", "poll_seconds": 2,
-              "job_name_prefix": "barho", "shards": 16, "gpff_command": "/opt/gpff/gpff", "max_submissions": 5, }
+              "job_name_prefix": "barho", "shards": 16, "gpff_command": "tools/gpff", "max_submissions": 5, }
             """);
         var s = SlurmSettings.Load(path);
-        Assert.Equal(("short", "m1", 2, 4, 30.0, 4000, "", 2.0, "barho", 16, "/opt/gpff/gpff", 5),
+        Assert.Equal(("short", "m1", 2, 4, 30.0, 4000, "", 2.0, "barho", 16, "tools/gpff", 5),
             (s.Partition, s.Account, s.Ntasks, s.CpusPerTask, s.TimeLimitMinutes, s.MemoryMb, s.Launcher, s.PollSeconds, s.JobNamePrefix, s.Shards, s.GpffCommand, s.MaxSubmissions));
         Assert.Equal(["qe"], s.Modules);
         Assert.Equal(["ulimit -s unlimited"], s.Setup);
