@@ -45,7 +45,7 @@ public sealed class CommandLineParsingTests : IDisposable
 
     [Theory]
     [InlineData(new[] { "info", "x.extxyz", "--cutoff" }, "--cutoff")]
-    [InlineData(new[] { "hull", "e.csv", "--samples", "5", "--samples", "6" }, "option --samples is given twice")]
+    [InlineData(new[] { "hull", "e.csv", "--samples", "5", "--samples", "6" }, "'--samples' expects a single argument but 2 were provided")]
     [InlineData(new[] { "predict", "m.gpff", "s.extxyz", "--sparse", "3" }, "unknown option --sparse")]
     [InlineData(new[] { "md", "m.gpff", "s.extxyz", "--steps", "ten" }, "option --steps expects a whole number, got 'ten'")]
     public void UsageErrorsAreOneLineWithExitCode2(string[] args, string message)
@@ -58,34 +58,84 @@ public sealed class CommandLineParsingTests : IDisposable
         Assert.Single(stderr.TrimEnd().Split('\n'));
     }
 
+    /// <summary>Option names as they appear in help text: -o, --cutoff-2 (not "2-body", "non-converged", "−P").</summary>
+    private static readonly System.Text.RegularExpressions.Regex OptionToken = new(@"(?<![\w\-−])(--[a-z][a-z0-9\-]*[a-z0-9]|-[a-z?])(?![\w\-])");
+
     [Fact]
-    public void EveryCommandsHelpIsItsOwnTextWithUnits()
+    public void EveryCommandsHelpIsGeneratedFromItsDeclarations()
     {
         foreach (var command in CommandLine.Commands)
         {
             var (code, stdout, _) = Cli.Run(command.Name, "--help");
             Assert.Equal(0, code);
-            Assert.Equal(command.Help.TrimEnd(), stdout.TrimEnd());
-        }
+            Assert.Equal(CommandLine.HelpText(command.Name), stdout);
+            Assert.Contains($"gpff {command.Name} [<{command.ArgumentsName}>...] [options]", stdout, StringComparison.Ordinal);
 
-        Assert.Contains("Å", Cli.Run("train", "--help").Out, StringComparison.Ordinal);
-        Assert.Contains("GPa", Cli.Run("hull", "-h").Out, StringComparison.Ordinal);
+            // every declared option is in the help, and every option the help names is declared
+            var parsed = CommandLine.Root.Subcommands.Single(c => c.Name == command.Name);
+            var declared = parsed.Options.Concat(CommandLine.Root.Options.Where(o => o.Recursive))
+                .SelectMany(o => o.Aliases.Append(o.Name)).ToHashSet(StringComparer.Ordinal);
+            foreach (var option in command.Options)
+            {
+                foreach (var name in option.Aliases.Append(option.Name))
+                {
+                    Assert.True(stdout.Contains(name, StringComparison.Ordinal), $"gpff {command.Name} --help does not show {name}");
+                }
+            }
+
+            // (the conventions section may quote other programs' options: sbatch's --partition)
+            int conventions = stdout.IndexOf("\nConventions:", StringComparison.Ordinal);
+            string generated = conventions < 0 ? stdout : stdout[..conventions];
+            Assert.Equal(command.Conventions is not null, conventions >= 0);
+            foreach (var name in OptionToken.Matches(generated).Select(m => m.Value).Distinct())
+            {
+                Assert.True(declared.Contains(name), $"gpff {command.Name} --help names {name}, which the command does not declare");
+            }
+        }
     }
 
     [Fact]
-    public void EveryDeclaredOptionIsKnownToTheParser()
+    public void HelpKeepsUnitsDefaultsChoicesAndConventions()
     {
-        foreach (var command in CommandLine.Commands)
+        string train = Cli.Run("train", "--help").Out;
+        foreach (string text in new[]
+                 {
+                     "--cutoff-2 <Å>", "Å", "eV", "eV/Å³", "eV per ATOM", "FLARE's energy noise is per structure", "σ₂, σ₃", "Conventions:",
+                     "--sigma <label|latent>", "--kernel <2+3|b2|b2+2+3>", "--objective <likelihood|loso>", "--select <variance|random|kmeans>",
+                     $"[default: {ForceFieldSettings.DefaultPairCutoffA}]", $"[default: {Regression.HyperparameterFitOptions.DefaultMaxIterations}]",
+                 })
         {
-            var parsed = CommandLine.Root.Subcommands.Single(c => c.Name == command.Name);
-            var names = parsed.Options.SelectMany(o => o.Aliases.Append(o.Name)).ToHashSet(StringComparer.Ordinal);
-            foreach (var spec in command.Options.Concat(command.Flags))
-            {
-                foreach (var name in spec.Split('|'))
-                {
-                    Assert.Contains((name.Length == 1 ? "-" : "--") + name, names);
-                }
-            }
+            Assert.Contains(text, train, StringComparison.Ordinal);
         }
+
+        Assert.Contains("--pressure <GPa>", Cli.Run("hull", "-h").Out, StringComparison.Ordinal);
+        Assert.Contains("--fmax <eV/Å>", Cli.Run("relax", "--help").Out, StringComparison.Ordinal);
+        Assert.Contains("--cell <full|hydrostatic|fixed>", Cli.Run("relax", "--help").Out, StringComparison.Ordinal);
+        Assert.Contains("--timestep <fs>", Cli.Run("md", "--help").Out, StringComparison.Ordinal);
+        Assert.Contains("name,formula,energy_ev,volume_a3,energy_std_ev", Cli.Run("hull", "--help").Out, StringComparison.Ordinal);
+        Assert.Contains("2+3", Cli.Run("cv", "--help").Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSuggestDirectiveCompletesOptionsAndTheirValues()
+    {
+        // as dotnet-suggest calls it: the directive with the cursor position, then the command line as one argument
+        var (code, stdout, _) = Cli.Run("[suggest:11]", "train --sig");
+        Assert.Equal(0, code);
+        Assert.Contains("--sigma", stdout.Split('\n').Select(l => l.Trim()));
+        var values = CommandLine.Root.Parse("train --sigma ").GetCompletions().Select(c => c.Label).ToList();
+        Assert.Equal(["label", "latent"], values.Order());
+        var ensembles = CommandLine.Root.Parse("md --ensemble n").GetCompletions().Select(c => c.Label).ToList();
+        Assert.Contains("npt", ensembles);
+    }
+
+    [Fact]
+    public void AResponseFileWithABadValueIsAUsageError()
+    {
+        string rsp = Path.Combine(_dir, "bad.rsp");
+        File.WriteAllText(rsp, $"{Data}\n--cutoff\nfive\n");
+        var (code, _, stderr) = Cli.Run("info", "@" + rsp);
+        Assert.Equal(CommandLine.UsageExitCode, code);
+        Assert.Equal("gpff info: option --cutoff expects a finite number, got 'five'.", stderr.Trim());
     }
 }

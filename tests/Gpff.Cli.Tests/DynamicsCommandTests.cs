@@ -31,6 +31,47 @@ public sealed class DynamicsCommandTests : IDisposable
     }
 
     [Fact]
+    public void ARelaxationThatCollapsesIsReportedAsSuchAndTheOtherFramesAreWritten()
+    {
+        var (data, model) = BaRhOModel();
+        var frames = ExtXyz.Read(data).ToList();
+        var rutile = frames[0];
+        var oxygens = Enumerable.Range(0, rutile.AtomCount).Where(i => rutile.AtomicNumbers[i] == 8).ToArray();
+        var positions = rutile.Positions.ToArray();
+        var along = positions[oxygens[1]] - positions[oxygens[0]];
+        positions[oxygens[1]] = positions[oxygens[0]] + along * (0.9 / along.Length);   // O–O at 0.9 Å: never in the training data
+        var squeezed = new Structure(rutile.AtomicNumbers.ToArray(), positions, rutile.Cell, rutile.Pbc);
+        squeezed.Info["name"] = "squeezed";
+        ExtXyz.Write(P("four.extxyz"), [.. frames, squeezed]);
+
+        // The model pulls the two O atoms together (it has never seen O–O that short): the relaxation collapses
+        // them onto each other. Listed as the model's failure, not the input's; the other frames are written.
+        var (code, stdout, stderr) = Cli.Run("relax", model, P("four.extxyz"), "-o", P("relaxed.extxyz"), "--entries", P("entries.csv"));
+        Assert.True(code == 0, stderr);
+        var line = Assert.Single(stdout.Split('\n'), l => l.StartsWith("relaxation of frame", StringComparison.Ordinal));
+        Assert.StartsWith("relaxation of frame 4 (squeezed) collapsed: ", line);
+        Assert.Contains("(O)", line);
+        Assert.DoesNotContain("four.extxyz, frame 4", stdout + stderr);   // not an error of the input frame
+        Assert.Equal(3, ExtXyz.Read(P("relaxed.extxyz")).Count());
+        Assert.DoesNotContain("squeezed", File.ReadAllText(P("entries.csv")));
+
+        // Criteria so loose that every frame "converges" where it starts: the squeezed one has left the training data
+        // whatever the optimiser says; it is written with converged=F and the pair, and kept out of the entries.
+        (code, stdout, stderr) = Cli.Run("relax", model, P("four.extxyz"), "-o", P("loose.extxyz"), "--entries", P("loose.csv"), "--fmax", "100", "--stress-tolerance", "1000");
+        Assert.True(code == 0, stderr);
+        line = Assert.Single(stdout.Split('\n'), l => l.StartsWith("relaxation of frame", StringComparison.Ordinal));
+        Assert.StartsWith("relaxation of frame 4 (squeezed) collapsed: left the training data: O–O at 0.90 Å", line);
+        Assert.Contains("shortest in training", line);
+        var relaxed = ExtXyz.Read(P("loose.extxyz")).ToList();
+        Assert.Equal(4, relaxed.Count);
+        Assert.Equal(false, relaxed[3].Info["converged"]);
+        Assert.Equal(0, Convert.ToInt32(relaxed[3].Info["relax_steps"], CultureInfo.InvariantCulture));
+        Assert.StartsWith("left the training data", (string)relaxed[3].Info["left_training_data"]!);
+        Assert.All(relaxed.Take(3), r => Assert.False(r.Info.ContainsKey("left_training_data")));
+        Assert.Equal(["RhO2", "BaO", "RhO2-3"], File.ReadAllLines(P("loose.csv")).Skip(1).Select(l => l.Split(',')[0]));
+    }
+
+    [Fact]
     public void RelaxWritesEnthalpiesAndHullEntriesThatGpffHullReads()
     {
         var (data, model) = BaRhOModel();

@@ -41,6 +41,13 @@ public class StudyCommandTests : IDisposable
             Assert.True(File.Exists(Path.Combine(output, f)), f);
         }
 
+        // no candidate in the hulls has collapsed out of the training data's range of distances (the 6H cells did)
+        var distances = ModelTrainingDistances.Of(ForceField.Load(Path.Combine(output, "model.gpff")))!;
+        foreach (string relaxed in new[] { "relaxed-0GPa.extxyz", "relaxed-10GPa.extxyz" })
+        {
+            Assert.All(Gpff.IO.ExtXyz.Read(Path.Combine(output, relaxed)), s => Assert.Null(distances.Check(s)));
+        }
+
         // what it wrote is what gpff hull reads: the same hull from the entries and the covariance
         var (hullCode, hullOut, hullErr) = Cli.Run("hull", Path.Combine(output, "entries-10GPa.csv"), "--pressure", "10", "--terminals", "BaO,RhO2",
             "--covariance", Path.Combine(output, "covariance-10GPa.txt"), "--samples", "1000");

@@ -179,6 +179,47 @@ public class StabilityStudyTests : IDisposable
     }
 
     [Fact]
+    public void ACandidateThatCollapsesIsLeftOutOfTheHullAndListed()
+    {
+        // Cubic BaRhO3 with two O atoms pushed to 0.9 Å: far below any O–O distance in the training data. With
+        // criteria so loose that every candidate "converges" where it starts, the squeezed one has still left the
+        // training data: whatever the optimiser reports, it is listed as failed and kept out of the hull. (With the
+        // default criteria the model pulls the two O atoms on top of each other, as it did to the hexagonal cells.)
+        var settings = SmallSettings(_dir) with
+        {
+            PressuresGpa = [0],
+            CrossValidation = new StudyCrossValidationSettings { Folds = 0 },
+            Relaxation = new StudyRelaxationSettings { FmaxEvPerA = 100, StressToleranceGpa = 1000 },
+        };
+        var rocksalt = ExtXyz.Read(TestData.DataFile("barho-candidates.extxyz")).Single(s => (string)s.Info["name"] == "BaRhO3-3C");
+        var oxygens = Enumerable.Range(0, rocksalt.AtomCount).Where(i => rocksalt.AtomicNumbers[i] == 8).ToArray();
+        var positions = rocksalt.Positions.ToArray();
+        var along = (positions[oxygens[1]] - positions[oxygens[0]]);
+        positions[oxygens[1]] = positions[oxygens[0]] + along * (0.9 / along.Length);
+        var squeezed = new Structure(rocksalt.AtomicNumbers.ToArray(), positions, rocksalt.Cell, rocksalt.Pbc);
+        squeezed.Info["name"] = "BaRhO3-squeezed";
+        ExtXyz.Write(settings.Candidates, [.. ExtXyz.Read(settings.Candidates), squeezed]);
+
+        var result = StabilityStudy.Run(settings);
+        var hull = Assert.Single(result.Hulls);
+        Assert.Equal(SmallCandidates, hull.Candidates.Select(c => c.Name));
+        Assert.All(hull.Candidates, c => Assert.True(c.Relaxation.Converged));
+        var failed = Assert.Single(hull.Failed);
+        Assert.Equal("BaRhO3-squeezed", failed.Name);
+        Assert.Contains("relaxation collapsed: left the training data: O–O at 0.90 Å", failed.Message);
+        Assert.Contains("shortest in training", failed.Message);
+        Assert.DoesNotContain(hull.Diagram.AllEntries, e => e.Name == "BaRhO3-squeezed");
+    }
+
+    [Fact]
+    public void NoCandidateInTheHullsHasLeftTheTrainingData()
+    {
+        var (r, _) = Shared.Value;
+        var distances = Gpff.Dynamics.TrainingDistances.FromStructures(ExtXyz.Read(TestData.DataFile("barho-train.extxyz")), r.ForceField.Model.Kernel.CutoffA);
+        Assert.All(r.Hulls.SelectMany(h => h.Candidates), c => Assert.Null(distances.Check(c.Structure)));
+    }
+
+    [Fact]
     public void HullEnergiesAreTheJointPredictionOfTheRelaxedStructures()
     {
         var (r, _) = Shared.Value;

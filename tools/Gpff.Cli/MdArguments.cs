@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Gpff.Dynamics.MolecularDynamics;
@@ -19,27 +20,21 @@ internal sealed record MdArguments
     public const double DefaultBarostatTimeFs = 200;
     public const double DefaultCompressibilityPerGpa = 0.01;
 
-    /// <summary>The help lines of the options (units and defaults).</summary>
-    public static string Help => string.Create(CultureInfo.InvariantCulture, $"""
-          --ensemble        nve (velocity Verlet), nvt (Langevin, BAOAB) or npt (stochastic cell rescaling,
-                            Bernetti & Bussi 2020); default {DefaultEnsemble}
-          --temperature     K: the thermostat's target and the Maxwell–Boltzmann start velocities (default {DefaultTemperatureK})
-          --pressure        GPa: the barostat's target (npt only; default 0)
-          --timestep        fs (default {DefaultTimeStepFs})
-          --steps           number of MD steps (required)
-          --seed            seed of the start velocities and the thermostat (default {DefaultSeed})
-          --friction        Langevin friction in 1/fs (default {DefaultFrictionPerFs})
-          --barostat-time   barostat relaxation time in fs (default {DefaultBarostatTimeFs})
-          --compressibility assumed compressibility in 1/GPa (default {DefaultCompressibilityPerGpa})
-          --anisotropic     npt: every cell component moves (default: isotropic)
-          --frame           which frame of IN.extxyz to start from, 1-based (default 1)
-        """);
-
-    /// <summary>Option names that are flags.</summary>
-    public static readonly string[] Flags = ["anisotropic"];
-
-    /// <summary>Options (with a value) of the dynamics.</summary>
-    public static readonly string[] Options = ["frame", "ensemble", "temperature", "timestep", "steps", "seed", "friction", "pressure", "barostat-time", "compressibility"];
+    /// <summary>The dynamics options with their units and defaults (one home: the constants above).</summary>
+    public static Option[] Declarations() =>
+    [
+        Declare.OneOf("ensemble", "nve (velocity Verlet), nvt (Langevin, BAOAB) or npt (stochastic cell rescaling, Bernetti & Bussi 2020)", DefaultEnsemble, "nve", "nvt", "npt"),
+        Declare.Number("temperature", "K", "the thermostat's target and the Maxwell–Boltzmann start velocities, K", DefaultTemperatureK),
+        Declare.Number("pressure", "GPa", "the barostat's target in GPa (npt only)", 0),
+        Declare.Number("timestep", "fs", "MD time step in fs", DefaultTimeStepFs),
+        Declare.Whole("steps", "N", "number of MD steps (required)", null),
+        Declare.Whole("seed", "SEED", "seed of the start velocities and the thermostat", DefaultSeed, int.MinValue, int.MaxValue),
+        Declare.Number("friction", "1/fs", "Langevin friction in 1/fs (nvt, npt)", DefaultFrictionPerFs),
+        Declare.Number("barostat-time", "fs", "barostat relaxation time in fs (npt)", DefaultBarostatTimeFs),
+        Declare.Number("compressibility", "1/GPa", "assumed compressibility in 1/GPa (npt)", DefaultCompressibilityPerGpa),
+        Declare.Flag("anisotropic", "npt: every cell component moves (default: isotropic)"),
+        Declare.Whole("frame", "N", "which frame of the input file to start from, 1-based", 1, 1, int.MaxValue),
+    ];
 
     public required string Ensemble { get; init; }
 
@@ -69,7 +64,7 @@ internal sealed record MdArguments
         string ensemble = (args.Get("ensemble") ?? DefaultEnsemble).ToLowerInvariant();
         if (ensemble is not ("nve" or "nvt" or "npt"))
         {
-            throw new ArgumentException($"option --ensemble expects nve, nvt or npt, got '{ensemble}'.");
+            throw new UsageException($"option --ensemble expects nve, nvt or npt, got '{ensemble}'.");
         }
 
         var m = new MdArguments
@@ -88,27 +83,27 @@ internal sealed record MdArguments
         };
         if (m.Steps < 0)
         {
-            throw new ArgumentException("--steps N is required: the number of MD steps.");
+            throw new UsageException("--steps N is required: the number of MD steps.");
         }
 
         if (!(m.TemperatureK >= 0))
         {
-            throw new ArgumentException($"option --temperature must be ≥ 0 K, got {m.TemperatureK.ToString(CultureInfo.InvariantCulture)}.");
+            throw new UsageException($"option --temperature must be ≥ 0 K, got {m.TemperatureK.ToString(CultureInfo.InvariantCulture)}.");
         }
 
         if (!(m.TimeStepFs > 0))
         {
-            throw new ArgumentException($"option --timestep must be > 0 fs, got {m.TimeStepFs.ToString(CultureInfo.InvariantCulture)}.");
+            throw new UsageException($"option --timestep must be > 0 fs, got {m.TimeStepFs.ToString(CultureInfo.InvariantCulture)}.");
         }
 
         if (ensemble != "npt" && (args.Has("barostat-time") || args.Has("compressibility") || m.Anisotropic || m.PressureGpa != 0))
         {
-            throw new ArgumentException($"options --pressure, --barostat-time, --compressibility and --anisotropic are for --ensemble npt, not {ensemble}.");
+            throw new UsageException($"options --pressure, --barostat-time, --compressibility and --anisotropic are for --ensemble npt, not {ensemble}.");
         }
 
         if (ensemble == "nve" && args.Has("friction"))
         {
-            throw new ArgumentException("option --friction is for --ensemble nvt or npt, not nve.");
+            throw new UsageException("option --friction is for --ensemble nvt or npt, not nve.");
         }
 
         return m;

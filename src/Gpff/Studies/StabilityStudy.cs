@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gpff.Dynamics;
 using Gpff.Dynamics.Optimization;
 using Gpff.IO;
 using Gpff.Phases;
@@ -62,8 +63,9 @@ public sealed record StudyHull(double PressureGpa, IReadOnlyList<CandidateRelaxa
 
 /// <summary>
 /// A candidate whose relaxation failed at one pressure: the force field drove it somewhere no structure can be (atoms
-/// closer than <see cref="Structure.DefaultMinimumDistanceA"/>, a collapsed cell), a sign that the model extrapolates
-/// there. It is left out of that hull and listed; recompute it with DFT or add data like it.
+/// closer than <see cref="Structure.DefaultMinimumDistanceA"/>, or a pair closer than <see cref="TrainingDistances.CollapseFraction"/>
+/// × the shortest distance of its species pair in the training data: a collapsed cell, converged or not), or did not converge,
+/// a sign that the model extrapolates there. It is left out of that hull and listed; recompute it with DFT or add data like it.
 /// </summary>
 /// <param name="Name">The candidate.</param>
 /// <param name="PressureGpa">Pressure, GPa.</param>
@@ -270,6 +272,9 @@ public static class StabilityStudy
         }
 
         // 4. Relax every candidate at every pressure; 5. the hulls.
+        // A relaxed structure with a pair closer than the training data ever were has left the model's range
+        // (a collapsed cell): a failed relaxation whatever the optimiser reports (TrainingDistances.CollapseFraction).
+        var distances = TrainingDistances.FromStructures(training, ff.Model.Kernel.CutoffA, cancellationToken);
         var hulls = new List<StudyHull>();
         int totalRelaxations = candidates.Count * settings.PressuresGpa.Count, relaxed = 0;
         foreach (double pressure in settings.PressuresGpa)
@@ -284,6 +289,14 @@ public static class StabilityStudy
                 try
                 {
                     var r = Relaxation.Relax(start, ff, options, null, cancellationToken);
+                    if (distances.Check(r.Structure) is { } collapse)
+                    {
+                        string message = string.Create(inv, $"relaxation collapsed: {collapse.Message} (H reached {r.EnthalpyPerAtomEv:G6} eV/atom, not used)");
+                        failed.Add(new FailedRelaxation(name, pressure, message));
+                        Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv, $"{name} at {pressure:G} GPa: {message}; left out of this hull"));
+                        continue;
+                    }
+
                     if (!r.Converged && !IsTerminal(start, terminals))
                     {
                         // Where the model's forces never settle, the enthalpy reached says nothing (it can run off to

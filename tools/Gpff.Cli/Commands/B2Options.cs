@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.Descriptors;
 
@@ -8,37 +9,37 @@ internal sealed record B2Options(ForceFieldKernel Kernel, int RadialCount, int A
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>The options these read, for the command's declaration.</summary>
-    public static IReadOnlyList<string> Options => ["kernel", "nmax", "lmax", "cutoff-b2"];
-
-    /// <summary>The help lines (appended to <c>gpff train --help</c>); defaults from the library.</summary>
-    public static string Help => string.Create(Inv, $"""
-          --kernel KIND       {ForceFieldSettings.KernelKindName(ForceFieldKernel.TwoPlusThree)} (default: 2-body + 3-body squared exponential), {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2)} (the B2
-                              many-body descriptor with FLARE++'s normalised dot-product kernel, power {Kernels.B2Kernel.DefaultPower}) or
-                              {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2PlusTwoPlusThree)} (their sum); B2 species are the training data's elements
-          --nmax N            B2 radial functions (Chebyshev, default {B2Settings.DefaultRadialCount})
-          --lmax L            B2 largest angular momentum (default {B2Settings.DefaultAngularMax})
-          --cutoff-b2 Å       B2 cutoff (default {ForceFieldSettings.DefaultB2CutoffA:0.0#}); amplitude {Kernels.B2Kernel.SigmaName}={ForceFieldSettings.DefaultSigmaB2:G} eV
-                              in --hyperparameters
-        """);
+    /// <summary>The kernel options, declared with their defaults from the library.</summary>
+    public static Option[] Declarations() =>
+    [
+        Declare.OneOf("kernel",
+            $"{ForceFieldSettings.KernelKindName(ForceFieldKernel.TwoPlusThree)}: 2-body + 3-body squared exponential; {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2)}: the B2 many-body descriptor " +
+            $"with FLARE++'s normalised dot-product kernel (power {Kernels.B2Kernel.DefaultPower}); {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2PlusTwoPlusThree)}: their sum. B2 species are the training data's elements",
+            ForceFieldSettings.KernelKindName(new ForceFieldSettings().Kernel),
+            ForceFieldSettings.KernelKindName(ForceFieldKernel.TwoPlusThree), ForceFieldSettings.KernelKindName(ForceFieldKernel.B2), ForceFieldSettings.KernelKindName(ForceFieldKernel.B2PlusTwoPlusThree)),
+        Declare.Whole("nmax", "N", "B2 radial functions (Chebyshev); with --kernel b2 or b2+2+3", B2Settings.DefaultRadialCount, 1, B2Settings.MaxRadial),
+        Declare.Whole("lmax", "L", "B2 largest angular momentum; with --kernel b2 or b2+2+3", B2Settings.DefaultAngularMax, 0, B2Settings.MaxAngular),
+        Declare.Number("cutoff-b2", "Å", string.Create(Inv, $"B2 cutoff in Å, at most {TrainCommand.MaxCutoffA} Å; the B2 amplitude {Kernels.B2Kernel.SigmaName} (eV) is set in --hyperparameters; with --kernel b2 or b2+2+3"),
+            ForceFieldSettings.DefaultB2CutoffA),
+    ];
 
     /// <summary>Reads the options (before <see cref="ParsedArguments.RejectUnknown"/>).</summary>
     /// <param name="args">The arguments.</param>
     public static B2Options Read(ParsedArguments args)
     {
         var text = args.Get("kernel");
-        var kind = text is null ? ForceFieldKernel.TwoPlusThree : ForceFieldSettings.ParseKernelKind(text);
+        var kind = text is null ? new ForceFieldSettings().Kernel : ForceFieldSettings.ParseKernelKind(text);
         int n = args.GetInt(B2Settings.DefaultRadialCount, 1, B2Settings.MaxRadial, "nmax");
         int l = args.GetInt(B2Settings.DefaultAngularMax, 0, B2Settings.MaxAngular, "lmax");
         double rc = args.GetDouble(ForceFieldSettings.DefaultB2CutoffA, "cutoff-b2");
         if (kind == ForceFieldKernel.TwoPlusThree && (args.Has("nmax") || args.Has("lmax") || args.Has("cutoff-b2")))
         {
-            throw new ArgumentException("--nmax, --lmax and --cutoff-b2 set the B2 descriptor: give --kernel b2 or --kernel b2+2+3 too.");
+            throw new UsageException("--nmax, --lmax and --cutoff-b2 set the B2 descriptor: give --kernel b2 or --kernel b2+2+3 too.");
         }
 
         if (!(rc > 0) || rc > TrainCommand.MaxCutoffA)
         {
-            throw new ArgumentException($"--cutoff-b2 must be in (0, {TrainCommand.MaxCutoffA}] Å, got {rc.ToString(Inv)} Å.");
+            throw new UsageException($"--cutoff-b2 must be in (0, {TrainCommand.MaxCutoffA}] Å, got {rc.ToString(Inv)} Å.");
         }
 
         return new B2Options(kind, n, l, rc);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Gpff.IO;
 using Gpff.QuantumEspresso;
 
@@ -13,32 +14,31 @@ public sealed class ConvertCommand : ICommand
     public string Summary => "convert pw.x outputs to extended XYZ training data";
 
     /// <inheritdoc/>
-    public string Help => """
-        usage: gpff convert OUTPUT... -o DATA.extxyz [--last] [--tolerant] [--append]
-
+    public string Description => """
         Reads Quantum ESPRESSO pw.x text outputs (6.x and 7.x; scf, relax, md, vc-relax) and writes
         one extended XYZ frame per ionic step: energy (eV; the free energy with smearing), forces
         (eV/Å), stress (eV/Å³, ASE sign: positive = tensile), cell and positions (Å), plus the keys
         source, qe_calculation, qe_ionic_step, qe_final_scf (the closing SCF of a vc-relax), qe_version.
-        An OUTPUT that is a folder stands for every *.out file in it (sorted by name).
-
-          -o, --output FILE  the extended XYZ file to write (required)
-          --last             only the last ionic step of each output (for vc-relax: the closing SCF)
-          --tolerant         keep the complete steps of outputs with a non-converged SCF, a truncated
-                             end or a pw.x error, and list what was skipped on stderr; without it the
-                             first such problem stops the conversion and nothing is written
-          --append           append to FILE instead of replacing it
-
         The file is written to a temporary name and renamed when complete, so an interrupted
-        conversion never leaves a half-written FILE (except with --append). A FILE ending in .gz is
-        written gzip-compressed. FILE must not be one of the OUTPUTs; with --append it must be extended XYZ.
+        conversion never leaves a half-written file (except with --append). A file name ending in .gz is
+        written gzip-compressed. It must not be one of the OUTPUTs; with --append it must be extended XYZ.
         """;
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["last", "tolerant", "append"];
+    public string ArgumentsName => "OUTPUT";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output"];
+    public string ArgumentsDescription => "pw.x output files; a folder stands for every *.out file in it (sorted by name)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "DATA.extxyz", "the extended XYZ file to write (required)"),
+        Declare.Flag("last", "only the last ionic step of each output (for vc-relax: the closing SCF)"),
+        Declare.Flag("tolerant", "keep the complete steps of outputs with a non-converged SCF, a truncated end or a pw.x error, and list what was skipped on stderr; " +
+            "without it the first such problem stops the conversion and nothing is written"),
+        Declare.Flag("append", "append to the file instead of replacing it"),
+    ];
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -50,12 +50,12 @@ public sealed class ConvertCommand : ICommand
         args.RejectUnknown();
         if (output is null)
         {
-            throw new ArgumentException("missing -o DATA.extxyz (gpff convert --help).");
+            throw new UsageException("missing -o DATA.extxyz (gpff convert --help).");
         }
 
         if (args.Positional.Count == 0)
         {
-            throw new ArgumentException("no pw.x outputs given (gpff convert --help).");
+            throw new UsageException("no pw.x outputs given (gpff convert --help).");
         }
 
         var inputs = new List<string>();
@@ -66,7 +66,7 @@ public sealed class ConvertCommand : ICommand
                 var outs = Directory.GetFiles(p, "*.out").Order(StringComparer.Ordinal).ToList();
                 if (outs.Count == 0)
                 {
-                    throw new ArgumentException($"folder '{p}' has no *.out files.");
+                    throw new InvalidDataException($"folder '{p}' has no *.out files.");
                 }
 
                 inputs.AddRange(outs);

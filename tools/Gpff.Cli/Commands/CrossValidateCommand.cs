@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.Regression;
 
@@ -18,17 +19,7 @@ public sealed class CrossValidateCommand : ICommand
     public string Summary => "cross-validate a training recipe over structures (errors and σ calibration on unseen structures)";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "folds", "threads", .. FitArguments.Options, UncertaintyArguments.PriorOption];
-
-    /// <inheritdoc/>
-    public string Help => string.Create(Inv, $"""
-        usage: gpff cv DATA.extxyz [--folds K] [--cutoff-2 Å] [--cutoff-3 Å] [--hyperparameters LIST]
-                       [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
-                       [--bounds LIST] [--labels LIST] [--threads N] [--reference-prior τ|none]
-
+    public string Description => """
         Splits the frames of DATA into K folds, stratified by composition (the j-th frame of each reduced
         formula goes to fold j mod K), trains a force field on all folds but one exactly as gpff train
         would (same options and defaults), predicts the left-out fold, and reports the errors of every
@@ -36,12 +27,24 @@ public sealed class CrossValidateCommand : ICommand
         stress GPa), the hyperparameters of each fold, and how the calibrated standard deviations did:
         rms(error/σ) and the fraction of errors within 1σ, for the latent σ and for the σ of a noisy DFT
         label, for energies and force components.
+        """;
 
-          --folds K           number of folds (default {DefaultFolds}; at least 2)
-        Every other option as in gpff train (gpff train --help).
-        {FitArguments.Help}
-        {UncertaintyArguments.PriorHelp}
-        """);
+    /// <inheritdoc/>
+    public string ArgumentsName => "DATA.extxyz";
+
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "labelled structures (extended XYZ: energy eV, forces eV/Å, stress eV/Å³)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Whole("folds", "K", "number of folds (at least 2)", DefaultFolds, 2, 1000),
+        .. TrainCommand.RecipeDeclarations(),
+        UncertaintyArguments.Prior(),
+    ];
+
+    /// <inheritdoc/>
+    public string Conventions => TrainCommand.RecipeConventions;
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -61,7 +64,7 @@ public sealed class CrossValidateCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException("expected one data file (gpff cv --help).");
+            throw new UsageException("expected one data file (gpff cv --help).");
         }
 
         var settings = TrainCommand.ParseSettings(hyper, rc2, rc3, labels);

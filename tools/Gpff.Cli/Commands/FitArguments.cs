@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.Regression;
 
@@ -23,29 +24,18 @@ internal static class FitArguments
     /// </summary>
     internal const HyperparameterObjective DefaultObjective = Gpff.Studies.StudySettings.DefaultFitObjective;
 
-    /// <summary>Flags (options without a value) of the fit.</summary>
-    internal static readonly string[] Flags = ["pair-groups"];
-
-    /// <summary>Options (with a value) of the fit.</summary>
-    internal static readonly string[] Options = ["objective", "length-prior"];
-
-    /// <summary>Help lines for the fit options, from the library's defaults.</summary>
-    internal static string Help
+    /// <summary>The fit options, declared with their defaults from the library.</summary>
+    internal static Option[] Declarations()
     {
-        get
-        {
-            var d = new HyperparameterFitOptions();
-            string w = Word(DefaultObjective);
-            string prior = d.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none";
-            return $"""
-              --objective WORD    what --fit maximises: {LikelihoodWord} (log marginal likelihood) or {LeaveOneOutWord} (leave-one-
-                                  structure-out predictive log density, each label kind weighted by its count);
-                                  default {w}
-              --length-prior M:S  log-normal prior on every length scale: median M Å, log standard deviation S
-                                  (default {prior})
-              --pair-groups       one σ₂, ℓ₂ per species pair (the first pair keeps sigma2, length2)
-            """;
-        }
+        var d = new HyperparameterFitOptions();
+        string prior = d.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none";
+        return
+        [
+            Declare.OneOf("objective", $"what --fit maximises: {LikelihoodWord} (log marginal likelihood) or {LeaveOneOutWord} (leave-one-structure-out predictive log density, each label kind weighted by its count)",
+                Word(DefaultObjective), LikelihoodWord, LeaveOneOutWord),
+            Declare.Text("length-prior", "M:S|none", "log-normal prior on every length scale: median M Å, log standard deviation S; none for no prior", prior),
+            Declare.Flag("pair-groups", "one σ₂, ℓ₂ per species pair (the first pair keeps sigma2, length2)"),
+        ];
     }
 
     /// <summary>The option word of an objective.</summary>
@@ -61,7 +51,7 @@ internal static class FitArguments
             null => DefaultObjective,
             LikelihoodWord => HyperparameterObjective.MarginalLikelihood,
             LeaveOneOutWord => HyperparameterObjective.LeaveOneStructureOut,
-            _ => throw new ArgumentException($"--objective: unknown objective '{objectiveText}'; use {LikelihoodWord} or {LeaveOneOutWord}."),
+            _ => throw new UsageException($"--objective: unknown objective '{objectiveText}'; use {LikelihoodWord} or {LeaveOneOutWord}."),
         };
         var prior = baseOptions.LengthScalePrior;
         if (priorText is "none")
@@ -76,7 +66,7 @@ internal static class FitArguments
                 || !double.TryParse(parts[1], NumberStyles.Float, Inv, out double spread)
                 || !(median > 0) || !(spread > 0) || !double.IsFinite(median) || !double.IsFinite(spread))
             {
-                throw new ArgumentException($"--length-prior: '{priorText}' must read MEDIAN:LOGSD (Å and a dimensionless spread, both positive), or none.");
+                throw new UsageException($"--length-prior: '{priorText}' must read MEDIAN:LOGSD (Å and a dimensionless spread, both positive), or none.");
             }
 
             prior = new LengthScalePrior(median, spread);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.IO;
 using Gpff.Phases;
@@ -16,35 +17,46 @@ public sealed class HullCommand : ICommand
     /// <inheritdoc/>
     public string Summary => "enthalpy convex hull under pressure, with stability probabilities";
 
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => [];
+    /// <summary>Monte-Carlo samples of the stability probabilities unless --samples says otherwise.</summary>
+    internal const int DefaultSamples = 10_000;
+
+    /// <summary>Seed of the samples unless --seed says otherwise.</summary>
+    internal const int DefaultSeed = 12345;
+
+    /// <summary>Stability probabilities counted as uncertain unless --band says otherwise.</summary>
+    internal const string DefaultBand = "0.05,0.95";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "pressure", "terminals", "plot", "samples", "seed", "band", "covariance", "tolerance"];
+    public string Description => """
+        Lower convex hull of the formation enthalpy per atom, H = E + P·V, over composition. Stability
+        probabilities (p_stable) are computed when a std column or --covariance is given.
+        """;
 
     /// <inheritdoc/>
-    public string Help => """
-        usage: gpff hull ENTRIES.csv [--pressure GPa] [--terminals BaO,RhO2] [-o RESULT.json] [--plot hull.png]
-                         [--covariance COV.txt] [--samples N] [--seed S] [--band 0.05,0.95] [--tolerance EV]
+    public string ArgumentsName => "ENTRIES.csv";
 
-        Lower convex hull of the formation enthalpy per atom, H = E + P·V, over composition.
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "the entries (columns under Conventions)";
 
-        ENTRIES.csv     header and columns name,formula,energy_ev,volume_a3,energy_std_ev (the last two may
-                        be empty); energy, volume and std are for the formula as written (Ba2RhO4 = 7 atoms).
-                        Lines starting with # are comments.
-        --pressure      pressure in GPa (default 0); every entry needs a volume when it is not 0.
-        --terminals     comma-separated terminal compositions (e.g. BaO,RhO2 for the pseudo-binary);
-                        default: the elements. Entries outside their span are left out and listed.
-        -o, --output    write the result as JSON.
-        --plot          draw the hull (2 or 3 components) to a .png or .svg file.
-        --covariance    covariance matrix of the total energies (eV², one row per entry, in file order);
-                        overrides energy_std_ev. Correlated errors partly cancel in formation energies.
-        --samples       Monte-Carlo samples for the stability probabilities (default 10000).
-        --seed          random seed (default 12345).
-        --band          stability probabilities counted as uncertain (default 0.05,0.95): recompute with DFT.
-        --tolerance     vertex tolerance in eV/atom (default 1e-8).
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Number("pressure", "GPa", "pressure in GPa; every entry needs a volume when it is not 0", 0),
+        Declare.Text("terminals", "BaO,RhO2", "comma-separated terminal compositions (e.g. BaO,RhO2 for the pseudo-binary); default: the elements. Entries outside their span are left out and listed"),
+        Declare.Text("o|output", "RESULT.json", "write the result as JSON"),
+        Declare.Text("plot", "hull.png", "draw the hull (2 or 3 components) to a .png or .svg file"),
+        Declare.Text("covariance", "COV.txt", "covariance matrix of the total energies (eV², one row per entry, in file order); overrides energy_std_ev. Correlated errors partly cancel in formation energies"),
+        Declare.Whole("samples", "N", "Monte-Carlo samples for the stability probabilities", DefaultSamples, 1, int.MaxValue),
+        Declare.Whole("seed", "SEED", "random seed of the samples", DefaultSeed, int.MinValue, int.MaxValue),
+        Declare.Text("band", "LOW,HIGH", "stability probabilities counted as uncertain: recompute with DFT", DefaultBand),
+        Declare.Number("tolerance", "eV/atom", "vertex tolerance in eV/atom", PhaseDiagram.DefaultToleranceEvPerAtom),
+    ];
 
-        Stability probabilities (p_stable) are computed when a std column or --covariance is given.
+    /// <inheritdoc/>
+    public string Conventions => """
+        ENTRIES.csv: header and columns name,formula,energy_ev,volume_a3,energy_std_ev (the last two may be empty);
+        energy (eV), volume (Å³) and std (eV) are for the formula as written (Ba2RhO4 = 7 atoms). Lines starting
+        with # are comments.
         """;
 
     /// <inheritdoc/>
@@ -52,7 +64,7 @@ public sealed class HullCommand : ICommand
     {
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException($"expected one ENTRIES.csv file, got {args.Positional.Count} positional arguments. See gpff hull --help.");
+            throw new UsageException($"expected one ENTRIES.csv file, got {args.Positional.Count} positional arguments. See gpff hull --help.");
         }
 
         string csv = args.Positional[0];
@@ -61,10 +73,10 @@ public sealed class HullCommand : ICommand
         string? output = args.Get("o", "output");
         string? plotPath = args.Get("plot");
         string? covariancePath = args.Get("covariance");
-        int samples = args.GetInt(10_000, 1, int.MaxValue, "samples");
-        int seed = args.GetInt(12345, int.MinValue, int.MaxValue, "seed");
+        int samples = args.GetInt(DefaultSamples, 1, int.MaxValue, "samples");
+        int seed = args.GetInt(DefaultSeed, int.MinValue, int.MaxValue, "seed");
         double tolerance = args.GetDouble(PhaseDiagram.DefaultToleranceEvPerAtom, "tolerance");
-        string band = args.Get("band") ?? "0.05,0.95";
+        string band = args.Get("band") ?? DefaultBand;
         args.RejectUnknown();
 
         var bandParts = band.Split(',');
@@ -72,12 +84,12 @@ public sealed class HullCommand : ICommand
             || !double.TryParse(bandParts[0], NumberStyles.Float, Inv, out double low)
             || !double.TryParse(bandParts[1], NumberStyles.Float, Inv, out double high))
         {
-            throw new ArgumentException($"option --band expects two probabilities like 0.05,0.95, got '{band}'.");
+            throw new UsageException($"option --band expects two probabilities like 0.05,0.95, got '{band}'.");
         }
 
         if (plotPath is not null && Path.GetExtension(plotPath).ToLowerInvariant() is not (".png" or ".svg"))
         {
-            throw new ArgumentException($"option --plot needs a .png or .svg file name, got '{plotPath}'.");
+            throw new UsageException($"option --plot needs a .png or .svg file name, got '{plotPath}'.");
         }
 
         if (!File.Exists(csv))
@@ -104,7 +116,7 @@ public sealed class HullCommand : ICommand
             {
                 if (t.Length == 0)
                 {
-                    throw new ArgumentException($"option --terminals: '{terminalsText}' has an empty composition; give formulas separated by commas, e.g. BaO,RhO2.");
+                    throw new UsageException($"option --terminals: '{terminalsText}' has an empty composition; give formulas separated by commas, e.g. BaO,RhO2.");
                 }
 
                 try
@@ -113,7 +125,7 @@ public sealed class HullCommand : ICommand
                 }
                 catch (FormatException ex)
                 {
-                    throw new ArgumentException($"option --terminals: {ex.Message}", ex);
+                    throw new UsageException($"option --terminals: {ex.Message}", ex);
                 }
             }
         }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.IO;
 
@@ -13,38 +14,44 @@ public sealed class InfoCommand : ICommand
     public string Summary => "summarise the structures of an extended XYZ file and their neighbours";
 
     /// <inheritdoc/>
-    public string Help => """
-        usage: gpff info FILE.extxyz [--cutoff Å] [--min-distance Å]
-
-        Reads every frame of FILE (extended XYZ, ASE dialect; .gz allowed, streamed) and prints, per
-        frame, the formula, number of atoms, volume (Å³), energy (eV and eV/atom), pressure from the
-        stress label (GPa, P = −trace(σ)/3), largest force (eV/Å), and the nearest-neighbour distance
-        and mean number of neighbours within the cutoff (default 5 Å); then totals per formula.
-        Frames whose atoms are closer than --min-distance (default 0.1 Å) are reported as errors.
-        Every frame is checked before anything is printed (one pass; rows are held until the end), so a bad frame
-        anywhere gives its error and no table.
+    public string Description => """
+        Reads every frame (extended XYZ, ASE dialect; .gz allowed, streamed) and prints, per frame, the
+        formula, number of atoms, volume (Å³), energy (eV and eV/atom), pressure from the stress label (GPa,
+        P = −trace(σ)/3), largest force (eV/Å), and the nearest-neighbour distance and mean number of
+        neighbours within the cutoff; then totals per formula. Every frame is checked before anything is
+        printed (one pass; rows are held until the end), so a bad frame anywhere gives its error and no table.
         """;
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => [];
+    public string ArgumentsName => "FILE.extxyz";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["cutoff", "min-distance"];
+    public string ArgumentsDescription => "the structures to summarise";
+
+    /// <summary>The default neighbour cutoff of the summary, Å.</summary>
+    internal const double DefaultCutoffA = 5.0;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Number("cutoff", "Å", "neighbour cutoff of the summary in Å", DefaultCutoffA),
+        Declare.Number("min-distance", "Å", "frames whose atoms are closer than this (Å) are reported as errors", Structure.DefaultMinimumDistanceA),
+    ];
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        double cutoff = args.GetDouble(5.0, "cutoff");
+        double cutoff = args.GetDouble(DefaultCutoffA, "cutoff");
         double minDistance = args.GetDouble(Structure.DefaultMinimumDistanceA, "min-distance");
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException("expected one extended XYZ file (gpff info --help).");
+            throw new UsageException("expected one extended XYZ file (gpff info --help).");
         }
 
         if (!(cutoff > 0))
         {
-            throw new ArgumentException($"--cutoff must be a positive number of Å, got {cutoff}.");
+            throw new UsageException($"--cutoff must be a positive number of Å, got {cutoff}.");
         }
 
         string path = args.Positional[0];

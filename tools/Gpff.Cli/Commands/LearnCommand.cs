@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Gpff.Dynamics.ActiveLearning;
@@ -22,40 +23,49 @@ public sealed class LearnCommand : ICommand
     public string Summary => "active learning with pw.x: on the fly during MD, or offline from a pool (--pool)";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => [.. MdArguments.Flags, "resume"];
+    public string Description => """
+        On the fly (gpff learn MODEL IN.extxyz --settings SETTINGS.json -o OUT.gpff --steps N), as FLARE: MD
+        driven by the model; before each step, where the largest force σ exceeds the threshold, pw.x is run on
+        the current structure, its energy, stress and the forces of the most uncertain atoms are added to the
+        model (block update), and the MD continues from the pw.x forces. After every pw.x call (and at step 0) a
+        checkpoint is written; --resume continues a stopped run from it with the same command line, repeating no
+        pw.x run (the MD options must match; --steps may grow). The resumed run equals an uninterrupted one bit
+        for bit with GPFF_LINALG=managed (multi-threaded OpenBLAS sums in a varying order: then to round-off).
+
+        From a pool (gpff learn MODEL --pool POOL.extxyz --settings SETTINGS.json -o OUT.gpff): the most
+        uncertain structures of POOL are labelled with pw.x round by round (up to max_concurrency runs at once)
+        until every one is below the threshold or the budget is spent.
+
+        MODEL is a trained model (gpff train on at least one pw.x frame) and is not changed; OUT gets the
+        result. Progress (step, temperature, largest σ, reference calls, time left) goes to stderr, each
+        reference call to stdout.
+        """;
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "settings", "pool", "selected", "checkpoint", "log", "trajectory", "every", .. MdArguments.Options];
+    public string ArgumentsName => "MODEL [IN.extxyz]";
 
     /// <inheritdoc/>
-    public string Help => $"""
-        usage: gpff learn MODEL IN.extxyz --settings SETTINGS.json -o OUT.gpff --steps N [MD options]
-                          [--checkpoint DIR] [--resume] [--log LOG.csv] [--trajectory T.extxyz] [--every n]
-               gpff learn MODEL --pool POOL.extxyz --settings SETTINGS.json -o OUT.gpff [--selected SEL.extxyz]
+    public string ArgumentsDescription => "the model to start from, and the MD start structure (on the fly; not with --pool)";
 
-        On the fly (FLARE): MD driven by the model; before each step, where the largest force σ exceeds the
-        threshold, pw.x is run on the current structure, its energy, stress and the forces of the most uncertain
-        atoms are added to the model (block update), and the MD continues from the pw.x forces. After every
-        pw.x call (and at step 0) a checkpoint is written to DIR; --resume continues a stopped run from it with the
-        same command line, repeating no pw.x run (the MD options must match; --steps may grow). The resumed run
-        equals an uninterrupted one bit for bit with GPFF_LINALG=managed (multi-threaded OpenBLAS sums in a
-        varying order: then to round-off).
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "OUT.gpff", "where the learned model is written (required)"),
+        Declare.Text("settings", "SETTINGS.json", "the learning settings: pw.x, thresholds, budget (keys under Conventions; required)"),
+        Declare.Text("pool", "POOL.extxyz", "learn offline from this pool of structures instead of on the fly"),
+        Declare.Text("selected", "SEL.extxyz", "with --pool: write the structures labelled, with the pw.x energies, forces and stresses"),
+        Declare.Text("checkpoint", "DIR", "checkpoint folder (overrides the settings' checkpoint_directory)"),
+        Declare.Flag("resume", "continue from the checkpoint (MODEL is then ignored: the checkpoint's model is used)"),
+        .. MdArguments.Declarations(),
+        Declare.Text("log", "LOG.csv", $"CSV log of the MD: {MolecularDynamicsLogger.Header}"),
+        Declare.Text("trajectory", "OUT.extxyz", "extended XYZ frames of the MD with energy, forces, stress, velocities (streamed)"),
+        Declare.Whole("every", "N", "steps between log rows and trajectory frames", 10, 1, int.MaxValue),
+    ];
 
-        From a pool (--pool): the most uncertain structures of POOL are labelled with pw.x round by round (up to
-        max_concurrency runs at once) until every one is below the threshold or the budget is spent;
-        --selected writes the structures labelled, with the pw.x energies, forces and stresses.
-
-        MODEL is a trained model (gpff train on at least one pw.x frame) and is not changed; OUT gets the result.
-
-        {MdArguments.Help}
-          --checkpoint      checkpoint folder (overrides the settings' checkpoint_directory)
-          --resume          continue from the checkpoint (MODEL is then ignored: the checkpoint's model is used)
-          --log, --trajectory, --every   as gpff md (every default 10)
-
-        SETTINGS.json (keys; a key left out takes the default):
+    /// <inheritdoc/>
+    public string Conventions => $"""
+        SETTINGS.json (keys; a key left out takes the default; paths are relative to the settings file's folder):
         {LearningSettings.Describe()}
-        Paths in the settings are relative to the settings file's folder. Progress (step, temperature, largest σ,
-        reference calls, time left) goes to stderr, each reference call to stdout.
         """;
 
     /// <inheritdoc/>
@@ -80,7 +90,7 @@ public sealed class LearnCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 2)
         {
-            throw new ArgumentException("expected MODEL and IN.extxyz, or MODEL --pool POOL.extxyz (gpff learn --help).");
+            throw new UsageException("expected MODEL and IN.extxyz, or MODEL --pool POOL.extxyz (gpff learn --help).");
         }
 
         var (settings, outputPath) = Common(settingsPath, output, args.Positional);
@@ -96,12 +106,12 @@ public sealed class LearnCommand : ICommand
         string? dir = options.CheckpointDirectory;
         if (resume && dir is null)
         {
-            throw new ArgumentException("--resume needs the checkpoint folder: --checkpoint DIR or checkpoint_directory in the settings.");
+            throw new UsageException("--resume needs the checkpoint folder: --checkpoint DIR or checkpoint_directory in the settings.");
         }
 
         if (!resume && dir is not null && OnTheFlyCheckpoint.Exists(dir))
         {
-            throw new ArgumentException($"{dir} holds a checkpoint of an earlier run: add --resume to continue it, or choose another --checkpoint folder.");
+            throw new UsageException($"{dir} holds a checkpoint of an earlier run: add --resume to continue it, or choose another --checkpoint folder.");
         }
 
         string input = args.Positional[1];
@@ -158,7 +168,7 @@ public sealed class LearnCommand : ICommand
     {
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException("with --pool, expected only MODEL (gpff learn --help).");
+            throw new UsageException("with --pool, expected only MODEL (gpff learn --help).");
         }
 
         var (settings, outputPath) = Common(settingsPath, output, [args.Positional[0], pool]);
@@ -225,12 +235,12 @@ public sealed class LearnCommand : ICommand
     {
         if (settingsPath is null)
         {
-            throw new ArgumentException("--settings SETTINGS.json is required: the pw.x reference and the learning settings (gpff learn --help lists the keys).");
+            throw new UsageException("--settings SETTINGS.json is required: the pw.x reference and the learning settings (gpff learn --help lists the keys).");
         }
 
         if (output is null)
         {
-            throw new ArgumentException("-o OUT.gpff is required: where to write the learned model.");
+            throw new UsageException("-o OUT.gpff is required: where to write the learned model.");
         }
 
         SafeFile.CheckOutput(output, [.. inputs, settingsPath], "-o");
@@ -273,7 +283,7 @@ public sealed class LearnCommand : ICommand
 
         if (then != now)
         {
-            throw new ArgumentException($"--resume: the MD options or input differ from those of the run in {dir} (was: {Describe(then)}; now: {Describe(now)}). Resume with the same options.");
+            throw new UsageException($"--resume: the MD options or input differ from those of the run in {dir} (was: {Describe(then)}; now: {Describe(now)}). Resume with the same options.");
         }
     }
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.IO;
 using Gpff.Regression.Mapping;
@@ -16,29 +17,36 @@ public sealed class MapCommand : ICommand
     public string Summary => "map a trained model's mean onto 2-/3-body splines (MGP) for fast MD, checked against the GP";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => [];
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "pair-points", "triplet-points", "max-triplet-points", "margin", "tolerance", "validation"];
-
-    /// <inheritdoc/>
-    public string Help => string.Create(CultureInfo.InvariantCulture, $"""
-        usage: gpff map MODEL -o MAP.gpffmap [--tolerance EV_PER_A] [--validation HELDOUT.extxyz]
-                        [--pair-points N] [--triplet-points N] [--max-triplet-points N] [--margin A]
-
+    public string Description => string.Create(CultureInfo.InvariantCulture, $"""
         Tabulates the GP mean of MODEL as a mapped GP (FLARE's MGP): per species pair a cubic spline of
         the 2-body term over distance, per central species and neighbour pair a tricubic spline of the
-        3-body term over (r1, r2, r12). The grids start at --pair-points (default {MappingOptions.DefaultPairGridPoints}) and
-        --triplet-points per axis (default {MappingOptions.DefaultTripletGridPoints}) and are refined until the largest force-component
-        difference to the GP on validation structures is at most --tolerance eV/Å (default {MappingOptions.DefaultForceToleranceEvPerA}); the
-        3-body grid grows up to --max-triplet-points per axis (default {Defaults.MaxTripletGridPoints}). Validation structures are the
-        frames of --validation (held-out data; their labels are not used) or, without it, the training
-        structures rattled by up to ±{Defaults.ValidationRattleA} Å. Each map starts --margin Å (default {MappingOptions.DefaultLowerBoundMarginA}) below the
-        smallest distance of its species pair in the training data; shorter distances are an error when
-        the map is used, never a number. The map gives energies (eV), forces (eV/Å) and stress (eV/Å³),
-        no uncertainties. MAP is a versioned binary file (.gpffmap, see docs/DESIGN.md). Exit code 1 when
-        the tolerance is not met.
+        3-body term over (r1, r2, r12). The grids start at --pair-points and --triplet-points per axis and
+        are refined until the largest force-component difference to the GP on validation structures is at
+        most --tolerance; the 3-body grid grows up to --max-triplet-points per axis. Validation structures are
+        the frames of --validation (held-out data; their labels are not used) or, without it, the training
+        structures rattled by up to ±{Defaults.ValidationRattleA} Å. Each map starts --margin below the smallest
+        distance of its species pair in the training data; shorter distances are an error when the map is used,
+        never a number. The map gives energies (eV), forces (eV/Å) and stress (eV/Å³), no uncertainties. MAP is
+        a versioned binary file (.gpffmap, see docs/DESIGN.md). Exit code 1 when the tolerance is not met.
         """);
+
+    /// <inheritdoc/>
+    public string ArgumentsName => "MODEL";
+
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "the trained model (full GP)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "MAP.gpffmap", "where the map is written (required)"),
+        Declare.Number("tolerance", "eV/Å", "largest force-component difference to the GP allowed on the validation structures, eV/Å", Defaults.ForceToleranceEvPerA),
+        Declare.Text("validation", "HELDOUT.extxyz", "validation structures (held-out data; their labels are not used)"),
+        Declare.Whole("pair-points", "N", "points of the 2-body grid to start from", Defaults.PairGridPoints, UniformCubicSpline.MinimumPoints, Defaults.MaxPairGridPoints),
+        Declare.Whole("triplet-points", "N", "points per axis of the 3-body grid to start from", Defaults.TripletGridPoints, UniformCubicSpline.MinimumPoints, 128),
+        Declare.Whole("max-triplet-points", "N", "largest 3-body grid per axis", Defaults.MaxTripletGridPoints, UniformCubicSpline.MinimumPoints, 128),
+        Declare.Number("margin", "Å", "how far below the shortest training distance of each species pair the map starts, Å", Defaults.LowerBoundMarginA),
+    ];
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -57,12 +65,12 @@ public sealed class MapCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException("expected one MODEL (gpff map --help).");
+            throw new UsageException("expected one MODEL (gpff map --help).");
         }
 
         if (output is null)
         {
-            throw new ArgumentException("-o MAP.gpffmap is required.");
+            throw new UsageException("-o MAP.gpffmap is required.");
         }
 
         options.Validate();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.Dynamics.MolecularDynamics;
 using Gpff.IO;
@@ -14,27 +15,26 @@ public sealed class MdCommand : ICommand
     public string Summary => "molecular dynamics (NVE, NVT, NPT) with a force field, with a log and a trajectory";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => MdArguments.Flags;
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Options => [.. MdArguments.Options, "log", "trajectory", "every"];
-
-    /// <inheritdoc/>
-    public string Help => $"""
-        usage: gpff md MODEL IN.extxyz --steps N [--ensemble nve|nvt|npt] [--temperature K] [--pressure GPa]
-                       [--timestep fs] [--seed S] [--log LOG.csv] [--trajectory OUT.extxyz] [--every n]
-
+    public string Description => """
         Runs MD from a frame of IN.extxyz with the model's forces (and stress, for npt), starting from
-        Maxwell–Boltzmann velocities at --temperature (centre-of-mass drift removed).
-
-        {MdArguments.Help}
-          --log             CSV log: {MolecularDynamicsLogger.Header}
-                            (the GP's largest force σ on every logged step)
-          --trajectory      extended XYZ frames with energy, forces, stress, velocities (streamed)
-          --every           steps between log rows and trajectory frames (default 10)
-
-        Progress (step, temperature, time left) goes to stderr; the final state to stdout.
+        Maxwell–Boltzmann velocities at --temperature (centre-of-mass drift removed). Progress (step,
+        temperature, time left) goes to stderr; the final state to stdout.
         """;
+
+    /// <inheritdoc/>
+    public string ArgumentsName => "MODEL IN.extxyz";
+
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "the model file (full or sparse GP) and the start structure (extended XYZ)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        .. MdArguments.Declarations(),
+        Declare.Text("log", "LOG.csv", $"CSV log: {MolecularDynamicsLogger.Header} (the GP's largest force σ on every logged step)"),
+        Declare.Text("trajectory", "OUT.extxyz", "extended XYZ frames with energy, forces, stress, velocities (streamed)"),
+        Declare.Whole("every", "N", "steps between log rows and trajectory frames", 10, 1, int.MaxValue),
+    ];
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -46,7 +46,7 @@ public sealed class MdCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 2)
         {
-            throw new ArgumentException("expected MODEL and IN.extxyz (gpff md --help).");
+            throw new UsageException("expected MODEL and IN.extxyz (gpff md --help).");
         }
 
         string modelPath = args.Positional[0], input = args.Positional[1];

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Gpff.Geometry;
 using Gpff.IO;
 
@@ -13,15 +14,7 @@ public sealed class PredictCommand : ICommand
     public string Summary => "predict energies, forces and stresses with uncertainties for the frames of an extxyz file";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["no-uncertainty"];
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", UncertaintyArguments.KindOption];
-
-    /// <inheritdoc/>
-    public string Help => """
-        usage: gpff predict MODEL STRUCTURES.extxyz -o OUT.extxyz [--no-uncertainty] [--sigma label|latent]
-
+    public string Description => """
         Writes every frame of STRUCTURES with the model's predictions, in ASE's conventions and units:
         comment line energy= (eV), energy_std= (eV), stress= and stress_std= (9 numbers, eV/Å³, positive
         = tensile; 3D-periodic frames only); per atom forces:R:3 and forces_std:R:3 (eV/Å) and the local
@@ -30,9 +23,22 @@ public sealed class PredictCommand : ICommand
         (fitted by gpff train to leave-one-structure-out errors; 1 for older models); which σ it is, is
         written on each frame as std_kind=label|latent and printed. A frame whose composition lies outside
         the span of the training compositions (its reference energy is an extrapolation) gets
-        composition_in_span=F and is counted in the output. --no-uncertainty skips σ (faster).
+        composition_in_span=F and is counted in the output.
+        """;
 
-        """ + UncertaintyArguments.Help;
+    /// <inheritdoc/>
+    public string ArgumentsName => "MODEL STRUCTURES.extxyz";
+
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "the model file (full or sparse GP) and the frames to predict (extended XYZ)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "OUT.extxyz", "where the frames with predictions are written (required)"),
+        Declare.Flag("no-uncertainty", "skip the standard deviations (faster)"),
+        UncertaintyArguments.Kind(),
+    ];
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -43,12 +49,12 @@ public sealed class PredictCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 2)
         {
-            throw new ArgumentException("expected MODEL and STRUCTURES.extxyz (gpff predict --help).");
+            throw new UsageException("expected MODEL and STRUCTURES.extxyz (gpff predict --help).");
         }
 
         if (output is null)
         {
-            throw new ArgumentException("-o OUT.extxyz is required.");
+            throw new UsageException("-o OUT.extxyz is required.");
         }
 
         SafeFile.CheckOutput(output, args.Positional, "-o");
@@ -56,7 +62,7 @@ public sealed class PredictCommand : ICommand
         bool isSparse = Regression.ModelFile.IsSparse(args.Positional[0]);
         if (isSparse && kind != Regression.UncertaintyKind.Latent && args.Has("sigma"))
         {
-            throw new ArgumentException($"{args.Positional[0]} is a sparse model: its σ is that of the latent function only (omit --sigma or give --sigma latent).");
+            throw new UsageException($"{args.Positional[0]} is a sparse model: its σ is that of the latent function only (omit --sigma or give --sigma latent).");
         }
 
         if (isSparse)

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
+using Gpff.Dynamics;
 using Gpff.Dynamics.Optimization;
 using Gpff.IO;
 using Gpff.Phases;
@@ -17,34 +19,40 @@ public sealed class RelaxCommand : ICommand
     public string Summary => "relax positions and cell of every frame at a pressure; enthalpies for gpff hull";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => [];
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "pressure", "cell", "optimizer", "fmax", "stress-tolerance", "max-steps", "entries"];
-
-    /// <inheritdoc/>
-    public string Help => string.Create(CultureInfo.InvariantCulture, $"""
-        usage: gpff relax MODEL IN.extxyz -o OUT.extxyz [--pressure GPa] [--fmax eV/Å] [--cell full|hydrostatic|fixed]
-                          [--optimizer lbfgs|fire] [--stress-tolerance GPa] [--max-steps N] [--entries ENTRIES.csv]
-
+    public string Description => string.Create(CultureInfo.InvariantCulture, $"""
         Minimises the enthalpy H = E + P·V of every frame over positions and cell (log-strain cell filter,
-        as ASE's ExpCellFilter) with the model's energy, forces and stress.
+        as ASE's ExpCellFilter) with the model's energy, forces and stress. Converged when every force is
+        below --fmax and the stress within --stress-tolerance of −P.
 
-          --pressure         external pressure in GPa (default 0)
-          --fmax             converged when every force is below this, eV/Å (default {Defaults.FmaxEvPerA})
-          --stress-tolerance and the stress within this of −P, GPa (default {Defaults.StressToleranceGpa})
-          --cell             full (default), hydrostatic (shape kept) or fixed
-          --optimizer        lbfgs (default) or fire
-          --max-steps        optimiser steps per frame (default {Defaults.MaxSteps})
-          -o, --output       relaxed frames (extended XYZ): energy (eV), forces, stress, and in the comment line
-                             enthalpy (eV, E + P·V), enthalpy_per_atom (eV/atom), pressure_GPa, energy_std (eV,
-                             the GP's), converged (T/F) and relax_steps
-          --entries          also write the hull entries CSV (name,formula,energy_ev,volume_a3,energy_std_ev) of the
-                             converged frames: gpff hull ENTRIES.csv --pressure GPa (same pressure) builds the hull.
-                             Names come from the frame's name or config_type, else frame-N; a repeated name gets -N (the frame).
-
-        A frame that does not converge is kept in OUT with converged=F, left out of ENTRIES, and listed.
+        A frame that does not converge is kept in the output with converged=F, left out of the entries, and
+        listed. A frame whose relaxed structure has a pair of atoms closer than {TrainingDistances.CollapseFraction} × the shortest distance of
+        that species pair in the model's training data has collapsed into a hole of the model, converged or not:
+        it is kept in the output with converged=F and left_training_data (the pair), left out of the entries, and
+        listed as "relaxation of frame N (name) collapsed: left the training data: ...". A relaxation that the
+        model drives where no structure can be (atoms on top of each other) is listed as collapsed and its frame
+        not written; the other frames are.
         """);
+
+    /// <inheritdoc/>
+    public string ArgumentsName => "MODEL IN.extxyz";
+
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "the model file (full or sparse GP) and the frames to relax (extended XYZ)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "OUT.extxyz", "relaxed frames (extended XYZ, required): energy (eV), forces, stress, and in the comment line enthalpy (eV, E + P·V), " +
+            "enthalpy_per_atom (eV/atom), pressure_GPa, energy_std (eV, the GP's), converged (T/F) and relax_steps"),
+        Declare.Number("pressure", "GPa", "external pressure in GPa", 0),
+        Declare.Number("fmax", "eV/Å", "converged when every force is below this, eV/Å", Defaults.FmaxEvPerA),
+        Declare.Number("stress-tolerance", "GPa", "and the stress within this of −P, GPa", Defaults.StressToleranceGpa),
+        Declare.OneOf("cell", "full, hydrostatic (shape kept) or fixed", "full", "full", "hydrostatic", "fixed"),
+        Declare.OneOf("optimizer", "L-BFGS or FIRE", "lbfgs", "lbfgs", "fire"),
+        Declare.Whole("max-steps", "N", "optimiser steps per frame", Defaults.MaxSteps, 1, int.MaxValue),
+        Declare.Text("entries", "ENTRIES.csv", "also write the hull entries CSV (name,formula,energy_ev,volume_a3,energy_std_ev) of the converged frames: " +
+            "gpff hull reads it (give it the same --pressure). Names come from the frame's name or config_type, else frame-N; a repeated name gets -N (the frame)"),
+    ];
 
     /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -56,13 +64,13 @@ public sealed class RelaxCommand : ICommand
             "full" => CellFreedom.Full,
             "hydrostatic" => CellFreedom.Hydrostatic,
             "fixed" => CellFreedom.Fixed,
-            var c => throw new ArgumentException($"option --cell expects full, hydrostatic or fixed, got '{c}'."),
+            var c => throw new UsageException($"option --cell expects full, hydrostatic or fixed, got '{c}'."),
         };
         var method = (args.Get("optimizer") ?? "lbfgs").ToLowerInvariant() switch
         {
             "lbfgs" or "l-bfgs" => RelaxationMethod.Lbfgs,
             "fire" => RelaxationMethod.Fire,
-            var m => throw new ArgumentException($"option --optimizer expects lbfgs or fire, got '{m}'."),
+            var m => throw new UsageException($"option --optimizer expects lbfgs or fire, got '{m}'."),
         };
         var options = Defaults with
         {
@@ -76,22 +84,22 @@ public sealed class RelaxCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 2)
         {
-            throw new ArgumentException("expected MODEL and IN.extxyz (gpff relax --help).");
+            throw new UsageException("expected MODEL and IN.extxyz (gpff relax --help).");
         }
 
         if (output is null)
         {
-            throw new ArgumentException("-o OUT.extxyz is required.");
+            throw new UsageException("-o OUT.extxyz is required.");
         }
 
         if (!(options.FmaxEvPerA > 0))
         {
-            throw new ArgumentException($"option --fmax must be > 0 eV/Å, got {options.FmaxEvPerA.ToString(CultureInfo.InvariantCulture)}.");
+            throw new UsageException($"option --fmax must be > 0 eV/Å, got {options.FmaxEvPerA.ToString(CultureInfo.InvariantCulture)}.");
         }
 
         if (!(options.StressToleranceGpa > 0))
         {
-            throw new ArgumentException($"option --stress-tolerance must be > 0 GPa, got {options.StressToleranceGpa.ToString(CultureInfo.InvariantCulture)}.");
+            throw new UsageException($"option --stress-tolerance must be > 0 GPa, got {options.StressToleranceGpa.ToString(CultureInfo.InvariantCulture)}.");
         }
 
         SafeFile.CheckOutput(output, [.. args.Positional, entriesPath], "-o");
@@ -101,10 +109,12 @@ public sealed class RelaxCommand : ICommand
         }
 
         var (ff, known) = Inputs.LoadModel(args.Positional[0], cancellationToken);
+        var trainingDistances = ModelTrainingDistances.Of(ff, cancellationToken);
         string input = args.Positional[1];
         var inv = CultureInfo.InvariantCulture;
         var entries = new List<PhaseEntry>();
         var notConverged = new List<string>();
+        var failed = new List<string>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         int count = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -123,6 +133,11 @@ public sealed class RelaxCommand : ICommand
             stdout.WriteLine($"not converged ({notConverged.Count}): {string.Join("; ", notConverged)}");
         }
 
+        foreach (var f in failed)
+        {
+            stdout.WriteLine(f);
+        }
+
         if (entriesPath is not null)
         {
             PhaseEntryCsv.Write(entriesPath, entries);
@@ -139,7 +154,6 @@ public sealed class RelaxCommand : ICommand
                 cancellationToken.ThrowIfCancellationRequested();
                 Inputs.CheckSpecies(input, index, s, known, "the model");
                 int frame = index;
-                var r = Inputs.AtFrame(input, frame, () => Relaxation.Relax(s.CloneWithoutLabels(), ff, options, null, cancellationToken));
                 string name = s.Info.TryGetValue("name", out var n) && n is string ns ? ns
                     : s.Info.TryGetValue("config_type", out var t) && t is string ts ? ts
                     : $"frame-{frame + 1}";
@@ -149,6 +163,23 @@ public sealed class RelaxCommand : ICommand
                     names.Add(name);
                 }
 
+                RelaxationResult r;
+                try
+                {
+                    r = Relaxation.Relax(s.CloneWithoutLabels(), ff, options, null, cancellationToken);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException && ex is not ObjectDisposedException)
+                {
+                    // The input frame was valid (ReadFrames checked it): the model drove it somewhere no structure can be,
+                    // atoms on top of each other (a collapse) or a degenerate cell. A result about the model, not the input.
+                    string what = ex is InvalidStructureException ? "collapsed" : "failed";
+                    failed.Add($"relaxation of frame {frame + 1} ({name}) {what}: {CommandLine.OneLine(ex).TrimEnd('.')}; frame not written");
+                    stdout.WriteLine(string.Create(inv, $"{frame + 1,5}  {Abbreviate(name),-16} {"",5}  {"FAIL",4}  relaxation {what}, frame not written"));
+                    index++;
+                    continue;
+                }
+
+                var collapse = trainingDistances?.Check(r.Structure);
                 var o = r.Structure;
                 foreach (string key in (string[])["name", "config_type"])
                 {
@@ -163,10 +194,19 @@ public sealed class RelaxCommand : ICommand
                 o.Info["enthalpy_per_atom"] = r.EnthalpyPerAtomEv;
                 o.Info["pressure_GPa"] = r.PressureGpa;
                 o.Info["energy_std"] = std;
-                o.Info["converged"] = r.Converged;
+                o.Info["converged"] = r.Converged && collapse is null;
+                if (collapse is not null)
+                {
+                    o.Info["left_training_data"] = collapse.Message;
+                }
+
                 o.Info["relax_steps"] = r.Iterations;
-                stdout.WriteLine(string.Create(inv, $"{frame + 1,5}  {Abbreviate(name),-16} {r.Iterations,5}  {(r.Converged ? "yes" : "no"),4}  {r.EnthalpyPerAtomEv,14:F6}  {r.VolumePerAtomA3,10:F4}  {r.MaxForceEvPerA,9:F4}"));
-                if (r.Converged)
+                stdout.WriteLine(string.Create(inv, $"{frame + 1,5}  {Abbreviate(name),-16} {r.Iterations,5}  {(collapse is not null ? "coll" : r.Converged ? "yes" : "no"),4}  {r.EnthalpyPerAtomEv,14:F6}  {r.VolumePerAtomA3,10:F4}  {r.MaxForceEvPerA,9:F4}"));
+                if (collapse is not null)
+                {
+                    failed.Add($"relaxation of frame {frame + 1} ({name}) collapsed: {collapse.Message}");
+                }
+                else if (r.Converged)
                 {
                     entries.Add(PhaseEntry.FromStructure(o, name, std));
                 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
 using Gpff.IO;
@@ -13,14 +14,15 @@ namespace Gpff.Cli.Commands;
 /// </summary>
 internal static class SlurmTraining
 {
-    /// <summary>The help lines of --slurm (appended to <c>gpff train --help</c>).</summary>
-    public static string Help => """
-          --slurm FILE        with --sparse: split each pass over the training data (training, every likelihood
-                              evaluation of --fit) into the shards of a Slurm job array and reduce them here;
-                              equals the single-process sparse GP up to round-off. FILE holds the Slurm settings
-                              (JSON; keys below). Shards, plans and job logs go to MODEL.shards/ (kept: a rerun
-                              reuses the shards already made; a killed or failed task is rerun alone). Keys:
-        """ + SlurmSettings.Describe("  ");
+    /// <summary>The --slurm option of <c>gpff train</c>.</summary>
+    public static Option Declaration() => Declare.Text("slurm", "SLURM.json",
+        "with --sparse: split each pass over the training data (training, every likelihood evaluation of --fit) into the shards of a Slurm job array " +
+        "and reduce them here; equals the single-process sparse GP up to round-off. The file holds the Slurm settings (JSON; keys under Conventions). " +
+        "Shards, plans and job logs go to MODEL.shards/ (kept: a rerun reuses the shards already made; a killed or failed task is rerun alone)");
+
+    /// <summary>The keys of the Slurm settings file, for the help's conventions.</summary>
+    public static string Conventions => "Slurm settings file of --slurm (JSON), keys:\n" + SlurmSettings.Describe("  ");
+
 
     /// <summary>Reads --slurm (before the unknown-option check); null when absent.</summary>
     public static string? Option(ParsedArguments args) => args.Get("slurm");
@@ -30,7 +32,7 @@ internal static class SlurmTraining
     {
         if (slurm is not null && sparse == 0)
         {
-            throw new ArgumentException("--slurm runs the sparse GP's assembly as a Slurm job array; give --sparse M too.");
+            throw new UsageException("--slurm runs the sparse GP's assembly as a Slurm job array; give --sparse M too.");
         }
     }
 

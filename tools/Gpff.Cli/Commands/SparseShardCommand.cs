@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.Regression;
 
@@ -10,47 +11,52 @@ internal sealed class SparseShardCommand : ICommand
 
     public string Summary => "compute one shard of a sharded sparse-GP training (a Slurm array task)";
 
-    public string Help => $"""
-        usage: gpff sparse-shard --plan PLAN.json --directory DIR [--index K] [--threads N]
-
-        Computes shard K of the sparse-GP training plan PLAN.json (written by gpff train --sparse M --slurm):
-        the normal-equation and likelihood sums of the training structures i ≡ K (mod shards) of the plan's
+    /// <inheritdoc/>
+    public string Description => $"""
+        Computes shard K of the sparse-GP training plan (written by gpff train --sparse M --slurm): the
+        normal-equation and likelihood sums of the training structures i ≡ K (mod shards) of the plan's
         training file, written atomically with a SHA-256 checksum to DIR/shard-KKKK-of-NNNN{SparseShardPlan.ShardExtension}.
         A task killed before it finished leaves no shard file; the driver reruns it.
-
-          --plan FILE       the plan
-          --directory DIR   the shard folder
-          --index K         0-based shard index (default: $SLURM_ARRAY_TASK_ID)
-          --threads N       threads (default: $SLURM_CPUS_PER_TASK, else all cores)
         """;
 
-    public IReadOnlyList<string> Flags => [];
+    /// <inheritdoc/>
+    public string ArgumentsName => "NONE";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["plan", "directory", "index", "threads"];
+    public string ArgumentsDescription => "no positional arguments";
 
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("plan", "PLAN.json", "the plan (required)"),
+        Declare.Text("directory", "DIR", "the shard folder (required)"),
+        Declare.Whole("index", "K", "0-based shard index (default: $SLURM_ARRAY_TASK_ID)", null),
+        Declare.Whole("threads", "N", "threads (default: $SLURM_CPUS_PER_TASK, else all cores)", null, 1, 4096),
+    ];
+
+    /// <inheritdoc/>
     public int Run(ParsedArguments args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        string plan = args.Get("plan") ?? throw new ArgumentException("--plan PLAN.json is required.");
-        string dir = args.Get("directory") ?? throw new ArgumentException("--directory DIR is required.");
+        string plan = args.Get("plan") ?? throw new UsageException("--plan PLAN.json is required.");
+        string dir = args.Get("directory") ?? throw new UsageException("--directory DIR is required.");
         string? indexText = args.Get("index") ?? Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID");
         string? threadsText = args.Get("threads") ?? Environment.GetEnvironmentVariable("SLURM_CPUS_PER_TASK");
         args.RejectUnknown();
         if (args.Positional.Count > 0)
         {
-            throw new ArgumentException($"unexpected argument '{args.Positional[0]}' (gpff sparse-shard --help).");
+            throw new UsageException($"unexpected argument '{args.Positional[0]}' (gpff sparse-shard --help).");
         }
 
         if (indexText is null || !int.TryParse(indexText, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
         {
-            throw new ArgumentException($"--index must be a whole number ≥ 0 (or run inside a Slurm job array), got '{indexText}'.");
+            throw new UsageException($"--index must be a whole number ≥ 0 (or run inside a Slurm job array), got '{indexText}'.");
         }
 
         int threads = threadsText is not null && int.TryParse(threadsText, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t > 0 ? t : Environment.ProcessorCount;
         var p = SparseShardPlan.Load(plan);
         if (index >= p.ShardCount)
         {
-            throw new ArgumentException($"--index {index}: the plan has {p.ShardCount} shards (0 to {p.ShardCount - 1}).");
+            throw new UsageException($"--index {index}: the plan has {p.ShardCount} shards (0 to {p.ShardCount - 1}).");
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();

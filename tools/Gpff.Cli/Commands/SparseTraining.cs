@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.IO;
 using Gpff.Regression;
@@ -9,15 +10,19 @@ internal static class SparseTraining
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>The help lines of the sparse options (appended to <c>gpff train --help</c>).</summary>
-    public static string Help => $"""
-          --sparse M          train a sparse GP (projected process, DTC) with M inducing local environments
-                              chosen among the training atoms: memory O(M²) whatever the data size. Its
-                              standard deviations are the latent DTC ones, uncalibrated (no LOSO step)
-          --select METHOD     how to choose them: {InducingSelection.Name(InducingSelectionMethod.Variance)} (default: greedy largest predictive
-                              variance), {InducingSelection.Name(InducingSelectionMethod.Random)}, {InducingSelection.Name(InducingSelectionMethod.KMeansPlusPlus)} (k-means++ in the kernel's feature space)
-          --seed N            seed of random and kmeans selection (default 0)
-        """;
+    /// <summary>The sparse-GP options of <c>gpff train</c>.</summary>
+    public static Option[] Declarations() =>
+    [
+        Declare.Whole("sparse", "M",
+            "train a sparse GP (projected process, DTC) with M inducing local environments chosen among the training atoms: memory O(M²) whatever the data size. " +
+            "Its standard deviations are the latent DTC ones, uncalibrated (no LOSO step)", null, 1, 1_000_000),
+        Declare.OneOf("select",
+            $"how --sparse chooses them: {InducingSelection.Name(InducingSelectionMethod.Variance)} (greedy largest predictive variance), {InducingSelection.Name(InducingSelectionMethod.Random)}, " +
+            $"{InducingSelection.Name(InducingSelectionMethod.KMeansPlusPlus)} (k-means++ in the kernel's feature space)",
+            InducingSelection.Name(InducingSelectionMethod.Variance),
+            InducingSelection.Name(InducingSelectionMethod.Variance), InducingSelection.Name(InducingSelectionMethod.Random), InducingSelection.Name(InducingSelectionMethod.KMeansPlusPlus)),
+        Declare.Whole("seed", "N", "seed of the random and kmeans selections of --sparse", 0, 0, int.MaxValue),
+    ];
 
     /// <summary>Trains, saves and reports a sparse force field.</summary>
     public static int Run(ForceFieldSettings settings, List<Structure> train, List<Structure> held, string? testFile, double holdoutFraction, string dataPath, string output,
@@ -27,7 +32,7 @@ internal static class SparseTraining
         int atoms = train.Sum(s => s.AtomCount);
         if (inducing > atoms)
         {
-            throw new ArgumentException($"--sparse {inducing}: the training frames have only {atoms} atoms to choose inducing environments from.");
+            throw new UsageException($"--sparse {inducing}: the training frames have only {atoms} atoms to choose inducing environments from.");
         }
 
         var ff = SparseForceField.Create(settings, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads) });

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.IO;
 using Gpff.Phases.Plotting;
@@ -18,35 +19,42 @@ public sealed class StudyCommand : ICommand
     public string Summary => "train, cross-validate, relax candidates at each pressure, hulls with stability probabilities";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["quick", "no-plots"];
-
-    /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output"];
-
-    /// <inheritdoc/>
-    public string Help => $"""
-        usage: gpff study SETTINGS.json [-o DIR] [--quick] [--no-plots]
-
+    public string Description => $"""
         The phase-stability study in one command (e.g. data/barho-study.json, Ba–Rh–O along BaO–RhO2 at 0 and 10 GPa):
           1. train a 2+3-body GP force field on the training frames with the default fit (model.fit_objective) and
              calibrate its standard deviations on the leave-one-structure-out errors;
           2. cross-validate it (K folds over structures, stratified by composition): errors per composition;
-          3. relax every candidate (positions and cell) at every pressure with the force field;
+          3. relax every candidate (positions and cell) at every pressure with the force field; a relaxation that
+             does not converge, or whose structure has a pair closer than {Dynamics.TrainingDistances.CollapseFraction} × the shortest distance of
+             that species pair in the training data (a collapse out of the model's range), is left out of that
+             hull and listed as failed;
           4. predict the joint distribution of the candidates' energies (σ of a DFT label, calibrated, with the
              correlations between candidates) and build the enthalpy hull at each pressure, with the probability
              that each candidate is stable; list the uncertain ones (recompute those with DFT).
-        Prints the tables; writes to DIR (default ./NAME-study): model.gpff, report.txt, and per pressure P
-        relaxed-PGPa.extxyz, entries-PGPa.csv, covariance-PGPa.txt (gpff hull ENTRIES --covariance COV reads them),
-        hull-PGPa.json and the plots hull-PGPa.png (error bars ±1σ) and {PressurePlotName}.
+        Prints the tables; writes to the output folder (default ./NAME-study): model.gpff, report.txt, and per
+        pressure P relaxed-PGPa.extxyz, entries-PGPa.csv and covariance-PGPa.txt (gpff hull reads both),
+        hull-PGPa.json and the plots hull-PGPa.png (error bars ±1σ) and {PressurePlotName}. Progress goes to
+        stderr.
+        """;
 
-          -o, --output   output folder (created if missing)
-          --quick        a reduced run that still does every step (CI, a first try): at most 3 fit iterations,
-                         2 folds, 60 relaxation steps, 1000 samples
-          --no-plots     skip the figures
+    /// <inheritdoc/>
+    public string ArgumentsName => "SETTINGS.json";
 
+    /// <inheritdoc/>
+    public string ArgumentsDescription => "the study settings (keys under Conventions)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "DIR", "output folder (created if missing; default ./NAME-study)"),
+        Declare.Flag("quick", "a reduced run that still does every step (CI, a first try): at most 3 fit iterations, 2 folds, 60 relaxation steps, 1000 samples"),
+        Declare.Flag("no-plots", "skip the figures"),
+    ];
+
+    /// <inheritdoc/>
+    public string Conventions => $"""
         SETTINGS.json (keys and defaults; paths relative to the settings file's folder):
         {StudySettings.Describe()}
-        Progress goes to stderr.
         """;
 
     /// <inheritdoc/>
@@ -58,7 +66,7 @@ public sealed class StudyCommand : ICommand
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException($"expected one SETTINGS.json file, got {args.Positional.Count} positional arguments (gpff study --help).");
+            throw new UsageException($"expected one SETTINGS.json file, got {args.Positional.Count} positional arguments (gpff study --help).");
         }
 
         var settings = StudySettings.Load(args.Positional[0]);
@@ -70,7 +78,7 @@ public sealed class StudyCommand : ICommand
         output ??= Path.Combine(".", string.Concat(settings.Name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-')) + "-study");
         if (File.Exists(output))
         {
-            throw new ArgumentException($"-o {output} is a file; give a folder.");
+            throw new UsageException($"-o {output} is a file; give a folder.");
         }
 
         Directory.CreateDirectory(output);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.IO;
 using Gpff.Regression;
@@ -16,18 +17,63 @@ public sealed class TrainCommand : ICommand
     public string Summary => "train a GP force field on labelled structures (extxyz) and save it";
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
+    public string Description => """
+        Trains a Gaussian-process force field (by default FLARE's 2-body + 3-body kernels) on every frame of DATA
+        (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
+        Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the held-out
+        errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty calibration fitted
+        to the leave-one-structure-out errors. Progress goes to stderr.
+        """;
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["o|output", "cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "holdout", "test", "threads", "plots", "sparse", "select", "seed", .. FitArguments.Options, .. UncertaintyArguments.Options, .. B2Options.Options, "slurm"];
+    public string ArgumentsName => "DATA.extxyz";
 
     /// <inheritdoc/>
-    public string Help
+    public string ArgumentsDescription => "labelled training structures (extended XYZ: energy eV, forces eV/Å, stress eV/Å³)";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Option> Options =>
+    [
+        Declare.Text("o|output", "MODEL", "where the trained model is written (required)"),
+        .. RecipeDeclarations(),
+        Declare.Number("holdout", "FRACTION", "keep this fraction of the frames of each composition out of training (every k-th frame, k = round(1/FRACTION)) and report the errors on them", 0),
+        Declare.Text("test", "TEST.extxyz", "report errors on the labelled frames of this file"),
+        Declare.Text("plots", "DIR", "write diagnostic figures to the folder DIR (PNG and SVG): parity-energy, parity-forces, parity-stress (leave-one-structure-out " +
+            "predictions against the labels, coloured by composition) and calibration (observed against expected fraction of those errors within kσ, for the σ chosen by --sigma)"),
+        UncertaintyArguments.Prior(),
+        UncertaintyArguments.Kind(),
+        .. SparseTraining.Declarations(),
+        .. B2Options.Declarations(),
+        SlurmTraining.Declaration(),
+    ];
+
+    /// <inheritdoc/>
+    public string Conventions => RecipeConventions + "\n\n" + SlurmTraining.Conventions;
+
+    /// <summary>The options of a training recipe, shared by <c>gpff train</c> and <c>gpff cv</c>, with their defaults from the library.</summary>
+    internal static Option[] RecipeDeclarations() =>
+    [
+        Declare.Number("cutoff-2", "Å", string.Create(Inv, $"2-body cutoff r_c2 in Å (at most {MaxCutoffA} Å)"), ForceFieldSettings.DefaultPairCutoffA),
+        Declare.Number("cutoff-3", "Å", "3-body cutoff r_c3 in Å, at most r_c2 (0: 2-body only)", ForceFieldSettings.DefaultTripletCutoffA),
+        Declare.Text("hyperparameters", "name=value,...", "comma-separated name=value pairs (names, units and defaults under Conventions); any not given keep their defaults. " +
+            "Without --fit they are used exactly as given, so a published model can be reproduced; with --fit they are the starting point"),
+        Declare.Flag("fit", "fit hyperparameters and noises (the objective of --objective), using all selected label kinds (energies, forces and stresses)"),
+        .. FitArguments.Declarations(),
+        Declare.Whole("max-iterations", "N", "limit of the fit", HyperparameterFitOptions.DefaultMaxIterations, 1, 100_000),
+        Declare.Text("bounds", "name=lo:hi,...", "bounds of the fit (defaults under Conventions)"),
+        Declare.Text("labels", "energy,forces,stress", "label kinds to train on", "energy,forces,stress"),
+        Declare.Whole("threads", "N", "threads for covariance assembly (default: all cores)", null, 1, 4096),
+    ];
+
+    /// <summary>
+    /// The conventions of the hyperparameters and noises (names, units, defaults, FLARE's per-structure energy noise)
+    /// and the default bounds of the fit, shared by <c>gpff train</c> and <c>gpff cv</c>. Every name and number comes from
+    /// the library (ForceFieldSettings, NoiseLevels, HyperparameterFit), so the help cannot drift from what the code does.
+    /// </summary>
+    internal static string RecipeConventions
     {
         get
         {
-            // Every default and name below comes from the library (ForceFieldSettings, NoiseLevels,
-            // HyperparameterFit), so the help cannot drift from what the code does.
             var d = new ForceFieldSettings();
             var h = d.BuildKernel().HyperparameterNames;   // sigma2, length2, sigma3, length3
             string B(string name)
@@ -38,57 +84,20 @@ public sealed class TrainCommand : ICommand
             }
 
             return string.Create(Inv, $"""
-        usage: gpff train DATA.extxyz -o MODEL [--cutoff-2 Å] [--cutoff-3 Å]
-                          [--hyperparameters {h[0]}=…,{h[1]}=…,{h[2]}=…,{h[3]}=…,{NoiseLevels.EnergyName}=…,{NoiseLevels.ForceName}=…,{NoiseLevels.StressName}=…]
-                          [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
-                          [--bounds name=lo:hi,...] [--labels energy,forces,stress]
-                          [--holdout FRACTION | --test TEST.extxyz] [--threads N] [--sigma label|latent]
-                          [--reference-prior τ|none] [--plots DIR]
-                          [--sparse M [--select variance|random|kmeans] [--seed N] [--slurm SLURM.json]]
-                          [--kernel 2+3|b2|b2+2+3 [--nmax N] [--lmax L] [--cutoff-b2 Å]]
-
-        Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
-        (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
-
-          --cutoff-2 Å        2-body cutoff r_c2 (default {ForceFieldSettings.DefaultPairCutoffA:0.0#})
-          --cutoff-3 Å        3-body cutoff r_c3 (default {ForceFieldSettings.DefaultTripletCutoffA:0.0#}; 0 = 2-body only)
-          --hyperparameters   comma-separated name=value pairs; any not given keep their defaults:
-                                {h[0]}={d.Sigma2,-5:G} {h[2]}={d.Sigma3,-7:G} amplitudes σ₂, σ₃ in eV (kernel ∝ σ², as in FLARE)
-                                {h[1]}={d.Length2A,-4:G} {h[3]}={d.Length3A,-6:G} length scales ℓ₂, ℓ₃ in Å
-                                {NoiseLevels.EnergyName}={d.Noise.EnergyEvPerAtom,-14:G} eV per ATOM: the noise of a total energy of N
-                                                            atoms is N × {NoiseLevels.EnergyName} (FLARE's energy noise
-                                                            is per structure: divide it by N)
-                                {NoiseLevels.ForceName}={d.Noise.ForceEvPerA,-15:G} eV/Å per component
-                                {NoiseLevels.StressName}={d.Noise.StressEvPerA3,-14:G} eV/Å³ per Voigt component
-                              Without --fit they are used exactly as given, so a published model can be
-                              reproduced; with --fit they are the starting point.
-          --fit               fit hyperparameters and noises (the objective below), using all selected label
-                              kinds (energies, forces and stresses)
-        {FitArguments.Help}
-          --max-iterations N  limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})
-          --bounds LIST       bounds of the fit, e.g. {h[3]}=0.1:2,{NoiseLevels.ForceName}=0.01:1 (defaults: sigma*
-                              {B(h[0])}, length* {B(h[1])} Å (lower bound {HyperparameterFit.DefaultBounds(h[1]).Lower.ToString(Inv)} Å with
-                              --objective {FitArguments.LikelihoodWord}), {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)}, {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)},
-                              {NoiseLevels.StressName} {B(NoiseLevels.StressName)})
-          --labels LIST       label kinds to train on (default energy,forces,stress)
-          --holdout FRACTION  keep this fraction of the frames of each composition out of training
-                              (every k-th frame, k = round(1/FRACTION)) and report the errors on them
-          --test FILE         report errors on the labelled frames of FILE
-          --threads N         threads for covariance assembly (default: all cores)
-          --plots DIR         write diagnostic figures to the folder DIR (PNG and SVG): parity-energy,
-                              parity-forces, parity-stress (leave-one-structure-out predictions against
-                              the labels, coloured by composition) and calibration (observed against
-                              expected fraction of those errors within kσ, for the σ chosen by --sigma)
-        {UncertaintyArguments.PriorHelp}
-        {UncertaintyArguments.Help}
-        {SparseTraining.Help}
-        {B2Options.Help}
-        {SlurmTraining.Help}
-
-        Prints the hyperparameters, the training residuals, the leave-one-structure-out errors and the
-        held-out errors per composition (energy meV/atom, force meV/Å, stress GPa), and the uncertainty
-        calibration fitted to the leave-one-structure-out errors. Progress goes to stderr.
-        """);
+            Hyperparameters (--hyperparameters name=value,...; defaults):
+              {h[0]}={d.Sigma2,-5:G} {h[2]}={d.Sigma3,-7:G} amplitudes σ₂, σ₃ in eV (kernel ∝ σ², as in FLARE)
+              {h[1]}={d.Length2A,-4:G} {h[3]}={d.Length3A,-6:G} length scales ℓ₂, ℓ₃ in Å
+              {Kernels.B2Kernel.SigmaName}={d.SigmaB2,-19:G} amplitude of the B2 kernel in eV (--kernel b2 or b2+2+3)
+              {NoiseLevels.EnergyName}={d.Noise.EnergyEvPerAtom,-14:G} eV per ATOM: the noise of a total energy of N atoms is
+                                          N × {NoiseLevels.EnergyName} (FLARE's energy noise is per structure: divide it by N)
+              {NoiseLevels.ForceName}={d.Noise.ForceEvPerA,-15:G} eV/Å per component
+              {NoiseLevels.StressName}={d.Noise.StressEvPerA3,-14:G} eV/Å³ per Voigt component
+            The 3-body kernel sums over all six matchings of the two triangles, as FLARE's code does, so σ₃ means what
+            it means in FLARE (a sum with the central atom held fixed would be 1/3 of it on total energies).
+            Default bounds of --fit (--bounds name=lo:hi,...): sigma* {B(h[0])} eV, length* {B(h[1])} Å (lower bound
+            {HyperparameterFit.DefaultBounds(h[1]).Lower.ToString(Inv)} Å with --objective {FitArguments.LikelihoodWord}), {NoiseLevels.EnergyName} {B(NoiseLevels.EnergyName)} eV/atom,
+            {NoiseLevels.ForceName} {B(NoiseLevels.ForceName)} eV/Å, {NoiseLevels.StressName} {B(NoiseLevels.StressName)} eV/Å³.
+            """);
         }
     }
 
@@ -121,21 +130,21 @@ public sealed class TrainCommand : ICommand
         var selection = selectText is null ? InducingSelectionMethod.Variance : InducingSelection.Parse(selectText);
         if (sparse == 0 && (selectText is not null || args.Has("seed")))
         {
-            throw new ArgumentException("--select and --seed choose the inducing environments of --sparse M; give --sparse too.");
+            throw new UsageException("--select and --seed choose the inducing environments of --sparse M; give --sparse too.");
         }
         if (args.Positional.Count != 1)
         {
-            throw new ArgumentException("expected one training file (gpff train --help).");
+            throw new UsageException("expected one training file (gpff train --help).");
         }
 
         if (output is null)
         {
-            throw new ArgumentException("-o MODEL is required: where to write the trained model.");
+            throw new UsageException("-o MODEL is required: where to write the trained model.");
         }
 
         if (holdout < 0 || holdout >= 1)
         {
-            throw new ArgumentException($"--holdout must be a fraction in [0, 1), got {holdout.ToString(Inv)}.");
+            throw new UsageException($"--holdout must be a fraction in [0, 1), got {holdout.ToString(Inv)}.");
         }
 
         var settings = ParseSettings(hyper, rc2, rc3, ParseLabels(labelsText));
@@ -175,7 +184,7 @@ public sealed class TrainCommand : ICommand
         settings = kernelOptions.Apply(settings, train);
         if (fit && sparse == 0 && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
         {
-            throw new ArgumentException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
+            throw new UsageException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
         }
 
         var trainedSpecies = train.SelectMany(f => f.AtomicNumbers.ToArray()).ToHashSet();
@@ -194,14 +203,14 @@ public sealed class TrainCommand : ICommand
             // full GP does not apply, and the full GP's LOSO reports, plots and reference prior do not exist for it.
             if (args.Has("objective") && fitOptions.Objective != HyperparameterObjective.MarginalLikelihood)
             {
-                throw new ArgumentException($"--sparse models are fitted by their marginal likelihood only; drop --objective {FitArguments.Word(fitOptions.Objective)} or give --objective likelihood.");
+                throw new UsageException($"--sparse models are fitted by their marginal likelihood only; drop --objective {FitArguments.Word(fitOptions.Objective)} or give --objective likelihood.");
             }
 
             foreach (var full in new[] { "plots", "reference-prior", "sigma" })
             {
                 if (args.Has(full))
                 {
-                    throw new ArgumentException($"--{full} applies to the full GP only; it is not available with --sparse.");
+                    throw new UsageException($"--{full} applies to the full GP only; it is not available with --sparse.");
                 }
             }
 
@@ -324,7 +333,7 @@ public sealed class TrainCommand : ICommand
 
         if (train.Count == 0)
         {
-            throw new ArgumentException("the hold-out leaves no frame to train on.");
+            throw new UsageException("the hold-out leaves no frame to train on.");
         }
 
         return (train, held);
@@ -342,7 +351,7 @@ public sealed class TrainCommand : ICommand
                 || !double.TryParse(range[1], NumberStyles.Float, Inv, out double hi)
                 || !(lo > 0) || !(hi >= lo))
             {
-                throw new ArgumentException($"--bounds: '{part}' must read name=lower:upper with 0 < lower ≤ upper.");
+                throw new UsageException($"--bounds: '{part}' must read name=lower:upper with 0 < lower ≤ upper.");
             }
 
             result[part[..eq].Trim()] = (lo, hi);
@@ -366,11 +375,11 @@ public sealed class TrainCommand : ICommand
                 "energy" or "energies" => LabelKinds.Energy,
                 "forces" or "force" => LabelKinds.Forces,
                 "stress" or "stresses" => LabelKinds.Stress,
-                _ => throw new ArgumentException($"--labels: unknown label kind '{part}'; use energy, forces and/or stress."),
+                _ => throw new UsageException($"--labels: unknown label kind '{part}'; use energy, forces and/or stress."),
             };
         }
 
-        return kinds == LabelKinds.None ? throw new ArgumentException("--labels selects no label kind.") : kinds;
+        return kinds == LabelKinds.None ? throw new UsageException("--labels selects no label kind.") : kinds;
     }
 
     internal static ForceFieldSettings ParseSettings(string? text, double rc2, double rc3, LabelKinds labels)
@@ -389,12 +398,12 @@ public sealed class TrainCommand : ICommand
             string name = eq > 0 ? part[..eq].Trim() : part;
             if (!values.ContainsKey(name))
             {
-                throw new ArgumentException($"--hyperparameters: unknown name '{name}'; known: {string.Join(", ", values.Keys)}.");
+                throw new UsageException($"--hyperparameters: unknown name '{name}'; known: {string.Join(", ", values.Keys)}.");
             }
 
             if (eq < 0 || !double.TryParse(part[(eq + 1)..], NumberStyles.Float, Inv, out double v) || !(v > 0) || !double.IsFinite(v))
             {
-                throw new ArgumentException($"--hyperparameters: '{part}' needs a positive number after '='.");
+                throw new UsageException($"--hyperparameters: '{part}' needs a positive number after '='.");
             }
 
             values[name] = v;
@@ -402,7 +411,7 @@ public sealed class TrainCommand : ICommand
 
         if (!(rc2 > 0) || rc3 < 0 || rc3 > rc2 || rc2 > MaxCutoffA)
         {
-            throw new ArgumentException($"cutoffs must satisfy 0 ≤ r_c3 ≤ r_c2 and 0 < r_c2 ≤ {MaxCutoffA} Å; got r_c2 = {rc2.ToString(Inv)} Å, r_c3 = {rc3.ToString(Inv)} Å.");
+            throw new UsageException($"cutoffs must satisfy 0 ≤ r_c3 ≤ r_c2 and 0 < r_c2 ≤ {MaxCutoffA} Å; got r_c2 = {rc2.ToString(Inv)} Å, r_c3 = {rc3.ToString(Inv)} Å.");
         }
 
         return d with

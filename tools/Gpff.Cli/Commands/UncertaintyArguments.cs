@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Gpff.Regression;
 
@@ -26,29 +27,16 @@ internal static class UncertaintyArguments
         ? "σ of a noisy DFT label (latent and label noise, both calibrated): the expected spread of DFT about the prediction"
         : "σ of the latent function (the model's own uncertainty, without DFT-label noise), calibrated";
 
-    /// <summary>Help lines.</summary>
-    internal static string Help => string.Create(CultureInfo.InvariantCulture, $"""
-          --sigma KIND        which standard deviation is reported: label (of a noisy DFT label: latent and
-                              label noise, calibrated) or latent (the model's own); default {Word(DefaultKind)}
-        """);
+    /// <summary>The option of the reported standard deviation.</summary>
+    internal static Option Kind() => Declare.OneOf("sigma",
+        "which standard deviation is reported: label (of a noisy DFT label: latent and label noise, calibrated) or latent (the model's own)",
+        Word(DefaultKind), "label", "latent");
 
-    /// <summary>Help lines of --reference-prior.</summary>
-    internal static string PriorHelp => string.Create(CultureInfo.InvariantCulture, $"""
-          --reference-prior τ the per-species reference energies get a Gaussian prior of width τ eV/atom about
-                              their least-squares values and enter the GP as basis functions, so that their
-                              uncertainty is in every energy σ (large for a composition outside the span
-                              of the training compositions); none: fixed reference energies
-                              (default {ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom:G})
-        """);
-
-    /// <summary>The option --sigma.</summary>
-    internal const string KindOption = "sigma";
-
-    /// <summary>The option --reference-prior.</summary>
-    internal const string PriorOption = "reference-prior";
-
-    /// <summary>Both options.</summary>
-    internal static readonly string[] Options = [KindOption, PriorOption];
+    /// <summary>The option of the reference-energy prior.</summary>
+    internal static Option Prior() => Declare.Text("reference-prior", "τ|none",
+        "the per-species reference energies get a Gaussian prior of width τ eV/atom about their least-squares values and enter the GP as basis functions, " +
+        "so that their uncertainty is in every energy σ (large for a composition outside the span of the training compositions); none: fixed reference energies",
+        ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom.ToString("G", CultureInfo.InvariantCulture));
 
     /// <summary>Reads --sigma.</summary>
     internal static UncertaintyKind ParseKind(ParsedArguments args)
@@ -59,7 +47,7 @@ internal static class UncertaintyArguments
             null => DefaultKind,
             "label" => UncertaintyKind.NoisyLabel,
             "latent" => UncertaintyKind.Latent,
-            _ => throw new ArgumentException($"--sigma: unknown kind '{text}'; use label or latent."),
+            _ => throw new UsageException($"--sigma: unknown kind '{text}'; use label or latent."),
         };
     }
 
@@ -79,6 +67,6 @@ internal static class UncertaintyArguments
 
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double tau) && tau > 0 && double.IsFinite(tau)
             ? new ReferenceEnergyPrior(tau)
-            : throw new ArgumentException($"--reference-prior: '{text}' must be a positive number of eV/atom, or none.");
+            : throw new UsageException($"--reference-prior: '{text}' must be a positive number of eV/atom, or none.");
     }
 }
