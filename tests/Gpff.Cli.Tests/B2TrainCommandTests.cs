@@ -41,16 +41,16 @@ public class B2TrainCommandTests : IDisposable
         var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "x.gpff");
         var (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b3", "--sparse", "10");
-        Assert.Equal(1, code);
-        Assert.Contains("Unknown kernel 'b3': expected 2+3, b2 or b2+2+3.", stderr);
+        Assert.Equal(2, code); // refused by the parser: the allowed values are declared
+        Assert.Contains("option --kernel expects 2+3, b2 or b2+2+3, got 'b3'.", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", model, "--nmax", "6", "--sparse", "10");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code); // conflicting options are a usage error
         Assert.Contains("give --kernel b2 or --kernel b2+2+3 too", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b2", "--lmax", "40");
         Assert.Equal(2, code); // an out-of-range value is a usage error (System.CommandLine's exit code)
         Assert.Contains("--lmax", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", model, "--kernel", "b2", "--cutoff-b2", "-1");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains("--cutoff-b2 must be in", stderr);
         Assert.False(File.Exists(model));
     }
@@ -60,9 +60,11 @@ public class B2TrainCommandTests : IDisposable
     {
         var (code, help, _) = Cli.Run("train", "--help");
         Assert.Equal(0, code);
-        Assert.Contains($"B2 radial functions (Chebyshev, default {B2Settings.DefaultRadialCount})", help);
-        Assert.Contains($"B2 largest angular momentum (default {B2Settings.DefaultAngularMax})", help);
-        Assert.Contains($"B2 cutoff (default {ForceFieldSettings.DefaultB2CutoffA.ToString("0.0#", CultureInfo.InvariantCulture)})", help);
-        Assert.Contains($"{B2Kernel.SigmaName}={ForceFieldSettings.DefaultSigmaB2.ToString(CultureInfo.InvariantCulture)} eV", help);
+        string flat = System.Text.RegularExpressions.Regex.Replace(help, @"\s+", " ");   // rows wrapped at any width read the same
+        Assert.Contains($"--nmax <N> B2 radial functions (Chebyshev); with --kernel b2 or b2+2+3 [default: {B2Settings.DefaultRadialCount}]", flat);
+        Assert.Contains($"--lmax <L> B2 largest angular momentum; with --kernel b2 or b2+2+3 [default: {B2Settings.DefaultAngularMax}]", flat);
+        Assert.Matches($@"--cutoff-b2 <Å> B2 cutoff in Å[^\[]*\[default: {ForceFieldSettings.DefaultB2CutoffA.ToString(CultureInfo.InvariantCulture)}\]", flat);
+        Assert.Contains($"{B2Kernel.SigmaName}={ForceFieldSettings.DefaultSigmaB2.ToString(CultureInfo.InvariantCulture)} amplitude of the B2 kernel in eV", flat);
+        Assert.Contains("--kernel <2+3|b2|b2+2+3>", flat);
     }
 }

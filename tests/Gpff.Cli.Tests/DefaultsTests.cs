@@ -18,8 +18,11 @@ public class DefaultsTests
         var (code, help, _) = Cli.Run("train", "--help");
         Assert.Equal(0, code);
         string F(double x) => x.ToString(CultureInfo.InvariantCulture);
-        Assert.Contains($"--cutoff-2 Å        2-body cutoff r_c2 (default {ForceFieldSettings.DefaultPairCutoffA.ToString("0.0#", CultureInfo.InvariantCulture)})", help);
-        Assert.Contains($"3-body cutoff r_c3 (default {ForceFieldSettings.DefaultTripletCutoffA.ToString("0.0#", CultureInfo.InvariantCulture)};", help);
+        string flat = System.Text.RegularExpressions.Regex.Replace(help, @"\s+", " ");   // rows wrapped at any width read the same
+        void Row(string option, string text, double defaultValue) =>
+            Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(option)} [^\[]*{System.Text.RegularExpressions.Regex.Escape(text)}[^\[]*\[default: {System.Text.RegularExpressions.Regex.Escape(F(defaultValue))}\]", flat);
+        Row("--cutoff-2 <Å>", "2-body cutoff r_c2 in Å", ForceFieldSettings.DefaultPairCutoffA);
+        Row("--cutoff-3 <Å>", "3-body cutoff r_c3 in Å", ForceFieldSettings.DefaultTripletCutoffA);
         Assert.Contains($"sigma2={F(d.Sigma2)} ", help);
         Assert.Contains($"length2={F(d.Length2A)} ", help);
         Assert.Contains($"sigma3={F(d.Sigma3)} ", help);
@@ -27,16 +30,17 @@ public class DefaultsTests
         Assert.Contains($"{NoiseLevels.EnergyName}={F(NoiseLevels.DefaultEnergyEvPerAtom)} ", help);
         Assert.Contains($"{NoiseLevels.ForceName}={F(NoiseLevels.DefaultForceEvPerA)} ", help);
         Assert.Contains($"{NoiseLevels.StressName}={F(NoiseLevels.DefaultStressEvPerA3)} ", help);
-        Assert.Contains($"limit of the fit (default {HyperparameterFitOptions.DefaultMaxIterations})", help);
+        Row("--max-iterations <N>", "limit of the fit", HyperparameterFitOptions.DefaultMaxIterations);
         var (lo, hi) = HyperparameterFit.DefaultBounds(NoiseLevels.ForceName);
         Assert.Contains($"{NoiseLevels.ForceName} {F(lo)}:{F(hi)}", help);
 
         // gpff train --fit fits the leave-one-structure-out objective, whose length scales start at 0.3 Å.
-        Assert.Contains("default loso", help);
+        Assert.Contains("[default: loso]", flat);
         Assert.Equal((HyperparameterFit.LeaveOneOutMinLengthA, 20.0), HyperparameterFit.DefaultBounds("length3", HyperparameterObjective.LeaveOneStructureOut));
         Assert.Equal((0.2, 20.0), HyperparameterFit.DefaultBounds("length3"));
-        Assert.Contains($"length* {F(HyperparameterFit.LeaveOneOutMinLengthA)}:20 Å (lower bound 0.2 Å with", help);
-        Assert.Contains($"(default {F(ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom)})", help);
-        Assert.Contains("default label", help);
+        Assert.Contains($"length* {F(HyperparameterFit.LeaveOneOutMinLengthA)}:20 Å (lower bound 0.2 Å with", flat);
+        Row("--reference-prior <τ|none>", "eV/atom", ReferenceEnergyPrior.DefaultStandardDeviationEvPerAtom);
+        Assert.Contains("--sigma <label|latent>", flat);
+        Assert.Contains("[default: label]", flat);
     }
 }

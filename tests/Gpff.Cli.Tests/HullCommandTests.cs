@@ -139,7 +139,8 @@ public class HullCommandTests : IDisposable
     {
         string csv = Write("bad.csv", text);
         var (code, stdout, stderr) = Run(["hull", csv, .. extra]);
-        Assert.Equal(what.StartsWith("unknown option", StringComparison.Ordinal) ? 2 : 1, code); // usage errors exit with 2
+        bool usage = what is "Unknown element 'Xx'" or ".png or .svg" || what.StartsWith("unknown option", StringComparison.Ordinal);
+        Assert.Equal(usage ? 2 : 1, code); // usage errors (a bad option or value) exit with 2, errors in the data with 1
         Assert.StartsWith("gpff hull: ", stderr);
         Assert.Contains(what, stderr);
         if (where.Length > 0)

@@ -60,7 +60,7 @@ public sealed class MapCommandTests : IDisposable
         {
             var full = args.Select(a => a == "x.gpffmap" ? Path.Combine(_dir.FullName, a) : a).ToArray();
             var (code, _, stderr) = Cli.Run(["map", .. full]);
-            Assert.Equal(message == "--triplet-points" ? 2 : 1, code); // an option value out of its range is a usage error
+            Assert.Equal(message is "--triplet-points" or "-o MAP.gpffmap is required." ? 2 : 1, code); // an option value out of its range, a required option missing: usage errors
             Assert.StartsWith("gpff map: ", stderr);
             Assert.Contains(message, stderr);
             Assert.Single(stderr.TrimEnd().Split('\n'));

@@ -22,7 +22,7 @@ public sealed class SlurmCommandTests : IDisposable
         string data = Path.Combine(Cli.Root, "data", "barho-train.extxyz");
         File.WriteAllText(P("s.json"), """{ "shards": 4 }""");
         var (code, _, err) = Cli.Run("train", data, "-o", P("m.gpff"), "--slurm", P("s.json"));
-        Assert.Equal(1, code);
+        Assert.Equal(2, code); // --slurm without --sparse: a usage error
         Assert.Equal("gpff train: --slurm runs the sparse GP's assembly as a Slurm job array; give --sparse M too.", err.Trim());
 
         File.WriteAllText(P("bad.json"), """{ "shard": 4 }""");
@@ -33,7 +33,7 @@ public sealed class SlurmCommandTests : IDisposable
         Assert.Equal(["bad.json", "s.json"], _dir.GetFileSystemInfos().Select(f => f.Name).Order());
 
         var help = Cli.Run("train", "--help").Out;
-        Assert.Contains("--slurm FILE", help);
+        Assert.Contains("--slurm <SLURM.json>", help);
         Assert.Contains("max_submissions", help);
     }
 

@@ -189,10 +189,10 @@ public class TrainPredictCommandTests : IDisposable
     {
         var data = Cli.SmallData(_dir.FullName);
         var (code, _, stderr) = Cli.Run("train", data);
-        Assert.Equal(1, code);
+        Assert.Equal(2, code); // a required option missing is a usage error
         Assert.Equal("gpff train: -o MODEL is required: where to write the trained model.", stderr.Trim());
         (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--hyperparameters", "sigma4=1");
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         Assert.Contains("unknown name 'sigma4'", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--labels", "energy,charges");
         Assert.Contains("unknown label kind 'charges'", stderr);

@@ -106,8 +106,18 @@ public static class CommandLine
     /// <param name="commandName">The command.</param>
     public static string HelpText(string commandName)
     {
-        var output = new StringWriter();
-        Root.Parse([commandName, "--help"]).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        // Defaults are shown as the command line reads numbers: invariant culture (0.01, not 0,01).
+        var output = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+            Root.Parse([commandName, "--help"]).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
 
         // The usage line names the executable; in process (tests, notebooks) that is the host, not gpff.
         string text = output.ToString();
