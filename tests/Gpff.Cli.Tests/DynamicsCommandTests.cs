@@ -69,6 +69,14 @@ public sealed class DynamicsCommandTests : IDisposable
         Assert.StartsWith("left the training data", (string)relaxed[3].Info["left_training_data"]!);
         Assert.All(relaxed.Take(3), r => Assert.False(r.Info.ContainsKey("left_training_data")));
         Assert.Equal(["RhO2", "BaO", "RhO2-3"], File.ReadAllLines(P("loose.csv")).Skip(1).Select(l => l.Split(',')[0]));
+
+        // MD says so too: one femtosecond from the squeezed frame ends outside the training data.
+        (code, stdout, stderr) = Cli.Run("md", model, P("four.extxyz"), "--frame", "4", "--ensemble", "nve", "--temperature", "0", "--steps", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("warning: the final structure left the training data: O–O at 0.9", stdout);
+        (code, stdout, stderr) = Cli.Run("md", model, P("four.extxyz"), "--frame", "1", "--ensemble", "nve", "--temperature", "0", "--steps", "1");
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("warning", stdout);
     }
 
     [Fact]

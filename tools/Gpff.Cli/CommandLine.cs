@@ -17,7 +17,7 @@ public interface ICommand
     /// <summary>What the command does and prints, beyond <see cref="Summary"/> (the help's description).</summary>
     string Description { get; }
 
-    /// <summary>The positional arguments as the usage shows them, e.g. "MODEL IN.extxyz".</summary>
+    /// <summary>The positional arguments as the usage shows them, e.g. "MODEL IN.extxyz"; empty when the command takes none.</summary>
     string ArgumentsName { get; }
 
     /// <summary>What the positional arguments are.</summary>
@@ -90,7 +90,10 @@ public static class CommandLine
                 command.Options.Add(option);
             }
 
-            command.Arguments.Add(new Argument<string[]>(c.ArgumentsName) { Arity = ArgumentArity.ZeroOrMore, Description = c.ArgumentsDescription });
+            if (c.ArgumentsName.Length > 0)
+            {
+                command.Arguments.Add(new Argument<string[]>(c.ArgumentsName) { Arity = ArgumentArity.ZeroOrMore, Description = c.ArgumentsDescription });
+            }
             root.Subcommands.Add(command);
         }
 

@@ -13,17 +13,17 @@ internal sealed class SparseShardCommand : ICommand
 
     /// <inheritdoc/>
     public string Description => $"""
-        Computes shard K of the sparse-GP training plan (written by gpff train --sparse M --slurm): the
+        Computes shard K of the sparse-GP training plan (written by a sharded sparse gpff train on Slurm): the
         normal-equation and likelihood sums of the training structures i ≡ K (mod shards) of the plan's
         training file, written atomically with a SHA-256 checksum to DIR/shard-KKKK-of-NNNN{SparseShardPlan.ShardExtension}.
         A task killed before it finished leaves no shard file; the driver reruns it.
         """;
 
     /// <inheritdoc/>
-    public string ArgumentsName => "NONE";
+    public string ArgumentsName => "";
 
     /// <inheritdoc/>
-    public string ArgumentsDescription => "no positional arguments";
+    public string ArgumentsDescription => "";
 
     /// <inheritdoc/>
     public IReadOnlyList<Option> Options =>
