@@ -21,13 +21,14 @@ public sealed class CrossValidateCommand : ICommand
     public IReadOnlyList<string> Flags => ["fit", .. FitArguments.Flags];
 
     /// <inheritdoc/>
-    public IReadOnlyList<string> Options => ["cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "folds", "threads", .. FitArguments.Options, UncertaintyArguments.PriorOption];
+    public IReadOnlyList<string> Options => ["cutoff-2", "cutoff-3", "hyperparameters", "max-iterations", "bounds", "labels", "folds", "threads", .. FitArguments.Options, UncertaintyArguments.PriorOption, .. B2Options.Options];
 
     /// <inheritdoc/>
     public string Help => string.Create(Inv, $"""
         usage: gpff cv DATA.extxyz [--folds K] [--cutoff-2 Å] [--cutoff-3 Å] [--hyperparameters LIST]
                        [--fit] [--objective WORD] [--length-prior M:S] [--pair-groups] [--max-iterations N]
                        [--bounds LIST] [--labels LIST] [--threads N] [--reference-prior τ|none]
+                       [--kernel 2+3|b2|b2+2+3 [--nmax N] [--lmax L] [--cutoff-b2 Å]]
 
         Splits the frames of DATA into K folds, stratified by composition (the j-th frame of each reduced
         formula goes to fold j mod K), trains a force field on all folds but one exactly as gpff train
@@ -58,6 +59,7 @@ public sealed class CrossValidateCommand : ICommand
         int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
         var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
         var referencePrior = UncertaintyArguments.ParsePrior(args);
+        var kernelOptions = B2Options.Read(args);
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
@@ -73,6 +75,7 @@ public sealed class CrossValidateCommand : ICommand
         }
 
         CrossValidation.CheckFolds(frames, folds);
+        settings = kernelOptions.Apply(settings, frames);
         if (pairGroups)
         {
             settings = settings.WithPerPairGroups(frames.SelectMany(f => f.AtomicNumbers.ToArray()));
@@ -81,6 +84,7 @@ public sealed class CrossValidateCommand : ICommand
         string recipe = fit
             ? $"--fit, objective {FitArguments.Word(fitOptions.Objective)}, length prior {(fitOptions.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none")}{(pairGroups ? ", per-pair groups" : "")}"
             : "fixed hyperparameters";
+        recipe = $"kernel {ForceFieldSettings.KernelKindName(settings.Kernel)}; " + recipe;
         recipe += referencePrior is null ? "; fixed reference energies" : string.Create(Inv, $"; reference prior τ = {referencePrior.StandardDeviationEvPerAtom:G} eV/atom");
         stderr.WriteLine(string.Create(Inv, $"gpff cv: {frames.Count} frames from {dataPath}, {folds} folds stratified by composition; {recipe}"));
         var result = CliProgress.Run(stderr, progress => CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken));
