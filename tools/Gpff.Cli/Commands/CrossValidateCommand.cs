@@ -59,7 +59,7 @@ public sealed class CrossValidateCommand : ICommand
         int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
         var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
         var referencePrior = UncertaintyArguments.ParsePrior(args);
-        var kernelOptions = B2Options.Read(args);
+        var kernelOptions = B2Options.Read(args, fit);
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {

@@ -47,8 +47,10 @@ public sealed class TrainCommand : ICommand
                           [--sparse M [--select variance|random|kmeans] [--seed N] [--slurm SLURM.json]]
                           [--kernel 2+3|b2|b2+2+3 [--nmax N] [--lmax L] [--cutoff-b2 Å]]
 
-        Trains a 2-body + 3-body Gaussian-process force field (FLARE's kernels) on every frame of DATA
-        (energies, forces and stresses present in the file, as selected by --labels) and writes the model.
+        Trains a Gaussian-process force field on every frame of DATA (energies, forces and stresses present
+        in the file, as selected by --labels) and writes the model. The kernel (--kernel) is {ForceFieldSettings.KernelKindName(ForceFieldSettings.DefaultFittedKernel)} (B2 many-body
+        + 2-body + 3-body) with --fit, chosen by cross-validation over structures, and FLARE's 2-body +
+        3-body ({ForceFieldSettings.KernelKindName(d.Kernel)}) without --fit.
 
           --cutoff-2 Å        2-body cutoff r_c2 (default {ForceFieldSettings.DefaultPairCutoffA:0.0#})
           --cutoff-3 Å        3-body cutoff r_c3 (default {ForceFieldSettings.DefaultTripletCutoffA:0.0#}; 0 = 2-body only)
@@ -114,7 +116,7 @@ public sealed class TrainCommand : ICommand
         int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
         var selectText = args.Get("select");
         int seed = args.GetInt(0, 0, int.MaxValue, "seed");
-        var kernelOptions = B2Options.Read(args);
+        var kernelOptions = B2Options.Read(args, fit);
         var slurm = SlurmTraining.Option(args);
         args.RejectUnknown();
         SlurmTraining.Check(slurm, sparse);
