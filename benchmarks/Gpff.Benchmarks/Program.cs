@@ -13,6 +13,13 @@ if (args is ["b2-accuracy", .. var accArgs])
     return 0;
 }
 
+// Default-fit comparison: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- fit-accuracy [DATA] [FOLDS] [RECIPES] [THREADS]
+if (args is ["fit-accuracy", .. var fitArgs])
+{
+    Gpff.Benchmarks.FitAccuracy.Run(fitArgs);
+    return 0;
+}
+
 // B2 speed, one thread:   dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-speed [DATA] [NMAX] [LMAX] [CUTOFF] [REPEATS]
 if (args is ["b2-speed", .. var speedArgs])
 {

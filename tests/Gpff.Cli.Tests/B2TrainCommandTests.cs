@@ -67,4 +67,25 @@ public class B2TrainCommandTests : IDisposable
         Assert.Contains($"{B2Kernel.SigmaName}={ForceFieldSettings.DefaultSigmaB2.ToString(CultureInfo.InvariantCulture)} amplitude of the B2 kernel in eV", flat);
         Assert.Contains("--kernel <2+3|b2|b2+2+3>", flat);
     }
+
+    [Fact]
+    public void AFitDefaultsToTheCrossValidatedKernelAndHandSetHyperparametersTo2Plus3()
+    {
+        var data = Cli.SmallData(_dir.FullName);
+        var fitted = Path.Combine(_dir.FullName, "fit.gpff");
+        var (code, stdout, stderr) = Cli.Run("train", data, "-o", fitted, "--fit", "--max-iterations", "2", "--cutoff-3", "0", "--labels", "energy,forces", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(ForceFieldKernel.B2PlusTwoPlusThree, ForceFieldSettings.DefaultFittedKernel);
+        var combined = Assert.IsType<CombinedKernel>(ForceField.Load(fitted).Model.Kernel);
+        Assert.IsType<B2Kernel>(combined.Parts[0]);
+        Assert.Contains(B2Kernel.SigmaName, stdout);   // the fitted B2 amplitude is printed with the others
+
+        var plain = Path.Combine(_dir.FullName, "plain.gpff");
+        (code, _, stderr) = Cli.Run("train", data, "-o", plain, "--cutoff-3", "0", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["sigma2", "length2"], ForceField.Load(plain).Model.Kernel.HyperparameterNames);
+
+        var (_, help, _) = Cli.Run("train", "--help");
+        Assert.Contains($"Default: {ForceFieldSettings.KernelKindName(ForceFieldSettings.DefaultFittedKernel)} with --fit", help);
+    }
 }

@@ -78,7 +78,7 @@ public class TrainPredictCommandTests : IDisposable
     {
         var data = Cli.SmallData(_dir.FullName);
         var model = Path.Combine(_dir.FullName, "fit.gpff");
-        string[] args = ["train", data, "-o", model, "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces"];
+        string[] args = ["train", data, "-o", model, "--kernel", "2+3", "--cutoff-3", "0", "--fit", "--max-iterations", "4", "--labels", "energy,forces"];
         var (code, stdout, stderr) = Cli.Run(objective is null ? args : [.. args, "--objective", objective]);
         Assert.True(code == 0, stderr);
         Assert.Matches(@"fit: (NOT )?converged .* " + name + @" -?\d+\.\d\d → -?\d+\.\d\d", stdout);

@@ -8,11 +8,14 @@ public class LeaveOneOutObjectiveTests
     private static GaussianProcess Data(long gradientMemory, NoiseLevels noise, GroupsOf groups = GroupsOf.None)
     {
         var rng = new Random(17);
-        IKernel kernel = groups == GroupsOf.None
-            ? GaussianProcessTests.Kernel()
-            : new SumKernel(
+        IKernel kernel = groups switch
+        {
+            GroupsOf.None => GaussianProcessTests.Kernel(),
+            GroupsOf.B2PlusTwoThree => B2RegressionTests.B2PlusTwoThree(),
+            _ => new SumKernel(
                 new TwoBodyKernel(4.0, 1.0, 0.6, groups: [new SpeciesGroup(["Si-Ge"], 0.8, 0.5)]),
-                new ThreeBodyKernel(3.0, 0.3, 0.7, groups: [new SpeciesGroup(["Si-Si-Ge", "Si-Ge-Ge"], 0.2, 0.9)]));
+                new ThreeBodyKernel(3.0, 0.3, 0.7, groups: [new SpeciesGroup(["Si-Si-Ge", "Si-Ge-Ge"], 0.2, 0.9)])),
+        };
         var gp = new GaussianProcess(kernel, noise, new GaussianProcessOptions { LikelihoodGradientMemoryBytes = gradientMemory });
         gp.Add(GaussianProcessTests.RandomStructure(rng, 4));
         gp.Add(GaussianProcessTests.RandomStructure(rng, 5), LabelKinds.Forces, forceAtoms: [0, 3]);
@@ -26,6 +29,9 @@ public class LeaveOneOutObjectiveTests
     {
         None,
         PairsAndTriplets,
+
+        /// <summary>The B2 many-body kernel plus 2+3-body (a non-local kernel: whole label blocks, its own σ_B2).</summary>
+        B2PlusTwoThree,
     }
 
     [Fact]
@@ -56,6 +62,8 @@ public class LeaveOneOutObjectiveTests
     [InlineData(0L, 0.02, 0.08, 0.003, GroupsOf.None)]
     [InlineData(1L << 30, 0.005, 0.03, 0.001, GroupsOf.PairsAndTriplets)]
     [InlineData(0L, 0.005, 0.03, 0.001, GroupsOf.PairsAndTriplets)]
+    [InlineData(1L << 30, 0.02, 0.08, 0.003, GroupsOf.B2PlusTwoThree)]
+    [InlineData(0L, 0.02, 0.08, 0.003, GroupsOf.B2PlusTwoThree)]
     public void GradientEqualsItsFiniteDifferenceInLogHyperparameters(long gradientMemory, double energyNoise, double forceNoise, double stressNoise, GroupsOf groups)
     {
         var gp = Data(gradientMemory, new NoiseLevels(energyNoise, forceNoise, stressNoise), groups);

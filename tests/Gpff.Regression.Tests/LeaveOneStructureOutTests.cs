@@ -9,10 +9,10 @@ public class LeaveOneStructureOutTests(ITestOutputHelper output)
     private static readonly NoiseLevels Noise = new(0.01, 0.05, 0.002);
 
     /// <summary>Six structures with mixed label sets and fixed reference energies (so that the closed form is exact).</summary>
-    private static GaussianProcess Trained(SpeciesReferenceEnergies? reference = null)
+    private static GaussianProcess Trained(SpeciesReferenceEnergies? reference = null, IKernel? kernel = null)
     {
         var rng = new Random(31);
-        var gp = new GaussianProcess(GaussianProcessTests.Kernel(), Noise, new GaussianProcessOptions
+        var gp = new GaussianProcess(kernel ?? GaussianProcessTests.Kernel(), Noise, new GaussianProcessOptions
         {
             ReferenceEnergies = reference ?? SpeciesReferenceEnergies.FromValues(new Dictionary<int, double> { [14] = -107.0, [32] = -53.2 }),
         });
@@ -46,10 +46,12 @@ public class LeaveOneStructureOutTests(ITestOutputHelper output)
         return refit;
     }
 
-    [Fact]
-    public void ClosedFormPredictionsEqualRefittingWithoutEachStructure()
+    [Theory]
+    [InlineData("2+3")]
+    [InlineData("b2+2+3")]
+    public void ClosedFormPredictionsEqualRefittingWithoutEachStructure(string kernel)
     {
-        var gp = Trained();
+        var gp = Trained(kernel: kernel == "2+3" ? GaussianProcessTests.Kernel() : B2RegressionTests.B2PlusTwoThree());
         var loso = gp.LeaveOneStructureOut();
         Assert.Equal(gp.Training.Count, loso.Count);
         var seen = LabelKinds.None;

@@ -204,4 +204,42 @@ public class ModelFileTests : IDisposable
         Assert.Equal(0.6 * uncalibrated.ForcesStdEvPerA![0].Y, p.ForcesStdEvPerA![0].Y, 12);
         Assert.Equal(2.5 * uncalibrated.StressStdEvPerA3!.Value[3], p.StressStdEvPerA3!.Value[3], 12);
     }
+
+    [Fact]
+    public void AFullGpWithTheB2PlusTwoThreeKernelRoundTripsWithItsPriorAndCalibration()
+    {
+        var rng = new Random(23);
+        var gp = new GaussianProcess(B2RegressionTests.B2PlusTwoThree(), new NoiseLevels(0.01, 0.05, 0.002),
+            new GaussianProcessOptions { ReferenceEnergyPrior = new ReferenceEnergyPrior(1.0) });
+        gp.Add(GaussianProcessTests.RandomStructure(rng));
+        gp.Add(GaussianProcessTests.RandomStructure(rng), LabelKinds.Forces, forceAtoms: [0, 2]);
+        gp.Add(GaussianProcessTests.RandomStructure(rng), LabelKinds.Energy | LabelKinds.Stress);
+        gp.Add(GaussianProcessTests.RandomStructure(rng, 4));
+        gp.Train();
+        gp.Calibration = new UncertaintyCalibration(1.3, 0.8, 1.9);
+        var path = Path.Combine(_dir.FullName, "b2.gpff");
+        ModelFile.Save(gp, path);
+        var back = ModelFile.Load(path);
+        Assert.Equal(gp.Kernel.ToJson(), back.Kernel.ToJson());
+        Assert.IsType<Gpff.Kernels.CombinedKernel>(back.Kernel);
+        Assert.Equal(gp.Calibration, back.Calibration);
+        Assert.Equal(gp.ReferenceEnergies!.Values(), back.ReferenceEnergies!.Values());
+        var tests = new[] { GaussianProcessTests.RandomStructure(new Random(5)), GaussianProcessTests.RandomStructure(new Random(6), 4) };
+        var a = gp.Predict(tests[0]);
+        var b = back.Predict(tests[0]);
+        Assert.True(a.ForcesEvPerA.Any(f => f.Length > 1e-4), "the model predicts non-zero forces");
+        Assert.Equal(a.EnergyEv, b.EnergyEv, 1e-10);
+        Assert.Equal(a.EnergyStdEv, b.EnergyStdEv, 1e-10);
+        Assert.Equal(a.ForcesEvPerA[1].Z, b.ForcesEvPerA[1].Z, 1e-10);
+        Assert.Equal(a.ForcesStdEvPerA![1].Z, b.ForcesStdEvPerA![1].Z, 1e-10);
+        Assert.Equal(a.StressEvPerA3!.Value[2], b.StressEvPerA3!.Value[2], 1e-10);
+
+        // The joint energy covariance the hull uses comes back too (reference prior and calibration included).
+        var (m1, c1) = gp.PredictEnergies(tests);
+        var (m2, c2) = back.PredictEnergies(tests);
+        Assert.Equal(m1[1], m2[1], 1e-10);
+        Assert.Equal(c1[0, 1], c2[0, 1], 1e-10);
+        Assert.Equal(c1[1, 1], c2[1, 1], 1e-10);
+        Assert.True(c1[0, 0] > 0 && c1[1, 1] > 0);
+    }
 }

@@ -112,8 +112,11 @@ public class HullFrequencyTests(ITestOutputHelper output)
 /// </summary>
 public class AnalyticCalibrationTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void CrossValidatedLabelSigmaMeetsTheAcceptanceLine()
+    /// <summary>The 2+3 kernel (the library's default) and b2+2+3 (the default of a fit, <see cref="ForceFieldSettings.DefaultFittedKernel"/>).</summary>
+    [Theory]
+    [InlineData(ForceFieldKernel.TwoPlusThree)]
+    [InlineData(ForceFieldKernel.B2PlusTwoPlusThree)]
+    public void CrossValidatedLabelSigmaMeetsTheAcceptanceLine(ForceFieldKernel kernel)
     {
         var rng = new Random(77);
         var cells = Enumerable.Range(0, 27).Select(i => HullFrequencyTests.Cell(rng, i % 9, 0.12, 0.02)).ToList();
@@ -121,7 +124,8 @@ public class AnalyticCalibrationTests(ITestOutputHelper output)
         {
             PairCutoffA = 4.0, TripletCutoffA = 4.0, Sigma2 = 0.3, Length2A = 0.4, Sigma3 = 0.05, Length3A = 0.4,
             Noise = new NoiseLevels(0.002, 0.05, 0.001),
-        };
+            Kernel = kernel, B2CutoffA = 4.0, B2RadialCount = 5, B2AngularMax = 3, SigmaB2 = 0.5,
+        }.WithSpeciesOf(cells);
         var cv = CrossValidation.Run(cells, settings, folds: 3, fit: false, options: new GaussianProcessOptions { ReferenceEnergyPrior = new ReferenceEnergyPrior(1.0) });
         foreach (var c in cv.LatentCalibration)
         {

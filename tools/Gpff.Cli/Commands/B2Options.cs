@@ -14,7 +14,9 @@ internal sealed record B2Options(ForceFieldKernel Kernel, int RadialCount, int A
     [
         Declare.OneOf("kernel",
             $"{ForceFieldSettings.KernelKindName(ForceFieldKernel.TwoPlusThree)}: 2-body + 3-body squared exponential; {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2)}: the B2 many-body descriptor " +
-            $"with FLARE++'s normalised dot-product kernel (power {Kernels.B2Kernel.DefaultPower}); {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2PlusTwoPlusThree)}: their sum. B2 species are the training data's elements",
+            $"with FLARE++'s normalised dot-product kernel (power {Kernels.B2Kernel.DefaultPower}); {ForceFieldSettings.KernelKindName(ForceFieldKernel.B2PlusTwoPlusThree)}: their sum. B2 species are the training data's elements. " +
+            $"Default: {ForceFieldSettings.KernelKindName(ForceFieldSettings.DefaultFittedKernel)} with --fit (chosen by cross-validation over structures), " +
+            $"{ForceFieldSettings.KernelKindName(new ForceFieldSettings().Kernel)} without (the hand-set hyperparameters are FLARE's 2+3-body ones)",
             ForceFieldSettings.KernelKindName(new ForceFieldSettings().Kernel),
             ForceFieldSettings.KernelKindName(ForceFieldKernel.TwoPlusThree), ForceFieldSettings.KernelKindName(ForceFieldKernel.B2), ForceFieldSettings.KernelKindName(ForceFieldKernel.B2PlusTwoPlusThree)),
         Declare.Whole("nmax", "N", "B2 radial functions (Chebyshev); with --kernel b2 or b2+2+3", B2Settings.DefaultRadialCount, 1, B2Settings.MaxRadial),
@@ -25,14 +27,15 @@ internal sealed record B2Options(ForceFieldKernel Kernel, int RadialCount, int A
 
     /// <summary>Reads the options (before <see cref="ParsedArguments.RejectUnknown"/>).</summary>
     /// <param name="args">The arguments.</param>
-    public static B2Options Read(ParsedArguments args)
+    /// <param name="fit">Whether the hyperparameters are fitted (--fit): the default kernel is then <see cref="ForceFieldSettings.DefaultFittedKernel"/>.</param>
+    public static B2Options Read(ParsedArguments args, bool fit)
     {
         var text = args.Get("kernel");
-        var kind = text is null ? new ForceFieldSettings().Kernel : ForceFieldSettings.ParseKernelKind(text);
+        var kind = text is not null ? ForceFieldSettings.ParseKernelKind(text) : fit ? ForceFieldSettings.DefaultFittedKernel : new ForceFieldSettings().Kernel;
         int n = args.GetInt(B2Settings.DefaultRadialCount, 1, B2Settings.MaxRadial, "nmax");
         int l = args.GetInt(B2Settings.DefaultAngularMax, 0, B2Settings.MaxAngular, "lmax");
         double rc = args.GetDouble(ForceFieldSettings.DefaultB2CutoffA, "cutoff-b2");
-        if (kind == ForceFieldKernel.TwoPlusThree && (args.Has("nmax") || args.Has("lmax") || args.Has("cutoff-b2")))
+        if (!new ForceFieldSettings { Kernel = kind }.HasManyBody && (args.Has("nmax") || args.Has("lmax") || args.Has("cutoff-b2")))
         {
             throw new UsageException("--nmax, --lmax and --cutoff-b2 set the B2 descriptor: give --kernel b2 or --kernel b2+2+3 too.");
         }

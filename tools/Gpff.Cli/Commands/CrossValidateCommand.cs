@@ -41,6 +41,7 @@ public sealed class CrossValidateCommand : ICommand
         Declare.Whole("folds", "K", "number of folds (at least 2)", DefaultFolds, 2, 1000),
         .. TrainCommand.RecipeDeclarations(),
         UncertaintyArguments.Prior(),
+        .. B2Options.Declarations(),
     ];
 
     /// <inheritdoc/>
@@ -61,6 +62,7 @@ public sealed class CrossValidateCommand : ICommand
         int threads = args.GetInt(Environment.ProcessorCount, 1, 4096, "threads");
         var fitOptions = FitArguments.Parse(args, new HyperparameterFitOptions { MaxIterations = maxIterations, Bounds = bounds });
         var referencePrior = UncertaintyArguments.ParsePrior(args);
+        var kernelOptions = B2Options.Read(args, fit);
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
@@ -76,6 +78,7 @@ public sealed class CrossValidateCommand : ICommand
         }
 
         CrossValidation.CheckFolds(frames, folds);
+        settings = kernelOptions.Apply(settings, frames);
         if (pairGroups)
         {
             settings = settings.WithPerPairGroups(frames.SelectMany(f => f.AtomicNumbers.ToArray()));
@@ -84,6 +87,7 @@ public sealed class CrossValidateCommand : ICommand
         string recipe = fit
             ? $"--fit, objective {FitArguments.Word(fitOptions.Objective)}, length prior {(fitOptions.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none")}{(pairGroups ? ", per-pair groups" : "")}"
             : "fixed hyperparameters";
+        recipe = $"kernel {ForceFieldSettings.KernelKindName(settings.Kernel)}; " + recipe;
         recipe += referencePrior is null ? "; fixed reference energies" : string.Create(Inv, $"; reference prior τ = {referencePrior.StandardDeviationEvPerAtom:G} eV/atom");
         stderr.WriteLine(string.Create(Inv, $"gpff cv: {frames.Count} frames from {dataPath}, {folds} folds stratified by composition; {recipe}"));
         var result = CliProgress.Run(stderr, progress => CrossValidation.Run(frames, settings, folds, fit, fitOptions, new GaussianProcessOptions { MaxDegreeOfParallelism = Math.Max(1, threads), ReferenceEnergyPrior = referencePrior }, progress, cancellationToken));

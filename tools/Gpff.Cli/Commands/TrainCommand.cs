@@ -123,7 +123,7 @@ public sealed class TrainCommand : ICommand
         int sparse = args.GetInt(0, 1, 1_000_000, "sparse");
         var selectText = args.Get("select");
         int seed = args.GetInt(0, 0, int.MaxValue, "seed");
-        var kernelOptions = B2Options.Read(args);
+        var kernelOptions = B2Options.Read(args, fit);
         var slurm = SlurmTraining.Option(args);
         args.RejectUnknown();
         SlurmTraining.Check(slurm, sparse);
