@@ -17,6 +17,7 @@ namespace Gpff.Benchmarks;
 /// as an inducing point, and sparse GPs with fractions of them chosen by greedy variance (the curve error
 /// versus M). Prints energy MAE (meV/atom), force MAE and RMSE (meV/Å) and stress MAE (GPa) over all
 /// held-out frames, and each sparse row relative to the full GP at the same hyperparameters.
+/// MAX_FIT_ITERATIONS 0: no fits, both models at the facade's default hyperparameters and noises (one set, minutes).
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [FOLDS] [MAX_FIT_ITERATIONS]
 /// (paths relative to the repository root when run from it).
 /// </summary>
@@ -42,7 +43,13 @@ public static class SparseAccuracy
             string.Join(", ", k.HyperparameterNames.Select((name, i) => $"{name}={k.Hyperparameters[i].ToString("G4", Inv)}")) + $", {n}";
 
         var sets = new List<(string Name, IKernel Kernel, NoiseLevels Noise)>();
-        foreach (var objective in new[] { Gpff.Studies.StudySettings.DefaultFitObjective, HyperparameterObjective.MarginalLikelihood })
+        if (maxIterations == 0)
+        {
+            // No fits: the facade's default hyperparameters and noises for both models (the cheap run).
+            sets.Add(("facade defaults (no fit)", start, startNoise));
+        }
+
+        foreach (var objective in maxIterations == 0 ? [] : new[] { Gpff.Studies.StudySettings.DefaultFitObjective, HyperparameterObjective.MarginalLikelihood })
         {
             var gp = new GaussianProcess(start, startNoise);
             foreach (var f in frames)
@@ -56,12 +63,10 @@ public static class SparseAccuracy
             Console.WriteLine(string.Create(Inv, $"{name}: {Describe(gp.Kernel, gp.Noise)}; {fit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
         }
 
-        var allEnvironments = frames.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), start.CutoffA)).ToList();
-        var own = new SparseGaussianProcess(start, startNoise, allEnvironments);
-        own.Train(frames);
-        var sparseFit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { MaxIterations = maxIterations });
-        sets.Add(("sparse GP fit (DTC likelihood, all environments)", own.Kernel, own.Noise));
-        Console.WriteLine(string.Create(Inv, $"{sets[^1].Name}: {Describe(own.Kernel, own.Noise)}; {sparseFit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
+        if (maxIterations > 0)
+        {
+            AddSparseFit(frames, start, startNoise, maxIterations, sets, Describe, watch);
+        }
 
         double[] fractions = [0.125, 0.25, 0.5, 0.75, 1.0];
         Console.WriteLine();
@@ -105,6 +110,17 @@ public static class SparseAccuracy
         }
 
         Console.WriteLine(string.Create(Inv, $"[{watch.Elapsed.TotalSeconds:F0} s]"));
+    }
+
+    private static void AddSparseFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations,
+        List<(string Name, IKernel Kernel, NoiseLevels Noise)> sets, Func<IKernel, NoiseLevels, string> describe, System.Diagnostics.Stopwatch watch)
+    {
+        var allEnvironments = frames.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), start.CutoffA)).ToList();
+        var own = new SparseGaussianProcess(start, startNoise, allEnvironments);
+        own.Train(frames);
+        var sparseFit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { MaxIterations = maxIterations });
+        sets.Add(("sparse GP fit (DTC likelihood, all environments)", own.Kernel, own.Noise));
+        Console.WriteLine(string.Create(Inv, $"{sets[^1].Name}: {describe(own.Kernel, own.Noise)}; {sparseFit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
     }
 
     private static void Add(Dictionary<string, Errors> errors, string key, List<Structure> test, Func<Structure, GpPrediction> predict)
