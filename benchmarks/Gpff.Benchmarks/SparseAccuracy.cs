@@ -1,18 +1,24 @@
 using System.Globalization;
 using Gpff.Descriptors;
 using Gpff.IO;
+using Gpff.Kernels;
 using Gpff.Regression;
 
 namespace Gpff.Benchmarks;
 
 /// <summary>
 /// Accuracy of the sparse GP against the full GP (issue 14), cross-validated over structures on a
-/// labelled extxyz file (default data/barho-train.extxyz): K folds (frame i in fold i mod K), the
-/// kernel and noises of a model file (default barho.gpff, fitted on the same data) held fixed, so
-/// that only the approximation differs. For each fold: the full GP, the sparse GP with every training
-/// environment as an inducing point, and sparse GPs with fractions of them chosen by greedy variance.
-/// Prints energy MAE (meV/atom), force RMSE (meV/Å) and stress MAE (GPa) over all held-out frames.
-/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [MODEL.gpff] [FOLDS]
+/// labelled extxyz file (default data/barho-train.extxyz): K folds (frame i in fold i mod K), the facade's
+/// default kernel (2+3-body) and starting values. Three sets of hyperparameters and noises, each fitted once
+/// on all frames (the same for every fold, so that within a set only the model differs): the full GP's
+/// default fit (<see cref="Gpff.Studies.StudySettings.DefaultFitObjective"/>, leave-one-structure-out), the
+/// full GP's marginal-likelihood fit, and the sparse GP's own fit (its DTC marginal likelihood, every
+/// environment inducing). For each set and fold: the full GP, the sparse GP with every training environment
+/// as an inducing point, and sparse GPs with fractions of them chosen by greedy variance (the curve error
+/// versus M). Prints energy MAE (meV/atom), force MAE and RMSE (meV/Å) and stress MAE (GPa) over all
+/// held-out frames, and each sparse row relative to the full GP at the same hyperparameters.
+/// MAX_FIT_ITERATIONS 0: no fits, both models at the facade's default hyperparameters and noises (one set, minutes).
+/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [FOLDS] [MAX_FIT_ITERATIONS]
 /// (paths relative to the repository root when run from it).
 /// </summary>
 public static class SparseAccuracy
@@ -20,51 +26,101 @@ public static class SparseAccuracy
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>Runs the comparison and prints the table.</summary>
-    /// <param name="args">Optional data file, model file and number of folds.</param>
+    /// <param name="args">Optional data file, number of folds, and the fits' iteration cap.</param>
     public static void Run(string[] args)
     {
         string data = args.Length > 0 ? args[0] : Path.Combine("data", "barho-train.extxyz");
-        string modelPath = args.Length > 1 ? args[1] : "barho.gpff";
-        int folds = args.Length > 2 ? int.Parse(args[2], Inv) : 6;
+        int folds = args.Length > 1 ? int.Parse(args[1], Inv) : 6;
+        int maxIterations = args.Length > 2 ? int.Parse(args[2], Inv) : 60;
         var frames = ExtXyz.Read(data).ToList();
-        var reference = ForceField.Load(modelPath).Model;
-        var kernel = reference.Kernel;
-        var noise = reference.Noise;
-        Console.WriteLine($"{frames.Count} frames from {data}; kernel and noises of {modelPath}: {string.Join(", ", kernel.HyperparameterNames.Select((n, i) => $"{n}={kernel.Hyperparameters[i].ToString("G4", Inv)}"))}, {noise}; {folds} folds");
+        var settings = new ForceFieldSettings();
+        var start = settings.BuildKernel();
+        var startNoise = settings.Noise;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Console.WriteLine($"{frames.Count} frames from {data}; {start.Name}; {folds} folds; fits capped at {maxIterations} iterations");
+
+        string Describe(IKernel k, NoiseLevels n) =>
+            string.Join(", ", k.HyperparameterNames.Select((name, i) => $"{name}={k.Hyperparameters[i].ToString("G4", Inv)}")) + $", {n}";
+
+        var sets = new List<(string Name, IKernel Kernel, NoiseLevels Noise)>();
+        if (maxIterations == 0)
+        {
+            // No fits: the facade's default hyperparameters and noises for both models (the cheap run).
+            sets.Add(("facade defaults (no fit)", start, startNoise));
+        }
+
+        foreach (var objective in maxIterations == 0 ? [] : new[] { Gpff.Studies.StudySettings.DefaultFitObjective, HyperparameterObjective.MarginalLikelihood })
+        {
+            var gp = new GaussianProcess(start, startNoise);
+            foreach (var f in frames)
+            {
+                gp.Add(f);
+            }
+
+            var fit = HyperparameterFit.Fit(gp, new HyperparameterFitOptions { Objective = objective, MaxIterations = maxIterations });
+            string name = $"full GP fit ({fit.ObjectiveName})";
+            sets.Add((name, gp.Kernel, gp.Noise));
+            Console.WriteLine(string.Create(Inv, $"{name}: {Describe(gp.Kernel, gp.Noise)}; {fit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
+        }
+
+        if (maxIterations > 0)
+        {
+            AddSparseFit(frames, start, startNoise, maxIterations, sets, Describe, watch);
+        }
+
         double[] fractions = [0.125, 0.25, 0.5, 0.75, 1.0];
-        var errors = new Dictionary<string, Errors>();
-        for (int f = 0; f < folds; f++)
+        Console.WriteLine();
+        Console.WriteLine($"{"hyperparameters",-50} {"model",-28} {"E MAE meV/atom",15} {"F MAE meV/Å",12} {"F RMSE meV/Å",13} {"S MAE GPa",10}  {"E, F MAE vs full GP",20}");
+        foreach (var (setName, kernel, noise) in sets)
         {
-            var train = frames.Where((_, i) => i % folds != f).ToList();
-            var test = frames.Where((_, i) => i % folds == f).ToList();
-            var full = new GaussianProcess(kernel, noise);
-            foreach (var s in train)
+            var errors = new Dictionary<string, Errors>();
+            for (int f = 0; f < folds; f++)
             {
-                full.Add(s);
+                var train = frames.Where((_, i) => i % folds != f).ToList();
+                var test = frames.Where((_, i) => i % folds == f).ToList();
+                var full = new GaussianProcess(kernel, noise);
+                foreach (var s in train)
+                {
+                    full.Add(s);
+                }
+
+                full.Train();
+                Add(errors, "full GP", test, s => full.Predict(s, uncertainty: false));
+                int atoms = train.Sum(s => s.AtomCount);
+                var all = train.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), kernel.CutoffA)).ToList();
+                var ordered = InducingSelection.GreedyVariance(train, kernel, atoms, []);   // greedy order: a prefix is the greedy choice of that size
+                foreach (double fraction in fractions)
+                {
+                    int m = (int)Math.Round(fraction * atoms);
+                    var inducing = fraction == 1.0 ? all : ordered.Take(m).ToList();
+                    var sparse = new SparseGaussianProcess(kernel, noise, inducing);
+                    sparse.Train(train);
+                    string key = fraction == 1.0 ? "sparse, all environments" : $"sparse, {fraction:P1} by variance";
+                    Add(errors, key, test, s => sparse.Predict(s, uncertainty: false));
+                    Console.Error.WriteLine($"{setName}, fold {f}: {key}: M = {inducing.Count} of {atoms} training atoms (greedy variance stopped at {ordered.Count}), jitter {sparse.InducingJitter:G2}");
+                }
             }
 
-            full.Train();
-            Add(errors, "full GP", test, s => full.Predict(s, uncertainty: false));
-            int atoms = train.Sum(s => s.AtomCount);
-            var all = train.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), kernel.CutoffA)).ToList();
-            var ordered = InducingSelection.GreedyVariance(train, kernel, atoms, []);   // greedy order: a prefix is the greedy choice of that size
-            foreach (double fraction in fractions)
+            var reference = errors["full GP"];
+            foreach (var (name, e) in errors)
             {
-                int m = (int)Math.Round(fraction * atoms);
-                var inducing = fraction == 1.0 ? all : ordered.Take(m).ToList();
-                var sparse = new SparseGaussianProcess(kernel, noise, inducing);
-                sparse.Train(train);
-                string key = fraction == 1.0 ? "sparse, all environments" : $"sparse, {fraction:P1} by variance";
-                Add(errors, key, test, s => sparse.Predict(s, uncertainty: false));
-                Console.Error.WriteLine($"fold {f}: {key}: M = {inducing.Count} of {atoms} training atoms (greedy variance stopped at {ordered.Count}), jitter {sparse.InducingJitter:G2}");
+                Console.WriteLine(string.Create(Inv,
+                    $"{setName,-50} {name,-28} {e.EnergyMae * 1000,15:F2} {e.ForceMae * 1000,12:F1} {e.ForceRmse * 1000,13:F1} {e.StressMae * 160.21766208,10:F3}  {100 * (e.EnergyMae / reference.EnergyMae - 1),+9:F1} %, {100 * (e.ForceMae / reference.ForceMae - 1),+6:F1} %"));
             }
         }
 
-        Console.WriteLine($"{"model",-30} {"E MAE meV/atom",15} {"F RMSE meV/Å",13} {"S MAE GPa",10}");
-        foreach (var (name, e) in errors)
-        {
-            Console.WriteLine(string.Create(Inv, $"{name,-30} {e.EnergyMae * 1000,15:F2} {e.ForceRmse * 1000,13:F1} {e.StressMae * 160.21766208,10:F3}"));
-        }
+        Console.WriteLine(string.Create(Inv, $"[{watch.Elapsed.TotalSeconds:F0} s]"));
+    }
+
+    private static void AddSparseFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations,
+        List<(string Name, IKernel Kernel, NoiseLevels Noise)> sets, Func<IKernel, NoiseLevels, string> describe, System.Diagnostics.Stopwatch watch)
+    {
+        var allEnvironments = frames.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), start.CutoffA)).ToList();
+        var own = new SparseGaussianProcess(start, startNoise, allEnvironments);
+        own.Train(frames);
+        var sparseFit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { MaxIterations = maxIterations });
+        sets.Add(("sparse GP fit (DTC likelihood, all environments)", own.Kernel, own.Noise));
+        Console.WriteLine(string.Create(Inv, $"{sets[^1].Name}: {describe(own.Kernel, own.Noise)}; {sparseFit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
     }
 
     private static void Add(Dictionary<string, Errors> errors, string key, List<Structure> test, Func<Structure, GpPrediction> predict)
@@ -91,6 +147,7 @@ public static class SparseAccuracy
                     {
                         double x = p.ForcesEvPerA[i][d] - forces[i][d];
                         e.ForceSquares += x * x;
+                        e.ForceAbs += Math.Abs(x);
                         e.ForceCount++;
                     }
                 }
@@ -114,11 +171,14 @@ public static class SparseAccuracy
         public double EnergySum;
         public int EnergyCount;
         public double ForceSquares;
+        public double ForceAbs;
         public int ForceCount;
         public double StressSum;
         public int StressCount;
 
         public double EnergyMae => EnergySum / Math.Max(1, EnergyCount);
+
+        public double ForceMae => ForceAbs / Math.Max(1, ForceCount);
 
         public double ForceRmse => Math.Sqrt(ForceSquares / Math.Max(1, ForceCount));
 

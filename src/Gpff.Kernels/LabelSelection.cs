@@ -37,6 +37,9 @@ public sealed record LabelSelection
     /// <summary>True when only forces are selected (the common, fast case).</summary>
     public bool IsForcesOnly => !Energy && !Stress && LocalEnergyAtoms.Length == 0;
 
+    /// <summary>Whether the selection holds local energies and nothing else (the sparse GP's inducing columns).</summary>
+    public bool IsLocalEnergiesOnly => !Energy && !Stress && ForceAtoms.Length == 0 && LocalEnergyAtoms.Length > 0;
+
     /// <summary>Energy, all forces and (optionally) stress of a structure with <paramref name="atomCount"/> atoms.</summary>
     /// <param name="atomCount">Number of atoms.</param>
     /// <param name="stress">Include stress.</param>

@@ -120,6 +120,37 @@ public abstract class LocalKernel : IKernel
     }
 
     /// <summary>
+    /// Adds the covariance between the ten environment labels of <paramref name="x"/> and the local energy
+    /// of <paramref name="y"/> (column 0 of <see cref="EnvironmentCovariance"/>'s block) to
+    /// <paramref name="column"/> (10 long, eV² for the energy, eV²/Å for the force rows, eV² for the virial
+    /// rows), and, when <paramref name="hyperparameterGradients"/> is not empty, its derivative with respect
+    /// to each hyperparameter h to hyperparameterGradients[10h ..]. The label-versus-local-energy path of the
+    /// sparse GP (K_nu): it needs only first derivatives of the kernel in x's geometry, none of the
+    /// second derivatives the force–force rows of the full block carry. This base version extracts the
+    /// column from the full block; kernels override it with a direct pass.
+    /// </summary>
+    /// <param name="x">Row environment (energy, force, virial labels).</param>
+    /// <param name="y">Column environment (its local energy).</param>
+    /// <param name="column">10-long accumulator.</param>
+    /// <param name="hyperparameterGradients">H × 10 accumulator, or empty.</param>
+    public virtual void LocalEnergyCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
+    {
+        int nh = HyperparameterCount;
+        Span<double> full = stackalloc double[EnvironmentBlockSize];
+        full.Clear();
+        var grad = hyperparameterGradients.IsEmpty ? [] : new double[nh * EnvironmentBlockSize];
+        EnvironmentCovariance(x, y, full, grad);
+        for (int i = 0; i < EnvironmentLabelCount; i++)
+        {
+            column[i] += full[i * EnvironmentLabelCount];
+            for (int h = 0; h < nh && grad.Length > 0; h++)
+            {
+                hyperparameterGradients[h * EnvironmentLabelCount + i] += grad[h * EnvironmentBlockSize + i * EnvironmentLabelCount];
+            }
+        }
+    }
+
+    /// <summary>
     /// Checks that environments were built for this kernel (same cutoffs and cutoff function); throws
     /// an <see cref="ArgumentException"/> that says what differs otherwise.
     /// </summary>
@@ -244,6 +275,12 @@ public abstract class LocalKernel : IKernel
             return;
         }
 
+        if (columns.IsLocalEnergiesOnly)
+        {
+            LocalEnergyColumns(a, rows, b, columns, values, hyperparameterGradients);
+            return;
+        }
+
         var rowRoles = Roles.Create(a, rows);
         var colRoles = Roles.Create(b, columns);
         Span<double> block = stackalloc double[EnvironmentBlockSize];
@@ -267,6 +304,55 @@ public abstract class LocalKernel : IKernel
                     for (int h = 0; h < nh && wantGrad; h++)
                     {
                         Scatter(grad.Slice(h * EnvironmentBlockSize, EnvironmentBlockSize), hyperparameterGradients.Slice(h * size, size), nc, re[..nre], ce[..nce]);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<double>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Any labels of one structure against local energies of another (the sparse GP's K_nu and the
+    /// predictions' k*u): one <see cref="LocalEnergyCovariance"/> per environment pair, scattered into the
+    /// row labels as <see cref="Scatter"/> does with the full block.
+    /// </summary>
+    private void LocalEnergyColumns(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns,
+        Span<double> values, Span<double> hyperparameterGradients)
+    {
+        int nc = columns.Count, nh = HyperparameterCount, size = rows.Count * nc;
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        var rowRoles = Roles.Create(a, rows);
+        var local = columns.LocalEnergyAtoms;
+        int co = columns.LocalEnergyOffset;
+        Span<double> column = stackalloc double[EnvironmentLabelCount];
+        double[]? rented = wantGrad ? ArrayPool<double>.Shared.Rent(nh * EnvironmentLabelCount) : null;
+        try
+        {
+            Span<double> grad = rented is null ? [] : rented.AsSpan(0, nh * EnvironmentLabelCount);
+            Span<(int Index, int Label, double Factor)> re = stackalloc (int, int, double)[11];
+            foreach (int c in rowRoles.Needed)
+            {
+                int nre = rowRoles.Entries(c, re);
+                var x = a[c];
+                for (int k = 0; k < local.Length; k++)
+                {
+                    column.Clear();
+                    grad.Clear();
+                    LocalEnergyCovariance(x, b[local[k]], column, grad);
+                    int ci = co + k;
+                    foreach (var (ri, rl, rf) in re[..nre])
+                    {
+                        values[ri * nc + ci] += rf * column[rl];
+                        for (int h = 0; h < nh && wantGrad; h++)
+                        {
+                            hyperparameterGradients[h * size + ri * nc + ci] += rf * grad[h * EnvironmentLabelCount + rl];
+                        }
                     }
                 }
             }

@@ -120,6 +120,18 @@ public sealed class SumKernel : LocalKernel
     }
 
     /// <inheritdoc />
+    public override void LocalEnergyCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
+    {
+        for (int p = 0; p < _parts.Length; p++)
+        {
+            var g = hyperparameterGradients.IsEmpty
+                ? []
+                : hyperparameterGradients.Slice(_offsets[p] * EnvironmentLabelCount, (_offsets[p + 1] - _offsets[p]) * EnvironmentLabelCount);
+            _parts[p].LocalEnergyCovariance(x, y, column, g);
+        }
+    }
+
+    /// <inheritdoc />
     public override void ForceCovarianceWithGradients(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
     {
         for (int p = 0; p < _parts.Length; p++)

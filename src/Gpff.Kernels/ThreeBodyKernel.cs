@@ -286,6 +286,166 @@ public sealed class ThreeBodyKernel : NBodyKernel
         }
     }
 
+    /// <inheritdoc />
+    public override void LocalEnergyCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
+    {
+        if (x.TripletCount == 0 || y.TripletCount == 0)
+        {
+            return;
+        }
+
+        if (SimdSupport.Use512)
+        {
+            LocalEnergy<V512>(x, y, column, hyperparameterGradients);
+        }
+        else
+        {
+            LocalEnergy<V256>(x, y, column, hyperparameterGradients);
+        }
+    }
+
+    /// <summary>
+    /// Column 0 of <see cref="General{TV}"/>'s block (labels of x versus the local energy of y): of its
+    /// coefficients only the energy-column ones, Σ e a w b (energy row) and Σ e u_q w b for x's three
+    /// edges (force and virial rows, times x's edge directions), and their ∂/∂ℓ; none of y's label
+    /// directions. The same arithmetic in the same order as the full block.
+    /// </summary>
+    internal void LocalEnergy<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        const double w = 1.0 / 3.0;
+        Span<double> gx = stackalloc double[30];
+        Span<double> r = stackalloc double[8];
+        Span<double> dx = stackalloc double[3];
+        Span<TV> dq = stackalloc TV[3];
+        Span<TV> acc = stackalloc TV[8];
+        Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        var zero = TV.Create(0);
+        var vw = TV.Create(w);
+        double[] y1 = y.TR1, y2 = y.TR2, y3 = y.TR3, yf = y.TF;
+        var groups = x.TripletSpeciesList;
+        for (int sg = 0; sg < groups.Length; sg++)
+        {
+            // Every triplet of one neighbour-species pair matches the same permutations and side-2 ranges.
+            var (s1, s2) = groups[sg];
+            int nm = 0;
+            for (int perm = 0; perm < 6; perm++)
+            {
+                if (Required(perm, cx, s1, s2, cy, out int q1, out int q2))
+                {
+                    var (start, end) = y.TripletRange(q1, q2);
+                    if (start != end)
+                    {
+                        matches[nm++] = (perm, start, end);
+                    }
+                }
+            }
+
+            if (nm == 0)
+            {
+                continue;
+            }
+
+            int g = H.GroupOfTriplet(cx, s1, s2);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double sig2 = sigma * sigma, lam = 1 / (ell * ell);
+            var vhalf = TV.Create(-0.5 * lam);
+            var vc1s = TV.Create(lam / ell);
+            for (int t = x.TripletRangeStart[sg]; t < x.TripletRangeStart[sg + 1]; t++)
+            {
+                dx[0] = x.TR1[t];
+                dx[1] = x.TR2[t];
+                dx[2] = x.TR3[t];
+                double a = x.TF[t];
+                var va = TV.Create(a);
+                var vlama = TV.Create(lam * a);
+                var vax0 = TV.Create(x.TF1[t]);
+                var vax1 = TV.Create(x.TF2[t]);
+                var vax2 = TV.Create(x.TF3[t]);
+                var vc2a = TV.Create(2 * lam / ell * a);
+                acc.Fill(zero);
+                foreach (var (perm, start, end) in matches[..nm])
+                {
+                    var pm = EdgeMaps[perm];
+                    var pinv = InverseEdgeMaps[perm];
+                    int p0 = pm[0], p1 = pm[1], p2 = pm[2];
+                    var vd0 = TV.Create(dx[pinv[0]]);
+                    var vd1 = TV.Create(dx[pinv[1]]);
+                    var vd2 = TV.Create(dx[pinv[2]]);
+                    var vend = TV.Create(end);
+                    for (int m = start; m < end; m += width)
+                    {
+                        var dq0 = vd0 - TV.Load(y1, m);
+                        var dq1 = vd1 - TV.Load(y2, m);
+                        var dq2 = vd2 - TV.Load(y3, m);
+                        dq[0] = dq0;
+                        dq[1] = dq1;
+                        dq[2] = dq2;
+                        var s = TV.Fma(dq0, dq0, TV.Fma(dq1, dq1, dq2 * dq2));
+                        var e = TV.KeepWhereLess(TV.Exp(vhalf * s), lane + TV.Create(m), vend);
+                        var b = TV.Load(yf, m);
+                        var ea = e * va;
+                        var eu0 = e * (vax0 - vlama * dq[p0]);
+                        var eu1 = e * (vax1 - vlama * dq[p1]);
+                        var eu2 = e * (vax2 - vlama * dq[p2]);
+                        var wb = vw * b;
+                        acc[0] += ea * wb;
+                        acc[1] += eu0 * wb;
+                        acc[2] += eu1 * wb;
+                        acc[3] += eu2 * wb;
+                        if (wantGrad)
+                        {
+                            var c1 = vc1s * s;
+                            var ec2a = e * vc2a;
+                            acc[4] += c1 * ea * wb;
+                            acc[5] += TV.Fma(c1, eu0, ec2a * dq[p0]) * wb;
+                            acc[6] += TV.Fma(c1, eu1, ec2a * dq[p1]) * wb;
+                            acc[7] += TV.Fma(c1, eu2, ec2a * dq[p2]) * wb;
+                        }
+                    }
+                }
+
+                int rows = wantGrad ? 8 : 4;
+                for (int k = 0; k < rows; k++)
+                {
+                    r[k] = TV.Sum(acc[k]);
+                }
+
+                Directions(x, t, w, gx);
+                ColumnUpdate(column, sig2, w, r[..4], gx);
+                if (wantGrad)
+                {
+                    ColumnUpdate(hyperparameterGradients.Slice(2 * g * EnvironmentLabelCount, EnvironmentLabelCount), 2 * sigma, w, r[..4], gx);
+                    ColumnUpdate(hyperparameterGradients.Slice((2 * g + 1) * EnvironmentLabelCount, EnvironmentLabelCount), sig2, w, r.Slice(4, 4), gx);
+                }
+            }
+        }
+
+        // Column 0 of KernelMath.RankUpdate: c[0] += s w r[0], c[i] += Σ_q (s g_q,i) r[1 + q], in the same order.
+        static void ColumnUpdate(Span<double> c, double s, double w, ReadOnlySpan<double> r, ReadOnlySpan<double> g)
+        {
+            c[0] = Math.FusedMultiplyAdd(s * w, r[0], c[0]);
+            for (int i = 1; i < EnvironmentLabelCount; i++)
+            {
+                double v = c[i];
+                for (int q = 0; q < 3; q++)
+                {
+                    double gi = s * g[EnvironmentLabelCount * q + i];
+                    if (gi != 0)
+                    {
+                        v = Math.FusedMultiplyAdd(gi, r[1 + q], v);
+                    }
+                }
+
+                c[i] = v;
+            }
+        }
+    }
+
     /// <summary>g[o+1..o+3] = n, g[o+4..o+9] = wd · (nx², ny², nz², ny nz, nx nz, nx ny).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Directions<TV>(Span<TV> g, int o, TV nx, TV ny, TV nz, TV wd)

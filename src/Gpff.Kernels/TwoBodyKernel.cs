@@ -181,6 +181,115 @@ public sealed class TwoBodyKernel : NBodyKernel
         }
     }
 
+    /// <inheritdoc />
+    public override void LocalEnergyCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        if (SimdSupport.Use512)
+        {
+            LocalEnergy<V512>(x, y, column, hyperparameterGradients);
+        }
+        else
+        {
+            LocalEnergy<V256>(x, y, column, hyperparameterGradients);
+        }
+    }
+
+    /// <summary>
+    /// Column 0 of <see cref="General{TV}"/>'s block (labels of x versus the local energy of y): of its
+    /// per-pair coefficients only the energy-column ones, Σ e a w b (energy row) and Σ e u w b (force and
+    /// virial rows, times x's pair directions), and their ∂/∂ℓ; the same arithmetic in the same order.
+    /// </summary>
+    internal void LocalEnergy<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        const double w = 0.5;
+        const int n10 = LocalKernel.EnvironmentLabelCount;
+        Span<double> gx = stackalloc double[n10];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        var zero = TV.Create(0);
+        var vw = TV.Create(w);
+        double[] yr = y.PR, yf = y.PF;
+        for (int n = 0; n < x.PairCount; n++)
+        {
+            int sj = x.PSpecies[n];
+            int req = RequiredSpecies(cx, sj, cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (start, end) = y.PairRange(req);
+            if (start == end)
+            {
+                continue;
+            }
+
+            int g = H.GroupOfPair(cx, sj);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double s2 = sigma * sigma, lam = 1 / (ell * ell);
+            double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
+            var vr = TV.Create(r);
+            var vhalf = TV.Create(-0.5 * lam);
+            var va = TV.Create(a);
+            var va1 = TV.Create(a1);
+            var vlama = TV.Create(lam * a);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var vend = TV.Create(end);
+            TV e0 = zero, e1 = zero, d0 = zero, d1 = zero;
+            for (int m = start; m < end; m += width)
+            {
+                var rp = TV.Load(yr, m);
+                var b = TV.Load(yf, m);
+                var delta = vr - rp;
+                var e = TV.KeepWhereLess(TV.Exp(vhalf * delta * delta), lane + TV.Create(m), vend);
+                var u = va1 - vlama * delta;
+                var ea = e * va;
+                var eu = e * u;
+                var wb = vw * b;
+                e0 += ea * wb;
+                e1 += eu * wb;
+                if (wantGrad)
+                {
+                    var c1 = vc1s * delta * delta;
+                    d0 += c1 * ea * wb;
+                    d1 += TV.Fma(c1, eu, vc2 * delta * ea) * wb;
+                }
+            }
+
+            double r0 = TV.Sum(e0), r1 = TV.Sum(e1);
+            Directions(x, n, w, gx);
+            Update(column, s2, w, r0, gx, r1);
+            if (wantGrad)
+            {
+                Update(hyperparameterGradients.Slice(2 * g * n10, n10), 2 * sigma, w, r0, gx, r1);
+                Update(hyperparameterGradients.Slice((2 * g + 1) * n10, n10), s2, w, TV.Sum(d0), gx, TV.Sum(d1));
+            }
+        }
+
+        // Column 0 of KernelMath.RankUpdate with one direction: c[0] += s w r0, c[i] += (s gᵢ) r1.
+        static void Update(Span<double> c, double s, double w, double r0, ReadOnlySpan<double> g, double r1)
+        {
+            c[0] = Math.FusedMultiplyAdd(s * w, r0, c[0]);
+            for (int i = 1; i < n10; i++)
+            {
+                double gi = s * g[i];
+                if (gi != 0)
+                {
+                    c[i] = Math.FusedMultiplyAdd(gi, r1, c[i]);
+                }
+            }
+        }
+    }
+
     /// <summary>Label directions of pair n: slot 0 unused (0), 1–3 force direction û, 4–9 weighted strain derivative w r û⊗û.</summary>
     private static void Directions(AtomEnvironment e, int n, double w, Span<double> g)
     {
