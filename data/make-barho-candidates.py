@@ -12,8 +12,13 @@ Standard library only. Candidates (unrelaxed; the study relaxes them at each pre
 usage: python3 data/make-barho-candidates.py                  > data/barho-candidates.extxyz
        python3 data/make-barho-candidates.py --pool-2h          > pool-2h.extxyz
        python3 data/make-barho-candidates.py --pool SEED      > pool.extxyz
+       python3 data/make-barho-candidates.py --pool-hex         > pool-hex.extxyz
 --pool-2h (the pool the bundled data/barho-added.extxyz was selected from): the ideal BaRhO3-2H cell at linear
 scales 1.00 and 0.975 (about 0 and 10 GPa), symmetric, so that pw.x needs few k-points.
+--pool-hex: BaRhO3-2H with its in-plane axes scaled by 1.00 and 1.015 and its c axis by 1.08 and 1.10, and
+BaRhO3-4H scaled by 1.01 in-plane and 1.06 along c: the ideal prototypes stretched along c (their face-sharing
+Rh-Rh distance, 2.31 A, is short: the ideal 2H cell at scale 0.975 is at 35 GPa in pw.x), symmetric, so that pw.x
+needs few k-points.
 --pool SEED: every candidate except BaRhO3-4H/6H (20/30 atoms: too costly for pw.x here) at linear scales 1.00 and
 0.975, each cell strained by up to +-1.5 % and every atom displaced by up to 0.08 A (uniform, random.Random(SEED));
 BaRhO3-2H twice per scale (without symmetry: a pw.x run of a rattled 2H cell took over 15 minutes of CPU here).
@@ -122,6 +127,13 @@ def main():
         for scale in (1.0, 0.975):
             write("BaRhO3-2H", [[scale * x for x in r] for r in cell], species, [[scale * x for x in p] for p in positions],
                   f" pool_scale={scale}")
+        return
+    if len(sys.argv) == 2 and sys.argv[1] == "--pool-hex":
+        for name, sa, sc in (("BaRhO3-2H", 1.0, 1.08), ("BaRhO3-2H", 1.015, 1.10), ("BaRhO3-4H", 1.01, 1.06)):
+            cell, species, positions = dict(cands)[name]
+            scale = (sa, sa, sc)   # the c axis is along z
+            write(name, [[scale[k] * r[k] for k in range(3)] for r in cell], species,
+                  [[scale[k] * p[k] for k in range(3)] for p in positions], f" pool_scale_ab={sa} pool_scale_c={sc}")
         return
     if len(sys.argv) != 3 or sys.argv[1] != "--pool":
         sys.exit(__doc__)
