@@ -108,11 +108,11 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "info {d}/slab.extxyz --cutoff 1e6", "{d}/slab.extxyz, frame 1|neighbour list|periodic along a, b|smaller cutoff", "1" },
 
         // train
-        { "train {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "1" },
-        { "train {d}/good.extxyz -o {d}/./sub/../good.extxyz", "is also an input|{d}/good.extxyz", "1" },
-        { "train {d}/good.extxyz -o {d}/link.extxyz", "is also an input", "1" },
+        { "train {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "2" },
+        { "train {d}/good.extxyz -o {d}/./sub/../good.extxyz", "is also an input|{d}/good.extxyz", "2" },
+        { "train {d}/good.extxyz -o {d}/link.extxyz", "is also an input", "2" },
         { "train {d}/good.extxyz -o {d}/nofolder/m.gpff", "{d}/nofolder|does not exist", "1" },
-        { "train {d}/good.extxyz -o {d}", "is a folder", "1" },
+        { "train {d}/good.extxyz -o {d}", "is a folder", "2" },
         { "train {d}/good.extxyz -o {d}/previous.out --threads 0", "--threads|between 1 and", "2" },
         { "train {d}/good.extxyz -o {d}/m.gpff --threads -4", "--threads|'-4'", "2" },
         { "train {d}/good.extxyz -o {d}/m.gpff --max-iterations -1", "--max-iterations|'-1'", "2" },
@@ -145,8 +145,8 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
 
         // predict
         { "predict {d}/model.gpff {d}/good.extxyz -o {d}/p.extxyz --sigma noisy", "option --sigma expects label or latent, got 'noisy'", "2" },
-        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/model.gpff", "-o '{d}/model.gpff' is also an input", "1" },
-        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "1" },
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/model.gpff", "-o '{d}/model.gpff' is also an input", "2" },
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/good.extxyz", "-o '{d}/good.extxyz' is also an input", "2" },
         { "predict {d}/model.gpff {d}/overlap.extxyz -o {d}/p.extxyz", "{d}/overlap.extxyz, frame 1|closer than the minimum distance", "1" },
         { "predict {d}/model.gpff {d}/tiny.extxyz -o {d}/p.extxyz", "{d}/tiny.extxyz, frame 1|its own periodic image", "1" },
         { "predict {d}/model.gpff {d}/tiny-0.11.extxyz -o {d}/p.extxyz", "{d}/tiny-0.11.extxyz, frame 1|denser than any material", "1" },
@@ -155,11 +155,11 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "predict {d}/model.gpff {d}/good-then-overlap.extxyz -o {d}/previous.out", "{d}/good-then-overlap.extxyz, frame 2|closer than", "1" },
         { "predict {d}/good.extxyz {d}/good.extxyz -o {d}/p.extxyz", "{d}/good.extxyz", "1" },
         { "predict {d}/model.gpff {d}/good.extxyz -o {d}/nofolder/p.extxyz", "{d}/nofolder|does not exist", "1" },
-        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/sub", "-o '{d}/sub' is a folder", "1" },
+        { "predict {d}/model.gpff {d}/good.extxyz -o {d}/sub", "-o '{d}/sub' is a folder", "2" },
 
         // convert
-        { "convert {d}/A.out -o {d}/A.out", "-o '{d}/A.out' is also an input", "1" },
-        { "convert {d} -o {d}/A.out", "-o '{d}/A.out' is also an input", "1" },
+        { "convert {d}/A.out -o {d}/A.out", "-o '{d}/A.out' is also an input", "2" },
+        { "convert {d} -o {d}/A.out", "-o '{d}/A.out' is also an input", "2" },
         { "convert {d}/nan-force.out -o {d}/c.extxyz", "{d}/nan-force.out|line {pwline}|'NaN' is not a finite number", "1" },
         { "convert {d}/nan-force.out -o {d}/previous.out", "{d}/nan-force.out|not a finite number", "1" },
         { "convert {d}/A.out -o {d}/not-extxyz.txt --append", "Cannot append to '{d}/not-extxyz.txt'|not an extended XYZ file", "1" },
@@ -167,8 +167,8 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "convert {d}/A.out -o {d}/nofolder/c.extxyz", "{d}/nofolder|does not exist", "1" },
 
         // hull
-        { "hull {d}/entries.csv -o {d}/entries.csv", "-o '{d}/entries.csv' is also an input", "1" },
-        { "hull {d}/entries.csv -o {d}/h.png --plot {d}/h.png", "-o '{d}/h.png' is also an input", "1" },
+        { "hull {d}/entries.csv -o {d}/entries.csv", "-o '{d}/entries.csv' is also an input", "2" },
+        { "hull {d}/entries.csv -o {d}/h.png --plot {d}/h.png", "-o '{d}/h.png' is also an input", "2" },
         { "hull {d}/entries.csv --samples 2147483647 -o {d}/h.json", "stability analysis (2147483647 samples × 44 entries × 8 bytes)|reduce the number of samples", "1" },
         { "hull {d}/entries.csv --samples 1e10", "--samples|between 1 and 2147483647", "2" },
         { "hull {d}/entries.csv --samples 2.5", "--samples|whole number|'2.5'", "2" },
@@ -181,7 +181,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "hull {d}/dup.csv", "{d}/dup.csv, line 3|'BaO' is already used on line 2", "1" },
         { "hull {d}/nan.csv", "{d}/nan.csv, line 2|energy_ev 'NaN' is not a finite number", "1" },
         { "hull {d}/entries.csv -o {d}/nofolder/h.json", "{d}/nofolder|does not exist", "1" },
-        { "hull {d}/entries.csv --covariance {d}/cov.txt -o {d}/cov.txt", "-o '{d}/cov.txt' is also an input", "1" },
+        { "hull {d}/entries.csv --covariance {d}/cov.txt -o {d}/cov.txt", "-o '{d}/cov.txt' is also an input", "2" },
         { "hull {d}/entries.csv --band NaN,0.9", "uncertain band must satisfy", "1" },
         { "hull {d}/entries.csv --tolerance -1", "tolerance must be ≥ 0 and finite", "1" },
     };

@@ -41,6 +41,7 @@ public sealed class ExitCodeTests : IDisposable
         { ["relax", "m.gpff", "x.extxyz", "-o", "o.extxyz", "--fmax", "-1"], "option --fmax must be > 0 eV/Å, got -1." },
         { ["train", "x.extxyz", "-o", "m.gpff", "--hyperparameters", "sigma9=1"], "--hyperparameters: unknown name 'sigma9'" },
         { ["train", "x.extxyz", "-o", "m.gpff", "--holdout", "1.5"], "--holdout must be a fraction in [0, 1)" },
+        { ["map", "m.gpff", "-o", "m.gpffmap", "--tolerance", "0"], "--tolerance must be a positive force in eV/Å, got 0." },
     };
 
     [Theory]

@@ -34,7 +34,7 @@ public sealed class HardLinkOutputTests(BadInputFixture fixture) : IClassFixture
         var snapshot = FolderSnapshot.Take(_d);
         string[] args = argLine.Split(' ').Select(a => a.Replace("{d}", _d, StringComparison.Ordinal)).ToArray();
         var (code, stdout, stderr) = Cli.Run(args);
-        Assert.Equal(1, code);
+        Assert.Equal(CommandLine.UsageExitCode, code);
         Assert.Equal("", stdout);
         Assert.Equal($"gpff {args[0]}: -o '{hard}' is also an input ('{target}'); writing it would destroy that input. Choose another output name.", stderr.TrimEnd());
         snapshot.AssertUnchanged();

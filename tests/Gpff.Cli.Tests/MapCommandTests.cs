@@ -51,7 +51,7 @@ public sealed class MapCommandTests : IDisposable
         [
             ([model], "-o MAP.gpffmap is required."),
             ([model, "-o", model], "-o"),
-            ([model, "-o", "x.gpffmap", "--tolerance", "-0.01"], "ForceToleranceEvPerA must be a positive number of eV/Å, got -0.01."),
+            ([model, "-o", "x.gpffmap", "--tolerance", "-0.01"], "--tolerance must be a positive force in eV/Å, got -0.01."),
             ([model, "-o", "x.gpffmap", "--triplet-points", "3"], "--triplet-points"),
             ([heldOut, "-o", "x.gpffmap"], "Cannot load model"),
             ([model, "-o", "x.gpffmap", "--tolerance", "1e-9", "--max-triplet-points", "6", "--triplet-points", "6", "--validation", heldOut], "misses the force tolerance"),
@@ -60,7 +60,7 @@ public sealed class MapCommandTests : IDisposable
         {
             var full = args.Select(a => a == "x.gpffmap" ? Path.Combine(_dir.FullName, a) : a).ToArray();
             var (code, _, stderr) = Cli.Run(["map", .. full]);
-            Assert.Equal(message is "--triplet-points" or "-o MAP.gpffmap is required." ? 2 : 1, code); // an option value out of its range, a required option missing: usage errors
+            Assert.Equal(message is "Cannot load model" or "misses the force tolerance" ? 1 : 2, code); // a bad option value, a required option missing, an output that is an input: usage errors (2); a file that is not a model, a tolerance not met: runtime failures (1)
             Assert.StartsWith("gpff map: ", stderr);
             Assert.Contains(message, stderr);
             Assert.Single(stderr.TrimEnd().Split('\n'));

@@ -1,3 +1,4 @@
+using Gpff.IO;
 using System.CommandLine;
 
 namespace Gpff.Cli;
@@ -303,6 +304,26 @@ public sealed class UsageException : ArgumentException
     /// <param name="message">What is wrong, naming the option.</param>
     /// <param name="inner">The error.</param>
     public UsageException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>
+    /// <see cref="SafeFile.CheckOutput"/> for an output named on the command line: an output that would overwrite an
+    /// input, or that names a folder, is a usage error (exit 2), not a runtime failure.
+    /// </summary>
+    /// <param name="path">The output path.</param>
+    /// <param name="inputs">The command's input paths (null entries are ignored).</param>
+    /// <param name="what">The option that named the output, e.g. "-o".</param>
+    /// <returns>The full path of the output (as <see cref="SafeFile.CheckOutput"/>).</returns>
+    public static string CheckOutput(string path, IEnumerable<string?> inputs, string what)
+    {
+        try
+        {
+            return SafeFile.CheckOutput(path, inputs, what);
+        }
+        catch (ArgumentException e) when (e is not UsageException)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
 }
 
 /// <summary>

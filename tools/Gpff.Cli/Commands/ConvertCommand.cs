@@ -81,7 +81,7 @@ public sealed class ConvertCommand : ICommand
             }
         }
 
-        SafeFile.CheckOutput(output, inputs, "-o");
+        UsageException.CheckOutput(output, inputs, "-o");
         if (append)
         {
             ExtXyz.CheckAppendable(output); // before reading the outputs, not after

@@ -99,12 +99,12 @@ public sealed class HullCommand : ICommand
 
         if (output is not null)
         {
-            SafeFile.CheckOutput(output, [csv, covariancePath, plotPath], "-o");
+            UsageException.CheckOutput(output, [csv, covariancePath, plotPath], "-o");
         }
 
         if (plotPath is not null)
         {
-            SafeFile.CheckOutput(plotPath, [csv, covariancePath, output], "--plot");
+            UsageException.CheckOutput(plotPath, [csv, covariancePath, output], "--plot");
         }
 
         var entries = PhaseEntryCsv.Read(csv);

@@ -98,7 +98,7 @@ public sealed class LearnCommand : ICommand
         {
             if (path is not null)
             {
-                SafeFile.CheckOutput(path, [.. args.Positional, outputPath, settingsPath, logPath == path ? trajectoryPath : logPath], option);
+                UsageException.CheckOutput(path, [.. args.Positional, outputPath, settingsPath, logPath == path ? trajectoryPath : logPath], option);
             }
         }
 
@@ -174,7 +174,7 @@ public sealed class LearnCommand : ICommand
         var (settings, outputPath) = Common(settingsPath, output, [args.Positional[0], pool]);
         if (selected is not null)
         {
-            SafeFile.CheckOutput(selected, [args.Positional[0], pool, settingsPath, outputPath], "--selected");
+            UsageException.CheckOutput(selected, [args.Positional[0], pool, settingsPath, outputPath], "--selected");
         }
 
         var ff = ForceField.Load(args.Positional[0], cancellationToken: ct);
@@ -243,7 +243,7 @@ public sealed class LearnCommand : ICommand
             throw new UsageException("-o OUT.gpff is required: where to write the learned model.");
         }
 
-        SafeFile.CheckOutput(output, [.. inputs, settingsPath], "-o");
+        UsageException.CheckOutput(output, [.. inputs, settingsPath], "-o");
         return (LearningSettings.Load(settingsPath), output);
     }
 

@@ -61,6 +61,11 @@ public sealed class MapCommand : ICommand
             MaxTripletGridPoints = args.GetInt(defaults.MaxTripletGridPoints, UniformCubicSpline.MinimumPoints, 128, "max-triplet-points"),
             LowerBoundMarginA = args.GetDouble(defaults.LowerBoundMarginA, "margin"),
         };
+        if (!(options.ForceToleranceEvPerA > 0))
+        {
+            throw new UsageException($"--tolerance must be a positive force in eV/Å, got {options.ForceToleranceEvPerA.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        }
+
         var validationPath = args.Get("validation");
         args.RejectUnknown();
         if (args.Positional.Count != 1)
@@ -75,7 +80,7 @@ public sealed class MapCommand : ICommand
 
         options.Validate();
         string model = args.Positional[0];
-        SafeFile.CheckOutput(output, validationPath is null ? [model] : [model, validationPath], "-o");
+        UsageException.CheckOutput(output, validationPath is null ? [model] : [model, validationPath], "-o");
         var ff = ForceField.Load(model, cancellationToken: cancellationToken);
         List<Structure>? validation = null;
         if (validationPath is not null)

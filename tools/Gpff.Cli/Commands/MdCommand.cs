@@ -54,7 +54,7 @@ public sealed class MdCommand : ICommand
         {
             if (path is not null)
             {
-                SafeFile.CheckOutput(path, [.. args.Positional, logPath == path ? trajectoryPath : logPath], option);
+                UsageException.CheckOutput(path, [.. args.Positional, logPath == path ? trajectoryPath : logPath], option);
             }
         }
 

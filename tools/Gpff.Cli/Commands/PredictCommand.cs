@@ -57,7 +57,7 @@ public sealed class PredictCommand : ICommand
             throw new UsageException("-o OUT.extxyz is required.");
         }
 
-        SafeFile.CheckOutput(output, args.Positional, "-o");
+        UsageException.CheckOutput(output, args.Positional, "-o");
         // A sparse model (gpff train --sparse) predicts through its own facade; both are calculators.
         bool isSparse = Regression.ModelFile.IsSparse(args.Positional[0]);
         if (isSparse && kind != Regression.UncertaintyKind.Latent && args.Has("sigma"))

@@ -102,10 +102,10 @@ public sealed class RelaxCommand : ICommand
             throw new UsageException($"option --stress-tolerance must be > 0 GPa, got {options.StressToleranceGpa.ToString(CultureInfo.InvariantCulture)}.");
         }
 
-        SafeFile.CheckOutput(output, [.. args.Positional, entriesPath], "-o");
+        UsageException.CheckOutput(output, [.. args.Positional, entriesPath], "-o");
         if (entriesPath is not null)
         {
-            SafeFile.CheckOutput(entriesPath, [.. args.Positional, output], "--entries");
+            UsageException.CheckOutput(entriesPath, [.. args.Positional, output], "--entries");
         }
 
         var (ff, known) = Inputs.LoadModel(args.Positional[0], cancellationToken);

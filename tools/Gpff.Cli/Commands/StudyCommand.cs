@@ -82,7 +82,7 @@ public sealed class StudyCommand : ICommand
         }
 
         Directory.CreateDirectory(output);
-        SafeFile.CheckOutput(Path.Combine(output, "report.txt"), [args.Positional[0], .. settings.TrainingData.Select(settings.Resolve), settings.Resolve(settings.Candidates)], "-o");
+        UsageException.CheckOutput(Path.Combine(output, "report.txt"), [args.Positional[0], .. settings.TrainingData.Select(settings.Resolve), settings.Resolve(settings.Candidates)], "-o");
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var progress = new Reporter(p => stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,

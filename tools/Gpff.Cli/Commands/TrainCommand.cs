@@ -151,7 +151,7 @@ public sealed class TrainCommand : ICommand
         string dataPath = args.Positional[0];
 
         // Everything is checked before the work starts: the output, every frame, the test frames' species.
-        SafeFile.CheckOutput(output, [dataPath, testFile], "-o");
+        UsageException.CheckOutput(output, [dataPath, testFile], "-o");
         if (plots is not null)
         {
             TrainingPlots.Check(plots);
