@@ -69,6 +69,15 @@ public sealed class ExitCodeTests : IDisposable
         var seed = Cli.Run("train", data, "-o", P("m.gpff"), "--seed", "3");
         Assert.Equal(CommandLine.UsageExitCode, seed.Code);
         AssertOneLine(seed.Err, "train", "give --sparse too");
+
+        foreach (var command in new[] { "train", "cv" })
+        {
+            string[] extra = command == "train" ? ["-o", P("m.gpff")] : ["--folds", "2"];
+            var bounds = Cli.Run([command, data, .. extra, "--fit", "--kernel", "2+3", "--bounds", "sigma9=0.1:1"]);
+            Assert.Equal(CommandLine.UsageExitCode, bounds.Code);
+            AssertOneLine(bounds.Err, command, "--bounds: 'sigma9' is not a hyperparameter of this model; known: sigma2, length2, sigma3, length3, ");
+        }
+
         Assert.False(File.Exists(P("m.gpff")));
     }
 

@@ -197,8 +197,8 @@ public class TrainPredictCommandTests : IDisposable
         (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--labels", "energy,charges");
         Assert.Contains("unknown label kind 'charges'", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "lenght3=0.1:1");
-        Assert.Equal(1, code);
-        Assert.Contains("Bounds are given for 'lenght3', which is not a hyperparameter of this model", stderr);
+        Assert.Equal(CommandLine.UsageExitCode, code);
+        Assert.Contains("--bounds: 'lenght3' is not a hyperparameter of this model", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--fit", "--bounds", "length3=1:0.1");
         Assert.Contains("must read name=lower:upper with 0 < lower ≤ upper", stderr);
         (code, _, stderr) = Cli.Run("train", data, "-o", "x.gpff", "--cutoff-3", "6");

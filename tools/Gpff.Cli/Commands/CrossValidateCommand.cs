@@ -84,6 +84,8 @@ public sealed class CrossValidateCommand : ICommand
             settings = settings.WithPerPairGroups(frames.SelectMany(f => f.AtomicNumbers.ToArray()));
         }
 
+        TrainCommand.CheckBoundNames(bounds, settings);
+
         string recipe = fit
             ? $"--fit, objective {FitArguments.Word(fitOptions.Objective)}, length prior {(fitOptions.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none")}{(pairGroups ? ", per-pair groups" : "")}"
             : "fixed hyperparameters";

@@ -182,6 +182,7 @@ public sealed class TrainCommand : ICommand
 
         var (train, held) = Split(frames, holdout);
         settings = kernelOptions.Apply(settings, train);
+        CheckBoundNames(bounds, settings);
         if (fit && sparse == 0 && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
         {
             throw new UsageException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
@@ -358,6 +359,16 @@ public sealed class TrainCommand : ICommand
         }
 
         return result;
+    }
+
+    /// <summary>--bounds may only name hyperparameters of the model being trained (its kernel's and the noises).</summary>
+    internal static void CheckBoundNames(IReadOnlyDictionary<string, (double Lower, double Upper)> bounds, ForceFieldSettings settings)
+    {
+        var known = settings.BuildKernel().HyperparameterNames.Concat(NoiseLevels.Names).ToList();
+        foreach (var name in bounds.Keys.Where(k => !known.Contains(k, StringComparer.Ordinal)))
+        {
+            throw new UsageException($"--bounds: '{name}' is not a hyperparameter of this model; known: {string.Join(", ", known)}.");
+        }
     }
 
     internal static LabelKinds ParseLabels(string? text)
