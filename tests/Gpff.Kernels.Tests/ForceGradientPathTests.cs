@@ -11,19 +11,14 @@ namespace Gpff.Kernels.Tests;
 /// </summary>
 public class ForceGradientPathTests
 {
-    private static readonly TwoBodyKernel Two = new(3.6, 0.9, 0.7, groups: [new SpeciesGroup(["Rh-O"], 1.1, 0.6)]);
-    private static readonly ThreeBodyKernel Three = new(3.1, 0.6, 0.8, groups: [new SpeciesGroup(["Rh-Rh-O", "O-Ba-O"], 0.4, 0.9)]);
+    private static readonly TwoBodyKernel Two = KernelPathCases.Two;
+    private static readonly ThreeBodyKernel Three = KernelPathCases.Three;
 
     private delegate void ForceGradientBlock(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients);
 
-    public static TheoryData<string> Cases => new() { "ternary-ternary", "smallcell-binary", "binary-ternary" };
+    public static TheoryData<string> Cases => KernelPathCases.Names;
 
-    private static (Structure A, Structure B) Pair(string name) => name switch
-    {
-        "ternary-ternary" => (TestData.Ternary(61), TestData.Ternary(62)),
-        "smallcell-binary" => (TestData.SmallCell(63), TestData.Binary(64)),
-        _ => (TestData.Binary(65), TestData.Ternary(66)),
-    };
+    private static (Structure A, Structure B) Pair(string name) => KernelPathCases.Pair(name, 61);
 
     [Theory]
     [MemberData(nameof(Cases))]

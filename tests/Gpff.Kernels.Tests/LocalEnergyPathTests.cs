@@ -11,19 +11,14 @@ namespace Gpff.Kernels.Tests;
 /// </summary>
 public class LocalEnergyPathTests
 {
-    private static readonly TwoBodyKernel Two = new(3.6, 0.9, 0.7, groups: [new SpeciesGroup(["Rh-O"], 1.1, 0.6)]);
-    private static readonly ThreeBodyKernel Three = new(3.1, 0.6, 0.8, groups: [new SpeciesGroup(["Rh-Rh-O", "O-Ba-O"], 0.4, 0.9)]);
+    private static readonly TwoBodyKernel Two = KernelPathCases.Two;
+    private static readonly ThreeBodyKernel Three = KernelPathCases.Three;
 
     private delegate void ColumnWithGradients(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> gradients);
 
-    public static TheoryData<string> Cases => new() { "ternary-ternary", "smallcell-binary", "binary-ternary" };
+    public static TheoryData<string> Cases => KernelPathCases.Names;
 
-    private static (Structure A, Structure B) Pair(string name) => name switch
-    {
-        "ternary-ternary" => (TestData.Ternary(91), TestData.Ternary(92)),
-        "smallcell-binary" => (TestData.SmallCell(93), TestData.Binary(94)),
-        _ => (TestData.Binary(95), TestData.Ternary(96)),
-    };
+    private static (Structure A, Structure B) Pair(string name) => KernelPathCases.Pair(name, 91);
 
     [Theory]
     [MemberData(nameof(Cases))]
