@@ -12,13 +12,17 @@
 // usage: dotnet run examples/dft-check-barho.cs -- STUDY_DIR PSEUDO_DIR WORK_DIR [NAME...]
 //   NAME  candidates to recompute (default: BaO-rocksalt RhO2-rutile BaRhO3-3C Ba2RhO4-K2NiF4 BaRhO3-2H); the two
 //         terminals are always included. A candidate whose WORK_DIR/NAME/pw.out already ended is not run again, so
-//         rerunning continues an interrupted check.
-// Environment: PW_COMMAND (default "pw.x"; e.g. "mpirun -np 4 pw.x"), PRESSURE_GPA (default 10).
+//         rerunning continues an interrupted check. A candidate whose GP relaxation failed (the study lists it and
+//         asks for DFT) starts from its unrelaxed structure in the candidates file and is shown with the DFT values
+//         only: the GP gave no number to check.
+// Environment: PW_COMMAND (default "pw.x"; e.g. "mpirun -np 4 pw.x"), PRESSURE_GPA (default 10),
+//   CANDIDATES (default data/barho-candidates.extxyz, relative to the current folder).
 // Cost on one free core: BaO 4 min, the 5–7-atom cells 15–40 min each, BaRhO3-2H (10 atoms) hours.
 #:project ../src/Gpff/Gpff.csproj
 
 using System.Diagnostics;
 using System.Globalization;
+using Gpff;
 using Gpff.IO;
 using Gpff.Phases;
 using Gpff.QuantumEspresso;
@@ -40,9 +44,25 @@ var names = terminals.Concat(args.Length > 3 ? args[3..] : ["BaRhO3-3C", "Ba2RhO
 var relaxed = ExtXyz.Read(Path.Combine(study, $"relaxed-{tag}.extxyz")).ToDictionary(s => (string)s.Info["name"]);
 var gpEntries = PhaseEntryCsv.Read(Path.Combine(study, $"entries-{tag}.csv"));
 var gpCovariance = PhaseEntryCsv.ReadCovariance(Path.Combine(study, $"covariance-{tag}.txt"), gpEntries.Count);
-foreach (string n in names.Where(n => !relaxed.ContainsKey(n)))
+string candidatesFile = Path.GetFullPath(Environment.GetEnvironmentVariable("CANDIDATES") ?? Path.Combine("data", "barho-candidates.extxyz"));
+var start = new Dictionary<string, Structure>(relaxed);
+if (names.Any(n => !relaxed.ContainsKey(n)))
 {
-    Console.Error.WriteLine($"{n}: not among the study's candidates ({string.Join(", ", relaxed.Keys)})");
+    foreach (var c in ExtXyz.Read(candidatesFile).Where(c => !start.ContainsKey(CandidateName(c))))
+    {
+        start[CandidateName(c)] = c;
+    }
+}
+
+foreach (string n in names.Where(n => !start.ContainsKey(n)))
+{
+    Console.Error.WriteLine($"{n}: neither relaxed by the study ({string.Join(", ", relaxed.Keys)}) nor in {candidatesFile}");
+    return 2;
+}
+
+foreach (string n in terminals.Where(n => !relaxed.ContainsKey(n)))
+{
+    Console.Error.WriteLine($"{n}: a terminal the study did not relax; the GP hull cannot be compared without it");
     return 2;
 }
 
@@ -75,10 +95,10 @@ foreach (string name in names)
     {
         using (var w = new StreamWriter(Path.Combine(dir, "pw.in")))
         {
-            PwInput.Write(w, relaxed[name].CloneWithoutLabels(), settings);
+            PwInput.Write(w, start[name].CloneWithoutLabels(), settings);
         }
 
-        Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {name}: pw.x vc-relax at {pressure} GPa in {dir}");
+        Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {name}: pw.x vc-relax at {pressure} GPa in {dir}{(relaxed.ContainsKey(name) ? "" : " (GP relaxation failed: from the unrelaxed candidate)")}");
         var psi = new ProcessStartInfo(command[0]) { WorkingDirectory = dir, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (string a in command.Skip(1).Concat(["-in", "pw.in"]))
         {
@@ -106,8 +126,9 @@ foreach (string name in names)
 
 // 2. The DFT hull and the GP's hull over the same candidates.
 Composition[] axes = [Composition.Parse("BaO"), Composition.Parse("RhO2")];
-var dftDiagram = new PhaseDiagram(names.Select(n => new PhaseEntry(n, relaxed[n].HillFormula(), dft[n].EnergyEv, dft[n].VolumeA3)), pressure, axes);
-int[] pick = names.Select(n => gpEntries.FindIndex(e => e.Name == n)).ToArray();
+var dftDiagram = new PhaseDiagram(names.Select(n => new PhaseEntry(n, start[n].HillFormula(), dft[n].EnergyEv, dft[n].VolumeA3)), pressure, axes);
+string[] gpNames = names.Where(n => gpEntries.Any(e => e.Name == n)).ToArray();
+int[] pick = gpNames.Select(n => gpEntries.FindIndex(e => e.Name == n)).ToArray();
 var gpDiagram = new PhaseDiagram(pick.Select(i => gpEntries[i]), pressure, axes);
 var cov = new double[pick.Length, pick.Length];
 for (int a = 0; a < pick.Length; a++)
@@ -123,24 +144,31 @@ var stability = HullUncertainty.Analyze(gpDiagram, cov, new StabilityOptions { S
 // 3. Side by side. σ of a formation enthalpy from the joint covariance: H_f = H_i/N_i − Σ_t c_t H_t/N_t.
 Console.WriteLine(string.Create(inv, $"GP vs DFT at {pressure} GPa (BaO–RhO2; meV/atom)"));
 Console.WriteLine($"{"candidate",-16} {"GP H_f ± σ",16} {"DFT H_f",8} {"Δ/σ",6}  {"GP E_hull [5 %, 95 %]",24} {"DFT E_hull",10}  {"GP p",5} {"DFT",8}  within");
-for (int i = 0; i < names.Length; i++)
+foreach (string n in names.Where(n => !gpNames.Contains(n)))
 {
-    string n = names[i];
+    var d = dftDiagram[n];
+    Console.WriteLine(string.Create(inv,
+        $"{n,-16} {"GP failed",16} {d.FormationEnthalpyPerAtomEv * 1000,8:F1} {"",6}  {"(relaxation failed)",24} {d.EnergyAboveHullEvPerAtom * 1000,10:F1}  {"",5} {(d.IsStable ? "stable" : "unstable"),8}  (no GP value)"));
+}
+
+for (int i = 0; i < gpNames.Length; i++)
+{
+    string n = gpNames[i];
     var g = gpDiagram[n];
     var d = dftDiagram[n];
-    var w = new double[names.Length];
+    var w = new double[gpNames.Length];
     w[i] += 1 / g.Entry.NumAtoms;
     var c = gpDiagram.GetCoordinates(g.Entry.Composition);
     for (int t = 0; t < 2; t++)
     {
-        int ti = Array.IndexOf(names, terminals[t]);
+        int ti = Array.IndexOf(gpNames, terminals[t]);
         w[ti] -= c[t] / gpDiagram[terminals[t]].Entry.NumAtoms;
     }
 
     double var = 0;
-    for (int a = 0; a < names.Length; a++)
+    for (int a = 0; a < gpNames.Length; a++)
     {
-        for (int b = 0; b < names.Length; b++)
+        for (int b = 0; b < gpNames.Length; b++)
         {
             var += w[a] * cov[a, b] * w[b];
         }
@@ -157,3 +185,6 @@ for (int i = 0; i < names.Length; i++)
 
 Console.WriteLine(string.Create(inv, $"pw.x wall time: {dft.Values.Sum(v => v.Seconds) / 60:F1} min this run (candidates already done are not rerun)"));
 return 0;
+
+static string CandidateName(Structure s) =>
+    s.Info.TryGetValue("name", out var n) ? (string)n : s.Info.TryGetValue("config_type", out var c) ? (string)c : "";
