@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
@@ -18,7 +19,7 @@ namespace Gpff.Benchmarks;
 /// forces-only path; its cost grows with the training set). Model: <see cref="GpBenchmarkData"/>'s kernel
 /// (r_c2 = 5.0 Å, r_c3 = 3.5 Å) trained on the forces of the first labels/3 atoms of 64-atom 800 K SW
 /// Si–Ge cells; map built to 10 meV/Å against the GP on 4 rattled training cells (its report is printed
-/// with the build time). Runs in process, so each size is trained and mapped once for all its cases (the
+/// with the build time, and its force error against the GP on <see cref="HeldOutCells"/> held-out cells). Runs in process, so each size is trained and mapped once for all its cases (the
 /// first setup calls every path 40 times so that no size is measured with tier-0 code).
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*MappedGp*'
 /// </summary>
@@ -66,7 +67,10 @@ public class MappedGpBenchmarks
                 double train = sw.Elapsed.TotalSeconds;
                 sw.Restart();
                 var map = MappedForceFieldBuilder.Build(gp, new MappingOptions { MaxValidationStructures = 4 });
-                Console.WriteLine($"// {gp.LabelCount} labels: trained in {train:F1} s, mapped in {sw.Elapsed.TotalSeconds:F1} s: {map.Report}");
+                double mapped = sw.Elapsed.TotalSeconds;
+                var (max, rms) = HeldOutForceError(gp, map);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"// {gp.LabelCount} labels: trained in {train:F1} s, mapped in {mapped:F1} s: {map.Report}; on {HeldOutCells} held-out cells (seed 2): map vs GP max |ΔF| {max * 1000:G4} meV/Å, rms {rms * 1000:G4} meV/Å"));
                 m = (gp, map);
                 Models[ForceLabels] = m;
             }
@@ -92,6 +96,34 @@ public class MappedGpBenchmarks
     }
 
     private static bool _warmed;
+
+    /// <summary>Held-out cells (800 K SW snapshots of seed 2, none in the training set) the map is checked on against the GP.</summary>
+    public const int HeldOutCells = 3;
+
+    /// <summary>The largest and the rms force-component difference between map and GP on the held-out cells, eV/Å.</summary>
+    private static (double Max, double Rms) HeldOutForceError(GaussianProcess gp, MappedForceField map)
+    {
+        double max = 0, sum = 0;
+        int count = 0;
+        foreach (var s in GpBenchmarkData.Snapshots(HeldOutCells, seed: 2))
+        {
+            var cell = s.CloneWithoutLabels();
+            var a = gp.PredictForces(cell).ForcesEvPerA;
+            var b = map.Calculate(cell, CalculatorProperties.Forces).ForcesEvPerA!;
+            for (int i = 0; i < a.Length; i++)
+            {
+                for (int k = 0; k < 3; k++)
+                {
+                    double d = Math.Abs(a[i][k] - b[i][k]);
+                    max = Math.Max(max, d);
+                    sum += d * d;
+                    count++;
+                }
+            }
+        }
+
+        return (max, Math.Sqrt(sum / count));
+    }
 
     /// <summary>An MD step with the map (forces only, as the integrators ask).</summary>
     [Benchmark(OperationsPerInvoke = Steps)]

@@ -48,47 +48,54 @@ public static class MappedForceFieldFile
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeFile.WriteAtomic(path, stream =>
+        SafeFile.WriteAtomic(path, stream => Write(map, stream, metadata, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Writes a map in this format (the bytes of a whole file) to a stream: the body of <see cref="Save"/> and of the map section of a model file.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="stream">Where to write.</param>
+    /// <param name="metadata">Free key/value provenance.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    internal static void Write(MappedForceField map, Stream stream, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Put(ReadOnlySpan<byte> bytes)
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            void Put(ReadOnlySpan<byte> bytes)
+            stream.Write(bytes);
+            hash.AppendData(bytes);
+        }
+
+        Put(Magic);
+        Span<byte> b8 = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
+        Put(b8[..4]);
+        var header = Header(map, metadata);
+        BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
+        Put(b8);
+        Put(header);
+        foreach (var p in map.PairMaps)
+        {
+            PutDoubles(p.Spline.Coefficients);
+        }
+
+        foreach (var t in map.TripletMaps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            PutDoubles(t.Spline.Coefficients);
+        }
+
+        stream.Write(hash.GetHashAndReset());
+
+        void PutDoubles(ReadOnlySpan<double> values)
+        {
+            var buffer = new byte[8 * values.Length];
+            for (int i = 0; i < values.Length; i++)
             {
-                stream.Write(bytes);
-                hash.AppendData(bytes);
+                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), values[i]);
             }
 
-            Put(Magic);
-            Span<byte> b8 = stackalloc byte[8];
-            BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
-            Put(b8[..4]);
-            var header = Header(map, metadata);
-            BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
-            Put(b8);
-            Put(header);
-            foreach (var p in map.PairMaps)
-            {
-                PutDoubles(p.Spline.Coefficients);
-            }
-
-            foreach (var t in map.TripletMaps)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                PutDoubles(t.Spline.Coefficients);
-            }
-
-            stream.Write(hash.GetHashAndReset());
-
-            void PutDoubles(ReadOnlySpan<double> values)
-            {
-                var buffer = new byte[8 * values.Length];
-                for (int i = 0; i < values.Length; i++)
-                {
-                    BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), values[i]);
-                }
-
-                Put(buffer);
-            }
-        }, cancellationToken);
+            Put(buffer);
+        }
     }
 
     /// <summary>Loads a map saved by <see cref="Save"/>.</summary>
@@ -104,6 +111,19 @@ public static class MappedForceFieldFile
         }
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Read(stream, stream.Length, path);
+    }
+
+    /// <summary>
+    /// Reads a map in this format from the next <paramref name="length"/> bytes of a stream (a whole file,
+    /// or the map section of a model file).
+    /// </summary>
+    /// <param name="stream">Positioned at the magic.</param>
+    /// <param name="length">Bytes of the map.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <exception cref="ModelFileException">Not a map, a future format version, or damaged (the message says which).</exception>
+    internal static MappedForceField Read(Stream stream, long length, string path)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Get(Span<byte> buffer)
         {
@@ -131,9 +151,9 @@ public static class MappedForceFieldFile
 
             Get(b8);
             long headerLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
-            if (headerLength <= 0 || headerLength > stream.Length)
+            if (headerLength <= 0 || headerLength > length)
             {
-                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {stream.Length}-byte file (damaged file).");
+                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {length}-byte map (damaged file).");
             }
 
             var header = new byte[headerLength];
@@ -141,9 +161,9 @@ public static class MappedForceFieldFile
             var parsed = ParseHeader(path, header);
             long coefficients = parsed.Pairs.Sum(p => (long)p.Points[0] + 2) + parsed.Triplets.Sum(t => (long)(t.Points[0] + 2) * (t.Points[1] + 2) * (t.Points[2] + 2));
             long expected = 8 + 4 + 8 + headerLength + 8 * coefficients + 32;
-            if (expected != stream.Length)
+            if (expected != length)
             {
-                throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {coefficients} spline coefficients, i.e. {expected} bytes (truncated or damaged file).");
+                throw new ModelFileException(path, $"the map has {length} bytes but its header announces {coefficients} spline coefficients, i.e. {expected} bytes (truncated or damaged file).");
             }
 
             double[] Doubles(long count)
