@@ -172,9 +172,9 @@ public sealed class MappedForceField : ICalculator
             {
                 int a = Index(v.Species1, "pair variance map"), b = Index(v.Species2, "pair variance map");
                 var mean = _pairTable[a * s + b] ?? throw new ArgumentException($"The variance map of {Elements.Symbol(v.Species1)}-{Elements.Symbol(v.Species2)} pairs has no mean map.", nameof(variance));
-                if (v.Components.Any(c => c.LowerA != mean.Spline.LowerA || c.UpperA != mean.Spline.UpperA))
+                if (v.Components.Any(c => c.LowerA != mean.Spline.LowerA || c.UpperA != mean.Spline.UpperA || c.Points != mean.Spline.Points))
                 {
-                    throw new ArgumentException($"The variance map of {mean.Name} pairs does not cover the grid of its mean map.", nameof(variance));
+                    throw new ArgumentException($"The variance map of {mean.Name} pairs is not on the grid of its mean map.", nameof(variance));
                 }
 
                 _pairVariance[a * s + b] = _pairVariance[b * s + a] = v;
@@ -184,9 +184,9 @@ public sealed class MappedForceField : ICalculator
             {
                 int c = Index(v.CentralSpecies, "triplet variance map"), a = Index(v.Species1, "triplet variance map"), b = Index(v.Species2, "triplet variance map");
                 var mean = _tripletTable[(c * s + a) * s + b] ?? throw new ArgumentException($"A triplet variance map has no mean map.", nameof(variance));
-                if (v.Components.Any(x => !x.LowerA.SequenceEqual(mean.Spline.LowerA) || !x.UpperA.SequenceEqual(mean.Spline.UpperA)))
+                if (v.Components.Any(x => !x.LowerA.SequenceEqual(mean.Spline.LowerA) || !x.UpperA.SequenceEqual(mean.Spline.UpperA) || !x.Points.SequenceEqual(mean.Spline.Points)))
                 {
-                    throw new ArgumentException($"The variance map of {mean.Name} triplets does not cover the grid of its mean map.", nameof(variance));
+                    throw new ArgumentException($"The variance map of {mean.Name} triplets is not on the grid of its mean map.", nameof(variance));
                 }
 
                 _tripletVariance[(c * s + a) * s + b] = v;

@@ -109,6 +109,63 @@ public class MappedVarianceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheVarianceMapRoundTripsBitForBitInItsOwnFileAndInTheModelFile()
+    {
+        var (gp, heldOut, map) = BaOWithPrior.Value;
+        var dir = Directory.CreateTempSubdirectory("gpff-mgp-var-");
+        try
+        {
+            string alone = Path.Combine(dir.FullName, "bao" + MappedForceFieldFile.Extension);
+            MappedForceFieldFile.Save(map, alone);
+            string model = Path.Combine(dir.FullName, "bao.gpff");
+            ModelFile.Save(gp, model, null, LabelKinds.All, map);
+            ModelFile.Load(model, null, out _, out var fromModel);
+            foreach (var back in new[] { MappedForceFieldFile.Load(alone), fromModel! })
+            {
+                var v = back.Variance!;
+                Assert.Equal(map.Variance!.Rank, v.Rank);
+                Assert.Equal(map.Variance.Kernel.ToJson(), v.Kernel.ToJson());
+                Assert.Equal(map.Variance.ReferenceSpecies, v.ReferenceSpecies);
+                Assert.True(map.Variance.ReferenceProjection.SequenceEqual(v.ReferenceProjection));
+                Assert.True(map.Variance.ReferenceCovarianceEv2.SequenceEqual(v.ReferenceCovarianceEv2));
+                Assert.Equal(map.Variance.Report, v.Report);
+                foreach (var s in heldOut)
+                {
+                    var a = map.Calculate(s, CalculatorProperties.Energy | CalculatorProperties.LocalEnergies | CalculatorProperties.Uncertainty);
+                    var b = back.Calculate(s, CalculatorProperties.Energy | CalculatorProperties.LocalEnergies | CalculatorProperties.Uncertainty);
+                    Assert.Equal(a.EnergyStdEv, b.EnergyStdEv);
+                    Assert.Equal(a.LocalEnergiesStdEv, b.LocalEnergiesStdEv);
+                }
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void AFormatVersion1MapStillLoadsWithoutVariance()
+    {
+        // Written by gpff map (format 1) from data/model-format-v4.gpff with the defaults.
+        var path = Path.Combine(AppContext.BaseDirectory, "data", "mapped-format-v1.gpffmap");
+        Assert.Equal(1, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(path).AsSpan(8)));
+        var map = MappedForceFieldFile.Load(path);
+        Assert.Null(map.Variance);
+        Assert.Equal(3, map.PairMaps.Count);
+
+        // It is the map of that model: forces within the map's own reported error of the GP's.
+        var gp = ModelFile.Load(Path.Combine(AppContext.BaseDirectory, "data", "model-format-v4.gpff"));
+        var s = gp.Training[0].Structure.CloneWithoutLabels();
+        s.Positions[0] += new Geometry.Vec3(0.02, -0.01, 0.015);
+        var f = map.Calculate(s, CalculatorProperties.Forces).ForcesEvPerA!;
+        var g = gp.PredictForces(s).ForcesEvPerA;
+        double err = f.Zip(g, (x, y) => Math.Max(Math.Abs(x.X - y.X), Math.Max(Math.Abs(x.Y - y.Y), Math.Abs(x.Z - y.Z)))).Max();
+        Assert.True(err <= map.Report!.ToleranceEvPerA, $"{err} eV/Å");
+        Assert.True(g.Max(x => x.Length) > 10 * err, "the forces compared are not negligible");
+    }
+
+    [Fact]
     public void ForceUncertaintyOrAMapWithoutVarianceIsAClearError()
     {
         var (_, heldOut, map) = BaRhO.Value;
