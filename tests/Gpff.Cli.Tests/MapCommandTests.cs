@@ -30,8 +30,11 @@ public sealed class MapCommandTests : IDisposable
     {
         var (model, heldOut) = Trained();
         var output = Path.Combine(_dir.FullName, "m.gpffmap");
-        var (code, stdout, stderr) = Cli.Run("map", model, "-o", output, "--tolerance", "0.02", "--validation", heldOut);
+        var lammps = Path.Combine(_dir.FullName, "m.mgp");
+        var (code, stdout, stderr) = Cli.Run("map", model, "-o", output, "--tolerance", "0.02", "--validation", heldOut, "--lammps", lammps);
         Assert.True(code == 0, stderr);
+        Assert.Contains($"pair_style mgp file {lammps}", stdout);
+        Assert.StartsWith("# #2bodyarray #3bodyarray", File.ReadAllText(lammps));
         Assert.Contains("tolerance 20 meV/Å met on", stdout);
         Assert.Contains("given validation structures", stdout);
         Assert.Matches(@"\d+ pair maps and \d+ triplet maps written to", stdout);
@@ -73,6 +76,7 @@ public sealed class MapCommandTests : IDisposable
         [
             ([model], "-o MAP.gpffmap is required."),
             ([model, "-o", model], "-o"),
+            ([model, "-o", "x.gpffmap", "--lammps", model], "--lammps"),
             ([model, "-o", "x.gpffmap", "--tolerance", "-0.01"], "--tolerance must be a positive force in eV/Å, got -0.01."),
             ([model, "-o", "x.gpffmap", "--variance", "--std-tolerance", "0"], "--std-tolerance must be a positive energy in eV, got 0."),
             ([model, "-o", "x.gpffmap", "--triplet-points", "3"], "--triplet-points"),

@@ -30,6 +30,8 @@ public sealed class MapCommand : ICommand
         latent, calibrated standard deviations of local and total energies (not of forces), within --std-tolerance
         of the GP's on the validation structures. MAP is a versioned binary file (.gpffmap, see docs/DESIGN.md);
         an output ending in .gpff is instead a copy of MODEL that carries the map (ForceField.Load gives it back).
+        --lammps also writes the mean in the text format of LAMMPS pair_style mgp (FLARE's plugin; pair_coeff * *
+        FILE.mgp Ba O Rh yes yes), whose energies leave out the per-species reference energies.
         Only 2-body and 3-body kernels can be mapped (the B2 many-body kernel cannot). Exit code 1 when a
         tolerance is not met.
         """);
@@ -51,6 +53,7 @@ public sealed class MapCommand : ICommand
         Declare.Whole("max-triplet-points", "N", "largest 3-body grid per axis", Defaults.MaxTripletGridPoints, UniformCubicSpline.MinimumPoints, 128),
         Declare.Number("margin", "Å", "how far below the shortest training distance of each species pair the map starts, Å", Defaults.LowerBoundMarginA),
         Declare.Flag("variance", "map the variance too: standard deviations of local and total energies"),
+        Declare.Text("lammps", "FILE.mgp", "also write the map's mean for LAMMPS pair_style mgp"),
         Declare.Number("std-tolerance", "eV", "with --variance: largest difference of a local-energy standard deviation to the GP's on the validation structures, eV", Defaults.LocalEnergyStdToleranceEv),
     ];
 
@@ -80,6 +83,7 @@ public sealed class MapCommand : ICommand
         }
 
         var validationPath = args.Get("validation");
+        var lammps = args.Get("lammps");
         args.RejectUnknown();
         if (args.Positional.Count != 1)
         {
@@ -94,6 +98,11 @@ public sealed class MapCommand : ICommand
         options.Validate();
         string model = args.Positional[0];
         UsageException.CheckOutput(output, validationPath is null ? [model] : [model, validationPath], "-o");
+        if (lammps is not null)
+        {
+            UsageException.CheckOutput(lammps, validationPath is null ? [model, output] : [model, validationPath, output], "--lammps");
+        }
+
         var ff = ForceField.Load(model, cancellationToken: cancellationToken);
         List<Structure>? validation = null;
         if (validationPath is not null)
@@ -119,6 +128,11 @@ public sealed class MapCommand : ICommand
             MappedForceFieldFile.Save(map, output, new Dictionary<string, string> { ["model"] = Path.GetFileName(model) }, cancellationToken);
         }
 
+        if (lammps is not null)
+        {
+            LammpsMgpFile.Write(map, lammps, cancellationToken);
+        }
+
         foreach (var r in map.Report!.Rounds)
         {
             stdout.WriteLine(r.ToString());
@@ -130,7 +144,7 @@ public sealed class MapCommand : ICommand
             stdout.WriteLine(vr.ToString());
         }
 
-        stdout.WriteLine($"{map.PairMaps.Count} pair maps and {map.TripletMaps.Count} triplet maps{(map.Variance is null ? "" : $" with a rank-{map.Variance.Rank} variance map")} written to {output}{(intoModel ? " (a copy of the model that carries them)" : "")}");
+        stdout.WriteLine($"{map.PairMaps.Count} pair maps and {map.TripletMaps.Count} triplet maps{(map.Variance is null ? "" : $" with a rank-{map.Variance.Rank} variance map")} written to {output}{(intoModel ? " (a copy of the model that carries them)" : "")}{(lammps is null ? "" : $"; pair_style mgp file {lammps}")}");
         return 0;
     }
 }
