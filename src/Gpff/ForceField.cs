@@ -551,7 +551,9 @@ public sealed class ForceField : ILearningCalculator
     /// achieved error. The force field keeps it (<see cref="Mapped"/>, until the model changes) and <see cref="Save"/>
     /// stores it in the model file, so <see cref="Load"/> gives it back without rebuilding; it can also be saved alone
     /// (<see cref="MappedForceFieldFile.Save"/>). Not for the B2 kernels: a many-body descriptor is not a sum over
-    /// pairs and triplets, so it has no map of this kind. No uncertainties: on-the-fly learning needs the GP itself.
+    /// pairs and triplets, so it has no map of this kind. With <see cref="MappingOptions.MapVariance"/> the map also gives
+    /// the latent, calibrated σ of local and total energies (<see cref="MappedVariance"/>); it has no force σ, so on-the-fly
+    /// learning runs on the GP itself.
     /// </summary>
     /// <param name="forceToleranceEvPerA">Largest force-component difference to the GP, eV/Å (overrides <paramref name="options"/>' tolerance).</param>
     /// <param name="options">Grids, lower-bound margin, validation rattle (null: defaults).</param>
