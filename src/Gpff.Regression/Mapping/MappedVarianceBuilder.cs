@@ -243,14 +243,14 @@ internal static class MappedVarianceBuilder
         double maxLocal = 0, maxTotal = 0;
         foreach (var s in validation)
         {
-            var byGp = gp.Predict(s, uncertainty: true, ct);
+            var byGp = gp.Calculate(s, CalculatorProperties.Energy | CalculatorProperties.LocalEnergies | CalculatorProperties.Uncertainty, ct);
             var byMap = map.Calculate(s, CalculatorProperties.Energy | CalculatorProperties.LocalEnergies | CalculatorProperties.Uncertainty, ct);
             for (int i = 0; i < s.AtomCount; i++)
             {
                 maxLocal = Math.Max(maxLocal, Math.Abs(byGp.LocalEnergiesStdEv![i] - byMap.LocalEnergiesStdEv![i]));
             }
 
-            maxTotal = Math.Max(maxTotal, Math.Abs(LatentEnergyStd(gp, byGp.EnergyStdEv, s.AtomCount) - byMap.EnergyStdEv!.Value));
+            maxTotal = Math.Max(maxTotal, Math.Abs(LatentEnergyStd(gp, byGp.EnergyStdEv!.Value, s.AtomCount) - byMap.EnergyStdEv!.Value));
         }
 
         double tol = options.LocalEnergyStdToleranceEv;
