@@ -37,6 +37,15 @@ public sealed partial class GaussianProcess
     private double[]? _referencePosteriorCovariance;         // A⁻¹ = (B⁻¹ + H C⁻¹ Hᵀ)⁻¹, p × p
 
     /// <summary>
+    /// The reference-energy prior's share of a predictive variance, for the mapped GP's variance map: the species
+    /// order, G = L⁻¹Hᵀ (N × p column-major) and A⁻¹ (p × p); null without a prior or before training.
+    /// </summary>
+    internal (IReadOnlyList<int> Species, double[] BasisLower, double[] PosteriorCovariance)? ReferenceVarianceParts =>
+        Options.ReferenceEnergyPrior is null || _basisLower is null || _referencePosteriorCovariance is null
+            ? null
+            : (_referencePriorMean!.Species, _basisLower, _referencePosteriorCovariance);
+
+    /// <summary>
     /// With a <see cref="GaussianProcessOptions.ReferenceEnergyPrior"/>: the prior mean b of the reference
     /// energies (the least-squares fit, or the fixed ones); <see cref="ReferenceEnergies"/> is then the
     /// posterior mean. Null without a prior or before training.

@@ -14,7 +14,9 @@ namespace Gpff.Regression;
 /// hyperparameters, noises named as <see cref="NoiseLevels.Names"/>, prior mean, the label kinds that
 /// further data are added with, label selection of every training structure, the training
 /// structures themselves as extended XYZ text, provenance), then the Cholesky factor L of K + Σ
-/// (packed lower triangle, float64) and α, then a SHA-256 of everything before it. Loading restores
+/// (packed lower triangle, float64) and α, then (format 5 on) the model's mapped GP when one was saved with it
+/// (a whole <see cref="Mapping.MappedForceFieldFile"/> image, its length an int64 after the label count, 0 for
+/// none), then a SHA-256 of everything before it. Loading restores
 /// L and α directly (no refactorisation, only the environments are rebuilt), so a model loads in
 /// O(N²) time. Writing goes to a temporary file that is renamed into place.
 /// </summary>
@@ -29,9 +31,15 @@ public static partial class ModelFile
     /// (<see cref="GaussianProcessOptions.ReferenceEnergyPrior"/>: <c>reference_energies.prior_std_ev_per_atom</c>
     /// and the prior mean <c>prior_mean_ev</c>; <c>values_ev</c> is then the posterior mean). Version 1, 2
     /// and 3 files still load (versions 1 and 2 uncalibrated, all scales 1; version 1: their label kinds
-    /// are those of the training entries; none has a reference prior).
+    /// are those of the training entries; none has a reference prior). Version 5 may carry the model's
+    /// mapped GP (<see cref="Mapping.MappedForceField"/>): after the label count an int64 with the length of the
+    /// map section (0: none), which follows α and is a complete <see cref="Mapping.MappedForceFieldFile"/>
+    /// image (its own magic, version and checksum); older files load without a map.
     /// </summary>
-    public const int FormatVersion = 4;
+    public const int FormatVersion = 5;
+
+    /// <summary>The first format version that can carry a mapped GP.</summary>
+    public const int MappedGpFormatVersion = 5;
 
     /// <summary>The noise keys of format version 1, in <see cref="NoiseLevels.ToArray"/> order.</summary>
     private static readonly string[] Version1NoiseKeys = ["energy_ev_per_atom", "force_ev_per_a", "stress_ev_per_a3"];
@@ -46,14 +54,32 @@ public static partial class ModelFile
     /// <param name="path">Destination; replaced atomically.</param>
     /// <param name="metadata">Free key/value provenance stored in the header (e.g. the training file name).</param>
     /// <param name="labelKinds">The label kinds further data are to be added with (returned by <see cref="Load(string, GaussianProcessOptions?, out LabelKinds, CancellationToken)"/>).</param>
+    /// <param name="mapped">The mapped GP of this model to store with it (<see cref="Load(string, GaussianProcessOptions?, out LabelKinds, out Mapping.MappedForceField?, CancellationToken)"/> returns it), or null.</param>
     /// <exception cref="InvalidOperationException">The model is not trained.</exception>
-    public static void Save(GaussianProcess gp, string path, IReadOnlyDictionary<string, string>? metadata = null, LabelKinds labelKinds = LabelKinds.All)
+    /// <exception cref="ArgumentException">The map has other cutoffs or species than the model (it is not this model's map).</exception>
+    public static void Save(GaussianProcess gp, string path, IReadOnlyDictionary<string, string>? metadata = null, LabelKinds labelKinds = LabelKinds.All,
+        Mapping.MappedForceField? mapped = null)
     {
         ArgumentNullException.ThrowIfNull(gp);
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!gp.IsTrained)
         {
             throw new InvalidOperationException("Only a trained model can be saved: call Train() first.");
+        }
+
+        byte[] map = [];
+        if (mapped is not null)
+        {
+            var species = gp.ReferenceEnergies?.Species ?? [];
+            if (mapped.Descriptor != gp.Kernel.Descriptor || !mapped.Species.Order().SequenceEqual(species.Order()))
+            {
+                throw new ArgumentException($"The mapped GP (cutoffs {mapped.Descriptor.PairCutoffA}/{mapped.Descriptor.TripletCutoffA} Å, species {string.Join(", ", mapped.Species.Select(Elements.Symbol))}) "
+                    + $"is not a map of this model (cutoffs {gp.Kernel.Descriptor.PairCutoffA}/{gp.Kernel.Descriptor.TripletCutoffA} Å, species {string.Join(", ", species.Select(Elements.Symbol))}); nothing was written.", nameof(mapped));
+            }
+
+            using var ms = new MemoryStream();
+            Mapping.MappedForceFieldFile.Write(mapped, ms, null, CancellationToken.None);
+            map = ms.ToArray();
         }
 
         SafeFile.WriteAtomic(path, stream =>
@@ -77,6 +103,8 @@ public static partial class ModelFile
                 int n = gp.LabelCount;
                 BinaryPrimitives.WriteInt32LittleEndian(b8, n);
                 Put(b8[..4]);
+                BinaryPrimitives.WriteInt64LittleEndian(b8, map.Length);
+                Put(b8);
                 var l = gp.Factor!.LowerColumnMajor;
                 var column = new byte[8 * n];
                 for (int j = 0; j < n; j++)
@@ -96,6 +124,7 @@ public static partial class ModelFile
                 }
 
                 Put(column.AsSpan(0, 8 * n));
+                Put(map);
                 stream.Write(hash.GetHashAndReset());
             }
         });
@@ -117,8 +146,20 @@ public static partial class ModelFile
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The trained GP.</returns>
     /// <exception cref="ModelFileException">Not a model file, a future format version, or damaged (the message says which).</exception>
-    public static GaussianProcess Load(string path, GaussianProcessOptions? options, out LabelKinds labelKinds, CancellationToken cancellationToken = default)
+    public static GaussianProcess Load(string path, GaussianProcessOptions? options, out LabelKinds labelKinds, CancellationToken cancellationToken = default) =>
+        Load(path, options, out labelKinds, out _, cancellationToken);
+
+    /// <summary>Loads a model saved by <see cref="Save"/>, with its label kinds and the mapped GP saved with it.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">GP options for the loaded model (threads, jitter policy); the prior mean comes from the file.</param>
+    /// <param name="labelKinds">The label kinds stored with the model (format version 1: the kinds its training entries have).</param>
+    /// <param name="mapped">The mapped GP saved with the model, or null when none was (always for format versions before <see cref="MappedGpFormatVersion"/>).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The trained GP.</returns>
+    /// <exception cref="ModelFileException">Not a model file, a future format version, or damaged (the message says which).</exception>
+    public static GaussianProcess Load(string path, GaussianProcessOptions? options, out LabelKinds labelKinds, out Mapping.MappedForceField? mapped, CancellationToken cancellationToken = default)
     {
+        mapped = null;
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
@@ -178,10 +219,21 @@ public static partial class ModelFile
             Get(header);
             Get(b8[..4]);
             int n = BinaryPrimitives.ReadInt32LittleEndian(b8);
-            long expected = 8 + 4 + 8 + headerLength + 4 + 8L * ((long)n * (n + 1) / 2 + n) + 32;
+            long mapLength = 0;
+            if (version >= MappedGpFormatVersion)
+            {
+                Get(b8);
+                mapLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
+                if (mapLength < 0 || mapLength > stream.Length)
+                {
+                    throw new ModelFileException(path, $"the mapped-GP section length {mapLength} is impossible for a {stream.Length}-byte file (damaged file).");
+                }
+            }
+
+            long expected = 8 + 4 + 8 + headerLength + 4 + (version >= MappedGpFormatVersion ? 8 : 0) + 8L * ((long)n * (n + 1) / 2 + n) + mapLength + 32;
             if (n < 0 || expected != stream.Length)
             {
-                throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {n} labels, i.e. {expected} bytes (truncated or damaged file).");
+                throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {n} labels{(mapLength > 0 ? $" and a {mapLength}-byte mapped GP" : "")}, i.e. {expected} bytes (truncated or damaged file).");
             }
 
             var l = new double[(long)n * n];
@@ -203,12 +255,20 @@ public static partial class ModelFile
                 alpha[i] = BinaryPrimitives.ReadDoubleLittleEndian(column.AsSpan(8 * i));
             }
 
+            var mapBytes = new byte[mapLength];
+            Get(mapBytes);
             var computed = hash.GetHashAndReset();
             var stored = new byte[32];
             stream.ReadExactly(stored);
             if (!computed.AsSpan().SequenceEqual(stored))
             {
                 throw new ModelFileException(path, "the checksum does not match: the file is damaged (changed or corrupted after it was written).");
+            }
+
+            if (mapLength > 0)
+            {
+                using var ms = new MemoryStream(mapBytes, writable: false);
+                mapped = Mapping.MappedForceFieldFile.Read(ms, mapLength, path);
             }
 
             return Build(path, version, header, l, alpha, n, options, out labelKinds, cancellationToken);

@@ -292,6 +292,17 @@ public sealed class ForceField : ILearningCalculator
     /// <summary>Label kinds used when training.</summary>
     public LabelKinds Labels { get; }
 
+    private MappedForceField? _mapped;
+    private double[] _mappedAlpha = [];
+
+    /// <summary>
+    /// The mapped GP of the model as it is now (built by <see cref="ToMapped"/> or loaded with the model by
+    /// <see cref="Load"/>), or null: none was built, or the model changed since (training, added data or a
+    /// refit change α, and a map of the old α would be silently wrong). <see cref="Save"/> stores it in the
+    /// model file.
+    /// </summary>
+    public MappedForceField? Mapped => _mapped is not null && Model.IsTrained && Model.Alpha.SequenceEqual(_mappedAlpha) ? _mapped : null;
+
     /// <summary>Species the model was trained on (atomic numbers), empty before training.</summary>
     public IReadOnlyList<int> Species => Model.ReferenceEnergies?.Species ?? [];
 
@@ -509,20 +520,26 @@ public sealed class ForceField : ILearningCalculator
         return Model.PredictEnergies(structures, cancellationToken);
     }
 
-    /// <summary>Saves the trained force field with its label kinds (see <see cref="ModelFile"/>).</summary>
+    /// <summary>Saves the trained force field with its label kinds and, when it has one, its mapped GP (<see cref="Mapped"/>; see <see cref="ModelFile"/>).</summary>
     /// <param name="path">Destination.</param>
     /// <param name="metadata">Provenance to store.</param>
-    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(Model, path, metadata, Labels);
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(Model, path, metadata, Labels, Mapped);
 
     /// <summary>Loads a force field saved by <see cref="Save"/>.</summary>
     /// <param name="path">The model file.</param>
     /// <param name="options">GP options for the loaded model.</param>
     /// <param name="cancellationToken">Cancellation.</param>
-    /// <returns>The force field, adding further data with the label kinds it was trained with (<see cref="Labels"/>).</returns>
+    /// <returns>The force field, adding further data with the label kinds it was trained with (<see cref="Labels"/>), with its mapped GP (<see cref="Mapped"/>) when one was saved with it.</returns>
     public static ForceField Load(string path, GaussianProcessOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var model = ModelFile.Load(path, options, out var labels, cancellationToken);
-        return new ForceField(model, labels);
+        var model = ModelFile.Load(path, options, out var labels, out var mapped, cancellationToken);
+        var ff = new ForceField(model, labels);
+        if (mapped is not null)
+        {
+            ff.Remember(mapped);
+        }
+
+        return ff;
     }
 
     /// <summary>
@@ -531,8 +548,12 @@ public sealed class ForceField : ILearningCalculator
     /// (see <see cref="MappedForceField"/>). The grids are refined until the map's forces are within
     /// <paramref name="forceToleranceEvPerA"/> of the GP's on validation structures (by default the training
     /// structures rattled, see <see cref="MappingOptions"/>); <see cref="MappedForceField.Report"/> gives the
-    /// achieved error. Save it with <see cref="MappedForceFieldFile.Save"/> next to the model. No uncertainties:
-    /// on-the-fly learning needs the GP itself.
+    /// achieved error. The force field keeps it (<see cref="Mapped"/>, until the model changes) and <see cref="Save"/>
+    /// stores it in the model file, so <see cref="Load"/> gives it back without rebuilding; it can also be saved alone
+    /// (<see cref="MappedForceFieldFile.Save"/>). Not for the B2 kernels: a many-body descriptor is not a sum over
+    /// pairs and triplets, so it has no map of this kind. With <see cref="MappingOptions.MapVariance"/> the map also gives
+    /// the latent, calibrated σ of local and total energies (<see cref="MappedVariance"/>); it has no force σ, so on-the-fly
+    /// learning runs on the GP itself.
     /// </summary>
     /// <param name="forceToleranceEvPerA">Largest force-component difference to the GP, eV/Å (overrides <paramref name="options"/>' tolerance).</param>
     /// <param name="options">Grids, lower-bound margin, validation rattle (null: defaults).</param>
@@ -540,9 +561,21 @@ public sealed class ForceField : ILearningCalculator
     /// <param name="progress">Progress of the grid evaluation.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <exception cref="MappingToleranceException">The tolerance is not met at the largest grids allowed.</exception>
+    /// <exception cref="NotSupportedException">The kernel is not a 2-body / 3-body one (e.g. B2).</exception>
     public MappedForceField ToMapped(double forceToleranceEvPerA = MappingOptions.DefaultForceToleranceEvPerA, MappingOptions? options = null,
-        IEnumerable<Structure>? validation = null, IProgress<MappingProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        MappedForceFieldBuilder.Build(Model, (options ?? new MappingOptions()) with { ForceToleranceEvPerA = forceToleranceEvPerA }, validation, progress, cancellationToken);
+        IEnumerable<Structure>? validation = null, IProgress<MappingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var map = MappedForceFieldBuilder.Build(Model, (options ?? new MappingOptions()) with { ForceToleranceEvPerA = forceToleranceEvPerA }, validation, progress, cancellationToken);
+        Remember(map);
+        return map;
+    }
+
+    /// <summary>Keeps a map of the model as it is now (α at this moment), so that a later change of the model drops it.</summary>
+    private void Remember(MappedForceField map)
+    {
+        _mapped = map;
+        _mappedAlpha = Model.Alpha.ToArray();
+    }
 
     /// <summary>
     /// Checks, before any prediction allocates, that the species are known to the model (the GP then

@@ -30,8 +30,11 @@ public sealed class MapCommandTests : IDisposable
     {
         var (model, heldOut) = Trained();
         var output = Path.Combine(_dir.FullName, "m.gpffmap");
-        var (code, stdout, stderr) = Cli.Run("map", model, "-o", output, "--tolerance", "0.02", "--validation", heldOut);
+        var lammps = Path.Combine(_dir.FullName, "m.mgp");
+        var (code, stdout, stderr) = Cli.Run("map", model, "-o", output, "--tolerance", "0.02", "--validation", heldOut, "--lammps", lammps);
         Assert.True(code == 0, stderr);
+        Assert.Contains($"pair_style mgp file {lammps}", stdout);
+        Assert.StartsWith("# #2bodyarray #3bodyarray", File.ReadAllText(lammps));
         Assert.Contains("tolerance 20 meV/Å met on", stdout);
         Assert.Contains("given validation structures", stdout);
         Assert.Matches(@"\d+ pair maps and \d+ triplet maps written to", stdout);
@@ -43,6 +46,28 @@ public sealed class MapCommandTests : IDisposable
     }
 
     [Fact]
+    public void MapWithVarianceIntoAModelFileGivesAModelThatCarriesIt()
+    {
+        var (model, heldOut) = Trained();
+        var output = Path.Combine(_dir.FullName, "m-mapped.gpff");
+        var (code, stdout, stderr) = Cli.Run("map", model, "-o", output, "--tolerance", "0.02", "--variance", "--std-tolerance", "0.002", "--validation", heldOut);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("variance map, rank", stdout);
+        Assert.Contains("tolerance 2 meV met on", stdout);
+        Assert.Contains("(a copy of the model that carries them)", stdout);
+        var ff = ForceField.Load(output);
+        var map = ff.Mapped;
+        Assert.NotNull(map);
+        Assert.NotNull(map.Variance);
+        foreach (var s in ExtXyz.Read(heldOut))
+        {
+            var byGp = ff.Predict(s);
+            var byMap = map.Calculate(s, CalculatorProperties.LocalEnergies | CalculatorProperties.Uncertainty);
+            Assert.True(byGp.LocalEnergiesStdEv!.Zip(byMap.LocalEnergiesStdEv!, (a, b) => Math.Abs(a - b)).Max() <= 0.002);
+        }
+    }
+
+    [Fact]
     public void BadMapArgumentsAreOneLineAndChangeNoFile()
     {
         var (model, heldOut) = Trained();
@@ -51,7 +76,9 @@ public sealed class MapCommandTests : IDisposable
         [
             ([model], "-o MAP.gpffmap is required."),
             ([model, "-o", model], "-o"),
+            ([model, "-o", "x.gpffmap", "--lammps", model], "--lammps"),
             ([model, "-o", "x.gpffmap", "--tolerance", "-0.01"], "--tolerance must be a positive force in eV/Å, got -0.01."),
+            ([model, "-o", "x.gpffmap", "--variance", "--std-tolerance", "0"], "--std-tolerance must be a positive energy in eV, got 0."),
             ([model, "-o", "x.gpffmap", "--triplet-points", "3"], "--triplet-points"),
             ([heldOut, "-o", "x.gpffmap"], "Cannot load model"),
             ([model, "-o", "x.gpffmap", "--tolerance", "1e-9", "--max-triplet-points", "6", "--triplet-points", "6", "--validation", heldOut], "misses the force tolerance"),

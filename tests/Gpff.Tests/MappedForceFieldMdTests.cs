@@ -93,6 +93,40 @@ public class MappedForceFieldMdTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheMapTravelsWithTheModelFileAndIsDroppedWhenTheModelChanges()
+    {
+        var (ff, map) = Trained.Value;
+        Assert.Same(map, ff.Mapped);
+        var dir = Directory.CreateTempSubdirectory("gpff-ff-mgp-");
+        try
+        {
+            string path = Path.Combine(dir.FullName, "sige.gpff");
+            ff.Save(path);
+            var loaded = ForceField.Load(path);
+            Assert.NotNull(loaded.Mapped);
+            var probe = LearningCurveTests.Snapshots(1, seed: 6)[0].CloneWithoutLabels();
+            var a = map.Calculate(probe, CalculatorProperties.EnergyForcesStress);
+            var b = loaded.Mapped.Calculate(probe, CalculatorProperties.EnergyForcesStress);
+            Assert.Equal(a.EnergyEv, b.EnergyEv);
+            Assert.Equal(a.ForcesEvPerA, b.ForcesEvPerA);
+            Assert.Equal(map.Report!.Rounds, loaded.Mapped.Report!.Rounds);
+
+            // New data change α: the old map would now be wrong, so the force field no longer offers or saves it.
+            loaded.Add(LearningCurveTests.Snapshots(1, seed: 7)[0]);
+            Assert.Null(loaded.Mapped);
+            string changed = Path.Combine(dir.FullName, "sige-more.gpff");
+            loaded.Save(changed);
+            Assert.Null(ForceField.Load(changed).Mapped);
+            Regression.ModelFile.Load(changed, null, out _, out var none);
+            Assert.Null(none);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void TheMapRelaxesAStructureLikeTheGpDoes()
     {
         var (ff, map) = Trained.Value;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gpff.Descriptors;
 using Gpff.Geometry;
+using Gpff.Kernels;
 
 namespace Gpff.Regression.Mapping;
 
@@ -59,7 +60,9 @@ public sealed class MapDomainException : InvalidOperationException
 /// (<see cref="PairMap"/>, <see cref="TripletMap"/>) and forces and stress follow from the splines'
 /// analytic derivatives (forces −∂E/∂r, stress (1/V) ∂E/∂ε, ASE sign), so the map conserves energy in MD.
 /// Built by <see cref="MappedForceFieldBuilder.Build"/> to a stated force tolerance against the GP;
-/// saved and loaded by <see cref="MappedForceFieldFile"/>. No uncertainties: the variance is not mapped.
+/// saved and loaded by <see cref="MappedForceFieldFile"/>. With a <see cref="Variance"/> map (built on request,
+/// <see cref="MappingOptions.MapVariance"/>) it also gives the latent, calibrated standard deviations of local
+/// and total energies (<see cref="MappedVariance"/>); force and stress σ are not mapped.
 /// A distance below a map's grid throws <see cref="MapDomainException"/>. Immutable and thread-safe.
 /// </summary>
 public sealed class MappedForceField : ICalculator
@@ -70,6 +73,8 @@ public sealed class MappedForceField : ICalculator
     private readonly PairMap?[] _pairTable;   // [a·S + b]
     private readonly TripletMap?[] _tripletTable; // [(c·S + a)·S + b], a ≤ b by atomic number
     private readonly double[] _pairLower;     // [a·S + b] lower bound of the distance of that pair, +∞ when none
+    private readonly PairVarianceMap?[] _pairVariance;       // [a·S + b]
+    private readonly TripletVarianceMap?[] _tripletVariance; // [(c·S + a)·S + b]
 
     /// <summary>Creates a map from its parts.</summary>
     /// <param name="descriptor">Cutoffs (r_c2 for the pair maps, r_c3 for the triplet maps) and cutoff function of the mapped GP.</param>
@@ -78,8 +83,9 @@ public sealed class MappedForceField : ICalculator
     /// <param name="pairs">The 2-body maps (none when the GP has no 2-body kernel).</param>
     /// <param name="triplets">The 3-body maps (none when the GP has no 3-body kernel).</param>
     /// <param name="report">How the map was built and checked, or null.</param>
+    /// <param name="variance">The variance map (one for every pair and triplet map, on their grids), or null.</param>
     public MappedForceField(DescriptorSettings descriptor, IReadOnlyDictionary<int, double> referenceEnergiesEv, IReadOnlyDictionary<string, double> pairLowerBoundsA,
-        IReadOnlyList<PairMap> pairs, IReadOnlyList<TripletMap> triplets, MappingReport? report = null)
+        IReadOnlyList<PairMap> pairs, IReadOnlyList<TripletMap> triplets, MappingReport? report = null, MappedVariance? variance = null)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
         ArgumentNullException.ThrowIfNull(referenceEnergiesEv);
@@ -157,6 +163,70 @@ public sealed class MappedForceField : ICalculator
         PairMaps = pairs.ToArray();
         TripletMaps = triplets.ToArray();
         Report = report;
+        _pairVariance = new PairVarianceMap?[s * s];
+        _tripletVariance = new TripletVarianceMap?[s * s * s];
+        if (variance is not null)
+        {
+            variance.CheckKernel(descriptor);
+            foreach (var v in variance.PairMaps)
+            {
+                int a = Index(v.Species1, "pair variance map"), b = Index(v.Species2, "pair variance map");
+                var mean = _pairTable[a * s + b] ?? throw new ArgumentException($"The variance map of {Elements.Symbol(v.Species1)}-{Elements.Symbol(v.Species2)} pairs has no mean map.", nameof(variance));
+                if (v.Components.Any(c => c.LowerA != mean.Spline.LowerA || c.UpperA != mean.Spline.UpperA || c.Points != mean.Spline.Points))
+                {
+                    throw new ArgumentException($"The variance map of {mean.Name} pairs is not on the grid of its mean map.", nameof(variance));
+                }
+
+                _pairVariance[a * s + b] = _pairVariance[b * s + a] = v;
+            }
+
+            foreach (var v in variance.TripletMaps)
+            {
+                int c = Index(v.CentralSpecies, "triplet variance map"), a = Index(v.Species1, "triplet variance map"), b = Index(v.Species2, "triplet variance map");
+                var mean = _tripletTable[(c * s + a) * s + b] ?? throw new ArgumentException($"A triplet variance map has no mean map.", nameof(variance));
+                if (v.Components.Any(x => !x.LowerA.SequenceEqual(mean.Spline.LowerA) || !x.UpperA.SequenceEqual(mean.Spline.UpperA) || !x.Points.SequenceEqual(mean.Spline.Points)))
+                {
+                    throw new ArgumentException($"The variance map of {mean.Name} triplets is not on the grid of its mean map.", nameof(variance));
+                }
+
+                _tripletVariance[(c * s + a) * s + b] = v;
+            }
+
+            if (PairMaps.Any(m => _pairVariance[Index(m.Species1, "pair map") * s + Index(m.Species2, "pair map")] is null)
+                || TripletMaps.Any(m => _tripletVariance[(Index(m.CentralSpecies, "triplet map") * s + Index(m.Species1, "triplet map")) * s + Index(m.Species2, "triplet map")] is null))
+            {
+                throw new ArgumentException("The variance map needs a map for every pair and triplet map of the mean.", nameof(variance));
+            }
+        }
+
+        Variance = variance;
+    }
+
+    /// <summary>
+    /// The variance map (latent, calibrated σ of local and total energies), or null when the map was built
+    /// without one (<see cref="MappingOptions.MapVariance"/>).
+    /// </summary>
+    public MappedVariance? Variance { get; }
+
+    /// <summary>This map with another variance map (or none).</summary>
+    /// <param name="variance">The variance map of the same GP, or null.</param>
+    public MappedForceField WithVariance(MappedVariance? variance)
+    {
+        var mu = _species.ToDictionary(z => z, ReferenceEnergyEv);
+        var bounds = new Dictionary<string, double>();
+        foreach (int a in _species)
+        {
+            foreach (int b in _species.Where(b => b >= a))
+            {
+                double v = LowerBoundA(a, b);
+                if (double.IsFinite(v))
+                {
+                    bounds[$"{Elements.Symbol(a)}-{Elements.Symbol(b)}"] = v;
+                }
+            }
+        }
+
+        return new MappedForceField(Descriptor, mu, bounds, PairMaps, TripletMaps, Report, variance);
     }
 
     /// <summary>Cutoffs and cutoff function of the mapped GP (its environments are built with these).</summary>
@@ -174,7 +244,12 @@ public sealed class MappedForceField : ICalculator
     /// <summary>How the map was built and how far it is from the GP on the validation structures (null when not known).</summary>
     public MappingReport? Report { get; }
 
-    /// <summary>Energy, forces, stress and local energies (no uncertainties: the variance is not mapped).</summary>
+    /// <summary>
+    /// Energy, forces, stress and local energies. <see cref="CalculatorProperties.Uncertainty"/> is not listed,
+    /// since forces and stress have no mapped σ; with a <see cref="Variance"/> map, asking for
+    /// <see cref="CalculatorProperties.Energy"/> and/or <see cref="CalculatorProperties.LocalEnergies"/> with
+    /// <see cref="CalculatorProperties.Uncertainty"/> (and no forces or stress) gives their σ.
+    /// </summary>
     public CalculatorProperties ImplementedProperties => CalculatorProperties.Energy | CalculatorProperties.Forces | CalculatorProperties.Stress | CalculatorProperties.LocalEnergies;
 
     /// <summary>The prior mean μ of a species in eV/atom (the constant part of its local energy).</summary>
@@ -195,9 +270,26 @@ public sealed class MappedForceField : ICalculator
     /// <param name="properties">What to compute.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <exception cref="MapDomainException">A distance lies below its map's grid, or a species combination has no map.</exception>
+    /// <exception cref="NotSupportedException">Uncertainty asked without a variance map, or together with forces or stress.</exception>
     public CalculationResult Calculate(Structure structure, CalculatorProperties properties, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(structure);
+        bool uncertainty = properties.HasFlag(CalculatorProperties.Uncertainty);
+        if (uncertainty)
+        {
+            if (Variance is null)
+            {
+                throw new NotSupportedException("This mapped force field has no variance map, so it gives no standard deviations: build it with MappingOptions.MapVariance (gpff map --variance), or use the GP.");
+            }
+
+            if ((properties & (CalculatorProperties.Forces | CalculatorProperties.Stress)) != 0)
+            {
+                throw new NotSupportedException("The mapped force field gives standard deviations of energies and local energies only (force and stress σ are not mapped): ask for Energy | LocalEnergies | Uncertainty, and for forces without Uncertainty, or use the GP.");
+            }
+
+            properties &= ~CalculatorProperties.Uncertainty;
+        }
+
         this.ThrowIfNotImplemented(properties);
         structure.Validate(Structure.DefaultMinimumDistanceA, allowLeftHandedCell: true);
         foreach (int z in structure.AtomicNumbers)
@@ -214,8 +306,17 @@ public sealed class MappedForceField : ICalculator
         Accumulate(env, local, grad, virial, cancellationToken);
         bool stress = properties.HasFlag(CalculatorProperties.Stress) && structure.Pbc.AllPeriodic;
         double inv = stress ? 1.0 / structure.VolumeA3 : 0;
+        double[]? localStd = null;
+        double? energyStd = null;
+        if (uncertainty)
+        {
+            (localStd, energyStd) = EnergyStd(env, properties.HasFlag(CalculatorProperties.Energy), cancellationToken);
+        }
+
         return new CalculationResult
         {
+            EnergyStdEv = properties.HasFlag(CalculatorProperties.Energy) ? energyStd : null,
+            LocalEnergiesStdEv = properties.HasFlag(CalculatorProperties.LocalEnergies) ? localStd : null,
             EnergyEv = properties.HasFlag(CalculatorProperties.Energy) ? local.Sum() : null,
             ForcesEvPerA = properties.HasFlag(CalculatorProperties.Forces) ? grad.Select(g => -1.0 * g).ToArray() : null,
             StressEvPerA3 = stress ? new Voigt(virial[0] * inv, virial[1] * inv, virial[2] * inv, virial[3] * inv, virial[4] * inv, virial[5] * inv) : null,
@@ -338,6 +439,93 @@ public sealed class MappedForceField : ICalculator
         virial[3] += vyz;
         virial[4] += vxz;
         virial[5] += vxy;
+    }
+
+    /// <summary>
+    /// The σ of every local energy and (on request) of the total energy from the variance map: c per atom
+    /// summed over its pairs and triplets, the self terms from the kernel (see <see cref="MappedVariance"/>).
+    /// The environments have passed the mean's domain checks.
+    /// </summary>
+    private (double[] Local, double? Total) EnergyStd(StructureEnvironments env, bool total, CancellationToken ct)
+    {
+        var variance = Variance!;
+        int s = _species.Length, rank = variance.Rank, n = env.AtomCount;
+        var all = Enumerable.Range(0, n).ToArray();
+        var self = new double[1 + n];
+        variance.Kernel.Variance(env, new LabelSelection { Energy = total, LocalEnergyAtoms = all }, self);
+        int selfOffset = total ? 1 : 0;
+        var ref_ = variance.ReferenceSpecies;
+        int p = ref_.Count;
+        var local = new double[n];
+        var sum = new double[rank];
+        var counts = new double[p];
+        var c = new double[rank];
+        var h = new double[p];
+        for (int i = 0; i < n; i++)
+        {
+            if ((i & 15) == 0)
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+
+            Array.Clear(c);
+            var e = env[i];
+            int ci = _index[e.CentralSpecies];
+            var ps = e.PairSpecies;
+            var pr = e.PairDistances;
+            for (int q = 0; q < ps.Length; q++)
+            {
+                var comps = _pairVariance[ci * s + _index[ps[q]]]!.Components;
+                for (int r = 0; r < rank; r++)
+                {
+                    c[r] += comps[r].Evaluate(pr[q], out _);
+                }
+            }
+
+            var ts1 = e.TripletSpecies1;
+            var ts2 = e.TripletSpecies2;
+            var d1 = e.TripletDistances1;
+            var d2 = e.TripletDistances2;
+            var d3 = e.TripletDistances3;
+            for (int t = 0; t < ts1.Length; t++)
+            {
+                var comps = _tripletVariance[(ci * s + _index[ts1[t]]) * s + _index[ts2[t]]]!.Components;
+                for (int r = 0; r < rank; r++)
+                {
+                    c[r] += comps[r].Evaluate(d1[t], d2[t], d3[t], out _, out _, out _);
+                }
+            }
+
+            Array.Clear(h);
+            int k = IndexIn(ref_, e.CentralSpecies);
+            if (k >= 0)
+            {
+                h[k] = 1;
+                counts[k] += 1;
+            }
+
+            local[i] = Math.Sqrt(Math.Max(0, variance.Variance(self[selfOffset + i], c, h)));
+            for (int r = 0; r < rank; r++)
+            {
+                sum[r] += c[r];
+            }
+        }
+
+        double? totalStd = total ? Math.Sqrt(Math.Max(0, variance.Variance(self[0], sum, counts))) : null;
+        return (local, totalStd);
+
+        static int IndexIn(IReadOnlyList<int> list, int z)
+        {
+            for (int k = 0; k < list.Count; k++)
+            {
+                if (list[k] == z)
+                {
+                    return k;
+                }
+            }
+
+            return -1;
+        }
     }
 
     private MapDomainException OutOfDomain(int za, int zb, double r, int atomA, int atomB, int pairIndex, string? why)

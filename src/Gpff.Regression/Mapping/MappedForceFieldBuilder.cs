@@ -60,6 +60,22 @@ public sealed record MappingOptions
     /// <summary>Whether a map that misses the tolerance at the largest grids is an error (default true) or is returned with its <see cref="MappingReport"/>.</summary>
     public bool RequireTolerance { get; init; } = true;
 
+    /// <summary>Default tolerance of the variance map: largest difference of a local-energy σ to the GP's, eV.</summary>
+    public const double DefaultLocalEnergyStdToleranceEv = 0.001;
+
+    /// <summary>
+    /// Whether to map the variance too (default false): <see cref="MappedForceField.Variance"/>, the latent,
+    /// calibrated σ of local and total energies (see <see cref="MappedVariance"/>). Costs a k* and a triangular
+    /// solve per grid point and memory of (grid points) × (training labels) doubles while building.
+    /// </summary>
+    public bool MapVariance { get; init; }
+
+    /// <summary>
+    /// The largest difference of a local-energy standard deviation between the variance map and the GP allowed on the
+    /// validation structures, eV (default <see cref="DefaultLocalEnergyStdToleranceEv"/>); the rank grows until it is met.
+    /// </summary>
+    public double LocalEnergyStdToleranceEv { get; init; } = DefaultLocalEnergyStdToleranceEv;
+
     /// <summary>Threads for the grid evaluation (default: all cores).</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
@@ -75,6 +91,7 @@ public sealed record MappingOptions
         Check(ValidationRattleA >= 0 && ValidationRattleA <= 0.2, nameof(ValidationRattleA), ValidationRattleA, "0 to 0.2 Å");
         Check(MaxValidationStructures >= 1, nameof(MaxValidationStructures), MaxValidationStructures, "at least 1");
         Check(MaxDegreeOfParallelism >= 1, nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "at least 1");
+        Check(LocalEnergyStdToleranceEv > 0 && double.IsFinite(LocalEnergyStdToleranceEv), nameof(LocalEnergyStdToleranceEv), LocalEnergyStdToleranceEv, "a positive number of eV");
 
         static void Check(bool ok, string name, object value, string range)
         {
@@ -140,8 +157,21 @@ public sealed class MappingToleranceException : InvalidOperationException
         Report = report!;
     }
 
-    /// <summary>The report of every build.</summary>
-    public MappingReport Report { get; }
+    /// <summary>Creates the exception for a variance map that misses its tolerance with nothing left out.</summary>
+    /// <param name="report">The variance map's report.</param>
+    public MappingToleranceException(VarianceMapReport report)
+        : base(string.Create(CultureInfo.InvariantCulture,
+            $"The variance map misses its tolerance {report?.ToleranceEv * 1000:G4} meV on local-energy σ with every component kept: {report}. The spline grids limit it: build with a tighter force tolerance or larger starting grids, loosen LocalEnergyStdToleranceEv, or use the GP's σ."))
+    {
+        Report = null;
+        VarianceReport = report;
+    }
+
+    /// <summary>The report of every build of the mean (null when the variance map missed its tolerance).</summary>
+    public MappingReport? Report { get; }
+
+    /// <summary>The variance map's report, when that is what missed its tolerance.</summary>
+    public VarianceMapReport? VarianceReport { get; }
 }
 
 /// <summary>
@@ -219,7 +249,8 @@ public static class MappedForceFieldBuilder
                     throw new MappingToleranceException(report);
                 }
 
-                return mean.Map(n2, n3, bounds, options, null, cancellationToken, report, map);
+                var result = mean.Map(n2, n3, bounds, options, null, cancellationToken, report, map);
+                return options.MapVariance ? MappedVarianceBuilder.Build(gp, mean, result, checks, options, progress, cancellationToken) : result;
             }
 
             if (grow2)
@@ -340,6 +371,8 @@ internal sealed class GpMeanParts
 {
     private readonly AtomEnvironment[] _envs;
     private readonly double[][] _beta;
+    private readonly int[][] _rows;       // per environment and label column: the training label it feeds (−1: none)
+    private readonly double[][] _scales;  // and the factor (1, or 1/V for stress)
     private readonly GaussianProcess _gp;
 
     public GpMeanParts(GaussianProcess gp)
@@ -369,6 +402,8 @@ internal sealed class GpMeanParts
         Descriptor = gp.Kernel.Descriptor;
         var envs = new List<AtomEnvironment>();
         var betas = new List<double[]>();
+        var rows = new List<int[]>();
+        var scales = new List<double[]>();
         var alpha = gp.Alpha;
         int offset = 0;
         foreach (var entry in gp.Training)
@@ -385,10 +420,14 @@ internal sealed class GpMeanParts
             for (int a = 0; a < e.AtomCount; a++)
             {
                 var beta = new double[LocalKernel.EnvironmentLabelCount];
+                var row = new int[LocalKernel.EnvironmentLabelCount];
+                var scale = new double[LocalKernel.EnvironmentLabelCount];
+                Array.Fill(row, -1);
                 bool any = false;
                 if (sel.Energy)
                 {
                     beta[0] = alpha[offset];
+                    (row[0], scale[0]) = (offset, 1);
                     any = true;
                 }
 
@@ -397,6 +436,7 @@ internal sealed class GpMeanParts
                     for (int i = 0; i < 3; i++)
                     {
                         beta[1 + i] = alpha[offset + fr + i];
+                        (row[1 + i], scale[1 + i]) = (offset + fr + i, 1);
                     }
 
                     any = true;
@@ -407,6 +447,7 @@ internal sealed class GpMeanParts
                     for (int v = 0; v < 6; v++)
                     {
                         beta[4 + v] = alpha[offset + sel.StressOffset + v] * inv;
+                        (row[4 + v], scale[4 + v]) = (offset + sel.StressOffset + v, inv);
                     }
 
                     any = true;
@@ -416,6 +457,8 @@ internal sealed class GpMeanParts
                 {
                     envs.Add(e[a]);
                     betas.Add(beta);
+                    rows.Add(row);
+                    scales.Add(scale);
                 }
             }
 
@@ -424,6 +467,27 @@ internal sealed class GpMeanParts
 
         _envs = envs.ToArray();
         _beta = betas.ToArray();
+        _rows = rows.ToArray();
+        _scales = scales.ToArray();
+    }
+
+    /// <summary>k*(x): the covariance, under one kernel part, of the local energy of x with every training label (length N), added to <paramref name="kStar"/>.</summary>
+    public void KStar(LocalKernel part, AtomEnvironment x, Span<double> block, Span<double> kStar)
+    {
+        for (int j = 0; j < _envs.Length; j++)
+        {
+            block.Clear();
+            part.EnvironmentCovariance(x, _envs[j], block, []);
+            var row = _rows[j];
+            var scale = _scales[j];
+            for (int l = 0; l < LocalKernel.EnvironmentLabelCount; l++)
+            {
+                if (row[l] >= 0)
+                {
+                    kStar[row[l]] += block[l] * scale[l];
+                }
+            }
+        }
     }
 
     public TwoBodyKernel? Pair { get; }

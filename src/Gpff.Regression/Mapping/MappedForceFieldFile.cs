@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Gpff.Descriptors;
 using Gpff.IO;
+using Gpff.Kernels;
 
 namespace Gpff.Regression.Mapping;
 
@@ -18,9 +19,14 @@ namespace Gpff.Regression.Mapping;
 /// <c>pair_maps</c> (each: <c>species</c> [two symbols], <c>lower_a</c>, <c>upper_a</c>, <c>points</c>),
 /// <c>triplet_maps</c> (each: <c>species</c> [central, first, second], <c>lower_a</c>, <c>upper_a</c>,
 /// <c>points</c>, three values each, axes r₁, r₂, r₁₂), <c>report</c> (how it was built; optional),
-/// <c>metadata</c> (free strings);</item>
+/// <c>metadata</c> (free strings), and from version 2 on, when the map has a variance map, <c>variance</c>:
+/// <c>rank</c> R, <c>energy_calibration_scale</c>, <c>kernel</c> (the GP's kernel, as in model files: the self
+/// term k(ε, ε) needs its hyperparameters), <c>reference_species</c> (symbols; empty without a reference prior)
+/// and <c>report</c>;</item>
 /// <item>the spline coefficients as float64, map after map in header order: n + 2 per pair map, and
-/// (m₀ + 2)(m₁ + 2)(m₂ + 2) per triplet map, axis 0 slowest;</item>
+/// (m₀ + 2)(m₁ + 2)(m₂ + 2) per triplet map, axis 0 slowest; then, with a variance map, R coefficient sets of
+/// the same size per pair map and per triplet map (component after component, on the mean map's grid),
+/// M = GᵀW (p × R, row-major) and A⁻¹ (p × p) for the p reference species (see <see cref="MappedVariance"/>);</item>
 /// <item>a SHA-256 of everything before it.</item>
 /// </list>
 /// The coefficients are those of uniform cubic B-splines (see <see cref="UniformCubicSpline"/>): on grid
@@ -31,8 +37,11 @@ namespace Gpff.Regression.Mapping;
 /// </summary>
 public static class MappedForceFieldFile
 {
-    /// <summary>The format version this library writes and the newest it reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The format version this library writes and the newest it reads. Version 2 may carry a variance map
+    /// (header <c>variance</c> and its coefficients after the mean's); version 1 files load without one.
+    /// </summary>
+    public const int FormatVersion = 2;
 
     /// <summary>The conventional file extension.</summary>
     public const string Extension = ".gpffmap";
@@ -48,47 +57,77 @@ public static class MappedForceFieldFile
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeFile.WriteAtomic(path, stream =>
-        {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            void Put(ReadOnlySpan<byte> bytes)
-            {
-                stream.Write(bytes);
-                hash.AppendData(bytes);
-            }
+        SafeFile.WriteAtomic(path, stream => Write(map, stream, metadata, cancellationToken), cancellationToken);
+    }
 
-            Put(Magic);
-            Span<byte> b8 = stackalloc byte[8];
-            BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
-            Put(b8[..4]);
-            var header = Header(map, metadata);
-            BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
-            Put(b8);
-            Put(header);
+    /// <summary>Writes a map in this format (the bytes of a whole file) to a stream: the body of <see cref="Save"/> and of the map section of a model file.</summary>
+    /// <param name="map">The map.</param>
+    /// <param name="stream">Where to write.</param>
+    /// <param name="metadata">Free key/value provenance.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    internal static void Write(MappedForceField map, Stream stream, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Put(ReadOnlySpan<byte> bytes)
+        {
+            stream.Write(bytes);
+            hash.AppendData(bytes);
+        }
+
+        Put(Magic);
+        Span<byte> b8 = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
+        Put(b8[..4]);
+        var header = Header(map, metadata);
+        BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
+        Put(b8);
+        Put(header);
+        foreach (var p in map.PairMaps)
+        {
+            PutDoubles(p.Spline.Coefficients);
+        }
+
+        foreach (var t in map.TripletMaps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            PutDoubles(t.Spline.Coefficients);
+        }
+
+        if (map.Variance is { } variance)
+        {
             foreach (var p in map.PairMaps)
             {
-                PutDoubles(p.Spline.Coefficients);
+                foreach (var c in variance.PairMaps.Single(v => v.Species1 == p.Species1 && v.Species2 == p.Species2).Components)
+                {
+                    PutDoubles(c.Coefficients);
+                }
             }
 
             foreach (var t in map.TripletMaps)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                PutDoubles(t.Spline.Coefficients);
-            }
-
-            stream.Write(hash.GetHashAndReset());
-
-            void PutDoubles(ReadOnlySpan<double> values)
-            {
-                var buffer = new byte[8 * values.Length];
-                for (int i = 0; i < values.Length; i++)
+                foreach (var c in variance.TripletMaps.Single(v => v.CentralSpecies == t.CentralSpecies && v.Species1 == t.Species1 && v.Species2 == t.Species2).Components)
                 {
-                    BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), values[i]);
+                    PutDoubles(c.Coefficients);
                 }
-
-                Put(buffer);
             }
-        }, cancellationToken);
+
+            PutDoubles(variance.ReferenceProjection);
+            PutDoubles(variance.ReferenceCovarianceEv2);
+        }
+
+        stream.Write(hash.GetHashAndReset());
+
+        void PutDoubles(ReadOnlySpan<double> values)
+        {
+            var buffer = new byte[8 * values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), values[i]);
+            }
+
+            Put(buffer);
+        }
     }
 
     /// <summary>Loads a map saved by <see cref="Save"/>.</summary>
@@ -104,6 +143,19 @@ public static class MappedForceFieldFile
         }
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Read(stream, stream.Length, path);
+    }
+
+    /// <summary>
+    /// Reads a map in this format from the next <paramref name="length"/> bytes of a stream (a whole file,
+    /// or the map section of a model file).
+    /// </summary>
+    /// <param name="stream">Positioned at the magic.</param>
+    /// <param name="length">Bytes of the map.</param>
+    /// <param name="path">The file, for messages.</param>
+    /// <exception cref="ModelFileException">Not a map, a future format version, or damaged (the message says which).</exception>
+    internal static MappedForceField Read(Stream stream, long length, string path)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Get(Span<byte> buffer)
         {
@@ -131,19 +183,21 @@ public static class MappedForceFieldFile
 
             Get(b8);
             long headerLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
-            if (headerLength <= 0 || headerLength > stream.Length)
+            if (headerLength <= 0 || headerLength > length)
             {
-                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {stream.Length}-byte file (damaged file).");
+                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {length}-byte map (damaged file).");
             }
 
             var header = new byte[headerLength];
             Get(header);
             var parsed = ParseHeader(path, header);
-            long coefficients = parsed.Pairs.Sum(p => (long)p.Points[0] + 2) + parsed.Triplets.Sum(t => (long)(t.Points[0] + 2) * (t.Points[1] + 2) * (t.Points[2] + 2));
+            long meanCoefficients = parsed.Pairs.Sum(p => (long)p.Points[0] + 2) + parsed.Triplets.Sum(t => (long)(t.Points[0] + 2) * (t.Points[1] + 2) * (t.Points[2] + 2));
+            int rank = parsed.Variance?.Rank ?? 0, refs = parsed.Variance?.ReferenceSpecies.Length ?? 0;
+            long coefficients = meanCoefficients * (1 + rank) + (long)refs * rank + (long)refs * refs;
             long expected = 8 + 4 + 8 + headerLength + 8 * coefficients + 32;
-            if (expected != stream.Length)
+            if (expected != length)
             {
-                throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {coefficients} spline coefficients, i.e. {expected} bytes (truncated or damaged file).");
+                throw new ModelFileException(path, $"the map has {length} bytes but its header announces {coefficients} spline coefficients, i.e. {expected} bytes (truncated or damaged file).");
             }
 
             double[] Doubles(long count)
@@ -166,6 +220,25 @@ public static class MappedForceFieldFile
             var pairs = parsed.Pairs.Select(p => new PairMap(p.Species[0], p.Species[1], new UniformCubicSpline(p.Lower[0], p.Upper[0], p.Points[0], Doubles(p.Points[0] + 2)))).ToList();
             var triplets = parsed.Triplets.Select(t => new TripletMap(t.Species[0], t.Species[1], t.Species[2],
                 new TricubicSpline(t.Lower, t.Upper, t.Points, Doubles((long)(t.Points[0] + 2) * (t.Points[1] + 2) * (t.Points[2] + 2))))).ToList();
+            MappedVariance? variance = null;
+            if (parsed.Variance is { } vh)
+            {
+                var pairVariance = parsed.Pairs.Select(p => new PairVarianceMap(p.Species[0], p.Species[1],
+                    Enumerable.Range(0, rank).Select(_ => new UniformCubicSpline(p.Lower[0], p.Upper[0], p.Points[0], Doubles(p.Points[0] + 2))).ToArray())).ToList();
+                var tripletVariance = parsed.Triplets.Select(t => new TripletVarianceMap(t.Species[0], t.Species[1], t.Species[2],
+                    Enumerable.Range(0, rank).Select(_ => new TricubicSpline(t.Lower, t.Upper, t.Points, Doubles((long)(t.Points[0] + 2) * (t.Points[1] + 2) * (t.Points[2] + 2)))).ToArray())).ToList();
+                var projection = Doubles((long)refs * rank);
+                var covariance = Doubles((long)refs * refs);
+                try
+                {
+                    variance = new MappedVariance(vh.Kernel, rank, pairVariance, tripletVariance, vh.EnergyCalibrationScale, vh.ReferenceSpecies, projection, covariance, vh.Report);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ModelFileException(path, $"the variance map is inconsistent: {e.Message}");
+                }
+            }
+
             var computed = hash.GetHashAndReset();
             var stored = new byte[32];
             stream.ReadExactly(stored);
@@ -176,7 +249,7 @@ public static class MappedForceFieldFile
 
             try
             {
-                return new MappedForceField(parsed.Descriptor, parsed.Reference, parsed.Bounds, pairs, triplets, parsed.Report);
+                return new MappedForceField(parsed.Descriptor, parsed.Reference, parsed.Bounds, pairs, triplets, parsed.Report, variance);
             }
             catch (ArgumentException e)
             {
@@ -191,8 +264,10 @@ public static class MappedForceFieldFile
 
     private sealed record MapHeader(int[] Species, double[] Lower, double[] Upper, int[] Points);
 
+    private sealed record VarianceHeader(int Rank, double EnergyCalibrationScale, IKernel Kernel, int[] ReferenceSpecies, VarianceMapReport? Report);
+
     private sealed record ParsedHeader(DescriptorSettings Descriptor, Dictionary<int, double> Reference, Dictionary<string, double> Bounds,
-        List<MapHeader> Pairs, List<MapHeader> Triplets, MappingReport? Report);
+        List<MapHeader> Pairs, List<MapHeader> Triplets, MappingReport? Report, VarianceHeader? Variance);
 
     private static byte[] Header(MappedForceField map, IReadOnlyDictionary<string, string>? metadata)
     {
@@ -277,6 +352,37 @@ public static class MappedForceFieldFile
             }
 
             w.WriteEndObject();
+            if (map.Variance is { } variance)
+            {
+                w.WriteStartObject("variance");
+                w.WriteNumber("rank", variance.Rank);
+                w.WriteNumber("energy_calibration_scale", variance.EnergyCalibrationScale);
+                w.WritePropertyName("kernel");
+                w.WriteRawValue(variance.Kernel.ToJson());
+                w.WriteStartArray("reference_species");
+                foreach (int z in variance.ReferenceSpecies)
+                {
+                    w.WriteStringValue(Elements.Symbol(z));
+                }
+
+                w.WriteEndArray();
+                if (variance.Report is { } vr)
+                {
+                    w.WriteStartObject("report");
+                    w.WriteNumber("tolerance_ev", vr.ToleranceEv);
+                    w.WriteBoolean("met_tolerance", vr.MetTolerance);
+                    w.WriteNumber("full_rank", vr.FullRank);
+                    w.WriteNumber("grid_residual_ev2", vr.GridResidualEv2);
+                    w.WriteNumber("max_local_energy_std_error_ev", vr.MaxLocalEnergyStdErrorEv);
+                    w.WriteNumber("max_energy_std_error_ev", vr.MaxEnergyStdErrorEv);
+                    w.WriteNumber("validation_structures", vr.ValidationStructures);
+                    w.WriteNumber("validation_atoms", vr.ValidationAtoms);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+            }
+
             w.WriteEndObject();
         }
 
@@ -370,7 +476,30 @@ public static class MappedForceFieldFile
                         rounds, r.GetProperty("training_labels").GetInt32());
                 }
 
-                return new ParsedHeader(descriptor, reference, bounds, pairs, triplets, report);
+                VarianceHeader? variance = null;
+                if (root.TryGetProperty("variance", out var v))
+                {
+                    where = "variance";
+                    int rank = v.GetProperty("rank").GetInt32();
+                    if (rank < 1)
+                    {
+                        throw new FormatException($"rank {rank} is not positive");
+                    }
+
+                    var kernel = KernelSerializer.DeserializeAny(v.GetProperty("kernel").GetRawText());
+                    var species = v.GetProperty("reference_species").EnumerateArray().Select(x => Symbol(x.GetString()!)).ToArray();
+                    VarianceMapReport? vreport = null;
+                    if (v.TryGetProperty("report", out var vr))
+                    {
+                        vreport = new VarianceMapReport(vr.GetProperty("tolerance_ev").GetDouble(), vr.GetProperty("met_tolerance").GetBoolean(), rank,
+                            vr.GetProperty("full_rank").GetInt32(), vr.GetProperty("grid_residual_ev2").GetDouble(), vr.GetProperty("max_local_energy_std_error_ev").GetDouble(),
+                            vr.GetProperty("max_energy_std_error_ev").GetDouble(), vr.GetProperty("validation_structures").GetInt32(), vr.GetProperty("validation_atoms").GetInt32());
+                    }
+
+                    variance = new VarianceHeader(rank, v.GetProperty("energy_calibration_scale").GetDouble(), kernel, species, vreport);
+                }
+
+                return new ParsedHeader(descriptor, reference, bounds, pairs, triplets, report, variance);
             }
             catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
             {

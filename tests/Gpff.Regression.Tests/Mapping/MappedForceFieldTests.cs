@@ -216,7 +216,7 @@ public class MappedForceFieldTests(ITestOutputHelper output)
         }));
         Assert.Contains("misses the force tolerance 0.0001 meV/Å", e.Message);
         Assert.Contains("grid 16 (2-body), 6³ (3-body)", e.Message);
-        Assert.False(e.Report.MetTolerance);
+        Assert.False(e.Report!.MetTolerance);
         Assert.True(e.Report.Rounds.Count >= 2);
 
         var bad = Assert.Throws<ArgumentOutOfRangeException>(() => MappedForceFieldBuilder.Build(gp, new MappingOptions { ForceToleranceEvPerA = -1 }));
