@@ -321,16 +321,15 @@ internal sealed class B2Workspace
     }
 
     /// <summary>
-    /// For a covector g over the descriptor, writes g · ∂d/∂r_k (3 values per neighbour k) for every
-    /// neighbour of the loaded environment without forming ∂d/∂r_k: with Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm}
-    /// (g symmetrised over the unordered channel pair, its diagonal doubled), g · ∂d/∂r_k =
-    /// Σ_{n,lm} Ĝ_{s_k N + n, lm} ∂c_{s_k n lm}/∂r_k. Cost O(K²·(l_max + 1)² + neighbours·N·(l_max + 1)²).
+    /// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} of the loaded environment for a covector g over the descriptor
+    /// (g symmetrised over the unordered channel pair, its diagonal doubled): the gradient of g · d with
+    /// respect to the coefficients c, K × (l_max + 1)² values, layout [ν·H + lm].
     /// </summary>
-    public void ContractGradient(ReadOnlySpan<double> g, Span<double> neighborGradients)
+    public void GradientHat(ReadOnlySpan<double> g, Span<double> gHat)
     {
-        int n = _n, h = _h, kk = _k, lmax = _l;
-        var gh = _gHat;
-        Array.Clear(gh);
+        int h = _h, kk = _k, lmax = _l;
+        var gh = gHat[..(kk * h)];
+        gh.Clear();
         var c = _c;
         int p = 0;
         for (int a = 0; a < kk; a++)
@@ -364,7 +363,45 @@ internal sealed class B2Workspace
                 }
             }
         }
+    }
 
+    /// <summary>
+    /// Writes ∂c_{s n lm}/∂r_k,α of neighbour <paramref name="neighbor"/> (s its species channel; the
+    /// coefficients of the other species do not depend on it): 3 × N × (l_max + 1)² values, layout
+    /// [(α·N + n)·H + lm].
+    /// </summary>
+    public void CoefficientGradient(int neighbor, Span<double> dc)
+    {
+        int n = _n, h = _h;
+        var g = _g.AsSpan(neighbor * n, n);
+        var dg = _dg.AsSpan(neighbor * n, n);
+        var y = _y.AsSpan(neighbor * h, h);
+        var dy = _dy.AsSpan(neighbor * 3 * h, 3 * h);
+        double ux = _ux[neighbor], uy = _uy[neighbor], uz = _uz[neighbor];
+        for (int i = 0; i < n; i++)
+        {
+            double gi = g[i], dgi = dg[i];
+            for (int lm = 0; lm < h; lm++)
+            {
+                double yv = y[lm];
+                dc[(0 * n + i) * h + lm] = dgi * ux * yv + gi * dy[3 * lm];
+                dc[(1 * n + i) * h + lm] = dgi * uy * yv + gi * dy[3 * lm + 1];
+                dc[(2 * n + i) * h + lm] = dgi * uz * yv + gi * dy[3 * lm + 2];
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a covector g over the descriptor, writes g · ∂d/∂r_k (3 values per neighbour k) for every
+    /// neighbour of the loaded environment without forming ∂d/∂r_k: with Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm}
+    /// (g symmetrised over the unordered channel pair, its diagonal doubled), g · ∂d/∂r_k =
+    /// Σ_{n,lm} Ĝ_{s_k N + n, lm} ∂c_{s_k n lm}/∂r_k. Cost O(K²·(l_max + 1)² + neighbours·N·(l_max + 1)²).
+    /// </summary>
+    public void ContractGradient(ReadOnlySpan<double> g, Span<double> neighborGradients)
+    {
+        int n = _n, h = _h;
+        var gh = _gHat;
+        GradientHat(g, gh);
         for (int k = 0; k < NeighborCount; k++)
         {
             var gk = _g.AsSpan(k * n, n);
@@ -405,23 +442,7 @@ internal sealed class B2Workspace
         jk[..(3 * d)].Clear();
         // dc[(α·N + i)·H + lm] = ∂c_{s i lm}/∂r_k,α = g'_i û_α Y_lm + g_i ∂Y_lm/∂r_α.
         var dc = _dc;
-        var g = _g.AsSpan(neighbor * n, n);
-        var dg = _dg.AsSpan(neighbor * n, n);
-        var y = _y.AsSpan(neighbor * h, h);
-        var dy = _dy.AsSpan(neighbor * 3 * h, 3 * h);
-        double ux = _ux[neighbor], uy = _uy[neighbor], uz = _uz[neighbor];
-        for (int i = 0; i < n; i++)
-        {
-            double gi = g[i], dgi = dg[i];
-            for (int lm = 0; lm < h; lm++)
-            {
-                double yv = y[lm];
-                dc[(0 * n + i) * h + lm] = dgi * ux * yv + gi * dy[3 * lm];
-                dc[(1 * n + i) * h + lm] = dgi * uy * yv + gi * dy[3 * lm + 1];
-                dc[(2 * n + i) * h + lm] = dgi * uz * yv + gi * dy[3 * lm + 2];
-            }
-        }
-
+        CoefficientGradient(neighbor, dc);
         int lo = _species[neighbor] * n, hi = lo + n;
         var c = _c;
         var jx = jk[..d];

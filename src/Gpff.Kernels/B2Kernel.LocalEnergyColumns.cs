@@ -1,0 +1,705 @@
+using System.Runtime.CompilerServices;
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels;
+
+/// <summary>
+/// The B2 kernel's path for columns that are local energies only (the sparse GP's K_nu, k*u and K_uu):
+/// any label of a structure against the local energy ε_u of an environment u. With q = x̂ᵢ·û and
+/// g = ∂k/∂dᵢ = σ²ζq^{ζ−1}(û − q x̂ᵢ)/|xᵢ|, a force or stress row is g · ∂dᵢ/∂r_k summed over the
+/// neighbours k, and that contraction never needs the descriptor's Jacobian (D = K(K+1)/2·(l_max+1) columns):
+/// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} (K·(l_max+1)² values, linear in g, so Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)))
+/// and then Σ_{n,lm} Ĝ_{s_k n lm} ∂c_{s_k n lm}/∂r_k per neighbour. Per structure the coefficients c and
+/// their neighbour derivatives ∂c/∂r_k (3·N·(l_max+1)² per neighbour) are built once and cached like the
+/// label Jacobians; per column block the inducing units are stored transposed (D × columns, per species),
+/// so Ĝ(û) and the neighbour contractions run as small matrix products vectorised over the inducing
+/// environments. Cost per (training atom × inducing environment of its species):
+/// D + K²(l_max+1)² + neighbours·3N(l_max+1)² multiply-adds, against neighbours·3·D·(more rows) for the
+/// Jacobian path.
+/// </summary>
+public sealed partial class B2Kernel
+{
+    /// <summary>Inducing environments per tile of Ĝ (its K·(l_max+1)² × tile values stay in cache).</summary>
+    private const int TileLanes = 16;
+
+    /// <summary>Column groups are padded to a multiple of this (the widest SIMD vector's lanes).</summary>
+    private const int PadLanes = 8;
+
+    private readonly ConditionalWeakTable<StructureEnvironments, ContractionColumns> _columnCache = new();
+
+    private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<ContractionRows> Side)> _rowCache = [];
+
+    private int[]? _pairRows;
+
+    /// <summary>Whether a selection holds local energies only (the columns the contraction path serves).</summary>
+    private static bool IsLocalEnergiesOnly(LabelSelection sel) => !sel.Energy && !sel.Stress && sel.ForceAtoms.Length == 0;
+
+    /// <summary>
+    /// The rows × columns block for columns that are local energies only, by the Jacobian-free contraction
+    /// (see the class notes); <paramref name="values"/> must be cleared. <paramref name="wide"/> picks
+    /// Vector512 (true) or Vector256.
+    /// </summary>
+    internal void LocalEnergyColumns(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns, Span<double> values, bool wide)
+    {
+        var rowSide = GetContractionRows(a, rows);
+        var colSide = GetContractionColumns(b, columns);
+        if (wide)
+        {
+            Contract<V512>(rowSide, colSide, values, columns.Count);
+        }
+        else
+        {
+            Contract<V256>(rowSide, colSide, values, columns.Count);
+        }
+    }
+
+    /// <summary>Row index in the transposed unit matrices of channel pair (a, b), l = 0: (pair index of (min, max))·(l_max + 1).</summary>
+    private int[] PairRows()
+    {
+        if (_pairRows is { } cached)
+        {
+            return cached;
+        }
+
+        int kk = Settings.ChannelCount, l1 = Settings.AngularMax + 1;
+        var rows = new int[kk * kk];
+        int p = 0;
+        for (int a = 0; a < kk; a++)
+        {
+            for (int b = a; b < kk; b++)
+            {
+                rows[a * kk + b] = p * l1;
+                rows[b * kk + a] = p * l1;
+                p++;
+            }
+        }
+
+        _pairRows = rows;
+        return rows;
+    }
+
+    private ContractionColumns GetContractionColumns(StructureEnvironments e, LabelSelection sel)
+    {
+        var cached = _columnCache.GetValue(e, env => ContractionColumns.Create(env, sel, Settings.Length));
+        return ReferenceEquals(cached.Selection, sel) ? cached : ContractionColumns.Create(e, sel, Settings.Length);
+    }
+
+    private ContractionRows GetContractionRows(StructureEnvironments e, LabelSelection sel)
+    {
+        if (sel.ForceAtoms.Length == 0 && !sel.Stress)
+        {
+            return ContractionRows.Create(e, sel, new B2Workspace(Settings));
+        }
+
+        return Cached(_rowCache, e, sel, () => ContractionRows.Create(e, sel, new B2Workspace(Settings)));
+    }
+
+    private void Contract<TV>(ContractionRows rs, ContractionColumns cs, Span<double> values, int nc)
+        where TV : struct, ISimd<TV>
+    {
+        var st = Settings;
+        int d = st.Length, kk = st.ChannelCount, h = st.HarmonicCount, nh = st.RadialCount * h, z = Power;
+        int kh = kk * h;
+        double s2 = SigmaEv * SigmaEv;
+        int rowCount = rs.RowCount;
+        var pairRows = PairRows();
+        var gh = new double[kh * TileLanes];
+        var v = new double[3 * TileLanes];
+        var centre = new double[3 * TileLanes];
+        var q = new double[TileLanes];
+        var kv = new double[TileLanes];
+        var scale = new double[TileLanes];
+        foreach (var g in cs.Groups)
+        {
+            int bp = g.Padded;
+            var t = new double[rowCount * bp];
+            var stress = rs.StressRow >= 0 ? new double[6 * bp] : null;
+            for (int t0 = 0; t0 < bp; t0 += TileLanes)
+            {
+                int tw = Math.Min(TileLanes, bp - t0);
+                foreach (var env in rs.Environments)
+                {
+                    if (env.Species != g.Species)
+                    {
+                        continue;
+                    }
+
+                    Dots<TV>(env.Unit, g.UnitsT, bp, t0, tw, d, q);
+                    for (int u = 0; u < tw; u++)
+                    {
+                        double qz1 = IntPow(q[u], z - 1);
+                        kv[u] = s2 * qz1 * q[u];
+                        scale[u] = s2 * z * qz1 / env.Norm;
+                    }
+
+                    foreach (int r in env.ValueRows)
+                    {
+                        int o = r * bp + t0;
+                        for (int u = 0; u < tw; u++)
+                        {
+                            t[o + u] += kv[u];
+                        }
+                    }
+
+                    if (env.NeighbourCount == 0)
+                    {
+                        continue;
+                    }
+
+                    GradientHat<TV>(env.Coefficients, g.UnitsT, bp, t0, tw, pairRows, gh);
+
+                    // Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)), a = σ²ζq^{ζ−1}/|xᵢ|.
+                    var uh = env.UnitHat;
+                    for (int j = 0; j < kh; j++)
+                    {
+                        int o = j * tw;
+                        double x = uh[j];
+                        for (int u = 0; u < tw; u++)
+                        {
+                            gh[o + u] = scale[u] * (gh[o + u] - q[u] * x);
+                        }
+                    }
+
+                    bool hasCentre = env.CentreRow >= 0;
+                    if (hasCentre)
+                    {
+                        Array.Clear(centre);
+                    }
+
+                    var dc = env.CoefficientGradients;
+                    var vec = env.Vectors;
+                    for (int k = 0; k < env.NeighbourCount; k++)
+                    {
+                        // v[α, u] = ∂k(xᵢ, u)/∂r_k,α.
+                        Neighbour<TV>(dc, k * 3 * nh, nh, gh, env.ChannelOffset[k], tw, v);
+                        int row = env.NeighbourRow[k];
+                        if (row >= 0)
+                        {
+                            for (int al = 0; al < 3; al++)
+                            {
+                                int o = (row + al) * bp + t0;
+                                for (int u = 0; u < tw; u++)
+                                {
+                                    t[o + u] -= v[al * tw + u];
+                                }
+                            }
+                        }
+
+                        if (hasCentre)
+                        {
+                            for (int u = 0; u < 3 * tw; u++)
+                            {
+                                centre[u] += v[u];
+                            }
+                        }
+
+                        if (stress is not null)
+                        {
+                            double rx = vec[3 * k], ry = vec[3 * k + 1], rz = vec[3 * k + 2];
+                            for (int u = 0; u < tw; u++)
+                            {
+                                double vx = v[u], vy = v[tw + u], vz = v[2 * tw + u];
+                                int o = t0 + u;
+                                stress[o] += vx * rx;
+                                stress[bp + o] += vy * ry;
+                                stress[2 * bp + o] += vz * rz;
+                                stress[3 * bp + o] += vy * rz;
+                                stress[4 * bp + o] += vx * rz;
+                                stress[5 * bp + o] += vx * ry;
+                            }
+                        }
+                    }
+
+                    if (hasCentre)
+                    {
+                        for (int al = 0; al < 3; al++)
+                        {
+                            int o = (env.CentreRow + al) * bp + t0;
+                            for (int u = 0; u < tw; u++)
+                            {
+                                t[o + u] += centre[al * tw + u];
+                            }
+                        }
+                    }
+                }
+            }
+
+            if (stress is not null)
+            {
+                for (int s = 0; s < 6; s++)
+                {
+                    int o = (rs.StressRow + s) * bp;
+                    for (int u = 0; u < bp; u++)
+                    {
+                        t[o + u] += stress[s * bp + u] * rs.InverseVolume;
+                    }
+                }
+            }
+
+            var cols = g.Columns;
+            for (int r = 0; r < rowCount; r++)
+            {
+                int o = r * bp;
+                for (int u = 0; u < cols.Length; u++)
+                {
+                    values[r * nc + cols[u]] = t[o + u];
+                }
+            }
+        }
+    }
+
+    /// <summary>q[u] = x̂ · û_u for the tile's columns: Σ_p x̂_p Uᵀ[p, t0 + u].</summary>
+    private static void Dots<TV>(double[] unit, double[] ut, int bp, int t0, int tw, int d, double[] q)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        int u = 0;
+        for (; u + 2 * w <= tw; u += 2 * w)
+        {
+            TV a0 = TV.Create(0), a1 = TV.Create(0);
+            int o = t0 + u;
+            for (int p = 0; p < d; p++)
+            {
+                var x = TV.Create(unit[p]);
+                a0 = TV.Fma(TV.Load(ut, p * bp + o), x, a0);
+                a1 = TV.Fma(TV.Load(ut, p * bp + o + w), x, a1);
+            }
+
+            a0.Store(q, u);
+            a1.Store(q, u + w);
+        }
+
+        for (; u < tw; u += w)
+        {
+            TV a0 = TV.Create(0);
+            int o = t0 + u;
+            for (int p = 0; p < d; p++)
+            {
+                a0 = TV.Fma(TV.Load(ut, p * bp + o), TV.Create(unit[p]), a0);
+            }
+
+            a0.Store(q, u);
+        }
+    }
+
+    /// <summary>Ĝ(û_u)[ν·H + lm, u] = Σ_ν' û_u(ν, ν', l) c_{ν'lm} (diagonal pair doubled) for the tile's columns, layout [j·tw + u].</summary>
+    private void GradientHat<TV>(double[] c, double[] ut, int bp, int t0, int tw, int[] pairRows, double[] gh)
+        where TV : struct, ISimd<TV>
+    {
+        int kk = Settings.ChannelCount, h = Settings.HarmonicCount, lmax = Settings.AngularMax, w = TV.Count;
+        for (int a = 0; a < kk; a++)
+        {
+            for (int l = 0; l <= lmax; l++)
+            {
+                int mc = 2 * l + 1;
+                for (int ms = 0; ms < mc; ms += 4)
+                {
+                    int lo = l * l + ms;
+                    int cnt = Math.Min(4, mc - ms);
+                    int u = 0;
+                    for (; u + 2 * w <= tw; u += 2 * w)
+                    {
+                        switch (cnt)
+                        {
+                            case 1: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 1, true); break;
+                            case 2: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 2, true); break;
+                            case 3: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 3, true); break;
+                            default: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 4, true); break;
+                        }
+                    }
+
+                    for (; u < tw; u += w)
+                    {
+                        switch (cnt)
+                        {
+                            case 1: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 1, false); break;
+                            case 2: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 2, false); break;
+                            case 3: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 3, false); break;
+                            default: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 4, false); break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One register tile of <see cref="GradientHat{TV}"/>: <paramref name="cnt"/> (1–4) consecutive lm of channel
+    /// <paramref name="a"/> and degree <paramref name="l"/>, one or two vectors of columns, summed over ν'.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HatTile<TV>(double[] c, double[] ut, int bp, int col, int[] pairRows, int a, int l, int lo, int kk, int h,
+        double[] gh, int tw, int u, int cnt, bool two)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        TV zero = TV.Create(0);
+        TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        int pr = a * kk;
+        for (int b = 0; b < kk; b++)
+        {
+            int p = (pairRows[pr + b] + l) * bp + col;
+            double f = b == a ? 2 : 1;
+            int cb = b * h + lo;
+            TV g0 = TV.Load(ut, p);
+            TV g1 = two ? TV.Load(ut, p + w) : zero;
+            TV c0 = TV.Create(f * c[cb]);
+            a0 = TV.Fma(g0, c0, a0);
+            if (two)
+            {
+                b0 = TV.Fma(g1, c0, b0);
+            }
+
+            if (cnt > 1)
+            {
+                TV c1 = TV.Create(f * c[cb + 1]);
+                a1 = TV.Fma(g0, c1, a1);
+                if (two)
+                {
+                    b1 = TV.Fma(g1, c1, b1);
+                }
+            }
+
+            if (cnt > 2)
+            {
+                TV c2 = TV.Create(f * c[cb + 2]);
+                a2 = TV.Fma(g0, c2, a2);
+                if (two)
+                {
+                    b2 = TV.Fma(g1, c2, b2);
+                }
+            }
+
+            if (cnt > 3)
+            {
+                TV c3 = TV.Create(f * c[cb + 3]);
+                a3 = TV.Fma(g0, c3, a3);
+                if (two)
+                {
+                    b3 = TV.Fma(g1, c3, b3);
+                }
+            }
+        }
+
+        int o = (a * h + lo) * tw + u;
+        a0.Store(gh, o);
+        if (two)
+        {
+            b0.Store(gh, o + w);
+        }
+
+        if (cnt > 1)
+        {
+            a1.Store(gh, o + tw);
+            if (two)
+            {
+                b1.Store(gh, o + tw + w);
+            }
+        }
+
+        if (cnt > 2)
+        {
+            a2.Store(gh, o + 2 * tw);
+            if (two)
+            {
+                b2.Store(gh, o + 2 * tw + w);
+            }
+        }
+
+        if (cnt > 3)
+        {
+            a3.Store(gh, o + 3 * tw);
+            if (two)
+            {
+                b3.Store(gh, o + 3 * tw + w);
+            }
+        }
+    }
+
+    /// <summary>v[α·tw + u] = Σ_j ∂c_j/∂r_k,α Ĝ[offset + j, u] for one neighbour (j over its species' N·H coefficients).</summary>
+    private static void Neighbour<TV>(double[] dc, int dcBase, int nh, double[] gh, int offset, int tw, double[] v)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        int u = 0;
+        for (; u + 2 * w <= tw; u += 2 * w)
+        {
+            TV zero = TV.Create(0);
+            TV x0 = zero, y0 = zero, z0 = zero, x1 = zero, y1 = zero, z1 = zero;
+            int o = offset * tw + u;
+            for (int j = 0; j < nh; j++)
+            {
+                TV g0 = TV.Load(gh, o + j * tw);
+                TV g1 = TV.Load(gh, o + j * tw + w);
+                TV dx = TV.Create(dc[dcBase + j]);
+                TV dy = TV.Create(dc[dcBase + nh + j]);
+                TV dz = TV.Create(dc[dcBase + 2 * nh + j]);
+                x0 = TV.Fma(g0, dx, x0);
+                x1 = TV.Fma(g1, dx, x1);
+                y0 = TV.Fma(g0, dy, y0);
+                y1 = TV.Fma(g1, dy, y1);
+                z0 = TV.Fma(g0, dz, z0);
+                z1 = TV.Fma(g1, dz, z1);
+            }
+
+            x0.Store(v, u);
+            x1.Store(v, u + w);
+            y0.Store(v, tw + u);
+            y1.Store(v, tw + u + w);
+            z0.Store(v, 2 * tw + u);
+            z1.Store(v, 2 * tw + u + w);
+        }
+
+        for (; u < tw; u += w)
+        {
+            TV zero = TV.Create(0);
+            TV x0 = zero, y0 = zero, z0 = zero;
+            int o = offset * tw + u;
+            for (int j = 0; j < nh; j++)
+            {
+                TV g0 = TV.Load(gh, o + j * tw);
+                x0 = TV.Fma(g0, TV.Create(dc[dcBase + j]), x0);
+                y0 = TV.Fma(g0, TV.Create(dc[dcBase + nh + j]), y0);
+                z0 = TV.Fma(g0, TV.Create(dc[dcBase + 2 * nh + j]), z0);
+            }
+
+            x0.Store(v, u);
+            y0.Store(v, tw + u);
+            z0.Store(v, 2 * tw + u);
+        }
+    }
+
+    /// <summary>One structure's environments as the contraction path uses them.</summary>
+    private sealed class ContractionRows
+    {
+        public required ContractionEnvironment[] Environments { get; init; }
+
+        public required int RowCount { get; init; }
+
+        /// <summary>The first stress row, or −1 without stress labels.</summary>
+        public required int StressRow { get; init; }
+
+        public required double InverseVolume { get; init; }
+
+        public static ContractionRows Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
+        {
+            int n = s.AtomCount;
+            var settings = w.Settings;
+            int d = settings.Length, h = settings.HarmonicCount, nh = settings.RadialCount * h, kh = settings.ChannelCount * h;
+            var forceRow = new int[n];
+            Array.Fill(forceRow, -1);
+            for (int k = 0; k < sel.ForceAtoms.Length; k++)
+            {
+                forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
+            }
+
+            var localRow = new int[n];
+            Array.Fill(localRow, -1);
+            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+            {
+                localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
+            }
+
+            var list = new List<ContractionEnvironment>();
+            var keep = new List<int>();
+            for (int i = 0; i < n; i++)
+            {
+                var e = s[i];
+                if (sel.ForceAtoms.Length > 0 && e.CentralAtom != i)
+                {
+                    throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {i} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
+                }
+
+                if (!(e.B2Norm >= EmptyNorm))
+                {
+                    continue;
+                }
+
+                var value = new List<int>(2);
+                if (sel.Energy)
+                {
+                    value.Add(0);
+                }
+
+                if (localRow[i] >= 0)
+                {
+                    value.Add(localRow[i]);
+                }
+
+                int centreRow = sel.ForceAtoms.Length > 0 ? forceRow[e.CentralAtom] : -1;
+                var nb = e.ManyBodyNeighbors;
+                keep.Clear();
+                for (int k = 0; k < nb.Length; k++)
+                {
+                    if (centreRow >= 0 || sel.Stress || forceRow[nb[k]] >= 0)
+                    {
+                        keep.Add(k);
+                    }
+                }
+
+                if (value.Count == 0 && keep.Count == 0)
+                {
+                    continue;
+                }
+
+                var unit = new double[d];
+                var b2 = e.B2;
+                double inv = 1 / e.B2Norm;
+                for (int p = 0; p < d; p++)
+                {
+                    unit[p] = b2[p] * inv;
+                }
+
+                int m = keep.Count;
+                var neighbourRow = new int[m];
+                var channel = new int[m];
+                var vectors = new double[3 * m];
+                var dc = new double[3 * nh * m];
+                double[] coefficients = [], unitHat = [];
+                if (m > 0)
+                {
+                    w.Load(e);
+                    coefficients = w.Coefficients.ToArray();
+                    unitHat = new double[kh];
+                    w.GradientHat(unit, unitHat);
+                    var channels = e.ManyBodySpeciesChannels;
+                    for (int j = 0; j < m; j++)
+                    {
+                        int k = keep[j];
+                        neighbourRow[j] = forceRow[nb[k]];
+                        channel[j] = channels[k] * nh;
+                        var r = e.ManyBodyVector(k);
+                        vectors[3 * j] = r.X;
+                        vectors[3 * j + 1] = r.Y;
+                        vectors[3 * j + 2] = r.Z;
+                        w.CoefficientGradient(k, dc.AsSpan(3 * nh * j, 3 * nh));
+                    }
+                }
+
+                list.Add(new ContractionEnvironment
+                {
+                    Species = e.CentralSpecies,
+                    Norm = e.B2Norm,
+                    Unit = unit,
+                    ValueRows = [.. value],
+                    CentreRow = centreRow,
+                    NeighbourCount = m,
+                    NeighbourRow = neighbourRow,
+                    ChannelOffset = channel,
+                    Vectors = vectors,
+                    CoefficientGradients = dc,
+                    Coefficients = coefficients,
+                    UnitHat = unitHat,
+                });
+            }
+
+            return new ContractionRows
+            {
+                Environments = [.. list],
+                RowCount = sel.Count,
+                StressRow = sel.Stress ? sel.StressOffset : -1,
+                InverseVolume = sel.Stress ? 1 / s.VolumeA3 : 0,
+            };
+        }
+    }
+
+    /// <summary>One environment of <see cref="ContractionRows"/>.</summary>
+    private sealed class ContractionEnvironment
+    {
+        public required int Species { get; init; }
+
+        public required double Norm { get; init; }
+
+        /// <summary>x̂ = d/|d|.</summary>
+        public required double[] Unit { get; init; }
+
+        /// <summary>Rows that receive the local energy itself (total energy, own local energy).</summary>
+        public required int[] ValueRows { get; init; }
+
+        /// <summary>The first force row of the central atom, or −1.</summary>
+        public required int CentreRow { get; init; }
+
+        /// <summary>Neighbours kept (those whose derivative some row needs).</summary>
+        public required int NeighbourCount { get; init; }
+
+        /// <summary>Per kept neighbour: its atom's first force row, or −1.</summary>
+        public required int[] NeighbourRow { get; init; }
+
+        /// <summary>Per kept neighbour: s_k·N·H, the first Ĝ row of its species.</summary>
+        public required int[] ChannelOffset { get; init; }
+
+        /// <summary>Per kept neighbour: its vector from the centre (Å), 3 values.</summary>
+        public required double[] Vectors { get; init; }
+
+        /// <summary>Per kept neighbour: ∂c_{s n lm}/∂r_k,α, 3·N·H values.</summary>
+        public required double[] CoefficientGradients { get; init; }
+
+        /// <summary>The coefficients c, K·H values (empty without kept neighbours).</summary>
+        public required double[] Coefficients { get; init; }
+
+        /// <summary>Ĝ(x̂), K·H values (empty without kept neighbours).</summary>
+        public required double[] UnitHat { get; init; }
+    }
+
+    /// <summary>A set of column environments (local energies) grouped by central species, units transposed.</summary>
+    private sealed class ContractionColumns
+    {
+        public required LabelSelection Selection { get; init; }
+
+        public required ColumnGroup[] Groups { get; init; }
+
+        public static ContractionColumns Create(StructureEnvironments s, LabelSelection sel, int d)
+        {
+            var bySpecies = new SortedDictionary<int, List<(int Column, AtomEnvironment Env)>>();
+            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+            {
+                var e = s[sel.LocalEnergyAtoms[k]];
+                if (!(e.B2Norm >= EmptyNorm))
+                {
+                    continue;
+                }
+
+                if (!bySpecies.TryGetValue(e.CentralSpecies, out var list))
+                {
+                    bySpecies[e.CentralSpecies] = list = [];
+                }
+
+                list.Add((sel.LocalEnergyOffset + k, e));
+            }
+
+            var groups = new List<ColumnGroup>();
+            foreach (var (species, list) in bySpecies)
+            {
+                int bp = (list.Count + PadLanes - 1) / PadLanes * PadLanes;
+                var ut = new double[d * bp];
+                for (int u = 0; u < list.Count; u++)
+                {
+                    var b2 = list[u].Env.B2;
+                    double inv = 1 / list[u].Env.B2Norm;
+                    for (int p = 0; p < d; p++)
+                    {
+                        ut[p * bp + u] = b2[p] * inv;
+                    }
+                }
+
+                groups.Add(new ColumnGroup { Species = species, Columns = list.Select(x => x.Column).ToArray(), Padded = bp, UnitsT = ut });
+            }
+
+            return new ContractionColumns { Selection = sel, Groups = [.. groups] };
+        }
+    }
+
+    private sealed class ColumnGroup
+    {
+        public required int Species { get; init; }
+
+        /// <summary>Column label of each member.</summary>
+        public required int[] Columns { get; init; }
+
+        /// <summary>Members padded to a multiple of <see cref="PadLanes"/>.</summary>
+        public required int Padded { get; init; }
+
+        /// <summary>The members' unit descriptors, D × Padded (zeros in the padding).</summary>
+        public required double[] UnitsT { get; init; }
+    }
+}
