@@ -365,6 +365,34 @@ internal sealed class B2Workspace
         }
     }
 
+    /// <summary>Values per neighbour written by <see cref="NeighborBasis"/>: 2N + 4(l_max + 1)² + 3.</summary>
+    public int NeighborBasisLength => 2 * _n + 4 * _h + 3;
+
+    /// <summary>
+    /// Writes what ∂c/∂r_k of neighbour <paramref name="neighbor"/> is made of, ∂c_{s n lm}/∂r_k,α = g'_n û_α Y_lm + g_n ∂Y_lm/∂r_α:
+    /// [g_n (N), g'_n (N), Y_lm (H), ∂Y_lm/∂x (H), ∂Y_lm/∂y (H), ∂Y_lm/∂z (H), û (3)], <see cref="NeighborBasisLength"/> values.
+    /// </summary>
+    public void NeighborBasis(int neighbor, Span<double> packed)
+    {
+        int n = _n, h = _h;
+        _g.AsSpan(neighbor * n, n).CopyTo(packed);
+        _dg.AsSpan(neighbor * n, n).CopyTo(packed[n..]);
+        _y.AsSpan(neighbor * h, h).CopyTo(packed[(2 * n)..]);
+        var dy = _dy.AsSpan(neighbor * 3 * h, 3 * h);
+        int o = 2 * n + h;
+        for (int lm = 0; lm < h; lm++)
+        {
+            packed[o + lm] = dy[3 * lm];
+            packed[o + h + lm] = dy[3 * lm + 1];
+            packed[o + 2 * h + lm] = dy[3 * lm + 2];
+        }
+
+        o += 3 * h;
+        packed[o] = _ux[neighbor];
+        packed[o + 1] = _uy[neighbor];
+        packed[o + 2] = _uz[neighbor];
+    }
+
     /// <summary>
     /// Writes ∂c_{s n lm}/∂r_k,α of neighbour <paramref name="neighbor"/> (s its species channel; the
     /// coefficients of the other species do not depend on it): 3 × N × (l_max + 1)² values, layout

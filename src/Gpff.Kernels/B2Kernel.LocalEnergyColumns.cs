@@ -98,13 +98,14 @@ public sealed partial class B2Kernel
         where TV : struct, ISimd<TV>
     {
         var st = Settings;
-        int d = st.Length, kk = st.ChannelCount, h = st.HarmonicCount, nh = st.RadialCount * h, z = Power;
-        int kh = kk * h;
+        int d = st.Length, kk = st.ChannelCount, h = st.HarmonicCount, nr = st.RadialCount, z = Power;
+        int kh = kk * h, w = TV.Count;
         double s2 = SigmaEv * SigmaEv;
         int rowCount = rs.RowCount;
         var pairRows = PairRows();
         var gh = new double[kh * TileLanes];
         var v = new double[3 * TileLanes];
+        var pq = new double[2 * h * TileLanes];
         var centre = new double[3 * TileLanes];
         var q = new double[TileLanes];
         var kv = new double[TileLanes];
@@ -153,10 +154,10 @@ public sealed partial class B2Kernel
                     for (int j = 0; j < kh; j++)
                     {
                         int o = j * tw;
-                        double x = uh[j];
-                        for (int u = 0; u < tw; u++)
+                        var x = TV.Create(uh[j]);
+                        for (int u = 0; u < tw; u += w)
                         {
-                            gh[o + u] = scale[u] * (gh[o + u] - q[u] * x);
+                            (TV.Load(scale, u) * (TV.Load(gh, o + u) - TV.Load(q, u) * x)).Store(gh, o + u);
                         }
                     }
 
@@ -166,46 +167,47 @@ public sealed partial class B2Kernel
                         Array.Clear(centre);
                     }
 
-                    var dc = env.CoefficientGradients;
+                    var basis = env.NeighbourBases;
+                    int bl = env.BasisLength;
                     var vec = env.Vectors;
                     for (int k = 0; k < env.NeighbourCount; k++)
                     {
                         // v[α, u] = ∂k(xᵢ, u)/∂r_k,α.
-                        Neighbour<TV>(dc, k * 3 * nh, nh, gh, env.ChannelOffset[k], tw, v);
+                        Neighbour<TV>(basis, k * bl, nr, h, gh, env.ChannelOffset[k], tw, pq, v);
                         int row = env.NeighbourRow[k];
                         if (row >= 0)
                         {
                             for (int al = 0; al < 3; al++)
                             {
                                 int o = (row + al) * bp + t0;
-                                for (int u = 0; u < tw; u++)
+                                for (int u = 0; u < tw; u += w)
                                 {
-                                    t[o + u] -= v[al * tw + u];
+                                    (TV.Load(t, o + u) - TV.Load(v, al * tw + u)).Store(t, o + u);
                                 }
                             }
                         }
 
                         if (hasCentre)
                         {
-                            for (int u = 0; u < 3 * tw; u++)
+                            for (int u = 0; u < 3 * tw; u += w)
                             {
-                                centre[u] += v[u];
+                                (TV.Load(centre, u) + TV.Load(v, u)).Store(centre, u);
                             }
                         }
 
                         if (stress is not null)
                         {
-                            double rx = vec[3 * k], ry = vec[3 * k + 1], rz = vec[3 * k + 2];
-                            for (int u = 0; u < tw; u++)
+                            TV rx = TV.Create(vec[3 * k]), ry = TV.Create(vec[3 * k + 1]), rz = TV.Create(vec[3 * k + 2]);
+                            for (int u = 0; u < tw; u += w)
                             {
-                                double vx = v[u], vy = v[tw + u], vz = v[2 * tw + u];
+                                TV vx = TV.Load(v, u), vy = TV.Load(v, tw + u), vz = TV.Load(v, 2 * tw + u);
                                 int o = t0 + u;
-                                stress[o] += vx * rx;
-                                stress[bp + o] += vy * ry;
-                                stress[2 * bp + o] += vz * rz;
-                                stress[3 * bp + o] += vy * rz;
-                                stress[4 * bp + o] += vx * rz;
-                                stress[5 * bp + o] += vx * ry;
+                                TV.Fma(vx, rx, TV.Load(stress, o)).Store(stress, o);
+                                TV.Fma(vy, ry, TV.Load(stress, bp + o)).Store(stress, bp + o);
+                                TV.Fma(vz, rz, TV.Load(stress, 2 * bp + o)).Store(stress, 2 * bp + o);
+                                TV.Fma(vy, rz, TV.Load(stress, 3 * bp + o)).Store(stress, 3 * bp + o);
+                                TV.Fma(vx, rz, TV.Load(stress, 4 * bp + o)).Store(stress, 4 * bp + o);
+                                TV.Fma(vx, ry, TV.Load(stress, 5 * bp + o)).Store(stress, 5 * bp + o);
                             }
                         }
                     }
@@ -215,9 +217,9 @@ public sealed partial class B2Kernel
                         for (int al = 0; al < 3; al++)
                         {
                             int o = (env.CentreRow + al) * bp + t0;
-                            for (int u = 0; u < tw; u++)
+                            for (int u = 0; u < tw; u += w)
                             {
-                                t[o + u] += centre[al * tw + u];
+                                (TV.Load(t, o + u) + TV.Load(centre, al * tw + u)).Store(t, o + u);
                             }
                         }
                     }
@@ -336,14 +338,16 @@ public sealed partial class B2Kernel
         TV zero = TV.Create(0);
         TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
         int pr = a * kk;
-        for (int b = 0; b < kk; b++)
+
+        // Σ_b û(a, b, l) c_{b lm}, and the diagonal pair (b = a) once more: its derivative is doubled.
+        for (int bb = 0; bb <= kk; bb++)
         {
+            int b = bb < kk ? bb : a;
             int p = (pairRows[pr + b] + l) * bp + col;
-            double f = b == a ? 2 : 1;
             int cb = b * h + lo;
             TV g0 = TV.Load(ut, p);
             TV g1 = two ? TV.Load(ut, p + w) : zero;
-            TV c0 = TV.Create(f * c[cb]);
+            TV c0 = TV.Create(c[cb]);
             a0 = TV.Fma(g0, c0, a0);
             if (two)
             {
@@ -352,7 +356,7 @@ public sealed partial class B2Kernel
 
             if (cnt > 1)
             {
-                TV c1 = TV.Create(f * c[cb + 1]);
+                TV c1 = TV.Create(c[cb + 1]);
                 a1 = TV.Fma(g0, c1, a1);
                 if (two)
                 {
@@ -362,7 +366,7 @@ public sealed partial class B2Kernel
 
             if (cnt > 2)
             {
-                TV c2 = TV.Create(f * c[cb + 2]);
+                TV c2 = TV.Create(c[cb + 2]);
                 a2 = TV.Fma(g0, c2, a2);
                 if (two)
                 {
@@ -372,7 +376,7 @@ public sealed partial class B2Kernel
 
             if (cnt > 3)
             {
-                TV c3 = TV.Create(f * c[cb + 3]);
+                TV c3 = TV.Create(c[cb + 3]);
                 a3 = TV.Fma(g0, c3, a3);
                 if (two)
                 {
@@ -416,56 +420,85 @@ public sealed partial class B2Kernel
         }
     }
 
-    /// <summary>v[α·tw + u] = Σ_j ∂c_j/∂r_k,α Ĝ[offset + j, u] for one neighbour (j over its species' N·H coefficients).</summary>
-    private static void Neighbour<TV>(double[] dc, int dcBase, int nh, double[] gh, int offset, int tw, double[] v)
+    /// <summary>
+    /// v[α·tw + u] = Σ_{n,lm} ∂c_{s n lm}/∂r_k,α Ĝ[offset + n·H + lm, u] for one neighbour, with ∂c/∂r_k,α = g'_n û_α Y_lm
+    /// + g_n ∂Y_lm/∂r_α: first P_lm = Σ_n g'_n Ĝ[n, lm] and Q_lm = Σ_n g_n Ĝ[n, lm] (2·N·H multiply-adds), then
+    /// v_α = û_α Σ_lm Y_lm P_lm + Σ_lm ∂Y_lm/∂r_α Q_lm (4·H), instead of 3·N·H against the stored ∂c/∂r_k.
+    /// </summary>
+    private static void Neighbour<TV>(double[] basis, int b0, int n, int h, double[] gh, int offset, int tw, double[] pq, double[] v)
         where TV : struct, ISimd<TV>
     {
         int w = TV.Count;
-        int u = 0;
-        for (; u + 2 * w <= tw; u += 2 * w)
+        TV zero = TV.Create(0);
+        int qo = h * tw;
+        for (int lm = 0; lm < h; lm++)
         {
-            TV zero = TV.Create(0);
-            TV x0 = zero, y0 = zero, z0 = zero, x1 = zero, y1 = zero, z1 = zero;
-            int o = offset * tw + u;
-            for (int j = 0; j < nh; j++)
+            int u = 0;
+            for (; u + 4 * w <= tw; u += 4 * w)
             {
-                TV g0 = TV.Load(gh, o + j * tw);
-                TV g1 = TV.Load(gh, o + j * tw + w);
-                TV dx = TV.Create(dc[dcBase + j]);
-                TV dy = TV.Create(dc[dcBase + nh + j]);
-                TV dz = TV.Create(dc[dcBase + 2 * nh + j]);
-                x0 = TV.Fma(g0, dx, x0);
-                x1 = TV.Fma(g1, dx, x1);
-                y0 = TV.Fma(g0, dy, y0);
-                y1 = TV.Fma(g1, dy, y1);
-                z0 = TV.Fma(g0, dz, z0);
-                z1 = TV.Fma(g1, dz, z1);
+                TV p0 = zero, p1 = zero, p2 = zero, p3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+                int o = (offset + lm) * tw + u;
+                for (int i = 0; i < n; i++)
+                {
+                    int r = o + i * h * tw;
+                    TV g0 = TV.Load(gh, r), g1 = TV.Load(gh, r + w), g2 = TV.Load(gh, r + 2 * w), g3 = TV.Load(gh, r + 3 * w);
+                    TV dg = TV.Create(basis[b0 + n + i]);
+                    p0 = TV.Fma(g0, dg, p0);
+                    p1 = TV.Fma(g1, dg, p1);
+                    p2 = TV.Fma(g2, dg, p2);
+                    p3 = TV.Fma(g3, dg, p3);
+                    TV g = TV.Create(basis[b0 + i]);
+                    q0 = TV.Fma(g0, g, q0);
+                    q1 = TV.Fma(g1, g, q1);
+                    q2 = TV.Fma(g2, g, q2);
+                    q3 = TV.Fma(g3, g, q3);
+                }
+
+                int so = lm * tw + u;
+                p0.Store(pq, so);
+                p1.Store(pq, so + w);
+                p2.Store(pq, so + 2 * w);
+                p3.Store(pq, so + 3 * w);
+                q0.Store(pq, qo + so);
+                q1.Store(pq, qo + so + w);
+                q2.Store(pq, qo + so + 2 * w);
+                q3.Store(pq, qo + so + 3 * w);
             }
 
-            x0.Store(v, u);
-            x1.Store(v, u + w);
-            y0.Store(v, tw + u);
-            y1.Store(v, tw + u + w);
-            z0.Store(v, 2 * tw + u);
-            z1.Store(v, 2 * tw + u + w);
+            for (; u < tw; u += w)
+            {
+                TV p0 = zero, q0 = zero;
+                int o = (offset + lm) * tw + u;
+                for (int i = 0; i < n; i++)
+                {
+                    TV g0 = TV.Load(gh, o + i * h * tw);
+                    p0 = TV.Fma(g0, TV.Create(basis[b0 + n + i]), p0);
+                    q0 = TV.Fma(g0, TV.Create(basis[b0 + i]), q0);
+                }
+
+                p0.Store(pq, lm * tw + u);
+                q0.Store(pq, qo + lm * tw + u);
+            }
         }
 
-        for (; u < tw; u += w)
+        int yo = b0 + 2 * n, dyo = yo + h, uo = dyo + 3 * h;
+        TV ux = TV.Create(basis[uo]), uy = TV.Create(basis[uo + 1]), uz = TV.Create(basis[uo + 2]);
+        for (int u = 0; u < tw; u += w)
         {
-            TV zero = TV.Create(0);
-            TV x0 = zero, y0 = zero, z0 = zero;
-            int o = offset * tw + u;
-            for (int j = 0; j < nh; j++)
+            TV a = zero, x = zero, y = zero, z = zero;
+            for (int lm = 0; lm < h; lm++)
             {
-                TV g0 = TV.Load(gh, o + j * tw);
-                x0 = TV.Fma(g0, TV.Create(dc[dcBase + j]), x0);
-                y0 = TV.Fma(g0, TV.Create(dc[dcBase + nh + j]), y0);
-                z0 = TV.Fma(g0, TV.Create(dc[dcBase + 2 * nh + j]), z0);
+                TV p = TV.Load(pq, lm * tw + u);
+                TV q = TV.Load(pq, qo + lm * tw + u);
+                a = TV.Fma(p, TV.Create(basis[yo + lm]), a);
+                x = TV.Fma(q, TV.Create(basis[dyo + lm]), x);
+                y = TV.Fma(q, TV.Create(basis[dyo + h + lm]), y);
+                z = TV.Fma(q, TV.Create(basis[dyo + 2 * h + lm]), z);
             }
 
-            x0.Store(v, u);
-            y0.Store(v, tw + u);
-            z0.Store(v, 2 * tw + u);
+            TV.Fma(ux, a, x).Store(v, u);
+            TV.Fma(uy, a, y).Store(v, tw + u);
+            TV.Fma(uz, a, z).Store(v, 2 * tw + u);
         }
     }
 
@@ -500,6 +533,8 @@ public sealed partial class B2Kernel
                 localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
             }
 
+            // Without force labels the neighbours' atom indices may be those of other structures (inducing sets).
+            bool hasForces = sel.ForceAtoms.Length > 0;
             var list = new List<ContractionEnvironment>();
             var keep = new List<int>();
             for (int i = 0; i < n; i++)
@@ -526,12 +561,12 @@ public sealed partial class B2Kernel
                     value.Add(localRow[i]);
                 }
 
-                int centreRow = sel.ForceAtoms.Length > 0 ? forceRow[e.CentralAtom] : -1;
+                int centreRow = hasForces ? forceRow[e.CentralAtom] : -1;
                 var nb = e.ManyBodyNeighbors;
                 keep.Clear();
                 for (int k = 0; k < nb.Length; k++)
                 {
-                    if (centreRow >= 0 || sel.Stress || forceRow[nb[k]] >= 0)
+                    if (centreRow >= 0 || sel.Stress || (hasForces && forceRow[nb[k]] >= 0))
                     {
                         keep.Add(k);
                     }
@@ -554,7 +589,8 @@ public sealed partial class B2Kernel
                 var neighbourRow = new int[m];
                 var channel = new int[m];
                 var vectors = new double[3 * m];
-                var dc = new double[3 * nh * m];
+                int bl = w.NeighborBasisLength;
+                var bases = new double[bl * m];
                 double[] coefficients = [], unitHat = [];
                 if (m > 0)
                 {
@@ -566,13 +602,13 @@ public sealed partial class B2Kernel
                     for (int j = 0; j < m; j++)
                     {
                         int k = keep[j];
-                        neighbourRow[j] = forceRow[nb[k]];
+                        neighbourRow[j] = hasForces ? forceRow[nb[k]] : -1;
                         channel[j] = channels[k] * nh;
                         var r = e.ManyBodyVector(k);
                         vectors[3 * j] = r.X;
                         vectors[3 * j + 1] = r.Y;
                         vectors[3 * j + 2] = r.Z;
-                        w.CoefficientGradient(k, dc.AsSpan(3 * nh * j, 3 * nh));
+                        w.NeighborBasis(k, bases.AsSpan(bl * j, bl));
                     }
                 }
 
@@ -587,7 +623,8 @@ public sealed partial class B2Kernel
                     NeighbourRow = neighbourRow,
                     ChannelOffset = channel,
                     Vectors = vectors,
-                    CoefficientGradients = dc,
+                    NeighbourBases = bases,
+                    BasisLength = bl,
                     Coefficients = coefficients,
                     UnitHat = unitHat,
                 });
@@ -631,8 +668,11 @@ public sealed partial class B2Kernel
         /// <summary>Per kept neighbour: its vector from the centre (Å), 3 values.</summary>
         public required double[] Vectors { get; init; }
 
-        /// <summary>Per kept neighbour: ∂c_{s n lm}/∂r_k,α, 3·N·H values.</summary>
-        public required double[] CoefficientGradients { get; init; }
+        /// <summary>Per kept neighbour: what ∂c/∂r_k is made of (<see cref="B2Workspace.NeighborBasis"/>), <see cref="BasisLength"/> values.</summary>
+        public required double[] NeighbourBases { get; init; }
+
+        /// <summary>Values per neighbour in <see cref="NeighbourBases"/>.</summary>
+        public required int BasisLength { get; init; }
 
         /// <summary>The coefficients c, K·H values (empty without kept neighbours).</summary>
         public required double[] Coefficients { get; init; }

@@ -55,20 +55,22 @@ public class B2LocalEnergyPathTests
             (cluster, LabelSelection.LocalEnergies(Enumerable.Range(0, cluster.AtomCount).ToArray())),
         };
 
+        // Rows: the labels of a, and the inducing-style set itself (K_uu: its neighbours' atom indices are other structures').
+        var rowSets = RowSelections(a.AtomCount).Select(r => (Env: ea, Sel: r)).Append(columnSets[1]);
         double largest = 0;
-        foreach (var rows in RowSelections(a.AtomCount))
+        foreach (var (rowEnv, rows) in rowSets)
         {
             foreach (var (env, cols) in columnSets)
             {
                 int size = rows.Count * cols.Count;
                 var reference = new double[size];
-                kernel.JacobianCovariance(ea, rows, env, cols, reference);
+                kernel.JacobianCovariance(rowEnv, rows, env, cols, reference);
                 double scale = reference.Max(Math.Abs);
                 largest = Math.Max(largest, scale);
                 foreach (bool wide in new[] { false, true })
                 {
                     var fast = new double[size];
-                    kernel.LocalEnergyColumns(ea, rows, env, cols, fast, wide);
+                    kernel.LocalEnergyColumns(rowEnv, rows, env, cols, fast, wide);
                     for (int i = 0; i < size; i++)
                     {
                         Assert.True(Math.Abs(fast[i] - reference[i]) <= 1e-10 * scale,
