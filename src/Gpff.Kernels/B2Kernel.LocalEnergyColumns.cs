@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Gpff.Descriptors;
 
 namespace Gpff.Kernels;
@@ -9,27 +10,26 @@ namespace Gpff.Kernels;
 /// g = ∂k/∂dᵢ = σ²ζq^{ζ−1}(û − q x̂ᵢ)/|xᵢ|, a force or stress row is g · ∂dᵢ/∂r_k summed over the
 /// neighbours k, and that contraction never needs the descriptor's Jacobian (D = K(K+1)/2·(l_max+1) columns):
 /// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} (K·(l_max+1)² values, linear in g, so Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)))
-/// and then Σ_{n,lm} Ĝ_{s_k n lm} ∂c_{s_k n lm}/∂r_k per neighbour. Per structure the coefficients c and
-/// their neighbour derivatives ∂c/∂r_k (3·N·(l_max+1)² per neighbour) are built once and cached like the
-/// label Jacobians; per column block the inducing units are stored transposed (D × columns, per species),
-/// so Ĝ(û) and the neighbour contractions run as small matrix products vectorised over the inducing
-/// environments. Cost per (training atom × inducing environment of its species):
-/// D + K²(l_max+1)² + neighbours·3N(l_max+1)² multiply-adds, against neighbours·3·D·(more rows) for the
-/// Jacobian path.
+/// and then Σ_{n,lm} Ĝ_{s_k n lm} ∂c_{s_k n lm}/∂r_k per neighbour, with ∂c/∂r_k = g'_n û Y_lm + g_n ∇Y_lm taken
+/// apart (Σ_n g'_n Ĝ_n and Σ_n g_n Ĝ_n first: 2N(l_max+1)² + 4(l_max+1)² multiply-adds, not 3N(l_max+1)²). Per
+/// structure the coefficients c, Ĝ(x̂ᵢ) and each neighbour's g, g', Y, ∇Y are built once and cached like the label
+/// Jacobians; per column block the inducing units are grouped by central species and stored transposed and, per
+/// tile of 16, expanded to every ordered channel pair, so Ĝ(û) and the neighbour contractions are small matrix
+/// products vectorised over the inducing environments. Multiply-adds per (training atom × inducing environment of
+/// its species): D + K(K+1)(l_max+1)² + K(l_max+1)² + neighbours·(2N + 4)(l_max+1)², against
+/// (3·touched atoms + 6)·D for the label-Jacobian path.
 /// </summary>
 public sealed partial class B2Kernel
 {
     /// <summary>Inducing environments per tile of Ĝ (its K·(l_max+1)² × tile values stay in cache).</summary>
     private const int TileLanes = 16;
 
-    /// <summary>Column groups are padded to a multiple of this (the widest SIMD vector's lanes).</summary>
-    private const int PadLanes = 8;
+    /// <summary>Column groups are padded to a multiple of this (whole tiles).</summary>
+    private const int PadLanes = TileLanes;
 
     private readonly ConditionalWeakTable<StructureEnvironments, ContractionColumns> _columnCache = new();
 
     private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<ContractionRows> Side)> _rowCache = [];
-
-    private int[]? _pairRows;
 
     /// <summary>Whether a selection holds local energies only (the columns the contraction path serves).</summary>
     private static bool IsLocalEnergiesOnly(LabelSelection sel) => !sel.Energy && !sel.Stress && sel.ForceAtoms.Length == 0;
@@ -53,35 +53,10 @@ public sealed partial class B2Kernel
         }
     }
 
-    /// <summary>Row index in the transposed unit matrices of channel pair (a, b), l = 0: (pair index of (min, max))·(l_max + 1).</summary>
-    private int[] PairRows()
-    {
-        if (_pairRows is { } cached)
-        {
-            return cached;
-        }
-
-        int kk = Settings.ChannelCount, l1 = Settings.AngularMax + 1;
-        var rows = new int[kk * kk];
-        int p = 0;
-        for (int a = 0; a < kk; a++)
-        {
-            for (int b = a; b < kk; b++)
-            {
-                rows[a * kk + b] = p * l1;
-                rows[b * kk + a] = p * l1;
-                p++;
-            }
-        }
-
-        _pairRows = rows;
-        return rows;
-    }
-
     private ContractionColumns GetContractionColumns(StructureEnvironments e, LabelSelection sel)
     {
-        var cached = _columnCache.GetValue(e, env => ContractionColumns.Create(env, sel, Settings.Length));
-        return ReferenceEquals(cached.Selection, sel) ? cached : ContractionColumns.Create(e, sel, Settings.Length);
+        var cached = _columnCache.GetValue(e, env => ContractionColumns.Create(env, sel, Settings));
+        return ReferenceEquals(cached.Selection, sel) ? cached : ContractionColumns.Create(e, sel, Settings);
     }
 
     private ContractionRows GetContractionRows(StructureEnvironments e, LabelSelection sel)
@@ -102,7 +77,6 @@ public sealed partial class B2Kernel
         int kh = kk * h, w = TV.Count;
         double s2 = SigmaEv * SigmaEv;
         int rowCount = rs.RowCount;
-        var pairRows = PairRows();
         var gh = new double[kh * TileLanes];
         var v = new double[3 * TileLanes];
         var pq = new double[2 * h * TileLanes];
@@ -147,7 +121,7 @@ public sealed partial class B2Kernel
                         continue;
                     }
 
-                    GradientHat<TV>(env.Coefficients, g.UnitsT, bp, t0, tw, pairRows, gh);
+                    GradientHat<TV>(env.Coefficients, g.HatUnits, t0 / TileLanes, gh);
 
                     // Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)), a = σ²ζq^{ζ−1}/|xᵢ|.
                     var uh = env.UnitHat;
@@ -255,16 +229,23 @@ public sealed partial class B2Kernel
         where TV : struct, ISimd<TV>
     {
         int w = TV.Count;
+        if (t0 < 0 || (d - 1) * bp + t0 + tw > ut.Length || d > unit.Length || tw % w != 0)
+        {
+            throw new IndexOutOfRangeException("B2 dot tile out of range.");
+        }
+
+        ref double ur = ref MemoryMarshal.GetArrayDataReference(ut);
+        ref double xr = ref MemoryMarshal.GetArrayDataReference(unit);
         int u = 0;
         for (; u + 2 * w <= tw; u += 2 * w)
         {
             TV a0 = TV.Create(0), a1 = TV.Create(0);
-            int o = t0 + u;
-            for (int p = 0; p < d; p++)
+            nint o = t0 + u;
+            for (int p = 0; p < d; p++, o += bp)
             {
-                var x = TV.Create(unit[p]);
-                a0 = TV.Fma(TV.Load(ut, p * bp + o), x, a0);
-                a1 = TV.Fma(TV.Load(ut, p * bp + o + w), x, a1);
+                var x = TV.Create(Unsafe.Add(ref xr, p));
+                a0 = TV.Fma(TV.LoadAt(ref ur, o), x, a0);
+                a1 = TV.Fma(TV.LoadAt(ref ur, o + w), x, a1);
             }
 
             a0.Store(q, u);
@@ -274,50 +255,45 @@ public sealed partial class B2Kernel
         for (; u < tw; u += w)
         {
             TV a0 = TV.Create(0);
-            int o = t0 + u;
-            for (int p = 0; p < d; p++)
+            nint o = t0 + u;
+            for (int p = 0; p < d; p++, o += bp)
             {
-                a0 = TV.Fma(TV.Load(ut, p * bp + o), TV.Create(unit[p]), a0);
+                a0 = TV.Fma(TV.LoadAt(ref ur, o), TV.Create(Unsafe.Add(ref xr, p)), a0);
             }
 
             a0.Store(q, u);
         }
     }
 
-    /// <summary>Ĝ(û_u)[ν·H + lm, u] = Σ_ν' û_u(ν, ν', l) c_{ν'lm} (diagonal pair doubled) for the tile's columns, layout [j·tw + u].</summary>
-    private void GradientHat<TV>(double[] c, double[] ut, int bp, int t0, int tw, int[] pairRows, double[] gh)
+    /// <summary>
+    /// Ĝ(û_u)[ν·H + lm, u] = Σ_ν' û_u(ν, ν', l) c_{ν'lm} (diagonal pair doubled) for one tile of columns, layout [j·tw + u],
+    /// from the tile's symmetric expansion of the units (<see cref="ColumnGroup.HatUnits"/>: rows (l, ν, ν') of
+    /// <see cref="TileLanes"/> lanes, read in order).
+    /// </summary>
+    private void GradientHat<TV>(double[] c, double[] hu, int tile, double[] gh)
         where TV : struct, ISimd<TV>
     {
         int kk = Settings.ChannelCount, h = Settings.HarmonicCount, lmax = Settings.AngularMax, w = TV.Count;
-        for (int a = 0; a < kk; a++)
+        int tileBase = tile * (lmax + 1) * kk * kk * TileLanes;
+        for (int l = 0; l <= lmax; l++)
         {
-            for (int l = 0; l <= lmax; l++)
+            int mc = 2 * l + 1;
+            for (int a = 0; a < kk; a++)
             {
-                int mc = 2 * l + 1;
+                int rowBase = tileBase + (l * kk + a) * kk * TileLanes;
                 for (int ms = 0; ms < mc; ms += 4)
                 {
                     int lo = l * l + ms;
                     int cnt = Math.Min(4, mc - ms);
-                    int u = 0;
-                    for (; u + 2 * w <= tw; u += 2 * w)
+                    int o = (a * h + lo) * TileLanes;
+                    for (int u = 0; u < TileLanes; u += 2 * w)
                     {
                         switch (cnt)
                         {
-                            case 1: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 1, true); break;
-                            case 2: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 2, true); break;
-                            case 3: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 3, true); break;
-                            default: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 4, true); break;
-                        }
-                    }
-
-                    for (; u < tw; u += w)
-                    {
-                        switch (cnt)
-                        {
-                            case 1: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 1, false); break;
-                            case 2: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 2, false); break;
-                            case 3: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 3, false); break;
-                            default: HatTile<TV>(c, ut, bp, t0 + u, pairRows, a, l, lo, kk, h, gh, tw, u, 4, false); break;
+                            case 1: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1); break;
+                            case 2: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2); break;
+                            case 3: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 3); break;
+                            default: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 4); break;
                         }
                     }
                 }
@@ -326,97 +302,72 @@ public sealed partial class B2Kernel
     }
 
     /// <summary>
-    /// One register tile of <see cref="GradientHat{TV}"/>: <paramref name="cnt"/> (1–4) consecutive lm of channel
-    /// <paramref name="a"/> and degree <paramref name="l"/>, one or two vectors of columns, summed over ν'.
+    /// One register tile of <see cref="GradientHat{TV}"/>: <paramref name="cnt"/> (1–4) consecutive lm of one channel and
+    /// degree, two vectors of columns, summed over ν' (rows of <paramref name="hu"/> <see cref="TileLanes"/> apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HatTile<TV>(double[] c, double[] ut, int bp, int col, int[] pairRows, int a, int l, int lo, int kk, int h,
-        double[] gh, int tw, int u, int cnt, bool two)
+    private static void HatTile<TV>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
         where TV : struct, ISimd<TV>
     {
         int w = TV.Count;
+        if (row < 0 || row + (kk - 1) * TileLanes + 2 * w > hu.Length || lo < 0 || (kk - 1) * h + lo + cnt > c.Length)
+        {
+            throw new IndexOutOfRangeException("B2 Ĝ tile out of range.");
+        }
+
+        // Bounds checked once above; the loop reads through references.
+        ref double hr = ref MemoryMarshal.GetArrayDataReference(hu);
+        ref double cr = ref MemoryMarshal.GetArrayDataReference(c);
         TV zero = TV.Create(0);
         TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-        int pr = a * kk;
-
-        // Σ_b û(a, b, l) c_{b lm}, and the diagonal pair (b = a) once more: its derivative is doubled.
-        for (int bb = 0; bb <= kk; bb++)
+        nint p = row, cb = lo;
+        for (int b = 0; b < kk; b++, p += TileLanes, cb += h)
         {
-            int b = bb < kk ? bb : a;
-            int p = (pairRows[pr + b] + l) * bp + col;
-            int cb = b * h + lo;
-            TV g0 = TV.Load(ut, p);
-            TV g1 = two ? TV.Load(ut, p + w) : zero;
-            TV c0 = TV.Create(c[cb]);
+            TV g0 = TV.LoadAt(ref hr, p);
+            TV g1 = TV.LoadAt(ref hr, p + w);
+            TV c0 = TV.Create(Unsafe.Add(ref cr, cb));
             a0 = TV.Fma(g0, c0, a0);
-            if (two)
-            {
-                b0 = TV.Fma(g1, c0, b0);
-            }
-
+            b0 = TV.Fma(g1, c0, b0);
             if (cnt > 1)
             {
-                TV c1 = TV.Create(c[cb + 1]);
+                TV c1 = TV.Create(Unsafe.Add(ref cr, cb + 1));
                 a1 = TV.Fma(g0, c1, a1);
-                if (two)
-                {
-                    b1 = TV.Fma(g1, c1, b1);
-                }
+                b1 = TV.Fma(g1, c1, b1);
             }
 
             if (cnt > 2)
             {
-                TV c2 = TV.Create(c[cb + 2]);
+                TV c2 = TV.Create(Unsafe.Add(ref cr, cb + 2));
                 a2 = TV.Fma(g0, c2, a2);
-                if (two)
-                {
-                    b2 = TV.Fma(g1, c2, b2);
-                }
+                b2 = TV.Fma(g1, c2, b2);
             }
 
             if (cnt > 3)
             {
-                TV c3 = TV.Create(c[cb + 3]);
+                TV c3 = TV.Create(Unsafe.Add(ref cr, cb + 3));
                 a3 = TV.Fma(g0, c3, a3);
-                if (two)
-                {
-                    b3 = TV.Fma(g1, c3, b3);
-                }
+                b3 = TV.Fma(g1, c3, b3);
             }
         }
 
-        int o = (a * h + lo) * tw + u;
         a0.Store(gh, o);
-        if (two)
-        {
-            b0.Store(gh, o + w);
-        }
-
+        b0.Store(gh, o + w);
         if (cnt > 1)
         {
-            a1.Store(gh, o + tw);
-            if (two)
-            {
-                b1.Store(gh, o + tw + w);
-            }
+            a1.Store(gh, o + TileLanes);
+            b1.Store(gh, o + TileLanes + w);
         }
 
         if (cnt > 2)
         {
-            a2.Store(gh, o + 2 * tw);
-            if (two)
-            {
-                b2.Store(gh, o + 2 * tw + w);
-            }
+            a2.Store(gh, o + 2 * TileLanes);
+            b2.Store(gh, o + 2 * TileLanes + w);
         }
 
         if (cnt > 3)
         {
-            a3.Store(gh, o + 3 * tw);
-            if (two)
-            {
-                b3.Store(gh, o + 3 * tw + w);
-            }
+            a3.Store(gh, o + 3 * TileLanes);
+            b3.Store(gh, o + 3 * TileLanes + w);
         }
     }
 
@@ -438,16 +389,23 @@ public sealed partial class B2Kernel
             {
                 TV p0 = zero, p1 = zero, p2 = zero, p3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
                 int o = (offset + lm) * tw + u;
-                for (int i = 0; i < n; i++)
+                if (o < 0 || o + (n - 1) * h * tw + 4 * w > gh.Length || b0 < 0 || b0 + 2 * n > basis.Length)
                 {
-                    int r = o + i * h * tw;
-                    TV g0 = TV.Load(gh, r), g1 = TV.Load(gh, r + w), g2 = TV.Load(gh, r + 2 * w), g3 = TV.Load(gh, r + 3 * w);
-                    TV dg = TV.Create(basis[b0 + n + i]);
+                    throw new IndexOutOfRangeException("B2 neighbour tile out of range.");
+                }
+
+                ref double gr = ref MemoryMarshal.GetArrayDataReference(gh);
+                ref double br = ref MemoryMarshal.GetArrayDataReference(basis);
+                nint r = o;
+                for (int i = 0; i < n; i++, r += h * tw)
+                {
+                    TV g0 = TV.LoadAt(ref gr, r), g1 = TV.LoadAt(ref gr, r + w), g2 = TV.LoadAt(ref gr, r + 2 * w), g3 = TV.LoadAt(ref gr, r + 3 * w);
+                    TV dg = TV.Create(Unsafe.Add(ref br, b0 + n + i));
                     p0 = TV.Fma(g0, dg, p0);
                     p1 = TV.Fma(g1, dg, p1);
                     p2 = TV.Fma(g2, dg, p2);
                     p3 = TV.Fma(g3, dg, p3);
-                    TV g = TV.Create(basis[b0 + i]);
+                    TV g = TV.Create(Unsafe.Add(ref br, b0 + i));
                     q0 = TV.Fma(g0, g, q0);
                     q1 = TV.Fma(g1, g, q1);
                     q2 = TV.Fma(g2, g, q2);
@@ -482,18 +440,26 @@ public sealed partial class B2Kernel
         }
 
         int yo = b0 + 2 * n, dyo = yo + h, uo = dyo + 3 * h;
+        if (uo + 3 > basis.Length || 2 * h * tw > pq.Length || tw % w != 0)
+        {
+            throw new IndexOutOfRangeException("B2 neighbour basis out of range.");
+        }
+
+        ref double pr = ref MemoryMarshal.GetArrayDataReference(pq);
+        ref double bs = ref MemoryMarshal.GetArrayDataReference(basis);
         TV ux = TV.Create(basis[uo]), uy = TV.Create(basis[uo + 1]), uz = TV.Create(basis[uo + 2]);
         for (int u = 0; u < tw; u += w)
         {
             TV a = zero, x = zero, y = zero, z = zero;
-            for (int lm = 0; lm < h; lm++)
+            nint po = u;
+            for (int lm = 0; lm < h; lm++, po += tw)
             {
-                TV p = TV.Load(pq, lm * tw + u);
-                TV q = TV.Load(pq, qo + lm * tw + u);
-                a = TV.Fma(p, TV.Create(basis[yo + lm]), a);
-                x = TV.Fma(q, TV.Create(basis[dyo + lm]), x);
-                y = TV.Fma(q, TV.Create(basis[dyo + h + lm]), y);
-                z = TV.Fma(q, TV.Create(basis[dyo + 2 * h + lm]), z);
+                TV p = TV.LoadAt(ref pr, po);
+                TV q = TV.LoadAt(ref pr, po + qo);
+                a = TV.Fma(p, TV.Create(Unsafe.Add(ref bs, yo + lm)), a);
+                x = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + lm)), x);
+                y = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + h + lm)), y);
+                z = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + 2 * h + lm)), z);
             }
 
             TV.Fma(ux, a, x).Store(v, u);
@@ -688,8 +654,9 @@ public sealed partial class B2Kernel
 
         public required ColumnGroup[] Groups { get; init; }
 
-        public static ContractionColumns Create(StructureEnvironments s, LabelSelection sel, int d)
+        public static ContractionColumns Create(StructureEnvironments s, LabelSelection sel, B2Settings settings)
         {
+            int d = settings.Length, kk = settings.ChannelCount, l1 = settings.AngularMax + 1;
             var bySpecies = new SortedDictionary<int, List<(int Column, AtomEnvironment Env)>>();
             for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
             {
@@ -722,7 +689,27 @@ public sealed partial class B2Kernel
                     }
                 }
 
-                groups.Add(new ColumnGroup { Species = species, Columns = list.Select(x => x.Column).ToArray(), Padded = bp, UnitsT = ut });
+                // Per tile of TileLanes columns, rows (l, a, b) over all channel pairs (both orders), diagonal doubled.
+                var hu = new double[bp * l1 * kk * kk];
+                for (int u = 0; u < list.Count; u++)
+                {
+                    int tileBase = u / TileLanes * l1 * kk * kk * TileLanes, lane = u % TileLanes;
+                    int p = 0;
+                    for (int a = 0; a < kk; a++)
+                    {
+                        for (int b = a; b < kk; b++)
+                        {
+                            for (int l = 0; l < l1; l++)
+                            {
+                                double x = ut[p++ * bp + u];
+                                hu[tileBase + ((l * kk + a) * kk + b) * TileLanes + lane] = a == b ? 2 * x : x;
+                                hu[tileBase + ((l * kk + b) * kk + a) * TileLanes + lane] = a == b ? 2 * x : x;
+                            }
+                        }
+                    }
+                }
+
+                groups.Add(new ColumnGroup { Species = species, Columns = list.Select(x => x.Column).ToArray(), Padded = bp, UnitsT = ut, HatUnits = hu });
             }
 
             return new ContractionColumns { Selection = sel, Groups = [.. groups] };
@@ -741,5 +728,8 @@ public sealed partial class B2Kernel
 
         /// <summary>The members' unit descriptors, D × Padded (zeros in the padding).</summary>
         public required double[] UnitsT { get; init; }
+
+        /// <summary>Per tile of <see cref="TileLanes"/> members, the units expanded to every ordered channel pair, rows (l, ν, ν') of the tile's lanes, the diagonal pairs doubled (what Ĝ needs, read in order).</summary>
+        public required double[] HatUnits { get; init; }
     }
 }
