@@ -26,6 +26,7 @@ namespace Gpff.Benchmarks;
 //   GPFF_BENCH_SCALE_M        inducing environments (default 2000; --ci: 16)
 //   GPFF_BENCH_SCALE_THREADS  threads of the assembly (default 1: the per-core figure)
 //   GPFF_BENCH_SCALE_KERNELS  kernels, comma-separated (default 2+3,b2,b2+2+3; --ci: the same)
+//   GPFF_BENCH_SCALE_BLOCK    inducing environments per column block (default: the sparse GP's choice by kernel)
 // Run (the 100k case takes minutes; run it niced, in the background):
 //   nice dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*SparseScale*'
 // or once per case without BenchmarkDotNet's extra JIT invocation (half the time at 100k):

@@ -16,7 +16,7 @@ namespace Gpff.Kernels;
 /// Jacobians; per column block the inducing units are grouped by central species and stored transposed and, per
 /// tile of 16, expanded to every ordered channel pair, so Ĝ(û) and the neighbour contractions are small matrix
 /// products vectorised over the inducing environments. Multiply-adds per (training atom × inducing environment of
-/// its species): D + K(K+1)(l_max+1)² + K(l_max+1)² + neighbours·(2N + 4)(l_max+1)², against
+/// its species): D + K²(l_max+1)² + K(l_max+1)² + neighbours·(2N + 4)(l_max+1)², against
 /// (3·touched atoms + 6)·D for the label-Jacobian path.
 /// </summary>
 public sealed partial class B2Kernel
