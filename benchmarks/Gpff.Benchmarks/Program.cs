@@ -33,7 +33,7 @@ if (args is ["b2-dump", .. var b2args])
     return 0;
 }
 
-// Sparse GP at scale, by hand: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-scale [LABELS,…] [M] [THREADS]
+// Sparse GP at scale, by hand: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-scale [LABELS,…] [M] [THREADS] [KERNELS,…]
 if (args is ["sparse-scale", .. var scaleArgs])
 {
     Gpff.Benchmarks.SparseScaleBenchmarks.RunOnce(scaleArgs);

@@ -18,15 +18,19 @@ namespace Gpff.Benchmarks;
 // Ba–Rh–O cells (data/barho-train.extxyz), each repeated to at least 32 atoms, rattled (0.05 Å) and strained
 // (±2 %), seeded by its index. Labels: the frame's own energy, stress and forces plus a harmonic restoring
 // term (E + ½kΣu², F − k u, k = 1 eV/Å²): synthetic, but the cost of training does not depend on their values.
-// Kernel: the default 2+3-body of the facade's scale (2-body 5 Å, 3-body 3.5 Å); inducing environments chosen
-// at random (reservoir, seed 0) from the first 2,000 generated structures (20 in --ci), so that both sizes share them.
+// Kernel (parameter Kernel): "2+3", the default 2+3-body of the facade's scale (2-body 5 Å, 3-body 3.5 Å); "b2", FLARE++'s
+// B2 as benchmarks/flarepp measured it (N 8, l_max 3, 5 Å, ζ 2); "b2+2+3", their sum. Inducing environments chosen
+// at random (reservoir, seed 0) from the first 2,000 generated structures (20 in --ci), so that every size and
+// kernel shares them (all three kernels reach 5 Å).
 //   GPFF_BENCH_SCALE_LABELS   force labels (default 10000,100000; --ci: 300)
 //   GPFF_BENCH_SCALE_M        inducing environments (default 2000; --ci: 16)
 //   GPFF_BENCH_SCALE_THREADS  threads of the assembly (default 1: the per-core figure)
+//   GPFF_BENCH_SCALE_KERNELS  kernels, comma-separated (default 2+3,b2,b2+2+3; --ci: the same)
+//   GPFF_BENCH_SCALE_BLOCK    inducing environments per column block (default: the sparse GP's choice by kernel)
 // Run (the 100k case takes minutes; run it niced, in the background):
 //   nice dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*SparseScale*'
 // or once per case without BenchmarkDotNet's extra JIT invocation (half the time at 100k):
-//   nice dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-scale 10000,100000 2000 1
+//   nice dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-scale 10000,100000 2000 1 b2,b2+2+3,2+3
 // Each benchmark prints GpffScale lines: wall and CPU seconds (the process's, all threads: on a shared machine
 // the CPU time is the figure to compare), labels, atoms, M, CPU µs per (atom × inducing point), and the
 // peak working set of that run (sampled every 20 ms from its start; Process.PeakWorkingSet64 is the whole
@@ -46,6 +50,14 @@ public class SparseScaleBenchmarks
     [ParamsSource(nameof(MValues))]
     public int M { get; set; }
 
+    /// <summary>The kernel: "2+3", "b2" or "b2+2+3" (<see cref="ScaleData.KernelNamed"/>).</summary>
+    [ParamsSource(nameof(KernelValues))]
+    public string Kernel { get; set; } = "2+3";
+
+    /// <summary>Values of <see cref="Kernel"/>.</summary>
+    public static IEnumerable<string> KernelValues =>
+        (Environment.GetEnvironmentVariable("GPFF_BENCH_SCALE_KERNELS") ?? "2+3,b2,b2+2+3").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
     /// <summary>Values of <see cref="Labels"/>.</summary>
     public static IEnumerable<int> LabelValues => GpBenchmarkData.Sizes("GPFF_BENCH_SCALE_LABELS", BenchmarkSizes.IsCi ? [300] : [10_000, 100_000]);
 
@@ -53,6 +65,10 @@ public class SparseScaleBenchmarks
     public static IEnumerable<int> MValues => GpBenchmarkData.Sizes("GPFF_BENCH_SCALE_M", BenchmarkSizes.IsCi ? [16] : [2000]);
 
     private static int Threads => GpBenchmarkData.Sizes("GPFF_BENCH_SCALE_THREADS", 1).First();
+
+    private static SparseGaussianProcessOptions Options => Environment.GetEnvironmentVariable("GPFF_BENCH_SCALE_BLOCK") is { } block
+        ? new() { MaxDegreeOfParallelism = Threads, InducingPerBlock = int.Parse(block, CultureInfo.InvariantCulture) }
+        : new() { MaxDegreeOfParallelism = Threads };
 
     /// <summary>Chooses the inducing environments (the same for every data size).</summary>
     [GlobalSetup]
@@ -63,7 +79,7 @@ public class SparseScaleBenchmarks
     [Benchmark]
     public SparseGaussianProcess Train() => Measure("train", () =>
     {
-        var sparse = new SparseGaussianProcess(ScaleData.Kernel, ScaleData.Noise, _inducing, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = Threads });
+        var sparse = new SparseGaussianProcess(ScaleData.KernelNamed(Kernel), ScaleData.Noise, _inducing, Options);
         sparse.Train(ScaleData.Stream(Labels));
         return sparse;
     });
@@ -72,15 +88,17 @@ public class SparseScaleBenchmarks
     [Benchmark]
     public LikelihoodResult LikelihoodAndGradient() => Measure("likelihood+gradient", () =>
     {
-        var sparse = new SparseGaussianProcess(ScaleData.Kernel, ScaleData.Noise, _inducing, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = Threads });
+        var sparse = new SparseGaussianProcess(ScaleData.KernelNamed(Kernel), ScaleData.Noise, _inducing, Options);
         return sparse.LogMarginalLikelihood(ScaleData.Stream(Labels));
     });
 
     /// <summary>
     /// The by-hand run (BenchmarkDotNet invokes each case once more to JIT it, which doubles a 100k run):
-    /// <c>sparse-scale [LABELS,…] [M] [THREADS]</c> runs training and the likelihood with its gradient once per size.
+    /// <c>sparse-scale [LABELS,…] [M] [THREADS] [KERNELS,…]</c> runs training and the likelihood with its gradient once per
+    /// size and kernel, the kernels side by side for each size.
     /// </summary>
-    /// <param name="args">Comma-separated force-label counts (default 10000,100000), M (default 2000), threads (default 1).</param>
+    /// <param name="args">Comma-separated force-label counts (default 10000,100000), M (default 2000), threads (default 1),
+    /// comma-separated kernels (default 2+3).</param>
     public static void RunOnce(string[] args)
     {
         var ci = CultureInfo.InvariantCulture;
@@ -90,12 +108,16 @@ public class SparseScaleBenchmarks
             Environment.SetEnvironmentVariable("GPFF_BENCH_SCALE_THREADS", args[2]);
         }
 
+        var kernels = (args.Length > 3 ? args[3] : "2+3").Split(',');
         foreach (int labels in sizes)
         {
-            var b = new SparseScaleBenchmarks { Labels = labels, M = args.Length > 1 ? int.Parse(args[1], ci) : 2000 };
-            b.Setup();
-            b.Train();
-            b.LikelihoodAndGradient();
+            foreach (string kernel in kernels)
+            {
+                var b = new SparseScaleBenchmarks { Labels = labels, M = args.Length > 1 ? int.Parse(args[1], ci) : 2000, Kernel = kernel };
+                b.Setup();
+                b.Train();
+                b.LikelihoodAndGradient();
+            }
         }
     }
 
@@ -112,7 +134,7 @@ public class SparseScaleBenchmarks
         double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
         long atoms = ScaleData.Stream(Labels).Sum(s => (long)s.AtomCount);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"GpffScale {what}: {seconds:F2} s wall, {cpu:F2} s CPU, {Labels} force labels, {atoms} atoms, M = {M}, {cpu * 1e6 / (atoms * (double)M):F3} CPU µs per (atom × inducing point), {Threads} thread(s), peak working set {peak.PeakBytes / 1048576.0:F0} MiB"));
+            $"GpffScale {what} {Kernel}: {seconds:F2} s wall, {cpu:F2} s CPU, {Labels} force labels, {atoms} atoms, M = {M}, {cpu * 1e6 / (atoms * (double)M):F3} CPU µs per (atom × inducing point), {Threads} thread(s), peak working set {peak.PeakBytes / 1048576.0:F0} MiB"));
         return result;
     }
 }
@@ -136,6 +158,19 @@ public static class ScaleData
 
     /// <summary>2-body 5 Å, 3-body 3.5 Å (the facade's default cutoffs), σ and ℓ of a Ba–Rh–O fit's order of magnitude.</summary>
     public static Gpff.Kernels.SumKernel Kernel { get; } = new(new Gpff.Kernels.TwoBodyKernel(5.0, 1.0, 0.5), new Gpff.Kernels.ThreeBodyKernel(3.5, 0.1, 0.5));
+
+    /// <summary>The B2 descriptor of FLARE++'s measured run (benchmarks/flarepp): O, Rh, Ba channels (ascending atomic numbers), N 8, l_max 3, 5 Å.</summary>
+    public static Gpff.Descriptors.B2Settings B2 { get; } = new([8, 45, 56], 8, 3, 5.0);
+
+    /// <summary>The kernel of a name: "2+3" (<see cref="Kernel"/>), "b2" (σ 2 eV, ζ 2 on <see cref="B2"/>) or "b2+2+3".</summary>
+    /// <param name="name">The name.</param>
+    public static Gpff.Kernels.IKernel KernelNamed(string name) => name switch
+    {
+        "2+3" => Kernel,
+        "b2" => new Gpff.Kernels.B2Kernel(B2, 2.0),
+        "b2+2+3" => new Gpff.Kernels.CombinedKernel(new Gpff.Kernels.B2Kernel(B2, 2.0), Kernel),
+        _ => throw new ArgumentException($"Unknown scale-benchmark kernel '{name}': use 2+3, b2 or b2+2+3.", nameof(name)),
+    };
 
     /// <summary>Noise levels (energy per atom, force, stress).</summary>
     public static NoiseLevels Noise { get; } = new(0.005, 0.1, 0.005);

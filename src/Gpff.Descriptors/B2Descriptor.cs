@@ -321,16 +321,15 @@ internal sealed class B2Workspace
     }
 
     /// <summary>
-    /// For a covector g over the descriptor, writes g · ∂d/∂r_k (3 values per neighbour k) for every
-    /// neighbour of the loaded environment without forming ∂d/∂r_k: with Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm}
-    /// (g symmetrised over the unordered channel pair, its diagonal doubled), g · ∂d/∂r_k =
-    /// Σ_{n,lm} Ĝ_{s_k N + n, lm} ∂c_{s_k n lm}/∂r_k. Cost O(K²·(l_max + 1)² + neighbours·N·(l_max + 1)²).
+    /// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} of the loaded environment for a covector g over the descriptor
+    /// (g symmetrised over the unordered channel pair, its diagonal doubled): the gradient of g · d with
+    /// respect to the coefficients c, K × (l_max + 1)² values, layout [ν·H + lm].
     /// </summary>
-    public void ContractGradient(ReadOnlySpan<double> g, Span<double> neighborGradients)
+    public void GradientHat(ReadOnlySpan<double> g, Span<double> gHat)
     {
-        int n = _n, h = _h, kk = _k, lmax = _l;
-        var gh = _gHat;
-        Array.Clear(gh);
+        int h = _h, kk = _k, lmax = _l;
+        var gh = gHat[..(kk * h)];
+        gh.Clear();
         var c = _c;
         int p = 0;
         for (int a = 0; a < kk; a++)
@@ -364,7 +363,73 @@ internal sealed class B2Workspace
                 }
             }
         }
+    }
 
+    /// <summary>Values per neighbour written by <see cref="NeighborBasis"/>: 2N + 4(l_max + 1)² + 3.</summary>
+    public int NeighborBasisLength => 2 * _n + 4 * _h + 3;
+
+    /// <summary>
+    /// Writes what ∂c/∂r_k of neighbour <paramref name="neighbor"/> is made of, ∂c_{s n lm}/∂r_k,α = g'_n û_α Y_lm + g_n ∂Y_lm/∂r_α:
+    /// [g_n (N), g'_n (N), Y_lm (H), ∂Y_lm/∂x (H), ∂Y_lm/∂y (H), ∂Y_lm/∂z (H), û (3)], <see cref="NeighborBasisLength"/> values.
+    /// </summary>
+    public void NeighborBasis(int neighbor, Span<double> packed)
+    {
+        int n = _n, h = _h;
+        _g.AsSpan(neighbor * n, n).CopyTo(packed);
+        _dg.AsSpan(neighbor * n, n).CopyTo(packed[n..]);
+        _y.AsSpan(neighbor * h, h).CopyTo(packed[(2 * n)..]);
+        var dy = _dy.AsSpan(neighbor * 3 * h, 3 * h);
+        int o = 2 * n + h;
+        for (int lm = 0; lm < h; lm++)
+        {
+            packed[o + lm] = dy[3 * lm];
+            packed[o + h + lm] = dy[3 * lm + 1];
+            packed[o + 2 * h + lm] = dy[3 * lm + 2];
+        }
+
+        o += 3 * h;
+        packed[o] = _ux[neighbor];
+        packed[o + 1] = _uy[neighbor];
+        packed[o + 2] = _uz[neighbor];
+    }
+
+    /// <summary>
+    /// Writes ∂c_{s n lm}/∂r_k,α of neighbour <paramref name="neighbor"/> (s its species channel; the
+    /// coefficients of the other species do not depend on it): 3 × N × (l_max + 1)² values, layout
+    /// [(α·N + n)·H + lm].
+    /// </summary>
+    public void CoefficientGradient(int neighbor, Span<double> dc)
+    {
+        int n = _n, h = _h;
+        var g = _g.AsSpan(neighbor * n, n);
+        var dg = _dg.AsSpan(neighbor * n, n);
+        var y = _y.AsSpan(neighbor * h, h);
+        var dy = _dy.AsSpan(neighbor * 3 * h, 3 * h);
+        double ux = _ux[neighbor], uy = _uy[neighbor], uz = _uz[neighbor];
+        for (int i = 0; i < n; i++)
+        {
+            double gi = g[i], dgi = dg[i];
+            for (int lm = 0; lm < h; lm++)
+            {
+                double yv = y[lm];
+                dc[(0 * n + i) * h + lm] = dgi * ux * yv + gi * dy[3 * lm];
+                dc[(1 * n + i) * h + lm] = dgi * uy * yv + gi * dy[3 * lm + 1];
+                dc[(2 * n + i) * h + lm] = dgi * uz * yv + gi * dy[3 * lm + 2];
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a covector g over the descriptor, writes g · ∂d/∂r_k (3 values per neighbour k) for every
+    /// neighbour of the loaded environment without forming ∂d/∂r_k: with Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm}
+    /// (g symmetrised over the unordered channel pair, its diagonal doubled), g · ∂d/∂r_k =
+    /// Σ_{n,lm} Ĝ_{s_k N + n, lm} ∂c_{s_k n lm}/∂r_k. Cost O(K²·(l_max + 1)² + neighbours·N·(l_max + 1)²).
+    /// </summary>
+    public void ContractGradient(ReadOnlySpan<double> g, Span<double> neighborGradients)
+    {
+        int n = _n, h = _h;
+        var gh = _gHat;
+        GradientHat(g, gh);
         for (int k = 0; k < NeighborCount; k++)
         {
             var gk = _g.AsSpan(k * n, n);
@@ -405,23 +470,7 @@ internal sealed class B2Workspace
         jk[..(3 * d)].Clear();
         // dc[(α·N + i)·H + lm] = ∂c_{s i lm}/∂r_k,α = g'_i û_α Y_lm + g_i ∂Y_lm/∂r_α.
         var dc = _dc;
-        var g = _g.AsSpan(neighbor * n, n);
-        var dg = _dg.AsSpan(neighbor * n, n);
-        var y = _y.AsSpan(neighbor * h, h);
-        var dy = _dy.AsSpan(neighbor * 3 * h, 3 * h);
-        double ux = _ux[neighbor], uy = _uy[neighbor], uz = _uz[neighbor];
-        for (int i = 0; i < n; i++)
-        {
-            double gi = g[i], dgi = dg[i];
-            for (int lm = 0; lm < h; lm++)
-            {
-                double yv = y[lm];
-                dc[(0 * n + i) * h + lm] = dgi * ux * yv + gi * dy[3 * lm];
-                dc[(1 * n + i) * h + lm] = dgi * uy * yv + gi * dy[3 * lm + 1];
-                dc[(2 * n + i) * h + lm] = dgi * uz * yv + gi * dy[3 * lm + 2];
-            }
-        }
-
+        CoefficientGradient(neighbor, dc);
         int lo = _species[neighbor] * n, hi = lo + n;
         var c = _c;
         var jx = jk[..d];

@@ -22,7 +22,7 @@ namespace Gpff.Kernels;
 /// </para>
 /// Immutable and thread-safe.
 /// </summary>
-public sealed class B2Kernel : IKernel
+public sealed partial class B2Kernel : IKernel
 {
     /// <summary>Default power ζ of the normalised dot product.</summary>
     public const int DefaultPower = 2;
@@ -171,9 +171,16 @@ public sealed class B2Kernel : IKernel
         }
 
         values[..size].Clear();
-        var rowSide = GetSide(a, rows);
-        var colSide = ReferenceEquals(a, b) && ReferenceEquals(rows, columns) ? rowSide : GetSide(b, columns);
-        Accumulate(rowSide, colSide, values, nc, diagonal: false);
+        if (IsLocalEnergiesOnly(columns))
+        {
+            // K_nu, k*u, K_uu: the Jacobian-free contraction (B2Kernel.LocalEnergyColumns.cs).
+            LocalEnergyColumns(a, rows, b, columns, values, SimdSupport.Use512);
+        }
+        else
+        {
+            JacobianCovariance(a, rows, b, columns, values);
+        }
+
         if (wantGrad)
         {
             double f = 2 / SigmaEv;
@@ -182,6 +189,17 @@ public sealed class B2Kernel : IKernel
                 hyperparameterGradients[i] = f * values[i];
             }
         }
+    }
+
+    /// <summary>
+    /// The block by the label Jacobians (the general path: every row and column kind), added to
+    /// <paramref name="values"/> (cleared by the caller); arguments already checked.
+    /// </summary>
+    internal void JacobianCovariance(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns, Span<double> values)
+    {
+        var rowSide = GetSide(a, rows);
+        var colSide = ReferenceEquals(a, b) && ReferenceEquals(rows, columns) ? rowSide : GetSide(b, columns);
+        Accumulate(rowSide, colSide, values, columns.Count, diagonal: false);
     }
 
     /// <inheritdoc />
@@ -217,24 +235,35 @@ public sealed class B2Kernel : IKernel
             return Side.Create(e, sel, new B2Workspace(Settings));
         }
 
-        Lazy<Side> lazy;
-        lock (_cache)
+        return Cached(_cache, e, sel, () => Side.Create(e, sel, new B2Workspace(Settings)));
+    }
+
+    /// <summary>
+    /// The entry of <paramref name="cache"/> for (environments, selection), created by <paramref name="create"/> at
+    /// most once (concurrent callers wait for it); the most recently used <see cref="CacheCapacity"/> entries are kept,
+    /// the environments held weakly.
+    /// </summary>
+    private static T Cached<T>(List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<T> Side)> cache,
+        StructureEnvironments e, LabelSelection sel, Func<T> create)
+    {
+        Lazy<T> lazy;
+        lock (cache)
         {
-            int hit = _cache.FindIndex(c => ReferenceEquals(c.Selection, sel) && c.Environments.TryGetTarget(out var t) && ReferenceEquals(t, e));
+            int hit = cache.FindIndex(c => ReferenceEquals(c.Selection, sel) && c.Environments.TryGetTarget(out var t) && ReferenceEquals(t, e));
             if (hit >= 0)
             {
-                var entry = _cache[hit];
-                _cache.RemoveAt(hit);
-                _cache.Add(entry);
+                var entry = cache[hit];
+                cache.RemoveAt(hit);
+                cache.Add(entry);
                 lazy = entry.Side;
             }
             else
             {
-                lazy = new Lazy<Side>(() => Side.Create(e, sel, new B2Workspace(Settings)), LazyThreadSafetyMode.ExecutionAndPublication);
-                _cache.Add((new WeakReference<StructureEnvironments>(e), sel, lazy));
-                if (_cache.Count > CacheCapacity)
+                lazy = new Lazy<T>(create, LazyThreadSafetyMode.ExecutionAndPublication);
+                cache.Add((new WeakReference<StructureEnvironments>(e), sel, lazy));
+                if (cache.Count > CacheCapacity)
                 {
-                    _cache.RemoveAt(0);
+                    cache.RemoveAt(0);
                 }
             }
         }

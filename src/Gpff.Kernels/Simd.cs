@@ -12,6 +12,12 @@ internal interface ISimd<TSelf>
 
     static abstract TSelf Load(double[] source, int offset);
 
+    /// <summary>Writes the lanes to target[offset …].</summary>
+    void Store(double[] target, int offset);
+
+    /// <summary>Loads the lanes at source + offset without a bounds check (the caller guarantees the range).</summary>
+    static abstract TSelf LoadAt(ref double source, nint offset);
+
     static abstract TSelf Create(double value);
 
     static abstract TSelf LaneIndex();
@@ -45,6 +51,12 @@ internal readonly struct V512(Vector512<double> v) : ISimd<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Load(double[] source, int offset) => new(Vector512.LoadUnsafe(ref source[0], (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(double[] target, int offset) => _v.StoreUnsafe(ref target[0], (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V512 LoadAt(ref double source, nint offset) => new(Vector512.LoadUnsafe(ref source, (nuint)offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Create(double value) => new(Vector512.Create(value));
@@ -88,6 +100,12 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Load(double[] source, int offset) => new(Vector256.LoadUnsafe(ref source[0], (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Store(double[] target, int offset) => _v.StoreUnsafe(ref target[0], (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V256 LoadAt(ref double source, nint offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Create(double value) => new(Vector256.Create(value));

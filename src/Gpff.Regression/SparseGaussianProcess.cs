@@ -59,8 +59,26 @@ public sealed record SparseGaussianProcessOptions
     /// </summary>
     public double InducingJitterThreshold { get; init; } = 1e-6;
 
-    /// <summary>Inducing environments per column block of the covariance assembly (default 16): smaller balances threads better.</summary>
-    public int InducingPerBlock { get; init; } = 16;
+    /// <summary>Inducing environments per column block for kernels without a many-body part (smaller balances threads better).</summary>
+    public const int DefaultInducingPerBlock = 16;
+
+    /// <summary>
+    /// Inducing environments per column block for kernels with a many-body (B2) part: their local-energy columns are
+    /// computed per central-species group of a block, vectorised over its members, so larger blocks fill the vectors
+    /// (measured in docs/DESIGN.md, "The solver").
+    /// </summary>
+    public const int DefaultManyBodyInducingPerBlock = 128;
+
+    /// <summary>
+    /// Inducing environments per column block of the covariance assembly; null (default):
+    /// <see cref="DefaultInducingPerBlock"/>, or <see cref="DefaultManyBodyInducingPerBlock"/> when the kernel has a
+    /// many-body part (<see cref="DescriptorSettings.ManyBody"/>).
+    /// </summary>
+    public int? InducingPerBlock { get; init; }
+
+    /// <summary>The block size used with a kernel of these descriptor settings.</summary>
+    internal int InducingPerBlockFor(DescriptorSettings settings) =>
+        InducingPerBlock ?? (settings.ManyBody is null ? DefaultInducingPerBlock : DefaultManyBodyInducingPerBlock);
 }
 
 /// <summary>
@@ -111,7 +129,7 @@ public sealed partial class SparseGaussianProcess : ICalculator
             throw new ArgumentOutOfRangeException(nameof(options), Options.InducingJitterThreshold, $"The inducing jitter threshold must be in (0, 1e-4], got {Options.InducingJitterThreshold}.");
         }
 
-        if (Options.InducingPerBlock < 1)
+        if (Options.InducingPerBlock is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), Options.InducingPerBlock, "InducingPerBlock must be at least 1.");
         }
@@ -183,7 +201,7 @@ public sealed partial class SparseGaussianProcess : ICalculator
         Parallel.For(0, clusters.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.MaxDegreeOfParallelism) }, i => envs[i] = clusters[i].Describe(settings));
         _inducing.Clear();
         _inducing.AddRange(clusters);
-        int per = Options.InducingPerBlock;
+        int per = Options.InducingPerBlockFor(settings);
         var blocks = new List<LabelBlock>();
         for (int start = 0; start < envs.Length; start += per)
         {
@@ -471,9 +489,23 @@ public sealed partial class SparseGaussianProcess : ICalculator
     private void CrossCovariance(IKernel kernel, LabelBlock block, double[] kus, double[][] dkus, CancellationToken ct)
     {
         int m = InducingCount;
-        int per = Options.InducingPerBlock;
+        int per = Options.InducingPerBlockFor(kernel.Descriptor);
         int nh = dkus.Length;
-        CovarianceAssembly.Plan([block], _inducingBlocks, symmetric: false, Assembly(ct)).Run(kernel, nh > 0, b =>
+
+        // A many-body kernel computes a row block's environment data once per structure (cached across column
+        // blocks), so force-only rows are not split into work items of a few atoms, each of which would redo it.
+        var options = Assembly(ct);
+        if (kernel.Descriptor.ManyBody is not null)
+        {
+            options = new AssemblyOptions
+            {
+                MaxDegreeOfParallelism = options.MaxDegreeOfParallelism,
+                CancellationToken = ct,
+                AtomsPerWorkItem = int.MaxValue,
+            };
+        }
+
+        CovarianceAssembly.Plan([block], _inducingBlocks, symmetric: false, options).Run(kernel, nh > 0, b =>
         {
             int nc = b.ColumnCount, c0 = b.ColumnBlock * per, rows = b.RowLabels.Length;
             var v = b.Values;

@@ -57,6 +57,36 @@ public class B2RegressionTests
 
     [Theory]
     [MemberData(nameof(Kernels))]
+    public void SparseB2TrainingDoesNotDependOnTheInducingBlocksOrThreads(string name)
+    {
+        // The many-body default (one block of 128, force-only rows not split) against blocks of 3 on 2 threads, on
+        // force labels only and on all labels: the same weights and likelihood.
+        var kernel = Make(name);
+        var train = SparseGaussianProcessTests.Structures(3, 111);
+        var inducing = SparseGaussianProcessTests.AllClusters(train, kernel).Take(13).ToList();
+        foreach (var kinds in new[] { LabelKinds.Forces, LabelKinds.All })
+        {
+            var one = new SparseGaussianProcess(kernel, Noise, inducing, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = 1 });
+            var many = new SparseGaussianProcess(kernel, Noise, inducing, new SparseGaussianProcessOptions { MaxDegreeOfParallelism = 2, InducingPerBlock = 3 });
+            one.Train(train, kinds);
+            many.Train(train, kinds);
+            var w1 = one.Weights.ToArray();
+            var w2 = many.Weights.ToArray();
+            double scale = w1.Max(Math.Abs);
+            Assert.True(scale > 0, "the weights must not all be zero");
+            for (int i = 0; i < w1.Length; i++)
+            {
+                Assert.True(Math.Abs(w1[i] - w2[i]) <= 1e-9 * scale, $"{name} {kinds}: weight {i} is {w1[i]} in one block, {w2[i]} in blocks of 3");
+            }
+
+            double l1 = one.LogMarginalLikelihood(train, kinds).Value;
+            double l2 = many.LogMarginalLikelihood(train, kinds).Value;
+            Assert.True(Math.Abs(l1 - l2) <= 1e-9 * Math.Abs(l1), $"{name} {kinds}: log likelihood {l1} against {l2}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
     public void SparseLikelihoodGradientEqualsFiniteDifferences(string name)
     {
         var kernel = Make(name);

@@ -1,0 +1,735 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels;
+
+/// <summary>
+/// The B2 kernel's path for columns that are local energies only (the sparse GP's K_nu, k*u and K_uu):
+/// any label of a structure against the local energy ε_u of an environment u. With q = x̂ᵢ·û and
+/// g = ∂k/∂dᵢ = σ²ζq^{ζ−1}(û − q x̂ᵢ)/|xᵢ|, a force or stress row is g · ∂dᵢ/∂r_k summed over the
+/// neighbours k, and that contraction never needs the descriptor's Jacobian (D = K(K+1)/2·(l_max+1) columns):
+/// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} (K·(l_max+1)² values, linear in g, so Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)))
+/// and then Σ_{n,lm} Ĝ_{s_k n lm} ∂c_{s_k n lm}/∂r_k per neighbour, with ∂c/∂r_k = g'_n û Y_lm + g_n ∇Y_lm taken
+/// apart (Σ_n g'_n Ĝ_n and Σ_n g_n Ĝ_n first: 2N(l_max+1)² + 4(l_max+1)² multiply-adds, not 3N(l_max+1)²). Per
+/// structure the coefficients c, Ĝ(x̂ᵢ) and each neighbour's g, g', Y, ∇Y are built once and cached like the label
+/// Jacobians; per column block the inducing units are grouped by central species and stored transposed and, per
+/// tile of 16, expanded to every ordered channel pair, so Ĝ(û) and the neighbour contractions are small matrix
+/// products vectorised over the inducing environments. Multiply-adds per (training atom × inducing environment of
+/// its species): D + K²(l_max+1)² + K(l_max+1)² + neighbours·(2N + 4)(l_max+1)², against
+/// (3·touched atoms + 6)·D for the label-Jacobian path.
+/// </summary>
+public sealed partial class B2Kernel
+{
+    /// <summary>Inducing environments per tile of Ĝ (its K·(l_max+1)² × tile values stay in cache).</summary>
+    private const int TileLanes = 16;
+
+    /// <summary>Column groups are padded to a multiple of this (whole tiles).</summary>
+    private const int PadLanes = TileLanes;
+
+    private readonly ConditionalWeakTable<StructureEnvironments, ContractionColumns> _columnCache = new();
+
+    private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<ContractionRows> Side)> _rowCache = [];
+
+    /// <summary>Whether a selection holds local energies only (the columns the contraction path serves).</summary>
+    private static bool IsLocalEnergiesOnly(LabelSelection sel) => !sel.Energy && !sel.Stress && sel.ForceAtoms.Length == 0;
+
+    /// <summary>
+    /// The rows × columns block for columns that are local energies only, by the Jacobian-free contraction
+    /// (see the class notes); <paramref name="values"/> must be cleared. <paramref name="wide"/> picks
+    /// Vector512 (true) or Vector256.
+    /// </summary>
+    internal void LocalEnergyColumns(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns, Span<double> values, bool wide)
+    {
+        var rowSide = GetContractionRows(a, rows);
+        var colSide = GetContractionColumns(b, columns);
+        if (wide)
+        {
+            Contract<V512>(rowSide, colSide, values, columns.Count);
+        }
+        else
+        {
+            Contract<V256>(rowSide, colSide, values, columns.Count);
+        }
+    }
+
+    private ContractionColumns GetContractionColumns(StructureEnvironments e, LabelSelection sel)
+    {
+        var cached = _columnCache.GetValue(e, env => ContractionColumns.Create(env, sel, Settings));
+        return ReferenceEquals(cached.Selection, sel) ? cached : ContractionColumns.Create(e, sel, Settings);
+    }
+
+    private ContractionRows GetContractionRows(StructureEnvironments e, LabelSelection sel)
+    {
+        if (sel.ForceAtoms.Length == 0 && !sel.Stress)
+        {
+            return ContractionRows.Create(e, sel, new B2Workspace(Settings));
+        }
+
+        return Cached(_rowCache, e, sel, () => ContractionRows.Create(e, sel, new B2Workspace(Settings)));
+    }
+
+    private void Contract<TV>(ContractionRows rs, ContractionColumns cs, Span<double> values, int nc)
+        where TV : struct, ISimd<TV>
+    {
+        var st = Settings;
+        int d = st.Length, kk = st.ChannelCount, h = st.HarmonicCount, nr = st.RadialCount, z = Power;
+        int kh = kk * h, w = TV.Count;
+        double s2 = SigmaEv * SigmaEv;
+        int rowCount = rs.RowCount;
+        var gh = new double[kh * TileLanes];
+        var v = new double[3 * TileLanes];
+        var pq = new double[2 * h * TileLanes];
+        var centre = new double[3 * TileLanes];
+        var q = new double[TileLanes];
+        var kv = new double[TileLanes];
+        var scale = new double[TileLanes];
+        foreach (var g in cs.Groups)
+        {
+            int bp = g.Padded;
+            var t = new double[rowCount * bp];
+            var stress = rs.StressRow >= 0 ? new double[6 * bp] : null;
+            for (int t0 = 0; t0 < bp; t0 += TileLanes)
+            {
+                int tw = Math.Min(TileLanes, bp - t0);
+                foreach (var env in rs.Environments)
+                {
+                    if (env.Species != g.Species)
+                    {
+                        continue;
+                    }
+
+                    Dots<TV>(env.Unit, g.UnitsT, bp, t0, tw, d, q);
+                    for (int u = 0; u < tw; u++)
+                    {
+                        double qz1 = IntPow(q[u], z - 1);
+                        kv[u] = s2 * qz1 * q[u];
+                        scale[u] = s2 * z * qz1 / env.Norm;
+                    }
+
+                    foreach (int r in env.ValueRows)
+                    {
+                        int o = r * bp + t0;
+                        for (int u = 0; u < tw; u++)
+                        {
+                            t[o + u] += kv[u];
+                        }
+                    }
+
+                    if (env.NeighbourCount == 0)
+                    {
+                        continue;
+                    }
+
+                    GradientHat<TV>(env.Coefficients, g.HatUnits, t0 / TileLanes, gh);
+
+                    // Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)), a = σ²ζq^{ζ−1}/|xᵢ|.
+                    var uh = env.UnitHat;
+                    for (int j = 0; j < kh; j++)
+                    {
+                        int o = j * tw;
+                        var x = TV.Create(uh[j]);
+                        for (int u = 0; u < tw; u += w)
+                        {
+                            (TV.Load(scale, u) * (TV.Load(gh, o + u) - TV.Load(q, u) * x)).Store(gh, o + u);
+                        }
+                    }
+
+                    bool hasCentre = env.CentreRow >= 0;
+                    if (hasCentre)
+                    {
+                        Array.Clear(centre);
+                    }
+
+                    var basis = env.NeighbourBases;
+                    int bl = env.BasisLength;
+                    var vec = env.Vectors;
+                    for (int k = 0; k < env.NeighbourCount; k++)
+                    {
+                        // v[α, u] = ∂k(xᵢ, u)/∂r_k,α.
+                        Neighbour<TV>(basis, k * bl, nr, h, gh, env.ChannelOffset[k], tw, pq, v);
+                        int row = env.NeighbourRow[k];
+                        if (row >= 0)
+                        {
+                            for (int al = 0; al < 3; al++)
+                            {
+                                int o = (row + al) * bp + t0;
+                                for (int u = 0; u < tw; u += w)
+                                {
+                                    (TV.Load(t, o + u) - TV.Load(v, al * tw + u)).Store(t, o + u);
+                                }
+                            }
+                        }
+
+                        if (hasCentre)
+                        {
+                            for (int u = 0; u < 3 * tw; u += w)
+                            {
+                                (TV.Load(centre, u) + TV.Load(v, u)).Store(centre, u);
+                            }
+                        }
+
+                        if (stress is not null)
+                        {
+                            TV rx = TV.Create(vec[3 * k]), ry = TV.Create(vec[3 * k + 1]), rz = TV.Create(vec[3 * k + 2]);
+                            for (int u = 0; u < tw; u += w)
+                            {
+                                TV vx = TV.Load(v, u), vy = TV.Load(v, tw + u), vz = TV.Load(v, 2 * tw + u);
+                                int o = t0 + u;
+                                TV.Fma(vx, rx, TV.Load(stress, o)).Store(stress, o);
+                                TV.Fma(vy, ry, TV.Load(stress, bp + o)).Store(stress, bp + o);
+                                TV.Fma(vz, rz, TV.Load(stress, 2 * bp + o)).Store(stress, 2 * bp + o);
+                                TV.Fma(vy, rz, TV.Load(stress, 3 * bp + o)).Store(stress, 3 * bp + o);
+                                TV.Fma(vx, rz, TV.Load(stress, 4 * bp + o)).Store(stress, 4 * bp + o);
+                                TV.Fma(vx, ry, TV.Load(stress, 5 * bp + o)).Store(stress, 5 * bp + o);
+                            }
+                        }
+                    }
+
+                    if (hasCentre)
+                    {
+                        for (int al = 0; al < 3; al++)
+                        {
+                            int o = (env.CentreRow + al) * bp + t0;
+                            for (int u = 0; u < tw; u += w)
+                            {
+                                (TV.Load(t, o + u) + TV.Load(centre, al * tw + u)).Store(t, o + u);
+                            }
+                        }
+                    }
+                }
+            }
+
+            if (stress is not null)
+            {
+                for (int s = 0; s < 6; s++)
+                {
+                    int o = (rs.StressRow + s) * bp;
+                    for (int u = 0; u < bp; u++)
+                    {
+                        t[o + u] += stress[s * bp + u] * rs.InverseVolume;
+                    }
+                }
+            }
+
+            var cols = g.Columns;
+            for (int r = 0; r < rowCount; r++)
+            {
+                int o = r * bp;
+                for (int u = 0; u < cols.Length; u++)
+                {
+                    values[r * nc + cols[u]] = t[o + u];
+                }
+            }
+        }
+    }
+
+    /// <summary>q[u] = x̂ · û_u for the tile's columns: Σ_p x̂_p Uᵀ[p, t0 + u].</summary>
+    private static void Dots<TV>(double[] unit, double[] ut, int bp, int t0, int tw, int d, double[] q)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        if (t0 < 0 || (d - 1) * bp + t0 + tw > ut.Length || d > unit.Length || tw % w != 0)
+        {
+            throw new IndexOutOfRangeException("B2 dot tile out of range.");
+        }
+
+        ref double ur = ref MemoryMarshal.GetArrayDataReference(ut);
+        ref double xr = ref MemoryMarshal.GetArrayDataReference(unit);
+        int u = 0;
+        for (; u + 2 * w <= tw; u += 2 * w)
+        {
+            TV a0 = TV.Create(0), a1 = TV.Create(0);
+            nint o = t0 + u;
+            for (int p = 0; p < d; p++, o += bp)
+            {
+                var x = TV.Create(Unsafe.Add(ref xr, p));
+                a0 = TV.Fma(TV.LoadAt(ref ur, o), x, a0);
+                a1 = TV.Fma(TV.LoadAt(ref ur, o + w), x, a1);
+            }
+
+            a0.Store(q, u);
+            a1.Store(q, u + w);
+        }
+
+        for (; u < tw; u += w)
+        {
+            TV a0 = TV.Create(0);
+            nint o = t0 + u;
+            for (int p = 0; p < d; p++, o += bp)
+            {
+                a0 = TV.Fma(TV.LoadAt(ref ur, o), TV.Create(Unsafe.Add(ref xr, p)), a0);
+            }
+
+            a0.Store(q, u);
+        }
+    }
+
+    /// <summary>
+    /// Ĝ(û_u)[ν·H + lm, u] = Σ_ν' û_u(ν, ν', l) c_{ν'lm} (diagonal pair doubled) for one tile of columns, layout [j·tw + u],
+    /// from the tile's symmetric expansion of the units (<see cref="ColumnGroup.HatUnits"/>: rows (l, ν, ν') of
+    /// <see cref="TileLanes"/> lanes, read in order).
+    /// </summary>
+    private void GradientHat<TV>(double[] c, double[] hu, int tile, double[] gh)
+        where TV : struct, ISimd<TV>
+    {
+        int kk = Settings.ChannelCount, h = Settings.HarmonicCount, lmax = Settings.AngularMax, w = TV.Count;
+        int tileBase = tile * (lmax + 1) * kk * kk * TileLanes;
+        for (int l = 0; l <= lmax; l++)
+        {
+            int mc = 2 * l + 1;
+            for (int a = 0; a < kk; a++)
+            {
+                int rowBase = tileBase + (l * kk + a) * kk * TileLanes;
+                for (int ms = 0; ms < mc; ms += 4)
+                {
+                    int lo = l * l + ms;
+                    int cnt = Math.Min(4, mc - ms);
+                    int o = (a * h + lo) * TileLanes;
+                    for (int u = 0; u < TileLanes; u += 2 * w)
+                    {
+                        switch (cnt)
+                        {
+                            case 1: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1); break;
+                            case 2: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2); break;
+                            case 3: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 3); break;
+                            default: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 4); break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One register tile of <see cref="GradientHat{TV}"/>: <paramref name="cnt"/> (1–4) consecutive lm of one channel and
+    /// degree, two vectors of columns, summed over ν' (rows of <paramref name="hu"/> <see cref="TileLanes"/> apart).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HatTile<TV>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        if (row < 0 || row + (kk - 1) * TileLanes + 2 * w > hu.Length || lo < 0 || (kk - 1) * h + lo + cnt > c.Length)
+        {
+            throw new IndexOutOfRangeException("B2 Ĝ tile out of range.");
+        }
+
+        // Bounds checked once above; the loop reads through references.
+        ref double hr = ref MemoryMarshal.GetArrayDataReference(hu);
+        ref double cr = ref MemoryMarshal.GetArrayDataReference(c);
+        TV zero = TV.Create(0);
+        TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        nint p = row, cb = lo;
+        for (int b = 0; b < kk; b++, p += TileLanes, cb += h)
+        {
+            TV g0 = TV.LoadAt(ref hr, p);
+            TV g1 = TV.LoadAt(ref hr, p + w);
+            TV c0 = TV.Create(Unsafe.Add(ref cr, cb));
+            a0 = TV.Fma(g0, c0, a0);
+            b0 = TV.Fma(g1, c0, b0);
+            if (cnt > 1)
+            {
+                TV c1 = TV.Create(Unsafe.Add(ref cr, cb + 1));
+                a1 = TV.Fma(g0, c1, a1);
+                b1 = TV.Fma(g1, c1, b1);
+            }
+
+            if (cnt > 2)
+            {
+                TV c2 = TV.Create(Unsafe.Add(ref cr, cb + 2));
+                a2 = TV.Fma(g0, c2, a2);
+                b2 = TV.Fma(g1, c2, b2);
+            }
+
+            if (cnt > 3)
+            {
+                TV c3 = TV.Create(Unsafe.Add(ref cr, cb + 3));
+                a3 = TV.Fma(g0, c3, a3);
+                b3 = TV.Fma(g1, c3, b3);
+            }
+        }
+
+        a0.Store(gh, o);
+        b0.Store(gh, o + w);
+        if (cnt > 1)
+        {
+            a1.Store(gh, o + TileLanes);
+            b1.Store(gh, o + TileLanes + w);
+        }
+
+        if (cnt > 2)
+        {
+            a2.Store(gh, o + 2 * TileLanes);
+            b2.Store(gh, o + 2 * TileLanes + w);
+        }
+
+        if (cnt > 3)
+        {
+            a3.Store(gh, o + 3 * TileLanes);
+            b3.Store(gh, o + 3 * TileLanes + w);
+        }
+    }
+
+    /// <summary>
+    /// v[α·tw + u] = Σ_{n,lm} ∂c_{s n lm}/∂r_k,α Ĝ[offset + n·H + lm, u] for one neighbour, with ∂c/∂r_k,α = g'_n û_α Y_lm
+    /// + g_n ∂Y_lm/∂r_α: first P_lm = Σ_n g'_n Ĝ[n, lm] and Q_lm = Σ_n g_n Ĝ[n, lm] (2·N·H multiply-adds), then
+    /// v_α = û_α Σ_lm Y_lm P_lm + Σ_lm ∂Y_lm/∂r_α Q_lm (4·H), instead of 3·N·H against the stored ∂c/∂r_k.
+    /// </summary>
+    private static void Neighbour<TV>(double[] basis, int b0, int n, int h, double[] gh, int offset, int tw, double[] pq, double[] v)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        TV zero = TV.Create(0);
+        int qo = h * tw;
+        for (int lm = 0; lm < h; lm++)
+        {
+            int u = 0;
+            for (; u + 4 * w <= tw; u += 4 * w)
+            {
+                TV p0 = zero, p1 = zero, p2 = zero, p3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+                int o = (offset + lm) * tw + u;
+                if (o < 0 || o + (n - 1) * h * tw + 4 * w > gh.Length || b0 < 0 || b0 + 2 * n > basis.Length)
+                {
+                    throw new IndexOutOfRangeException("B2 neighbour tile out of range.");
+                }
+
+                ref double gr = ref MemoryMarshal.GetArrayDataReference(gh);
+                ref double br = ref MemoryMarshal.GetArrayDataReference(basis);
+                nint r = o;
+                for (int i = 0; i < n; i++, r += h * tw)
+                {
+                    TV g0 = TV.LoadAt(ref gr, r), g1 = TV.LoadAt(ref gr, r + w), g2 = TV.LoadAt(ref gr, r + 2 * w), g3 = TV.LoadAt(ref gr, r + 3 * w);
+                    TV dg = TV.Create(Unsafe.Add(ref br, b0 + n + i));
+                    p0 = TV.Fma(g0, dg, p0);
+                    p1 = TV.Fma(g1, dg, p1);
+                    p2 = TV.Fma(g2, dg, p2);
+                    p3 = TV.Fma(g3, dg, p3);
+                    TV g = TV.Create(Unsafe.Add(ref br, b0 + i));
+                    q0 = TV.Fma(g0, g, q0);
+                    q1 = TV.Fma(g1, g, q1);
+                    q2 = TV.Fma(g2, g, q2);
+                    q3 = TV.Fma(g3, g, q3);
+                }
+
+                int so = lm * tw + u;
+                p0.Store(pq, so);
+                p1.Store(pq, so + w);
+                p2.Store(pq, so + 2 * w);
+                p3.Store(pq, so + 3 * w);
+                q0.Store(pq, qo + so);
+                q1.Store(pq, qo + so + w);
+                q2.Store(pq, qo + so + 2 * w);
+                q3.Store(pq, qo + so + 3 * w);
+            }
+
+            for (; u < tw; u += w)
+            {
+                TV p0 = zero, q0 = zero;
+                int o = (offset + lm) * tw + u;
+                for (int i = 0; i < n; i++)
+                {
+                    TV g0 = TV.Load(gh, o + i * h * tw);
+                    p0 = TV.Fma(g0, TV.Create(basis[b0 + n + i]), p0);
+                    q0 = TV.Fma(g0, TV.Create(basis[b0 + i]), q0);
+                }
+
+                p0.Store(pq, lm * tw + u);
+                q0.Store(pq, qo + lm * tw + u);
+            }
+        }
+
+        int yo = b0 + 2 * n, dyo = yo + h, uo = dyo + 3 * h;
+        if (uo + 3 > basis.Length || 2 * h * tw > pq.Length || tw % w != 0)
+        {
+            throw new IndexOutOfRangeException("B2 neighbour basis out of range.");
+        }
+
+        ref double pr = ref MemoryMarshal.GetArrayDataReference(pq);
+        ref double bs = ref MemoryMarshal.GetArrayDataReference(basis);
+        TV ux = TV.Create(basis[uo]), uy = TV.Create(basis[uo + 1]), uz = TV.Create(basis[uo + 2]);
+        for (int u = 0; u < tw; u += w)
+        {
+            TV a = zero, x = zero, y = zero, z = zero;
+            nint po = u;
+            for (int lm = 0; lm < h; lm++, po += tw)
+            {
+                TV p = TV.LoadAt(ref pr, po);
+                TV q = TV.LoadAt(ref pr, po + qo);
+                a = TV.Fma(p, TV.Create(Unsafe.Add(ref bs, yo + lm)), a);
+                x = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + lm)), x);
+                y = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + h + lm)), y);
+                z = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + 2 * h + lm)), z);
+            }
+
+            TV.Fma(ux, a, x).Store(v, u);
+            TV.Fma(uy, a, y).Store(v, tw + u);
+            TV.Fma(uz, a, z).Store(v, 2 * tw + u);
+        }
+    }
+
+    /// <summary>One structure's environments as the contraction path uses them.</summary>
+    private sealed class ContractionRows
+    {
+        public required ContractionEnvironment[] Environments { get; init; }
+
+        public required int RowCount { get; init; }
+
+        /// <summary>The first stress row, or −1 without stress labels.</summary>
+        public required int StressRow { get; init; }
+
+        public required double InverseVolume { get; init; }
+
+        public static ContractionRows Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
+        {
+            int n = s.AtomCount;
+            var settings = w.Settings;
+            int d = settings.Length, h = settings.HarmonicCount, nh = settings.RadialCount * h, kh = settings.ChannelCount * h;
+            var forceRow = new int[n];
+            Array.Fill(forceRow, -1);
+            for (int k = 0; k < sel.ForceAtoms.Length; k++)
+            {
+                forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
+            }
+
+            var localRow = new int[n];
+            Array.Fill(localRow, -1);
+            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+            {
+                localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
+            }
+
+            // Without force labels the neighbours' atom indices may be those of other structures (inducing sets).
+            bool hasForces = sel.ForceAtoms.Length > 0;
+            var list = new List<ContractionEnvironment>();
+            var keep = new List<int>();
+            for (int i = 0; i < n; i++)
+            {
+                var e = s[i];
+                if (sel.ForceAtoms.Length > 0 && e.CentralAtom != i)
+                {
+                    throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {i} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
+                }
+
+                if (!(e.B2Norm >= EmptyNorm))
+                {
+                    continue;
+                }
+
+                var value = new List<int>(2);
+                if (sel.Energy)
+                {
+                    value.Add(0);
+                }
+
+                if (localRow[i] >= 0)
+                {
+                    value.Add(localRow[i]);
+                }
+
+                int centreRow = hasForces ? forceRow[e.CentralAtom] : -1;
+                var nb = e.ManyBodyNeighbors;
+                keep.Clear();
+                for (int k = 0; k < nb.Length; k++)
+                {
+                    if (centreRow >= 0 || sel.Stress || (hasForces && forceRow[nb[k]] >= 0))
+                    {
+                        keep.Add(k);
+                    }
+                }
+
+                if (value.Count == 0 && keep.Count == 0)
+                {
+                    continue;
+                }
+
+                var unit = new double[d];
+                var b2 = e.B2;
+                double inv = 1 / e.B2Norm;
+                for (int p = 0; p < d; p++)
+                {
+                    unit[p] = b2[p] * inv;
+                }
+
+                int m = keep.Count;
+                var neighbourRow = new int[m];
+                var channel = new int[m];
+                var vectors = new double[3 * m];
+                int bl = w.NeighborBasisLength;
+                var bases = new double[bl * m];
+                double[] coefficients = [], unitHat = [];
+                if (m > 0)
+                {
+                    w.Load(e);
+                    coefficients = w.Coefficients.ToArray();
+                    unitHat = new double[kh];
+                    w.GradientHat(unit, unitHat);
+                    var channels = e.ManyBodySpeciesChannels;
+                    for (int j = 0; j < m; j++)
+                    {
+                        int k = keep[j];
+                        neighbourRow[j] = hasForces ? forceRow[nb[k]] : -1;
+                        channel[j] = channels[k] * nh;
+                        var r = e.ManyBodyVector(k);
+                        vectors[3 * j] = r.X;
+                        vectors[3 * j + 1] = r.Y;
+                        vectors[3 * j + 2] = r.Z;
+                        w.NeighborBasis(k, bases.AsSpan(bl * j, bl));
+                    }
+                }
+
+                list.Add(new ContractionEnvironment
+                {
+                    Species = e.CentralSpecies,
+                    Norm = e.B2Norm,
+                    Unit = unit,
+                    ValueRows = [.. value],
+                    CentreRow = centreRow,
+                    NeighbourCount = m,
+                    NeighbourRow = neighbourRow,
+                    ChannelOffset = channel,
+                    Vectors = vectors,
+                    NeighbourBases = bases,
+                    BasisLength = bl,
+                    Coefficients = coefficients,
+                    UnitHat = unitHat,
+                });
+            }
+
+            return new ContractionRows
+            {
+                Environments = [.. list],
+                RowCount = sel.Count,
+                StressRow = sel.Stress ? sel.StressOffset : -1,
+                InverseVolume = sel.Stress ? 1 / s.VolumeA3 : 0,
+            };
+        }
+    }
+
+    /// <summary>One environment of <see cref="ContractionRows"/>.</summary>
+    private sealed class ContractionEnvironment
+    {
+        public required int Species { get; init; }
+
+        public required double Norm { get; init; }
+
+        /// <summary>x̂ = d/|d|.</summary>
+        public required double[] Unit { get; init; }
+
+        /// <summary>Rows that receive the local energy itself (total energy, own local energy).</summary>
+        public required int[] ValueRows { get; init; }
+
+        /// <summary>The first force row of the central atom, or −1.</summary>
+        public required int CentreRow { get; init; }
+
+        /// <summary>Neighbours kept (those whose derivative some row needs).</summary>
+        public required int NeighbourCount { get; init; }
+
+        /// <summary>Per kept neighbour: its atom's first force row, or −1.</summary>
+        public required int[] NeighbourRow { get; init; }
+
+        /// <summary>Per kept neighbour: s_k·N·H, the first Ĝ row of its species.</summary>
+        public required int[] ChannelOffset { get; init; }
+
+        /// <summary>Per kept neighbour: its vector from the centre (Å), 3 values.</summary>
+        public required double[] Vectors { get; init; }
+
+        /// <summary>Per kept neighbour: what ∂c/∂r_k is made of (<see cref="B2Workspace.NeighborBasis"/>), <see cref="BasisLength"/> values.</summary>
+        public required double[] NeighbourBases { get; init; }
+
+        /// <summary>Values per neighbour in <see cref="NeighbourBases"/>.</summary>
+        public required int BasisLength { get; init; }
+
+        /// <summary>The coefficients c, K·H values (empty without kept neighbours).</summary>
+        public required double[] Coefficients { get; init; }
+
+        /// <summary>Ĝ(x̂), K·H values (empty without kept neighbours).</summary>
+        public required double[] UnitHat { get; init; }
+    }
+
+    /// <summary>A set of column environments (local energies) grouped by central species, units transposed.</summary>
+    private sealed class ContractionColumns
+    {
+        public required LabelSelection Selection { get; init; }
+
+        public required ColumnGroup[] Groups { get; init; }
+
+        public static ContractionColumns Create(StructureEnvironments s, LabelSelection sel, B2Settings settings)
+        {
+            int d = settings.Length, kk = settings.ChannelCount, l1 = settings.AngularMax + 1;
+            var bySpecies = new SortedDictionary<int, List<(int Column, AtomEnvironment Env)>>();
+            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+            {
+                var e = s[sel.LocalEnergyAtoms[k]];
+                if (!(e.B2Norm >= EmptyNorm))
+                {
+                    continue;
+                }
+
+                if (!bySpecies.TryGetValue(e.CentralSpecies, out var list))
+                {
+                    bySpecies[e.CentralSpecies] = list = [];
+                }
+
+                list.Add((sel.LocalEnergyOffset + k, e));
+            }
+
+            var groups = new List<ColumnGroup>();
+            foreach (var (species, list) in bySpecies)
+            {
+                int bp = (list.Count + PadLanes - 1) / PadLanes * PadLanes;
+                var ut = new double[d * bp];
+                for (int u = 0; u < list.Count; u++)
+                {
+                    var b2 = list[u].Env.B2;
+                    double inv = 1 / list[u].Env.B2Norm;
+                    for (int p = 0; p < d; p++)
+                    {
+                        ut[p * bp + u] = b2[p] * inv;
+                    }
+                }
+
+                // Per tile of TileLanes columns, rows (l, a, b) over all channel pairs (both orders), diagonal doubled.
+                var hu = new double[bp * l1 * kk * kk];
+                for (int u = 0; u < list.Count; u++)
+                {
+                    int tileBase = u / TileLanes * l1 * kk * kk * TileLanes, lane = u % TileLanes;
+                    int p = 0;
+                    for (int a = 0; a < kk; a++)
+                    {
+                        for (int b = a; b < kk; b++)
+                        {
+                            for (int l = 0; l < l1; l++)
+                            {
+                                double x = ut[p++ * bp + u];
+                                hu[tileBase + ((l * kk + a) * kk + b) * TileLanes + lane] = a == b ? 2 * x : x;
+                                hu[tileBase + ((l * kk + b) * kk + a) * TileLanes + lane] = a == b ? 2 * x : x;
+                            }
+                        }
+                    }
+                }
+
+                groups.Add(new ColumnGroup { Species = species, Columns = list.Select(x => x.Column).ToArray(), Padded = bp, UnitsT = ut, HatUnits = hu });
+            }
+
+            return new ContractionColumns { Selection = sel, Groups = [.. groups] };
+        }
+    }
+
+    private sealed class ColumnGroup
+    {
+        public required int Species { get; init; }
+
+        /// <summary>Column label of each member.</summary>
+        public required int[] Columns { get; init; }
+
+        /// <summary>Members padded to a multiple of <see cref="PadLanes"/>.</summary>
+        public required int Padded { get; init; }
+
+        /// <summary>The members' unit descriptors, D × Padded (zeros in the padding).</summary>
+        public required double[] UnitsT { get; init; }
+
+        /// <summary>Per tile of <see cref="TileLanes"/> members, the units expanded to every ordered channel pair, rows (l, ν, ν') of the tile's lanes, the diagonal pairs doubled (what Ĝ needs, read in order).</summary>
+        public required double[] HatUnits { get; init; }
+    }
+}
