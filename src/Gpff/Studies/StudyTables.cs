@@ -12,7 +12,7 @@ internal static class StudyTables
     {
         var o = new StringBuilder();
         var s = r.Settings;
-        o.AppendLine(Inv, $"study {s.Name}: {r.TrainingFrames.Count} training frames, {r.Hulls.FirstOrDefault()?.Candidates.Count ?? 0} candidates, pressures {string.Join(", ", s.PressuresGpa.Select(p => p.ToString("G", Inv)))} GPa ({r.Seconds:F0} s)");
+        o.AppendLine(Inv, $"study {s.Name}: {ForceFieldSettings.KernelKindName(s.Model.Kernel)} GP, {r.TrainingFrames.Count} training frames, {r.Hulls.FirstOrDefault()?.Candidates.Count ?? 0} candidates, pressures {string.Join(", ", s.PressuresGpa.Select(p => p.ToString("G", Inv)))} GPa ({r.Seconds:F0} s)");
         o.AppendLine();
 
         var t = r.Training;
