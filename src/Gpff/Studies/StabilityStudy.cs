@@ -95,6 +95,9 @@ public sealed class StudyResult
     /// <summary>Training report: fit, training residuals, leave-one-structure-out errors per composition, calibration.</summary>
     public required TrainingReport Training { get; init; }
 
+    /// <summary>Every candidate's name with its reduced formula (Hill order), in the candidates file's order.</summary>
+    public required IReadOnlyDictionary<string, string> CandidateFormulas { get; init; }
+
     /// <summary>K-fold cross-validation (null with <c>cross_validation.folds</c> 0).</summary>
     public CrossValidationResult? CrossValidation { get; init; }
 
@@ -350,6 +353,7 @@ public static class StabilityStudy
             Settings = settings,
             ForceField = ff,
             TrainingFrames = training,
+            CandidateFormulas = candidates.ToDictionary(c => c.Name, c => c.Structure.ReducedFormula(), StringComparer.Ordinal),
             Training = report,
             CrossValidation = cv,
             Hulls = hulls,
