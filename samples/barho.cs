@@ -40,8 +40,14 @@ foreach (var hull in result.Hulls)
 
 StabilityPlots.SaveEnergyAboveHullVersusPressure(result.Hulls.Select(h => h.Stability).ToArray(), Path.Combine(output, "e-above-hull-vs-pressure.png"));
 
-// What a user does next: recompute the uncertain candidates with DFT.
+// What a user does next: recompute with DFT the uncertain candidates, and those the model could not relax (their
+// compositions' calls are not settled: a missing polymorph might lie below the hull).
 foreach (var u in result.Uncertain)
 {
     Console.WriteLine($"recompute with DFT: {u.Name} at {u.PressureGpa} GPa (p_stable = {u.PStable:F2})");
+}
+
+foreach (var f in result.Failed)
+{
+    Console.WriteLine($"recompute with DFT: {f.Name} at {f.PressureGpa} GPa (relaxation failed: {f.Message})");
 }

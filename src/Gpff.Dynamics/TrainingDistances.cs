@@ -233,7 +233,7 @@ public sealed record VolumeViolation(string Formula, double VolumePerAtomA3, dou
     /// <summary>"expanded".</summary>
     public override string Outcome => "expanded";
 
-    /// <summary>"left the training data: expanded to 17.7 Å³/atom, 1.36 × the largest BaO3Rh volume in training (13.0 Å³/atom)".</summary>
+    /// <summary>"left the training data: expanded to 17.7 Å³/atom, 1.22 × the largest BaO3Rh volume in training (14.5 Å³/atom)".</summary>
     public override string Message => string.Create(CultureInfo.InvariantCulture,
         $"left the training data: expanded to {VolumePerAtomA3:0.0} Å³/atom, {VolumePerAtomA3 / LargestInTrainingA3:0.00} × the largest {Formula} volume in training ({LargestInTrainingA3:0.0} Å³/atom)");
 }
