@@ -14,7 +14,7 @@ usage: python3 data/make-barho-candidates.py                  > data/barho-candi
        python3 data/make-barho-candidates.py --pool SEED      > pool.extxyz
        python3 data/make-barho-candidates.py --pool-hex         > pool-hex.extxyz
        python3 data/make-barho-candidates.py --pool-faces       > pool-faces.extxyz
---pool-2h (the pool the bundled data/barho-added.extxyz was selected from): the ideal BaRhO3-2H cell at linear
+--pool-2h (the pool the bundled data/barho-added.extxyz was selected from; --pool-hex: data/barho-hex.extxyz): the ideal BaRhO3-2H cell at linear
 scales 1.00 and 0.975 (about 0 and 10 GPa), symmetric, so that pw.x needs few k-points.
 --pool-hex: BaRhO3-2H with its in-plane axes scaled by 1.00 and 1.015 and its c axis by 1.08 and 1.10, and
 BaRhO3-4H scaled by 1.01 in-plane and 1.06 along c: the ideal prototypes stretched along c (their face-sharing

@@ -19,7 +19,7 @@ namespace Gpff.Studies;
 /// <code>
 /// {
 ///   "name": "Ba-Rh-O",
-///   "training_data": ["barho-train.extxyz", "barho-added.extxyz"],
+///   "training_data": ["barho-train.extxyz", "barho-hex.extxyz"],
 ///   "candidates": "barho-candidates.extxyz",
 ///   "terminals": ["BaO", "RhO2"],
 ///   "pressures_gpa": [0, 10]
