@@ -50,7 +50,7 @@ internal static class StudyTables
             var d = h.Diagram;
             string system = string.Join("–", d.Terminals.Select(x => x.Formula));
             o.AppendLine(Inv, $"{system} hull at {h.PressureGpa:G} GPa (GP, σ of a DFT label, joint covariance; {h.Stability.Options.Samples} samples, seed {h.Stability.Options.Seed}):");
-            int w = Math.Max(9, h.Candidates.Max(c => c.Name.Length));
+            int w = Math.Max(9, h.Candidates.Select(c => c.Name.Length).Concat(h.Failed.Select(f => f.Name.Length)).Max());
             o.AppendLine($"  {"candidate".PadRight(w)}  {"formula",-8} {"conv",4} {"steps",5}  {"V Å³/at",8}  {"H eV/atom",11}  {"σ_E meV/at",10}  {"H_f meV/at",10}  {"E_hull meV/at",13}  {"[5 %, 95 %]",15}  {"p_stable",8}  call");
             // A candidate whose relaxation failed is missing from this hull: the calls of its composition hold only
             // against the polymorphs that were relaxed (it might be lower than all of them), so they are marked.
@@ -79,7 +79,7 @@ internal static class StudyTables
 
             if (h.Failed.Count > 0)
             {
-                o.AppendLine(Inv, $"  NOT SETTLED: {string.Join(", ", h.Failed.Select(f => f.Name))} could not be relaxed at {h.PressureGpa:G} GPa; any of them might lie on or below this hull, so the calls of {string.Join(", ", failedFormulas.Order(StringComparer.Ordinal))} hold only against the candidates relaxed. Recompute them with DFT or add training data like them.");
+                o.AppendLine(Inv, $"  NOT SETTLED: {string.Join(", ", h.Failed.Select(f => f.Name))} could not be relaxed at {h.PressureGpa:G} GPa; {(h.Failed.Count == 1 ? "it" : "any of them")} might lie on or below this hull, so the calls of {string.Join(", ", failedFormulas.Order(StringComparer.Ordinal))} hold only against the candidates relaxed. Recompute them with DFT or add training data like them.");
             }
 
             o.AppendLine();
