@@ -1,7 +1,7 @@
 #!/usr/bin/env dotnet
 // The Ba–Rh–O phase-stability study as a C# file-based program (.NET 10 SDK), from the repository root:
 //
-//     dotnet run samples/barho.cs                       # the full study, a few minutes on 2 cores
+//     dotnet run samples/barho.cs                       # the full study, several minutes on 2 cores
 //     dotnet run samples/barho.cs -- --quick OUT_DIR    # a reduced run that still does every step
 //
 // It does what `gpff study data/barho-study.json` does: train a GP force field on the bundled pw.x frames
