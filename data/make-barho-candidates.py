@@ -13,12 +13,16 @@ usage: python3 data/make-barho-candidates.py                  > data/barho-candi
        python3 data/make-barho-candidates.py --pool-2h          > pool-2h.extxyz
        python3 data/make-barho-candidates.py --pool SEED      > pool.extxyz
        python3 data/make-barho-candidates.py --pool-hex         > pool-hex.extxyz
---pool-2h (the pool the bundled data/barho-added.extxyz was selected from): the ideal BaRhO3-2H cell at linear
+       python3 data/make-barho-candidates.py --pool-faces       > pool-faces.extxyz
+--pool-2h (the pool the bundled data/barho-added.extxyz was selected from; --pool-hex: data/barho-hex.extxyz): the ideal BaRhO3-2H cell at linear
 scales 1.00 and 0.975 (about 0 and 10 GPa), symmetric, so that pw.x needs few k-points.
 --pool-hex: BaRhO3-2H with its in-plane axes scaled by 1.00 and 1.015 and its c axis by 1.08 and 1.10, and
 BaRhO3-4H scaled by 1.01 in-plane and 1.06 along c: the ideal prototypes stretched along c (their face-sharing
 Rh-Rh distance, 2.31 A, is short: the ideal 2H cell at scale 0.975 is at 35 GPa in pw.x), symmetric, so that pw.x
 needs few k-points.
+--pool-faces: BaRhO3-2H with its c axis scaled by 1.035 (near 10 GPa by the pressures of the --pool-2h and --pool-hex
+frames) and by 1.05 with every O moved in-plane by -0.12 and +0.12 A from the Rh chain axis (the shared-face O
+triangles shrunk and grown: the coordinate along which the hexagonal cells collapsed), symmetric.
 --pool SEED: every candidate except BaRhO3-4H/6H (20/30 atoms: too costly for pw.x here) at linear scales 1.00 and
 0.975, each cell strained by up to +-1.5 % and every atom displaced by up to 0.08 A (uniform, random.Random(SEED));
 BaRhO3-2H twice per scale (without symmetry: a pw.x run of a rattled 2H cell took over 15 minutes of CPU here).
@@ -114,6 +118,28 @@ def write(name, cell, species, positions, extra=""):
         print(f"{s:2s} {p[0]:16.10f} {p[1]:16.10f} {p[2]:16.10f}")
 
 
+def faces_moved(cell, species, positions, delta):
+    """Every O moved in-plane by delta (A) away from the nearest Rh chain axis (negative: towards it), which
+    shrinks or grows the O triangles of the faces that the RhO6 octahedra share along c, keeping the symmetry."""
+    axes = [p for s, p in zip(species, positions) if s == "Rh"]
+    out = []
+    for s, p in zip(species, positions):
+        if s != "O":
+            out.append(list(p))
+            continue
+        best = None
+        for q in axes:
+            for i in (-1, 0, 1):
+                for j in (-1, 0, 1):
+                    dx = p[0] - (q[0] + i * cell[0][0] + j * cell[1][0])
+                    dy = p[1] - (q[1] + i * cell[0][1] + j * cell[1][1])
+                    if best is None or math.hypot(dx, dy) < math.hypot(*best):
+                        best = (dx, dy)
+        r = math.hypot(*best)
+        out.append([p[0] + delta * best[0] / r, p[1] + delta * best[1] / r, p[2]])
+    return out
+
+
 def main():
     import os
     here = os.path.dirname(os.path.abspath(__file__))
@@ -134,6 +160,15 @@ def main():
             scale = (sa, sa, sc)   # the c axis is along z
             write(name, [[scale[k] * r[k] for k in range(3)] for r in cell], species,
                   [[scale[k] * p[k] for k in range(3)] for p in positions], f" pool_scale_ab={sa} pool_scale_c={sc}")
+        return
+    if len(sys.argv) == 2 and sys.argv[1] == "--pool-faces":
+        for sa, sc, delta in ((1.0, 1.035, 0.0), (1.0, 1.05, -0.12), (1.0, 1.05, 0.12)):
+            cell, species, positions = dict(cands)["BaRhO3-2H"]
+            scale = (sa, sa, sc)
+            cell = [[scale[k] * r[k] for k in range(3)] for r in cell]
+            positions = [[scale[k] * p[k] for k in range(3)] for p in positions]
+            write("BaRhO3-2H", cell, species, faces_moved(cell, species, positions, delta),
+                  f" pool_scale_ab={sa} pool_scale_c={sc} pool_face_shift={delta}")
         return
     if len(sys.argv) != 3 or sys.argv[1] != "--pool":
         sys.exit(__doc__)

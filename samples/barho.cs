@@ -1,7 +1,7 @@
 #!/usr/bin/env dotnet
 // The Ba–Rh–O phase-stability study as a C# file-based program (.NET 10 SDK), from the repository root:
 //
-//     dotnet run samples/barho.cs                       # the full study, a few minutes on 2 cores
+//     dotnet run samples/barho.cs                       # the full study, several minutes on 2 cores
 //     dotnet run samples/barho.cs -- --quick OUT_DIR    # a reduced run that still does every step
 //
 // It does what `gpff study data/barho-study.json` does: train a GP force field on the bundled pw.x frames
@@ -40,8 +40,14 @@ foreach (var hull in result.Hulls)
 
 StabilityPlots.SaveEnergyAboveHullVersusPressure(result.Hulls.Select(h => h.Stability).ToArray(), Path.Combine(output, "e-above-hull-vs-pressure.png"));
 
-// What a user does next: recompute the uncertain candidates with DFT.
+// What a user does next: recompute with DFT the uncertain candidates, and those the model could not relax (their
+// compositions' calls are not settled: a missing polymorph might lie below the hull).
 foreach (var u in result.Uncertain)
 {
     Console.WriteLine($"recompute with DFT: {u.Name} at {u.PressureGpa} GPa (p_stable = {u.PStable:F2})");
+}
+
+foreach (var f in result.Failed)
+{
+    Console.WriteLine($"recompute with DFT: {f.Name} at {f.PressureGpa} GPa (relaxation failed: {f.Message})");
 }

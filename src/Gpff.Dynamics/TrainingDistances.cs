@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Gpff.Dynamics;
 
 /// <summary>
-/// The shortest interatomic distance of each species pair in a model's training data, and the check that a
-/// relaxed (or simulated) structure stays inside that range. A force field knows nothing of distances shorter
+/// The shortest interatomic distance of each species pair and the largest volume per atom of each composition in a
+/// model's training data, and the check that a relaxed (or simulated) structure stays inside that range (neither
+/// collapsed nor expanded out of it). A force field knows nothing of distances shorter
 /// than any it was trained on: a relaxation that reaches them has not found a minimum of the material but a hole
 /// in the model (hexagonal BaRhO3 cells "converged" to O–O at 0.07 Å with σ_E of 850 meV/atom), whatever the
 /// optimiser's convergence flag says. docs/DESIGN.md, "Relaxations that leave the training data".
@@ -18,12 +19,23 @@ public sealed class TrainingDistances
     /// </summary>
     public const double CollapseFraction = 0.8;
 
-    private readonly Dictionary<(int, int), double> _shortest;
+    /// <summary>
+    /// The factor on the largest volume per atom of a composition in the training data above which a structure of
+    /// that composition has left the training data by expansion (1.2): a relaxation at P ≥ 0 ends near or below the
+    /// zero-pressure volume, and training sets hold cells up to it and a little beyond (strained, rattled); 20 % more
+    /// volume (6 % longer bonds) would need a tension of order −B/5, −20 to −40 GPa for oxides, far outside any
+    /// relaxation under pressure. The same rule for compressions is <see cref="CollapseFraction"/>.
+    /// </summary>
+    public const double ExpansionFactor = 1.2;
 
-    private TrainingDistances(Dictionary<(int, int), double> shortest, double radiusA)
+    private readonly Dictionary<(int, int), double> _shortest;
+    private readonly Dictionary<string, double> _largestVolume;
+
+    private TrainingDistances(Dictionary<(int, int), double> shortest, double radiusA, Dictionary<string, double>? largestVolume = null)
     {
         _shortest = shortest;
         RadiusA = radiusA;
+        _largestVolume = largestVolume ?? new Dictionary<string, double>(StringComparer.Ordinal);
     }
 
     /// <summary>The radius in Å within which distances were collected: pairs never that close in training are not checked.</summary>
@@ -31,6 +43,12 @@ public sealed class TrainingDistances
 
     /// <summary>The species pairs (smaller atomic number first) with their shortest training distance in Å.</summary>
     public IReadOnlyDictionary<(int SpeciesA, int SpeciesB), double> ShortestA => _shortest;
+
+    /// <summary>
+    /// The largest volume per atom in Å³ of each composition (reduced formula, <see cref="Structure.ReducedFormula"/>)
+    /// among the periodic training structures; empty when the structures are not known (<see cref="FromPairs"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, double> LargestVolumePerAtomA3 => _largestVolume;
 
     /// <summary>The shortest training distance of a species pair in Å, or null when the pair was never within <see cref="RadiusA"/>.</summary>
     /// <param name="speciesA">Atomic number.</param>
@@ -46,9 +64,20 @@ public sealed class TrainingDistances
         ArgumentNullException.ThrowIfNull(structures);
         CheckRadius(radiusA);
         var shortest = new Dictionary<(int, int), double>();
+        var largestVolume = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var s in structures)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (s.Pbc.AllPeriodic && s.AtomCount > 0)
+            {
+                string formula = s.ReducedFormula();
+                double v = s.VolumeA3 / s.AtomCount;
+                if (!largestVolume.TryGetValue(formula, out double current) || v > current)
+                {
+                    largestVolume[formula] = v;
+                }
+            }
+
             var nl = NeighborList.Build(s, radiusA, NeighborListKind.Half);
             for (int i = 0; i < s.AtomCount; i++)
             {
@@ -61,7 +90,7 @@ public sealed class TrainingDistances
             }
         }
 
-        return new TrainingDistances(shortest, radiusA);
+        return new TrainingDistances(shortest, radiusA, largestVolume);
     }
 
     /// <summary>
@@ -129,6 +158,42 @@ public sealed class TrainingDistances
         return worst;
     }
 
+    /// <summary>
+    /// Whether a periodic structure has expanded beyond its composition's training range: its volume per atom above
+    /// <paramref name="factor"/> × the largest volume per atom of the same composition (reduced formula) in the
+    /// training data, or null when it is inside the range, not 3D-periodic, or of a composition the training data
+    /// lack (nothing to compare with; the distance check still applies) or unknown (<see cref="FromPairs"/>).
+    /// </summary>
+    /// <param name="structure">A relaxed or simulated structure.</param>
+    /// <param name="factor">Factor on the largest training volume per atom, &gt; 1 (default <see cref="ExpansionFactor"/>).</param>
+    public VolumeViolation? CheckExpansion(Structure structure, double factor = ExpansionFactor)
+    {
+        ArgumentNullException.ThrowIfNull(structure);
+        if (!(factor >= 1) || !double.IsFinite(factor))
+        {
+            throw new ArgumentOutOfRangeException(nameof(factor), factor, "The factor on the largest training volume must be a finite number ≥ 1.");
+        }
+
+        if (!structure.Pbc.AllPeriodic || structure.AtomCount == 0)
+        {
+            return null;
+        }
+
+        string formula = structure.ReducedFormula();
+        double v = structure.VolumeA3 / structure.AtomCount;
+        return _largestVolume.TryGetValue(formula, out double largest) && v > factor * largest
+            ? new VolumeViolation(formula, v, largest)
+            : null;
+    }
+
+    /// <summary>
+    /// Whether a structure has left the training data by collapse (<see cref="Check"/>, <see cref="CollapseFraction"/>)
+    /// or by expansion (<see cref="CheckExpansion"/>, <see cref="ExpansionFactor"/>): the collapse when both, else the
+    /// one found, else null. What relaxations and MD runs check.
+    /// </summary>
+    /// <param name="structure">A relaxed or simulated structure.</param>
+    public TrainingRangeViolation? CheckRange(Structure structure) => (TrainingRangeViolation?)Check(structure) ?? CheckExpansion(structure);
+
     private static (int, int) Key(int a, int b) => a <= b ? (a, b) : (b, a);
 
     private static void Add(Dictionary<(int, int), double> shortest, int a, int b, double d)
@@ -149,6 +214,30 @@ public sealed class TrainingDistances
     }
 }
 
+/// <summary>How a structure has left its model's training data (<see cref="TrainingDistances.CheckRange"/>).</summary>
+public abstract record TrainingRangeViolation
+{
+    /// <summary>One line for people, starting "left the training data: ".</summary>
+    public abstract string Message { get; }
+
+    /// <summary>What the structure did, for "relaxation collapsed: …": "collapsed" or "expanded".</summary>
+    public abstract string Outcome { get; }
+}
+
+/// <summary>A structure expanded beyond the largest volume per atom of its composition in the training data (<see cref="TrainingDistances.CheckExpansion"/>).</summary>
+/// <param name="Formula">The reduced formula.</param>
+/// <param name="VolumePerAtomA3">The structure's volume per atom, Å³.</param>
+/// <param name="LargestInTrainingA3">The largest volume per atom of that composition in the training data, Å³.</param>
+public sealed record VolumeViolation(string Formula, double VolumePerAtomA3, double LargestInTrainingA3) : TrainingRangeViolation
+{
+    /// <summary>"expanded".</summary>
+    public override string Outcome => "expanded";
+
+    /// <summary>"left the training data: expanded to 17.7 Å³/atom, 1.22 × the largest BaO3Rh volume in training (14.5 Å³/atom)".</summary>
+    public override string Message => string.Create(CultureInfo.InvariantCulture,
+        $"left the training data: expanded to {VolumePerAtomA3:0.0} Å³/atom, {VolumePerAtomA3 / LargestInTrainingA3:0.00} × the largest {Formula} volume in training ({LargestInTrainingA3:0.0} Å³/atom)");
+}
+
 /// <summary>A pair of atoms closer than the training data allow (<see cref="TrainingDistances.Check"/>).</summary>
 /// <param name="SpeciesA">Atomic number of the first atom.</param>
 /// <param name="SpeciesB">Atomic number of the second atom.</param>
@@ -156,9 +245,12 @@ public sealed class TrainingDistances
 /// <param name="AtomB">0-based index of the second atom (equal to <paramref name="AtomA"/> for a periodic image of itself).</param>
 /// <param name="DistanceA">Their distance in Å.</param>
 /// <param name="ShortestInTrainingA">The shortest distance of this species pair in the training data, in Å.</param>
-public sealed record DistanceViolation(int SpeciesA, int SpeciesB, int AtomA, int AtomB, double DistanceA, double ShortestInTrainingA)
+public sealed record DistanceViolation(int SpeciesA, int SpeciesB, int AtomA, int AtomB, double DistanceA, double ShortestInTrainingA) : TrainingRangeViolation
 {
+    /// <summary>"collapsed".</summary>
+    public override string Outcome => "collapsed";
+
     /// <summary>"left the training data: Ba–O at 1.21 Å, shortest in training 2.45 Å".</summary>
-    public string Message => string.Create(CultureInfo.InvariantCulture,
+    public override string Message => string.Create(CultureInfo.InvariantCulture,
         $"left the training data: {Elements.Symbol(SpeciesA)}–{Elements.Symbol(SpeciesB)} at {DistanceA:0.00} Å (atoms {AtomA + 1} and {AtomB + 1}), shortest in training {ShortestInTrainingA:0.00} Å");
 }

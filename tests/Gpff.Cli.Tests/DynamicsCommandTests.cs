@@ -55,18 +55,29 @@ public sealed class DynamicsCommandTests : IDisposable
         Assert.Equal(3, ExtXyz.Read(P("relaxed.extxyz")).Count());
         Assert.DoesNotContain("squeezed", File.ReadAllText(P("entries.csv")));
 
-        // Criteria so loose that every frame "converges" where it starts: the squeezed one has left the training data
-        // whatever the optimiser says; it is written with converged=F and the pair, and kept out of the entries.
-        (code, stdout, stderr) = Cli.Run("relax", model, P("four.extxyz"), "-o", P("loose.extxyz"), "--entries", P("loose.csv"), "--fmax", "100", "--stress-tolerance", "1000");
+        // Criteria so loose that every frame "converges" where it starts: the squeezed one, and a BaO cell stretched by
+        // 25 % along every edge (twice the largest BaO volume in training), have left the training data whatever the
+        // optimiser says; they are written with converged=F and why, and kept out of the entries.
+        var stretched = frames[1].Strained(new Voigt(0.25, 0.25, 0.25, 0, 0, 0));
+        stretched.Info["name"] = "stretched";
+        ExtXyz.Write(P("five.extxyz"), [.. frames, squeezed, stretched]);
+        (code, stdout, stderr) = Cli.Run("relax", model, P("five.extxyz"), "-o", P("loose.extxyz"), "--entries", P("loose.csv"), "--fmax", "100", "--stress-tolerance", "1000");
         Assert.True(code == 0, stderr);
-        line = Assert.Single(stdout.Split('\n'), l => l.StartsWith("relaxation of frame", StringComparison.Ordinal));
-        Assert.StartsWith("relaxation of frame 4 (squeezed) collapsed: left the training data: O–O at 0.90 Å", line);
-        Assert.Contains("shortest in training", line);
+        var lines = stdout.Split('\n').Where(l => l.StartsWith("relaxation of frame", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("relaxation of frame 4 (squeezed) collapsed: left the training data: O–O at 0.90 Å", lines[0]);
+        Assert.Contains("shortest in training", lines[0]);
+        Assert.StartsWith("relaxation of frame 5 (stretched) expanded: left the training data: expanded to", lines[1]);
+        Assert.Contains("× the largest BaO volume in training", lines[1]);
         var relaxed = ExtXyz.Read(P("loose.extxyz")).ToList();
-        Assert.Equal(4, relaxed.Count);
-        Assert.Equal(false, relaxed[3].Info["converged"]);
-        Assert.Equal(0, Convert.ToInt32(relaxed[3].Info["relax_steps"], CultureInfo.InvariantCulture));
-        Assert.StartsWith("left the training data", (string)relaxed[3].Info["left_training_data"]!);
+        Assert.Equal(5, relaxed.Count);
+        foreach (int k in new[] { 3, 4 })
+        {
+            Assert.Equal(false, relaxed[k].Info["converged"]);
+            Assert.Equal(0, Convert.ToInt32(relaxed[k].Info["relax_steps"], CultureInfo.InvariantCulture));
+            Assert.StartsWith("left the training data", (string)relaxed[k].Info["left_training_data"]!);
+        }
+
         Assert.All(relaxed.Take(3), r => Assert.False(r.Info.ContainsKey("left_training_data")));
         Assert.Equal(["RhO2", "BaO", "RhO2-3"], File.ReadAllLines(P("loose.csv")).Skip(1).Select(l => l.Split(',')[0]));
 

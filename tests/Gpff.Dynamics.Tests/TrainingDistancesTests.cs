@@ -61,6 +61,48 @@ public class TrainingDistancesTests
     }
 
     [Fact]
+    public void AnExpandedCellIsNamedWithItsVolumeAndTheLargestInTraining()
+    {
+        // Training: rock salt at a = 5.4 and 5.6 Å, so the largest BaO volume is 5.6³/8 Å³/atom.
+        var d = TrainingDistances.FromStructures([RockSalt(5.4), RockSalt(5.6)], radiusA: 5);
+        double largest = 5.6 * 5.6 * 5.6 / 8;
+        Assert.Equal(largest, d.LargestVolumePerAtomA3["BaO"], 12);
+
+        // Just inside and just outside ExpansionFactor × the largest volume (edge a·∛factor).
+        double edge = 5.6 * Math.Cbrt(TrainingDistances.ExpansionFactor);
+        Assert.Null(d.CheckExpansion(RockSalt(edge * 0.999)));
+        Assert.Null(d.CheckRange(RockSalt(edge * 0.999)));
+        var v = d.CheckExpansion(RockSalt(edge * 1.001));
+        Assert.NotNull(v);
+        Assert.Equal("BaO", v.Formula);
+        Assert.Equal(largest, v.LargestInTrainingA3, 12);
+        Assert.Equal(TrainingDistances.ExpansionFactor * 1.001 * 1.001 * 1.001, v.VolumePerAtomA3 / largest, 9);
+        Assert.Equal("expanded", v.Outcome);
+
+        // What a user reads: the volume reached, the ratio, the composition and the training's largest.
+        var far = d.CheckRange(RockSalt(7.0));
+        Assert.IsType<VolumeViolation>(far);
+        Assert.Equal("left the training data: expanded to 42.9 Å³/atom, 1.95 × the largest BaO volume in training (22.0 Å³/atom)", far.Message);
+
+        // A collapse is reported before an expansion when a structure has both; a composition without training
+        // frames, a sparse model's distances (no cells) and a cluster are not checked for expansion.
+        var both = RockSalt(7.0);
+        var pos = both.Positions.ToArray();
+        pos[5] = pos[4] + new Vec3(0.5, 0, 0);
+        var collapsedAndExpanded = new Structure(both.AtomicNumbers.ToArray(), pos, both.Cell, both.Pbc);
+        Assert.Equal("collapsed", d.CheckRange(collapsedAndExpanded)!.Outcome);
+        var rhodium = new Structure(["Rh"], [Vec3.Zero], Mat3.Diagonal(9, 9, 9), Pbc.All);
+        Assert.Null(d.CheckExpansion(rhodium));
+        Assert.Null(TrainingDistances.FromPairs([(56, 8, 2.8)], 5).CheckExpansion(RockSalt(7.0)));
+        Assert.Empty(TrainingDistances.FromPairs([(56, 8, 2.8)], 5).LargestVolumePerAtomA3);
+        var cluster = RockSalt(7.0);
+        var open = new Structure(cluster.AtomicNumbers.ToArray(), cluster.Positions.ToArray(), cluster.Cell, Pbc.None);
+        Assert.Null(d.CheckExpansion(open));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.CheckExpansion(RockSalt(5.6), factor: 0.9));
+    }
+
+    [Fact]
     public void PairsFromEnvironmentsGiveTheSameTable()
     {
         var d = TrainingDistances.FromPairs([(56, 8, 2.9), (8, 56, 2.7), (8, 8, 3.1), (56, 56, 9.0)], radiusA: 5);

@@ -63,8 +63,9 @@ public sealed record StudyHull(double PressureGpa, IReadOnlyList<CandidateRelaxa
 
 /// <summary>
 /// A candidate whose relaxation failed at one pressure: the force field drove it somewhere no structure can be (atoms
-/// closer than <see cref="Structure.DefaultMinimumDistanceA"/>, or a pair closer than <see cref="TrainingDistances.CollapseFraction"/>
-/// × the shortest distance of its species pair in the training data: a collapsed cell, converged or not), or did not converge,
+/// closer than <see cref="Structure.DefaultMinimumDistanceA"/>, a pair closer than <see cref="TrainingDistances.CollapseFraction"/>
+/// × the shortest distance of its species pair in the training data (a collapsed cell), or a volume per atom above
+/// <see cref="TrainingDistances.ExpansionFactor"/> × the largest of its composition in training (an expanded one), converged or not), or did not converge,
 /// a sign that the model extrapolates there. It is left out of that hull and listed; recompute it with DFT or add data like it.
 /// </summary>
 /// <param name="Name">The candidate.</param>
@@ -93,6 +94,9 @@ public sealed class StudyResult
 
     /// <summary>Training report: fit, training residuals, leave-one-structure-out errors per composition, calibration.</summary>
     public required TrainingReport Training { get; init; }
+
+    /// <summary>Every candidate's name with its reduced formula (Hill order), in the candidates file's order.</summary>
+    public required IReadOnlyDictionary<string, string> CandidateFormulas { get; init; }
 
     /// <summary>K-fold cross-validation (null with <c>cross_validation.folds</c> 0).</summary>
     public CrossValidationResult? CrossValidation { get; init; }
@@ -239,7 +243,7 @@ public static class StabilityStudy
 
         // 2. Train with the default fit, calibrate on the leave-one-structure-out errors.
         var m = settings.Model;
-        var ffSettings = new ForceFieldSettings { PairCutoffA = m.PairCutoffA, TripletCutoffA = m.TripletCutoffA };
+        var ffSettings = new ForceFieldSettings { PairCutoffA = m.PairCutoffA, TripletCutoffA = m.TripletCutoffA, Kernel = m.Kernel }.WithSpeciesOf(training);
         var gpOptions = new GaussianProcessOptions
         {
             Uncertainty = UncertaintyKind.NoisyLabel,
@@ -248,8 +252,8 @@ public static class StabilityStudy
         var fitOptions = new HyperparameterFitOptions { Objective = m.FitObjective, MaxIterations = m.FitMaxIterations };
         var ff = ForceField.Create(ffSettings, gpOptions);
         Report(StudyStage.Training, 0, 1, m.Fit
-            ? $"training on {training.Count} frames, fitting hyperparameters ({HyperparameterFitResult.ObjectiveNameOf(m.FitObjective)}, at most {m.FitMaxIterations} iterations)"
-            : $"training on {training.Count} frames (hyperparameters as given)");
+            ? $"training a {ForceFieldSettings.KernelKindName(m.Kernel)} GP on {training.Count} frames, fitting hyperparameters ({HyperparameterFitResult.ObjectiveNameOf(m.FitObjective)}, at most {m.FitMaxIterations} iterations)"
+            : $"training a {ForceFieldSettings.KernelKindName(m.Kernel)} GP on {training.Count} frames (hyperparameters as given)");
         var report = ff.Train(training, m.Fit, fitOptions, new SyncProgress<string>(line => Report(StudyStage.Training, 0, 1, line)), cancellationToken);
         Report(StudyStage.Training, 1, 1, string.Create(inv, $"trained in {report.Seconds:F1} s"));
 
@@ -272,8 +276,9 @@ public static class StabilityStudy
         }
 
         // 4. Relax every candidate at every pressure; 5. the hulls.
-        // A relaxed structure with a pair closer than the training data ever were has left the model's range
-        // (a collapsed cell): a failed relaxation whatever the optimiser reports (TrainingDistances.CollapseFraction).
+        // A relaxed structure with a pair closer than the training data ever were (a collapsed cell), or a volume per
+        // atom far beyond its composition's in training (a cell that ran away by expansion), has left the model's
+        // range: a failed relaxation whatever the optimiser reports (TrainingDistances.CollapseFraction, ExpansionFactor).
         var distances = TrainingDistances.FromStructures(training, ff.Model.Kernel.CutoffA, cancellationToken);
         var hulls = new List<StudyHull>();
         int totalRelaxations = candidates.Count * settings.PressuresGpa.Count, relaxed = 0;
@@ -289,9 +294,9 @@ public static class StabilityStudy
                 try
                 {
                     var r = Relaxation.Relax(start, ff, options, null, cancellationToken);
-                    if (distances.Check(r.Structure) is { } collapse)
+                    if (distances.CheckRange(r.Structure) is { } left)
                     {
-                        string message = string.Create(inv, $"relaxation collapsed: {collapse.Message} (H reached {r.EnthalpyPerAtomEv:G6} eV/atom, not used)");
+                        string message = string.Create(inv, $"relaxation {left.Outcome}: {left.Message} (H reached {r.EnthalpyPerAtomEv:G6} eV/atom, not used)");
                         failed.Add(new FailedRelaxation(name, pressure, message));
                         Report(StudyStage.Relaxation, relaxed, totalRelaxations, string.Create(inv, $"{name} at {pressure:G} GPa: {message}; left out of this hull"));
                         continue;
@@ -348,6 +353,7 @@ public static class StabilityStudy
             Settings = settings,
             ForceField = ff,
             TrainingFrames = training,
+            CandidateFormulas = candidates.ToDictionary(c => c.Name, c => c.Structure.ReducedFormula(), StringComparer.Ordinal),
             Training = report,
             CrossValidation = cv,
             Hulls = hulls,
@@ -362,7 +368,7 @@ public static class StabilityStudy
     public static Task<StudyResult> RunAsync(StudySettings settings, IProgress<StudyProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Run(() => Run(settings, progress, cancellationToken), cancellationToken);
 
-    /// <summary>The force-field settings of a trained force field's kernel and noises (a 2+3-body kernel without species groups).</summary>
+    /// <summary>The force-field settings of a trained force field's kernel and noises (2+3-body terms without species groups, B2 amplitude).</summary>
     private static ForceFieldSettings FittedSettings(ForceField ff, ForceFieldSettings start)
     {
         var k = ff.Model.Kernel;
@@ -372,14 +378,25 @@ public static class StabilityStudy
             return i >= 0 ? k.Hyperparameters[i] : fallback;
         }
 
-        return start with
+        var fitted = start with
         {
             Sigma2 = Get("sigma2", start.Sigma2),
             Length2A = Get("length2", start.Length2A),
             Sigma3 = Get("sigma3", start.Sigma3),
             Length3A = Get("length3", start.Length3A),
+            SigmaB2 = Get(Kernels.B2Kernel.SigmaName, start.SigmaB2),
             Noise = ff.Model.Noise,
         };
+
+        // The cross-validation must train the very kernel that was fitted: a hyperparameter not carried over would
+        // silently cross-validate another model.
+        var rebuilt = fitted.BuildKernel().Hyperparameters;
+        if (rebuilt.Count != k.Hyperparameters.Count || rebuilt.Zip(k.Hyperparameters).Any(t => Math.Abs(t.First - t.Second) > 1e-12 * Math.Abs(t.Second)))
+        {
+            throw new InvalidOperationException($"The fitted kernel's hyperparameters ({string.Join(", ", k.HyperparameterNames)}) could not all be carried over to the cross-validation.");
+        }
+
+        return fitted;
     }
 
     private static List<(string Name, Structure Structure)> ReadCandidates(StudySettings settings, IReadOnlyList<Structure> training)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gpff.Dynamics.Optimization;
@@ -18,7 +19,7 @@ namespace Gpff.Studies;
 /// <code>
 /// {
 ///   "name": "Ba-Rh-O",
-///   "training_data": ["barho-train.extxyz", "barho-added.extxyz"],
+///   "training_data": ["barho-train.extxyz", "barho-hex.extxyz"],
 ///   "candidates": "barho-candidates.extxyz",
 ///   "terminals": ["BaO", "RhO2"],
 ///   "pressures_gpa": [0, 10]
@@ -40,7 +41,8 @@ public sealed record StudySettings
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter<HyperparameterObjective>(JsonNamingPolicy.SnakeCaseLower) },
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,   // a file for people: "b2+2+3", not "b2\u002B2\u002B3" (never embedded in HTML)
+        Converters = { new JsonStringEnumConverter<HyperparameterObjective>(JsonNamingPolicy.SnakeCaseLower), new KernelKindJsonConverter() },
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         TypeInfoResolver = StudySettingsJsonContext.Default,   // source-generated: works where reflection-based JSON is off (AOT, file-based apps)
@@ -289,6 +291,13 @@ public sealed record StudyModelSettings
     /// <summary>3-body cutoff, Å.</summary>
     public double TripletCutoffA { get; set; } = ForceFieldSettings.DefaultTripletCutoffA;
 
+    /// <summary>
+    /// The kernel, written as in <c>gpff train --kernel</c>: "2+3", "b2" or "b2+2+3" (default
+    /// <see cref="ForceFieldSettings.DefaultFittedKernel"/>, the kernel a fit to a data set uses, chosen by cross-validation).
+    /// The B2 part takes its species from the training data and the library's descriptor defaults.
+    /// </summary>
+    public ForceFieldKernel Kernel { get; set; } = ForceFieldSettings.DefaultFittedKernel;
+
     /// <summary>Fit the hyperparameters and noises (default true); false uses the library's defaults as given.</summary>
     public bool Fit { get; set; } = true;
 
@@ -359,6 +368,33 @@ public sealed record StudyHullSettings
 
     /// <summary>The stability options.</summary>
     public StabilityOptions ToOptions() => Defaults with { Samples = Samples, Seed = Seed, UncertainLow = UncertainLow, UncertainHigh = UncertainHigh };
+}
+
+/// <summary>A kernel kind in JSON as its CLI name ("2+3", "b2", "b2+2+3"; <see cref="ForceFieldSettings.KernelKindName"/>).</summary>
+internal sealed class KernelKindJsonConverter : JsonConverter<ForceFieldKernel>
+{
+    public override ForceFieldKernel Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"expected a kernel name ({KindList()})");
+        }
+
+        string name = reader.GetString()!;
+        try
+        {
+            return ForceFieldSettings.ParseKernelKind(name);
+        }
+        catch (ArgumentException)
+        {
+            throw new JsonException($"unknown kernel '{name}': expected {KindList()}");
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, ForceFieldKernel value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(ForceFieldSettings.KernelKindName(value));
+
+    private static string KindList() => string.Join(", ", Enum.GetValues<ForceFieldKernel>().Select(ForceFieldSettings.KernelKindName));
 }
 
 /// <summary>Source-generated JSON metadata of the study settings (no reflection at run time).</summary>

@@ -12,7 +12,7 @@ internal static class StudyTables
     {
         var o = new StringBuilder();
         var s = r.Settings;
-        o.AppendLine(Inv, $"study {s.Name}: {r.TrainingFrames.Count} training frames, {r.Hulls.FirstOrDefault()?.Candidates.Count ?? 0} candidates, pressures {string.Join(", ", s.PressuresGpa.Select(p => p.ToString("G", Inv)))} GPa ({r.Seconds:F0} s)");
+        o.AppendLine(Inv, $"study {s.Name}: {ForceFieldSettings.KernelKindName(s.Model.Kernel)} GP, {r.TrainingFrames.Count} training frames, {r.Hulls.Select(h => h.Candidates.Count + h.Failed.Count).DefaultIfEmpty(0).Max()} candidates, pressures {string.Join(", ", s.PressuresGpa.Select(p => p.ToString("G", Inv)))} GPa ({r.Seconds:F0} s)");
         o.AppendLine();
 
         var t = r.Training;
@@ -50,17 +50,36 @@ internal static class StudyTables
             var d = h.Diagram;
             string system = string.Join("–", d.Terminals.Select(x => x.Formula));
             o.AppendLine(Inv, $"{system} hull at {h.PressureGpa:G} GPa (GP, σ of a DFT label, joint covariance; {h.Stability.Options.Samples} samples, seed {h.Stability.Options.Seed}):");
-            int w = Math.Max(9, h.Candidates.Max(c => c.Name.Length));
+            int w = Math.Max(9, h.Candidates.Select(c => c.Name.Length).Concat(h.Failed.Select(f => f.Name.Length)).Max());
             o.AppendLine($"  {"candidate".PadRight(w)}  {"formula",-8} {"conv",4} {"steps",5}  {"V Å³/at",8}  {"H eV/atom",11}  {"σ_E meV/at",10}  {"H_f meV/at",10}  {"E_hull meV/at",13}  {"[5 %, 95 %]",15}  {"p_stable",8}  call");
+            // A candidate whose relaxation failed is missing from this hull: the calls of its composition hold only
+            // against the polymorphs that were relaxed (it might be lower than all of them), so they are marked.
+            var failedFormulas = h.Failed.Select(f => r.CandidateFormulas[f.Name]).ToHashSet(StringComparer.Ordinal);
+
             for (int i = 0; i < h.Candidates.Count; i++)
             {
                 var c = h.Candidates[i];
                 var e = d.Entries.First(x => x.Name == c.Name);
                 var st = h.Stability[c.Name];
                 string call = st.PStable >= s.Hull.UncertainHigh ? "stable" : st.PStable <= s.Hull.UncertainLow ? "unstable" : "UNCERTAIN";
+                if (failedFormulas.Contains(c.Structure.ReducedFormula()))
+                {
+                    call += " (NOT SETTLED)";
+                }
+
                 int atoms = c.Structure.AtomCount;
                 o.AppendLine(Inv,
                     $"  {c.Name.PadRight(w)}  {c.Structure.ReducedFormula(),-8} {(c.Relaxation.Converged ? "yes" : "NO"),4} {c.Relaxation.Iterations,5}  {c.VolumePerAtomA3,8:F3}  {c.EnthalpyPerAtomEv,11:F4}  {c.EnergyStdEv / atoms * 1000,10:F1}  {e.FormationEnthalpyPerAtomEv * 1000,10:F1}  {e.EnergyAboveHullEvPerAtom * 1000,13:F1}  {Band(st.EnergyAboveHull.Q05, st.EnergyAboveHull.Q95),15}  {st.PStable,8:F3}  {call}");
+            }
+
+            foreach (var f in h.Failed)
+            {
+                o.AppendLine(Inv, $"  {f.Name.PadRight(w)}  {r.CandidateFormulas[f.Name],-8} {"FAILED",4}  relaxation failed, not in this hull (below)");
+            }
+
+            if (h.Failed.Count > 0)
+            {
+                o.AppendLine(Inv, $"  NOT SETTLED: {string.Join(", ", h.Failed.Select(f => f.Name))} could not be relaxed at {h.PressureGpa:G} GPa; {(h.Failed.Count == 1 ? "it" : "any of them")} might lie on or below this hull, so the calls of {string.Join(", ", failedFormulas.Order(StringComparer.Ordinal))} hold only against the candidates relaxed. Recompute them with DFT or add training data like them.");
             }
 
             o.AppendLine();
@@ -69,6 +88,12 @@ internal static class StudyTables
         var uncertain = r.Uncertain;
         o.AppendLine(string.Create(Inv, $"uncertain (p_stable in [{s.Hull.UncertainLow:G}, {s.Hull.UncertainHigh:G}]; recompute these with DFT): ") +
             (uncertain.Count == 0 ? "none" : string.Join(", ", uncertain.Select(u => string.Create(Inv, $"{u.Name} at {u.PressureGpa:G} GPa (p = {u.PStable:F2})")))));
+        if (r.Failed.Count > 0)
+        {
+            o.AppendLine("not decided (relaxation failed; recompute these with DFT too): " +
+                string.Join(", ", r.Failed.Select(f => string.Create(Inv, $"{f.Name} at {f.PressureGpa:G} GPa"))));
+        }
+
         foreach (var f in r.Failed)
         {
             o.AppendLine(string.Create(Inv, $"relaxation failed, left out of the {f.PressureGpa:G} GPa hull (the model extrapolates there: recompute with DFT): {f.Name}: {f.Message}"));

@@ -78,9 +78,9 @@ public sealed class MdCommand : ICommand
         var state = dynamics.State;
         string volume = structure.Pbc.AllPeriodic ? string.Create(inv, $", V {structure.VolumeA3:F3} Å³") : "";
         stdout.WriteLine(string.Create(inv, $"{md.Steps} steps of {md.TimeStepFs} fs ({md.Ensemble}) in {clock.Elapsed.TotalSeconds:F1} s: T {state.TemperatureK:F1} K, E_pot {state.PotentialEnergyEv:F6} eV, E_tot {state.TotalEnergyEv:F6} eV{volume}"));
-        if (ModelTrainingDistances.Of(ff, cancellationToken)?.Check(structure) is { } collapse)
+        if (ModelTrainingDistances.Of(ff, cancellationToken)?.CheckRange(structure) is { } collapse)
         {
-            // As for relaxations: a pair far closer than any in the training data is the model's extrapolation, not physics.
+            // As for relaxations: a pair far closer than any in the training data, or a cell far larger, is the model's extrapolation, not physics.
             stdout.WriteLine($"warning: the final structure {collapse.Message}; what the model computes there is an extrapolation");
         }
 

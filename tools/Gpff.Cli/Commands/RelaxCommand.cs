@@ -26,9 +26,11 @@ public sealed class RelaxCommand : ICommand
 
         A frame that does not converge is kept in the output with converged=F, left out of the entries, and
         listed. A frame whose relaxed structure has a pair of atoms closer than {TrainingDistances.CollapseFraction} × the shortest distance of
-        that species pair in the model's training data has collapsed into a hole of the model, converged or not:
-        it is kept in the output with converged=F and left_training_data (the pair), left out of the entries, and
-        listed as "relaxation of frame N (name) collapsed: left the training data: ...". A relaxation that the
+        that species pair in the model's training data has collapsed into a hole of the model, converged or not;
+        one whose volume per atom exceeds {TrainingDistances.ExpansionFactor} × the largest of its composition in the training data has run away
+        by expansion (full GP models: a sparse model keeps no training cells). Either is kept in the output with
+        converged=F and left_training_data (why), left out of the entries, and listed as "relaxation of frame N
+        (name) collapsed: left the training data: ..." (or "expanded: ..."). A relaxation that the
         model drives where no structure can be (atoms on top of each other) is listed as collapsed and its frame
         not written; the other frames are.
         """);
@@ -179,7 +181,7 @@ public sealed class RelaxCommand : ICommand
                     continue;
                 }
 
-                var collapse = trainingDistances?.Check(r.Structure);
+                var collapse = trainingDistances?.CheckRange(r.Structure);
                 var o = r.Structure;
                 foreach (string key in (string[])["name", "config_type"])
                 {
@@ -201,10 +203,10 @@ public sealed class RelaxCommand : ICommand
                 }
 
                 o.Info["relax_steps"] = r.Iterations;
-                stdout.WriteLine(string.Create(inv, $"{frame + 1,5}  {Abbreviate(name),-16} {r.Iterations,5}  {(collapse is not null ? "coll" : r.Converged ? "yes" : "no"),4}  {r.EnthalpyPerAtomEv,14:F6}  {r.VolumePerAtomA3,10:F4}  {r.MaxForceEvPerA,9:F4}"));
+                stdout.WriteLine(string.Create(inv, $"{frame + 1,5}  {Abbreviate(name),-16} {r.Iterations,5}  {(collapse is not null ? collapse.Outcome[..4] : r.Converged ? "yes" : "no"),4}  {r.EnthalpyPerAtomEv,14:F6}  {r.VolumePerAtomA3,10:F4}  {r.MaxForceEvPerA,9:F4}"));
                 if (collapse is not null)
                 {
-                    failed.Add($"relaxation of frame {frame + 1} ({name}) collapsed: {collapse.Message}");
+                    failed.Add($"relaxation of frame {frame + 1} ({name}) {collapse.Outcome}: {collapse.Message}");
                 }
                 else if (r.Converged)
                 {

@@ -21,13 +21,14 @@ public sealed class StudyCommand : ICommand
     /// <inheritdoc/>
     public string Description => $"""
         The phase-stability study in one command (e.g. data/barho-study.json, Ba–Rh–O along BaO–RhO2 at 0 and 10 GPa):
-          1. train a 2+3-body GP force field on the training frames with the default fit (model.fit_objective) and
-             calibrate its standard deviations on the leave-one-structure-out errors;
+          1. train a GP force field (model.kernel, default {ForceFieldSettings.KernelKindName(ForceFieldSettings.DefaultFittedKernel)}) on the training frames with the default fit
+             (model.fit_objective) and calibrate its standard deviations on the leave-one-structure-out errors;
           2. cross-validate it (K folds over structures, stratified by composition): errors per composition;
           3. relax every candidate (positions and cell) at every pressure with the force field; a relaxation that
-             does not converge, or whose structure has a pair closer than {Dynamics.TrainingDistances.CollapseFraction} × the shortest distance of
-             that species pair in the training data (a collapse out of the model's range), is left out of that
-             hull and listed as failed;
+             does not converge, whose structure has a pair closer than {Dynamics.TrainingDistances.CollapseFraction} × the shortest distance of
+             that species pair in the training data (a collapse out of the model's range), or whose volume per atom
+             exceeds {Dynamics.TrainingDistances.ExpansionFactor} × the largest of its composition in training (an expansion out of it), is left
+             out of that hull and listed as failed;
           4. predict the joint distribution of the candidates' energies (σ of a DFT label, calibrated, with the
              correlations between candidates) and build the enthalpy hull at each pressure, with the probability
              that each candidate is stable; list the uncertain ones (recompute those with DFT).
