@@ -485,19 +485,7 @@ public sealed partial class B2Kernel
             int n = s.AtomCount;
             var settings = w.Settings;
             int d = settings.Length, h = settings.HarmonicCount, nh = settings.RadialCount * h, kh = settings.ChannelCount * h;
-            var forceRow = new int[n];
-            Array.Fill(forceRow, -1);
-            for (int k = 0; k < sel.ForceAtoms.Length; k++)
-            {
-                forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
-            }
-
-            var localRow = new int[n];
-            Array.Fill(localRow, -1);
-            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
-            {
-                localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
-            }
+            var (forceRow, localRow) = LabelRows(n, sel);
 
             // Without force labels the neighbours' atom indices may be those of other structures (inducing sets).
             bool hasForces = sel.ForceAtoms.Length > 0;
@@ -506,25 +494,9 @@ public sealed partial class B2Kernel
             for (int i = 0; i < n; i++)
             {
                 var e = s[i];
-                if (sel.ForceAtoms.Length > 0 && e.CentralAtom != i)
-                {
-                    throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {i} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
-                }
-
-                if (!(e.B2Norm >= EmptyNorm))
+                if (ValueRows(e, i, sel, localRow) is not { } value)
                 {
                     continue;
-                }
-
-                var value = new List<int>(2);
-                if (sel.Energy)
-                {
-                    value.Add(0);
-                }
-
-                if (localRow[i] >= 0)
-                {
-                    value.Add(localRow[i]);
                 }
 
                 int centreRow = hasForces ? forceRow[e.CentralAtom] : -1;

@@ -446,6 +446,59 @@ public sealed partial class B2Kernel : IKernel
         public required double[] PUnit { get; init; }
     }
 
+    /// <summary>
+    /// Row of each atom's first force label and of its local-energy label in a label selection (−1 where it has none):
+    /// the bookkeeping both the Jacobian path and the contraction path start from.
+    /// </summary>
+    private static (int[] ForceRow, int[] LocalRow) LabelRows(int atomCount, LabelSelection sel)
+    {
+        var forceRow = new int[atomCount];
+        Array.Fill(forceRow, -1);
+        for (int k = 0; k < sel.ForceAtoms.Length; k++)
+        {
+            forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
+        }
+
+        var localRow = new int[atomCount];
+        Array.Fill(localRow, -1);
+        for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
+        {
+            localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
+        }
+
+        return (forceRow, localRow);
+    }
+
+    /// <summary>
+    /// The value rows (total energy, the atom's local energy) environment <paramref name="index"/> contributes to, or
+    /// null when its descriptor is empty (no covariance). Force labels need the environments of one whole structure.
+    /// </summary>
+    private static List<int>? ValueRows(AtomEnvironment e, int index, LabelSelection sel, int[] localRow)
+    {
+        if (sel.ForceAtoms.Length > 0 && e.CentralAtom != index)
+        {
+            throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {index} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
+        }
+
+        if (!(e.B2Norm >= EmptyNorm))
+        {
+            return null;
+        }
+
+        var value = new List<int>(2);
+        if (sel.Energy)
+        {
+            value.Add(0);
+        }
+
+        if (localRow[index] >= 0)
+        {
+            value.Add(localRow[index]);
+        }
+
+        return value;
+    }
+
     private sealed class Side
     {
         public required List<EnvironmentData> Environments { get; init; }
@@ -455,19 +508,7 @@ public sealed partial class B2Kernel : IKernel
         public static Side Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
         {
             int n = s.AtomCount, d = w.Settings.Length;
-            var forceRow = new int[n];
-            Array.Fill(forceRow, -1);
-            for (int k = 0; k < sel.ForceAtoms.Length; k++)
-            {
-                forceRow[sel.ForceAtoms[k]] = sel.ForceOffset + 3 * k;
-            }
-
-            var localRow = new int[n];
-            Array.Fill(localRow, -1);
-            for (int k = 0; k < sel.LocalEnergyAtoms.Length; k++)
-            {
-                localRow[sel.LocalEnergyAtoms[k]] = sel.LocalEnergyOffset + k;
-            }
+            var (forceRow, localRow) = LabelRows(n, sel);
 
             double invV = sel.Stress ? 1 / s.VolumeA3 : 0;
             var list = new List<EnvironmentData>();
@@ -477,25 +518,9 @@ public sealed partial class B2Kernel : IKernel
             for (int i = 0; i < n; i++)
             {
                 var e = s[i];
-                if (sel.ForceAtoms.Length > 0 && e.CentralAtom != i)
-                {
-                    throw new ArgumentException($"Force labels of the B2 kernel need the environments of one whole structure, but environment {i} of this set is atom {e.CentralAtom} of another (a set of inducing environments has local-energy labels only).");
-                }
-
-                if (!(e.B2Norm >= EmptyNorm))
+                if (ValueRows(e, i, sel, localRow) is not { } value)
                 {
                     continue;
-                }
-
-                var value = new List<int>(2);
-                if (sel.Energy)
-                {
-                    value.Add(0);
-                }
-
-                if (localRow[i] >= 0)
-                {
-                    value.Add(localRow[i]);
                 }
 
                 // Force atoms this environment touches: its centre and its neighbours.
