@@ -38,8 +38,10 @@ public sealed class SlurmShardTests : IDisposable
         Assert.Equal(_single.TrainingStructureCount, sharded.TrainingStructureCount);
         // The weights w = K_uu⁻ᵀ… are not compared: with 40 inducing environments of these crystals K_uu is
         // ill-conditioned (the jitter policy allows condition numbers up to ~1e6), so the order of the sums moves them by
-        // ~6e-9 relative here, while every prediction
-        // agrees to 1e-10 or better (what the model is: energies, forces and their σ).
+        // ~6e-9 relative here, while every prediction agrees to about 1e-10 (what the model is: energies, forces and
+        // their σ). With condition numbers ~1e6 the round-off of a prediction is ~1e6 × 1e-16 relative to the terms
+        // summed, so the force tolerance is 1e-9 eV/Å (1.15e-10 was seen in one run); a wrong
+        // merge of the shards' sums moves predictions by many orders more.
         foreach (var s in _train.Where((_, i) => i % 9 == 0))
         {
             var a = _single.Predict(s);
@@ -50,7 +52,7 @@ public sealed class SlurmShardTests : IDisposable
             {
                 for (int c = 0; c < 3; c++)
                 {
-                    Assert.True(Math.Abs(a.ForcesEvPerA[i][c] - b.ForcesEvPerA[i][c]) <= 1e-10, $"force {i}.{c}: {a.ForcesEvPerA[i][c]:R} vs {b.ForcesEvPerA[i][c]:R}");
+                    Assert.True(Math.Abs(a.ForcesEvPerA[i][c] - b.ForcesEvPerA[i][c]) <= 1e-9, $"force {i}.{c}: {a.ForcesEvPerA[i][c]:R} vs {b.ForcesEvPerA[i][c]:R}");
                 }
             }
         }
