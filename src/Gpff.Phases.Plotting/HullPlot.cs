@@ -97,28 +97,37 @@ public static class HullPlot
         double yMin = d.Entries.Min(e => e.FormationEnthalpyPerAtomEv);
         double yMax = Math.Max(0, d.Entries.Max(e => e.FormationEnthalpyPerAtomEv));
         double span = Math.Max(yMax - yMin, 1e-3);
-        foreach (var e in d.Entries.Where(e => Labelled(d, e)))
+        foreach (var e in d.StableEntries.Where(e => Labelled(d, e)))
         {
             string label = e.Name;
-            if (!e.IsStable)
-            {
-                label += $"\n+{(e.EnergyAboveHullEvPerAtom * 1000).ToString("0.#", CultureInfo.InvariantCulture)} meV/atom";
-            }
-
             if (stability is not null)
             {
-                label += $"\np = {stability.Entries[IndexOf(d, e)].PStable.ToString("0.00", CultureInfo.InvariantCulture)}";
+                label += $"\np = {PStable(d, stability, e)}";
             }
 
             var text = plot.Add.Text(label, e.Coordinates[1], e.FormationEnthalpyPerAtomEv);
             text.LabelFontSize = 12;
-            text.LabelFontColor = e.IsStable ? StableColor : UnstableColor;
-            text.LabelAlignment = e.IsStable ? Alignment.UpperCenter : Alignment.MiddleLeft;
-            text.OffsetY = e.IsStable ? 10 : 0;
-            text.OffsetX = e.IsStable ? 0 : 10;
+            text.LabelFontColor = StableColor;
+            text.LabelAlignment = Alignment.UpperCenter;
+            text.OffsetY = 10;
         }
 
-        plot.Axes.SetLimits(-0.08, 1.08, yMin - 0.25 * span, yMax + 0.3 * span);
+        // Unstable entries at one composition whose points lie closer than a label's height (polymorphs within a
+        // few meV/atom) share one label, a line each from the highest to the lowest, so that no text overlaps.
+        double yLow = yMin - 0.25 * span, yHigh = yMax + 0.3 * span;
+        foreach (var group in UnstableLabelGroups(d.UnstableEntries.Where(e => Labelled(d, e)), ClusterFraction * (yHigh - yLow)))
+        {
+            string label = group.Length == 1
+                ? $"{group[0].Name}\n{AboveHull(group[0])}" + (stability is null ? "" : $"\np = {PStable(d, stability, group[0])}")
+                : string.Join("\n", group.Select(e => $"{e.Name}  {AboveHull(e)}" + (stability is null ? "" : $", p = {PStable(d, stability, e)}")));
+            var text = plot.Add.Text(label, group[0].Coordinates[1], group.Average(e => e.FormationEnthalpyPerAtomEv));
+            text.LabelFontSize = 12;
+            text.LabelFontColor = UnstableColor;
+            text.LabelAlignment = Alignment.MiddleLeft;
+            text.OffsetX = 10;
+        }
+
+        plot.Axes.SetLimits(-0.08, 1.08, yLow, yHigh);
         plot.Title(title);
         plot.XLabel($"x in ({a})₁₋ₓ({b})ₓ — atom fraction of {b}");
         plot.YLabel("Formation enthalpy (eV/atom)");
@@ -214,6 +223,41 @@ public static class HullPlot
                 && o.Coordinates.Zip(e.Coordinates).All(z => Math.Abs(z.First - z.Second) < 1e-9)
                 && o.EnergyAboveHullEvPerAtom < e.EnergyAboveHullEvPerAtom);
     }
+
+    /// <summary>Fraction of the y-axis range below which two unstable points of one composition share a label (about the height of a three-line label in the default figure).</summary>
+    private const double ClusterFraction = 0.1;
+
+    /// <summary>
+    /// Groups unstable entries for labelling: entries of one composition (x within 0.005) whose formation enthalpies,
+    /// sorted from highest to lowest, are closer than <paramref name="gapEvPerAtom"/> to the previous one.
+    /// </summary>
+    private static IEnumerable<HullEntry[]> UnstableLabelGroups(IEnumerable<HullEntry> entries, double gapEvPerAtom)
+    {
+        var sorted = entries.OrderBy(e => e.Coordinates[1]).ThenByDescending(e => e.FormationEnthalpyPerAtomEv).ToList();
+        var group = new List<HullEntry>();
+        foreach (var e in sorted)
+        {
+            if (group.Count > 0
+                && (Math.Abs(e.Coordinates[1] - group[^1].Coordinates[1]) > 0.005
+                    || group[^1].FormationEnthalpyPerAtomEv - e.FormationEnthalpyPerAtomEv > gapEvPerAtom))
+            {
+                yield return [.. group];
+                group.Clear();
+            }
+
+            group.Add(e);
+        }
+
+        if (group.Count > 0)
+        {
+            yield return [.. group];
+        }
+    }
+
+    private static string AboveHull(HullEntry e) => $"+{(e.EnergyAboveHullEvPerAtom * 1000).ToString("0.#", CultureInfo.InvariantCulture)} meV/atom";
+
+    private static string PStable(PhaseDiagram d, StabilityReport stability, HullEntry e) =>
+        stability.Entries[IndexOf(d, e)].PStable.ToString("0.00", CultureInfo.InvariantCulture);
 
     private static int IndexOf(PhaseDiagram d, HullEntry e)
     {

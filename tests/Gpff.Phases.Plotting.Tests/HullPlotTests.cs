@@ -60,6 +60,33 @@ public class HullPlotTests : IDisposable
     }
 
     [Fact]
+    public void PolymorphsCloseInEnthalpyShareOneLabelAndEveryEntryIsNamedOnce()
+    {
+        // The study's 10 GPa hull (as formation enthalpies, so at 0 GPa here): 4H on the hull, 2H and 6H a few meV/atom
+        // above it at the same composition (their three-line labels were drawn over each other), 3C far above.
+        var diagram = new PhaseDiagram(
+        [
+            Entry("BaO-rocksalt", "BaO", 0), Entry("RhO2-rutile", "RhO2", 0), Entry("Ba2RhO4", "Ba2RhO4", -0.204),
+            Entry("BaRhO3-4H", "BaRhO3", -0.2088, stdEv: 0.1), Entry("BaRhO3-2H", "BaRhO3", -0.2040, stdEv: 0.08),
+            Entry("BaRhO3-6H", "BaRhO3", -0.1976, stdEv: 0.1), Entry("BaRhO3-3C", "BaRhO3", -0.1279, stdEv: 0.04),
+        ], 0, [Composition.Parse("BaO"), Composition.Parse("RhO2")]);
+        var stability = HullUncertainty.Analyze(diagram, new StabilityOptions { Samples = 200 });
+        var labels = HullPlot.Create(diagram, stability).GetPlottables().OfType<ScottPlot.Plottables.Text>().Select(t => t.LabelText).ToArray();
+
+        foreach (var name in new[] { "BaO-rocksalt", "RhO2-rutile", "Ba2RhO4", "BaRhO3-4H", "BaRhO3-2H", "BaRhO3-6H", "BaRhO3-3C" })
+        {
+            Assert.Single(labels, l => l.Split('\n').Any(line => line.StartsWith(name + " ", StringComparison.Ordinal) || line == name));
+        }
+
+        string shared = Assert.Single(labels, l => l.Contains("BaRhO3-2H", StringComparison.Ordinal));
+        var lines = shared.Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("BaRhO3-6H  +11.2 meV/atom, p = ", lines[0], StringComparison.Ordinal); // highest first, as drawn
+        Assert.StartsWith("BaRhO3-2H  +4.8 meV/atom, p = ", lines[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(labels, l => l.Contains("BaRhO3-3C", StringComparison.Ordinal) && l.Contains("BaRhO3-2H", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void APlotWhoseRenameFailsLeavesTheFolderAsItWasAndNoTemporary()
     {
         // The figure is rendered in memory first, so the only place a save can stop midway is the
