@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Gpff.IO;
@@ -84,49 +82,19 @@ public static partial class ModelFile
 
         SafeFile.WriteAtomic(path, stream =>
         {
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            using var w = new HashedWriter(stream, Magic, FormatVersion, Header(gp, metadata, labelKinds));
+            int n = gp.LabelCount;
+            w.WriteInt32(n);
+            w.WriteInt64(map.Length);
+            var l = gp.Factor!.LowerColumnMajor;
+            for (int j = 0; j < n; j++)
             {
-                void Put(ReadOnlySpan<byte> bytes)
-                {
-                    stream.Write(bytes);
-                    hash.AppendData(bytes);
-                }
-
-                Put(Magic);
-                Span<byte> b8 = stackalloc byte[8];
-                BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
-                Put(b8[..4]);
-                var header = Header(gp, metadata, labelKinds);
-                BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
-                Put(b8);
-                Put(header);
-                int n = gp.LabelCount;
-                BinaryPrimitives.WriteInt32LittleEndian(b8, n);
-                Put(b8[..4]);
-                BinaryPrimitives.WriteInt64LittleEndian(b8, map.Length);
-                Put(b8);
-                var l = gp.Factor!.LowerColumnMajor;
-                var column = new byte[8 * n];
-                for (int j = 0; j < n; j++)
-                {
-                    int len = n - j;
-                    for (int i = 0; i < len; i++)
-                    {
-                        BinaryPrimitives.WriteDoubleLittleEndian(column.AsSpan(8 * i), l[j * n + j + i]);
-                    }
-
-                    Put(column.AsSpan(0, 8 * len));
-                }
-
-                for (int i = 0; i < n; i++)
-                {
-                    BinaryPrimitives.WriteDoubleLittleEndian(column.AsSpan(8 * i), gp.Alpha[i]);
-                }
-
-                Put(column.AsSpan(0, 8 * n));
-                Put(map);
-                stream.Write(hash.GetHashAndReset());
+                w.WriteDoubles(l.Slice(j * n + j, n - j));
             }
+
+            w.WriteDoubles(gp.Alpha);
+            w.Write(map);
+            w.Finish();
         });
     }
 
@@ -167,17 +135,11 @@ public static partial class ModelFile
         }
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Get(Span<byte> buffer)
-        {
-            stream.ReadExactly(buffer);
-            hash.AppendData(buffer);
-        }
-
+        using var reader = new HashedReader(stream, path);
         Span<byte> b8 = stackalloc byte[8];
         try
         {
-            Get(b8);
+            reader.Read(b8);
         }
         catch (EndOfStreamException)
         {
@@ -196,74 +158,34 @@ public static partial class ModelFile
 
         try
         {
-            Get(b8[..4]);
-            int version = BinaryPrimitives.ReadInt32LittleEndian(b8);
-            if (version > FormatVersion)
-            {
-                throw new ModelFileException(path, $"it was written in model format version {version} by a newer Gpff; this Gpff reads versions up to {FormatVersion}. Update Gpff to load it.");
-            }
-
-            if (version < 1)
-            {
-                throw new ModelFileException(path, $"invalid format version {version}.");
-            }
-
-            Get(b8);
-            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
-            if (headerLength <= 0 || headerLength > stream.Length)
-            {
-                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {stream.Length}-byte file (damaged file).");
-            }
-
-            var header = new byte[headerLength];
-            Get(header);
-            Get(b8[..4]);
-            int n = BinaryPrimitives.ReadInt32LittleEndian(b8);
+            var (version, header) = reader.ReadVersionAndHeader(FormatVersion, stream.Length, "model");
+            int n = reader.ReadInt32();
             long mapLength = 0;
             if (version >= MappedGpFormatVersion)
             {
-                Get(b8);
-                mapLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
+                mapLength = reader.ReadInt64();
                 if (mapLength < 0 || mapLength > stream.Length)
                 {
                     throw new ModelFileException(path, $"the mapped-GP section length {mapLength} is impossible for a {stream.Length}-byte file (damaged file).");
                 }
             }
 
-            long expected = 8 + 4 + 8 + headerLength + 4 + (version >= MappedGpFormatVersion ? 8 : 0) + 8L * ((long)n * (n + 1) / 2 + n) + mapLength + 32;
+            long expected = HashedContainer.PreludeBytes + header.Length + 4 + (version >= MappedGpFormatVersion ? 8 : 0) + 8L * ((long)n * (n + 1) / 2 + n) + mapLength + HashedContainer.ChecksumBytes;
             if (n < 0 || expected != stream.Length)
             {
                 throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {n} labels{(mapLength > 0 ? $" and a {mapLength}-byte mapped GP" : "")}, i.e. {expected} bytes (truncated or damaged file).");
             }
 
             var l = new double[(long)n * n];
-            var column = new byte[8 * Math.Max(n, 1)];
             for (int j = 0; j < n; j++)
             {
-                int len = n - j;
-                Get(column.AsSpan(0, 8 * len));
-                for (int i = 0; i < len; i++)
-                {
-                    l[(long)j * n + j + i] = BinaryPrimitives.ReadDoubleLittleEndian(column.AsSpan(8 * i));
-                }
+                reader.ReadDoubles(l.AsSpan(j * n + j, n - j));
             }
 
-            Get(column.AsSpan(0, 8 * n));
-            var alpha = new double[n];
-            for (int i = 0; i < n; i++)
-            {
-                alpha[i] = BinaryPrimitives.ReadDoubleLittleEndian(column.AsSpan(8 * i));
-            }
-
+            var alpha = reader.ReadDoubles(n);
             var mapBytes = new byte[mapLength];
-            Get(mapBytes);
-            var computed = hash.GetHashAndReset();
-            var stored = new byte[32];
-            stream.ReadExactly(stored);
-            if (!computed.AsSpan().SequenceEqual(stored))
-            {
-                throw new ModelFileException(path, "the checksum does not match: the file is damaged (changed or corrupted after it was written).");
-            }
+            reader.Read(mapBytes);
+            reader.VerifyChecksum();
 
             if (mapLength > 0)
             {

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Gpff.Descriptors;
 using Gpff.Geometry;
@@ -73,50 +71,15 @@ public static partial class ModelFile
         int m = sparse.InducingCount;
         SafeFile.WriteAtomic(path, stream =>
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[1 << 16];
-            int used = 0;
-            void Flush()
-            {
-                stream.Write(buffer.AsSpan(0, used));
-                hash.AppendData(buffer.AsSpan(0, used));
-                used = 0;
-            }
-
-            void Put(ReadOnlySpan<byte> bytes)
-            {
-                Flush();
-                stream.Write(bytes);
-                hash.AppendData(bytes);
-            }
-
-            void PutDouble(double v)
-            {
-                if (used + 8 > buffer.Length)
-                {
-                    Flush();
-                }
-
-                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(used), v);
-                used += 8;
-            }
-
-            Put(SparseMagic);
-            Span<byte> b8 = stackalloc byte[8];
-            BinaryPrimitives.WriteInt32LittleEndian(b8, SparseFormatVersion);
-            Put(b8[..4]);
-            var header = SparseHeader(sparse, metadata, labelKinds);
-            BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
-            Put(b8);
-            Put(header);
+            using var w = new HashedWriter(stream, SparseMagic, SparseFormatVersion, SparseHeader(sparse, metadata, labelKinds));
             foreach (var c in sparse.Inducing)
             {
                 for (int i = 0; i < c.NeighborCount; i++)
                 {
-                    PutDouble(c.NeighborSpecies[i]);
-                    PutDouble(c.NeighborVectorsA[i].X);
-                    PutDouble(c.NeighborVectorsA[i].Y);
-                    PutDouble(c.NeighborVectorsA[i].Z);
+                    w.WriteDouble(c.NeighborSpecies[i]);
+                    w.WriteDouble(c.NeighborVectorsA[i].X);
+                    w.WriteDouble(c.NeighborVectorsA[i].Y);
+                    w.WriteDouble(c.NeighborVectorsA[i].Z);
                 }
             }
 
@@ -127,7 +90,7 @@ public static partial class ModelFile
                 {
                     for (int i = j; i < m; i++)
                     {
-                        PutDouble(a[j * m + i]);
+                        w.WriteDouble(a[j * m + i]);
                     }
                 }
             }
@@ -136,17 +99,16 @@ public static partial class ModelFile
             {
                 foreach (double v in stats.C[k])
                 {
-                    PutDouble(v);
+                    w.WriteDouble(v);
                 }
 
                 foreach (double v in stats.Q[k])
                 {
-                    PutDouble(v);
+                    w.WriteDouble(v);
                 }
             }
 
-            Flush();
-            stream.Write(hash.GetHashAndReset());
+            w.Finish();
         });
     }
 
@@ -280,17 +242,11 @@ public static partial class ModelFile
         }
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Get(Span<byte> buffer)
-        {
-            stream.ReadExactly(buffer);
-            hash.AppendData(buffer);
-        }
-
+        using var reader = new HashedReader(stream, path);
         var b8 = new byte[8];
         try
         {
-            Get(b8);
+            reader.Read(b8);
             if (b8.AsSpan().SequenceEqual(Magic))
             {
                 throw new ModelFileException(path, "it holds a full GP, not a sparse one; load it with ModelFile.Load.");
@@ -301,27 +257,7 @@ public static partial class ModelFile
                 throw new ModelFileException(path, "not a Gpff sparse model file (it does not start with GPFFSGPM).");
             }
 
-            Get(b8.AsSpan(0, 4));
-            int version = BinaryPrimitives.ReadInt32LittleEndian(b8);
-            if (version > SparseFormatVersion)
-            {
-                throw new ModelFileException(path, $"it was written in model format version {version} by a newer Gpff; this Gpff reads versions up to {SparseFormatVersion}. Update Gpff to load it.");
-            }
-
-            if (version < 1)
-            {
-                throw new ModelFileException(path, $"invalid format version {version}.");
-            }
-
-            Get(b8);
-            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
-            if (headerLength <= 0 || headerLength > stream.Length)
-            {
-                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {stream.Length}-byte file (damaged file).");
-            }
-
-            var headerBytes = new byte[headerLength];
-            Get(headerBytes);
+            var (_, headerBytes) = reader.ReadVersionAndHeader(SparseFormatVersion, stream.Length, "model");
             using var doc = JsonDocument.Parse(headerBytes);
             var h = doc.RootElement;
             var kernel = KernelSerializer.DeserializeAny(h.GetProperty("kernel").GetRawText());
@@ -346,16 +282,15 @@ public static partial class ModelFile
             var species = sums.GetProperty("target_species").EnumerateArray().Select(e => Elements.AtomicNumber(e.GetString()!)).ToArray();
             int m = inducingHeader.Length, t = 1 + species.Length;
             long doubles = inducingHeader.Sum(c => 4L * c.N) + 2L * m * (m + 1) / 2 + LabelNoise.KindCount * ((long)m * t + (long)t * t);
-            long expected = 8 + 4 + 8 + headerLength + 8 * doubles + 32;
+            long expected = HashedContainer.PreludeBytes + headerBytes.Length + 8 * doubles + HashedContainer.ChecksumBytes;
             if (expected != stream.Length)
             {
                 throw new ModelFileException(path, $"the file has {stream.Length} bytes but its header announces {m} inducing environments and {t} target columns, i.e. {expected} bytes (truncated or damaged file).");
             }
 
-            var payload = new byte[8 * doubles];
-            Get(payload);
+            var payload = reader.ReadDoubles(doubles);
             long pos = 0;
-            double Next() => BinaryPrimitives.ReadDoubleLittleEndian(payload.AsSpan((int)(8 * pos++)));
+            double Next() => payload[pos++];
             var clusters = new List<EnvironmentCluster>(m);
             foreach (var (z, r, n) in inducingHeader)
             {
@@ -411,13 +346,7 @@ public static partial class ModelFile
                 }
             }
 
-            var computed = hash.GetHashAndReset();
-            var stored = new byte[32];
-            stream.ReadExactly(stored);
-            if (!computed.AsSpan().SequenceEqual(stored))
-            {
-                throw new ModelFileException(path, "the checksum does not match: the file is damaged (changed or corrupted after it was written).");
-            }
+            reader.VerifyChecksum();
 
             var sparse = new SparseGaussianProcess(kernel, noise, clusters, options);
             var stats = new SparseStatistics(m, kernel.Hyperparameters.Count, perKind: false, gradient: false, options.Backend ?? LinearAlgebraBackend.Active);

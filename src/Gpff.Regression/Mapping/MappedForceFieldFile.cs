@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Gpff.Descriptors;
 using Gpff.IO;
@@ -67,30 +65,16 @@ public static class MappedForceFieldFile
     /// <param name="cancellationToken">Cancellation.</param>
     internal static void Write(MappedForceField map, Stream stream, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Put(ReadOnlySpan<byte> bytes)
-        {
-            stream.Write(bytes);
-            hash.AppendData(bytes);
-        }
-
-        Put(Magic);
-        Span<byte> b8 = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32LittleEndian(b8, FormatVersion);
-        Put(b8[..4]);
-        var header = Header(map, metadata);
-        BinaryPrimitives.WriteInt64LittleEndian(b8, header.Length);
-        Put(b8);
-        Put(header);
+        using var w = new HashedWriter(stream, Magic, FormatVersion, Header(map, metadata));
         foreach (var p in map.PairMaps)
         {
-            PutDoubles(p.Spline.Coefficients);
+            w.WriteDoubles(p.Spline.Coefficients);
         }
 
         foreach (var t in map.TripletMaps)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            PutDoubles(t.Spline.Coefficients);
+            w.WriteDoubles(t.Spline.Coefficients);
         }
 
         if (map.Variance is { } variance)
@@ -99,7 +83,7 @@ public static class MappedForceFieldFile
             {
                 foreach (var c in variance.PairMaps.Single(v => v.Species1 == p.Species1 && v.Species2 == p.Species2).Components)
                 {
-                    PutDoubles(c.Coefficients);
+                    w.WriteDoubles(c.Coefficients);
                 }
             }
 
@@ -108,26 +92,15 @@ public static class MappedForceFieldFile
                 cancellationToken.ThrowIfCancellationRequested();
                 foreach (var c in variance.TripletMaps.Single(v => v.CentralSpecies == t.CentralSpecies && v.Species1 == t.Species1 && v.Species2 == t.Species2).Components)
                 {
-                    PutDoubles(c.Coefficients);
+                    w.WriteDoubles(c.Coefficients);
                 }
             }
 
-            PutDoubles(variance.ReferenceProjection);
-            PutDoubles(variance.ReferenceCovarianceEv2);
+            w.WriteDoubles(variance.ReferenceProjection);
+            w.WriteDoubles(variance.ReferenceCovarianceEv2);
         }
 
-        stream.Write(hash.GetHashAndReset());
-
-        void PutDoubles(ReadOnlySpan<double> values)
-        {
-            var buffer = new byte[8 * values.Length];
-            for (int i = 0; i < values.Length; i++)
-            {
-                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), values[i]);
-            }
-
-            Put(buffer);
-        }
+        w.Finish();
     }
 
     /// <summary>Loads a map saved by <see cref="Save"/>.</summary>
@@ -156,45 +129,22 @@ public static class MappedForceFieldFile
     /// <exception cref="ModelFileException">Not a map, a future format version, or damaged (the message says which).</exception>
     internal static MappedForceField Read(Stream stream, long length, string path)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Get(Span<byte> buffer)
-        {
-            stream.ReadExactly(buffer);
-            hash.AppendData(buffer);
-        }
-
+        using var reader = new HashedReader(stream, path);
         Span<byte> b8 = stackalloc byte[8];
         try
         {
-            Get(b8);
+            reader.Read(b8);
             if (!b8.SequenceEqual(Magic))
             {
                 throw new ModelFileException(path, "not a Gpff mapped force field file (it does not start with GPFFMMAP).");
             }
 
-            Get(b8[..4]);
-            int version = BinaryPrimitives.ReadInt32LittleEndian(b8);
-            if (version > FormatVersion || version < 1)
-            {
-                throw new ModelFileException(path, version > FormatVersion
-                    ? $"it was written in mapped-GP format version {version} by a newer Gpff; this Gpff reads versions up to {FormatVersion}. Update Gpff to load it."
-                    : $"invalid format version {version}.");
-            }
-
-            Get(b8);
-            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(b8);
-            if (headerLength <= 0 || headerLength > length)
-            {
-                throw new ModelFileException(path, $"the header length {headerLength} is impossible for a {length}-byte map (damaged file).");
-            }
-
-            var header = new byte[headerLength];
-            Get(header);
+            var (_, header) = reader.ReadVersionAndHeader(FormatVersion, length, "mapped-GP", "map");
             var parsed = ParseHeader(path, header);
             long meanCoefficients = parsed.Pairs.Sum(p => (long)p.Points[0] + 2) + parsed.Triplets.Sum(t => (long)(t.Points[0] + 2) * (t.Points[1] + 2) * (t.Points[2] + 2));
             int rank = parsed.Variance?.Rank ?? 0, refs = parsed.Variance?.ReferenceSpecies.Length ?? 0;
             long coefficients = meanCoefficients * (1 + rank) + (long)refs * rank + (long)refs * refs;
-            long expected = 8 + 4 + 8 + headerLength + 8 * coefficients + 32;
+            long expected = HashedContainer.PreludeBytes + header.Length + 8 * coefficients + HashedContainer.ChecksumBytes;
             if (expected != length)
             {
                 throw new ModelFileException(path, $"the map has {length} bytes but its header announces {coefficients} spline coefficients, i.e. {expected} bytes (truncated or damaged file).");
@@ -202,12 +152,9 @@ public static class MappedForceFieldFile
 
             double[] Doubles(long count)
             {
-                var bytes = new byte[8 * count];
-                Get(bytes);
-                var v = new double[count];
+                var v = reader.ReadDoubles(count);
                 for (long i = 0; i < count; i++)
                 {
-                    v[i] = BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan((int)(8 * i)));
                     if (!double.IsFinite(v[i]))
                     {
                         throw new ModelFileException(path, $"a spline coefficient is not finite ({v[i]}): damaged file.");
@@ -239,13 +186,7 @@ public static class MappedForceFieldFile
                 }
             }
 
-            var computed = hash.GetHashAndReset();
-            var stored = new byte[32];
-            stream.ReadExactly(stored);
-            if (!computed.AsSpan().SequenceEqual(stored))
-            {
-                throw new ModelFileException(path, "the checksum does not match: the file is damaged (changed or corrupted after it was written).");
-            }
+            reader.VerifyChecksum();
 
             try
             {
