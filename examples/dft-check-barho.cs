@@ -14,7 +14,7 @@
 //         terminals are always included. A candidate whose WORK_DIR/NAME/pw.out already ended is not run again, so
 //         rerunning continues an interrupted check. A candidate whose GP relaxation failed (the study lists it and
 //         asks for DFT) starts from its unrelaxed structure in the candidates file and is shown with the DFT values
-//         only: the GP gave no number to check.
+//         only: the GP gave no number to check. An interrupted vc-relax continues from its last complete ionic step.
 // Environment: PW_COMMAND (default "pw.x"; e.g. "mpirun -np 4 pw.x"), PRESSURE_GPA (default 10),
 //   CANDIDATES (default data/barho-candidates.extxyz, relative to the current folder).
 // Cost on one free core: BaO 4 min, the 5–7-atom cells 15–40 min each, BaRhO3-2H (10 atoms) hours.
@@ -93,12 +93,33 @@ foreach (string name in names)
     var clock = Stopwatch.StartNew();
     if (!(File.Exists(output) && File.ReadAllText(output).Contains("JOB DONE")))
     {
-        using (var w = new StreamWriter(Path.Combine(dir, "pw.in")))
+        // An interrupted vc-relax (hours for the 20- and 30-atom cells) continues from its last complete ionic step
+        // (the BFGS history starts afresh); the interrupted output is kept as pw.out.N.
+        var from = start[name];
+        string origin = relaxed.ContainsKey(name) ? "" : " (GP relaxation failed: from the unrelaxed candidate)";
+        if (File.Exists(output))
         {
-            PwInput.Write(w, start[name].CloneWithoutLabels(), settings);
+            var done = PwOutput.ReadTolerant(output).Frames;
+            int part = 1;
+            while (File.Exists($"{output}.{part}"))
+            {
+                part++;
+            }
+
+            File.Move(output, $"{output}.{part}");
+            if (done.Count > 0)
+            {
+                from = done[^1];
+                origin = string.Create(inv, $" (continuing from step {done.Count} of the interrupted run, kept as pw.out.{part}: H = {(done[^1].EnergyEv!.Value + Units.GpaToEvPerA3(pressure) * done[^1].VolumeA3) / done[^1].AtomCount:F5} eV/atom)");
+            }
         }
 
-        Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {name}: pw.x vc-relax at {pressure} GPa in {dir}{(relaxed.ContainsKey(name) ? "" : " (GP relaxation failed: from the unrelaxed candidate)")}");
+        using (var w = new StreamWriter(Path.Combine(dir, "pw.in")))
+        {
+            PwInput.Write(w, from.CloneWithoutLabels(), settings);
+        }
+
+        Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss} {name}: pw.x vc-relax at {pressure} GPa in {dir}{origin}");
         var psi = new ProcessStartInfo(command[0]) { WorkingDirectory = dir, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (string a in command.Skip(1).Concat(["-in", "pw.in"]))
         {
