@@ -12,13 +12,15 @@ namespace Gpff.Benchmarks;
 /// default kernel (2+3-body) and starting values. Three sets of hyperparameters and noises, each fitted once
 /// on all frames (the same for every fold, so that within a set only the model differs): the full GP's
 /// default fit (<see cref="Gpff.Studies.StudySettings.DefaultFitObjective"/>, leave-one-structure-out), the
-/// full GP's marginal-likelihood fit, and the sparse GP's own fit (its DTC marginal likelihood, every
-/// environment inducing). For each set and fold: the full GP, the sparse GP with every training environment
+/// full GP's marginal-likelihood fit, and the sparse GP's own fits (every environment inducing) by its DTC marginal
+/// likelihood and by its leave-one-structure-out log density. For each set and fold: the full GP, the sparse GP with every training environment
 /// as an inducing point, and sparse GPs with fractions of them chosen by greedy variance (the curve error
 /// versus M). Prints energy MAE (meV/atom), force MAE and RMSE (meV/Å) and stress MAE (GPa) over all
 /// held-out frames, and each sparse row relative to the full GP at the same hyperparameters.
 /// MAX_FIT_ITERATIONS 0: no fits, both models at the facade's default hyperparameters and noises (one set, minutes).
-/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [FOLDS] [MAX_FIT_ITERATIONS]
+/// SETS (default all): a comma-separated subset of <c>full-loso</c>, <c>full-likelihood</c>, <c>sparse-likelihood</c>,
+/// <c>sparse-loso</c>, the fits to run (each set is measured on its own, so a subset gives the same rows).
+/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [FOLDS] [MAX_FIT_ITERATIONS] [SETS]
 /// (paths relative to the repository root when run from it).
 /// </summary>
 public static class SparseAccuracy
@@ -32,6 +34,13 @@ public static class SparseAccuracy
         string data = args.Length > 0 ? args[0] : Path.Combine("data", "barho-train.extxyz");
         int folds = args.Length > 1 ? int.Parse(args[1], Inv) : 6;
         int maxIterations = args.Length > 2 ? int.Parse(args[2], Inv) : 60;
+        string[] allSets = ["full-loso", "full-likelihood", "sparse-likelihood", "sparse-loso"];
+        var chosen = args.Length > 3 ? args[3].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : allSets;
+        if (chosen.FirstOrDefault(c => !allSets.Contains(c)) is { } unknown)
+        {
+            throw new ArgumentException($"sparse-accuracy: unknown set '{unknown}'; use a comma-separated subset of {string.Join(", ", allSets)}.");
+        }
+
         var frames = ExtXyz.Read(data).ToList();
         var settings = new ForceFieldSettings();
         var start = settings.BuildKernel();
@@ -49,7 +58,18 @@ public static class SparseAccuracy
             sets.Add(("facade defaults (no fit)", start, startNoise));
         }
 
-        foreach (var objective in maxIterations == 0 ? [] : new[] { Gpff.Studies.StudySettings.DefaultFitObjective, HyperparameterObjective.MarginalLikelihood })
+        var fullObjectives = new List<HyperparameterObjective>();
+        if (chosen.Contains("full-loso"))
+        {
+            fullObjectives.Add(Gpff.Studies.StudySettings.DefaultFitObjective);
+        }
+
+        if (chosen.Contains("full-likelihood"))
+        {
+            fullObjectives.Add(HyperparameterObjective.MarginalLikelihood);
+        }
+
+        foreach (var objective in maxIterations == 0 ? [] : fullObjectives)
         {
             var gp = new GaussianProcess(start, startNoise);
             foreach (var f in frames)
@@ -63,9 +83,12 @@ public static class SparseAccuracy
             Console.WriteLine(string.Create(Inv, $"{name}: {Describe(gp.Kernel, gp.Noise)}; {fit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
         }
 
-        if (maxIterations > 0)
+        foreach (var objective in maxIterations == 0 ? [] : new[] { HyperparameterObjective.MarginalLikelihood, HyperparameterObjective.LeaveOneStructureOut })
         {
-            AddSparseFit(frames, start, startNoise, maxIterations, sets, Describe, watch);
+            if (chosen.Contains(objective == HyperparameterObjective.MarginalLikelihood ? "sparse-likelihood" : "sparse-loso"))
+            {
+                AddSparseFit(frames, start, startNoise, maxIterations, objective, sets, Describe, watch);
+            }
         }
 
         double[] fractions = [0.125, 0.25, 0.5, 0.75, 1.0];
@@ -112,14 +135,14 @@ public static class SparseAccuracy
         Console.WriteLine(string.Create(Inv, $"[{watch.Elapsed.TotalSeconds:F0} s]"));
     }
 
-    private static void AddSparseFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations,
+    private static void AddSparseFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations, HyperparameterObjective objective,
         List<(string Name, IKernel Kernel, NoiseLevels Noise)> sets, Func<IKernel, NoiseLevels, string> describe, System.Diagnostics.Stopwatch watch)
     {
         var allEnvironments = frames.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), start.CutoffA)).ToList();
         var own = new SparseGaussianProcess(start, startNoise, allEnvironments);
         own.Train(frames);
-        var sparseFit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { MaxIterations = maxIterations });
-        sets.Add(("sparse GP fit (DTC likelihood, all environments)", own.Kernel, own.Noise));
+        var sparseFit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { Objective = objective, MaxIterations = maxIterations });
+        sets.Add(($"sparse GP fit ({(objective == HyperparameterObjective.MarginalLikelihood ? "DTC likelihood" : "DTC LOSO")}, all environments)", own.Kernel, own.Noise));
         Console.WriteLine(string.Create(Inv, $"{sets[^1].Name}: {describe(own.Kernel, own.Noise)}; {sparseFit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
     }
 
