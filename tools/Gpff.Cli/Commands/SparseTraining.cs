@@ -52,7 +52,7 @@ internal static class SparseTraining
         stdout.WriteLine(string.Create(Inv, $"  cutoffs r_c2 = {settings.PairCutoffA} Å, r_c3 = {settings.TripletCutoffA} Å"));
         if (report.Fit is { } f)
         {
-            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; sparse log-likelihood {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
+            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; sparse {f.ObjectiveName} {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
         }
 
         if (report.InducingJitter > 0)
