@@ -31,7 +31,7 @@ internal static class FitArguments
         string prior = d.LengthScalePrior is { } p ? string.Create(Inv, $"{p.MedianA:G}:{p.LogStandardDeviation:G}") : "none";
         return
         [
-            Declare.OneOf("objective", $"what --fit maximises: {LikelihoodWord} (log marginal likelihood) or {LeaveOneOutWord} (leave-one-structure-out predictive log density, each label kind weighted by its count); with --sparse the default is {Word(SparseForceField.DefaultFitObjective)}",
+            Declare.OneOf("objective", $"what --fit maximises: {LikelihoodWord} (log marginal likelihood) or {LeaveOneOutWord} (leave-one-structure-out predictive log density, each label kind weighted by its count)",
                 Word(DefaultObjective), LikelihoodWord, LeaveOneOutWord),
             Declare.Text("length-prior", "M:S|none", "log-normal prior on every length scale: median M Å, log standard deviation S; none for no prior", prior),
             Declare.Flag("pair-groups", "one σ₂, ℓ₂ per species pair (the first pair keeps sigma2, length2)"),
