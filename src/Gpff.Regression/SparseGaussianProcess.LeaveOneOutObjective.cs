@@ -19,7 +19,7 @@ public sealed partial class SparseGaussianProcess
     /// structure's terms need only its own K_us. Two streamed passes over <paramref name="structures"/> (it must
     /// be enumerable twice, e.g. a list or a file reader): the training sums, then per structure its LOSO terms
     /// and, for the gradient, M × M and M-vector sums that are contracted with ∂K_uu at the end (derivation in
-    /// docs/DESIGN.md, "The sparse GP"). Memory O(H·M²) plus one structure, as the likelihood gradient.
+    /// docs/DESIGN.md, "The solver": the sparse GP's LOSO objective). Memory O(H·M²) plus one structure, as the likelihood gradient.
     /// </para>
     /// <para>
     /// The inducing environments are this model's; the reference energies are fitted to the stream's energies

@@ -65,7 +65,7 @@ public sealed partial class SparseForceField : ICalculator
     /// <summary>
     /// The objective of the sparse fit when no <see cref="HyperparameterFitOptions"/> are given (<see cref="Train"/>) and of
     /// <c>gpff train --sparse M --fit</c> without --objective: the sparse (DTC) marginal likelihood, one streamed pass per
-    /// evaluation. Chosen by cross-validation with per-fold fits on data/barho-train.extxyz (docs/DESIGN.md, "The sparse GP",
+    /// evaluation. Chosen by cross-validation with per-fold fits on data/barho-train.extxyz (docs/DESIGN.md, "The solver", the sparse GP's
     /// accuracy): the sparse GP's own leave-one-structure-out fit (<see cref="HyperparameterFitOptions.Objective"/>, two passes
     /// per evaluation) has 10 % lower energy errors (5.89 against 6.54 meV/atom) but 8 % higher force, 14 % higher force-RMSE
     /// and 18 % higher stress errors, and ran ℓ₂ to its lower bound in 4 of 6 folds.
