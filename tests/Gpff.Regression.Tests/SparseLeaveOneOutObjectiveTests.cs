@@ -20,9 +20,10 @@ public class SparseLeaveOneOutObjectiveTests
     {
         // Energy labels only constrain sums of local energies: the projection is exact, and K_uu of all 30
         // environments is badly conditioned, so the jitter policy is turned down to (almost) nothing. The energy
-        // noise is 0.1 eV/atom: at 0.01 the LOSO precision blocks I − V̂_sᵀB⁻¹V̂_s have eigenvalues ~1e-3, and the
-        // round-off of that difference leaves the gradient (not the value) equal to the full GP's to ~5e-3 only
-        // (measured; the value and the finite differences of both models still agree to 1e-8 and 1e-6).
+        // noise is 0.1 eV/atom: at 0.01 the LOSO precision blocks I − V̂_sᵀB⁻¹V̂_s have eigenvalues ~1e-3, the
+        // gradient's per-structure and summed parts (each ∝ their inverse squared) cancel, and the gradient (not the
+        // value) equals the full GP's to ~5e-3 only (measured; the value and the finite differences of both models
+        // still agree to 1e-8 and 1e-6; docs/DESIGN.md).
         var kernel = GaussianProcessTests.Kernel();
         var train = SparseGaussianProcessTests.Structures(6, 11);
         var noise = new NoiseLevels(0.1, 0.05, 0.002);
