@@ -4,7 +4,7 @@ using Gpff.Benchmarks;
 // Run one class:           dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*NeighborList*'
 // CI smoke run:            dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --ci
 //                          (every benchmark once, in process, on tiny sizes; exit 1 when one fails)
-// Sparse-vs-full accuracy: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA] [FOLDS] [MAX_FIT_ITERATIONS]
+// Sparse-vs-full accuracy: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA] [FOLDS] [MAX_FIT_ITERATIONS] [SETS] [per-fold]
 // B2 values for FLARE++: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-dump DATA OUT NMAX LMAX CUTOFF SPECIES
 // B2 cross-validation:    dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-accuracy [DATA] [FOLDS] [KERNELS] [NMAX] [LMAX] [CUTOFF] [TEST]
 if (args is ["b2-accuracy", .. var accArgs])

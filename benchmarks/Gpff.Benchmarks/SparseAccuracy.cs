@@ -12,13 +12,18 @@ namespace Gpff.Benchmarks;
 /// default kernel (2+3-body) and starting values. Three sets of hyperparameters and noises, each fitted once
 /// on all frames (the same for every fold, so that within a set only the model differs): the full GP's
 /// default fit (<see cref="Gpff.Studies.StudySettings.DefaultFitObjective"/>, leave-one-structure-out), the
-/// full GP's marginal-likelihood fit, and the sparse GP's own fit (its DTC marginal likelihood, every
-/// environment inducing). For each set and fold: the full GP, the sparse GP with every training environment
+/// full GP's marginal-likelihood fit, and the sparse GP's own fits (every environment inducing) by its DTC marginal
+/// likelihood and by its leave-one-structure-out log density. For each set and fold: the full GP, the sparse GP with every training environment
 /// as an inducing point, and sparse GPs with fractions of them chosen by greedy variance (the curve error
 /// versus M). Prints energy MAE (meV/atom), force MAE and RMSE (meV/Å) and stress MAE (GPa) over all
 /// held-out frames, and each sparse row relative to the full GP at the same hyperparameters.
 /// MAX_FIT_ITERATIONS 0: no fits, both models at the facade's default hyperparameters and noises (one set, minutes).
-/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [FOLDS] [MAX_FIT_ITERATIONS]
+/// SETS (default all): a comma-separated subset of <c>full-loso</c>, <c>full-likelihood</c>, <c>sparse-likelihood</c>,
+/// <c>sparse-loso</c>, the fits to run (each set is measured on its own, so a subset gives the same rows).
+/// per-fold (fifth argument): each set is fitted on each fold's training frames instead of once on all frames (the held-out
+/// frames never inform the hyperparameters; six times the fits), and only the full GP and the all-environments sparse GP
+/// are compared.
+/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- sparse-accuracy [DATA.extxyz] [FOLDS] [MAX_FIT_ITERATIONS] [SETS] [per-fold]
 /// (paths relative to the repository root when run from it).
 /// </summary>
 public static class SparseAccuracy
@@ -32,6 +37,19 @@ public static class SparseAccuracy
         string data = args.Length > 0 ? args[0] : Path.Combine("data", "barho-train.extxyz");
         int folds = args.Length > 1 ? int.Parse(args[1], Inv) : 6;
         int maxIterations = args.Length > 2 ? int.Parse(args[2], Inv) : 60;
+        string[] allSets = ["full-loso", "full-likelihood", "sparse-likelihood", "sparse-loso"];
+        var chosen = args.Length > 3 ? args[3].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : allSets;
+        if (chosen.FirstOrDefault(c => !allSets.Contains(c)) is { } unknown)
+        {
+            throw new ArgumentException($"sparse-accuracy: unknown set '{unknown}'; use a comma-separated subset of {string.Join(", ", allSets)}.");
+        }
+
+        bool perFold = args.Length > 4 && args[4] == "per-fold";
+        if (args.Length > 4 && !perFold)
+        {
+            throw new ArgumentException($"sparse-accuracy: the fifth argument is per-fold or nothing, got '{args[4]}'.");
+        }
+
         var frames = ExtXyz.Read(data).ToList();
         var settings = new ForceFieldSettings();
         var start = settings.BuildKernel();
@@ -42,42 +60,53 @@ public static class SparseAccuracy
         string Describe(IKernel k, NoiseLevels n) =>
             string.Join(", ", k.HyperparameterNames.Select((name, i) => $"{name}={k.Hyperparameters[i].ToString("G4", Inv)}")) + $", {n}";
 
-        var sets = new List<(string Name, IKernel Kernel, NoiseLevels Noise)>();
+        // Each set fits its hyperparameters on the frames it is given: all frames once (the default), or each fold's
+        // training frames (PER_FOLD), so that the held-out frames never inform the hyperparameters.
+        var sets = new List<(string Name, Func<List<Structure>, (IKernel Kernel, NoiseLevels Noise)> Fit)>();
         if (maxIterations == 0)
         {
             // No fits: the facade's default hyperparameters and noises for both models (the cheap run).
-            sets.Add(("facade defaults (no fit)", start, startNoise));
+            sets.Add(("facade defaults (no fit)", _ => (start, startNoise)));
         }
-
-        foreach (var objective in maxIterations == 0 ? [] : new[] { Gpff.Studies.StudySettings.DefaultFitObjective, HyperparameterObjective.MarginalLikelihood })
+        else
         {
-            var gp = new GaussianProcess(start, startNoise);
-            foreach (var f in frames)
+            foreach (var name in chosen)
             {
-                gp.Add(f);
+                var objective = name.EndsWith("loso", StringComparison.Ordinal) ? HyperparameterObjective.LeaveOneStructureOut : HyperparameterObjective.MarginalLikelihood;
+                bool sparse = name.StartsWith("sparse", StringComparison.Ordinal);
+                string label = sparse
+                    ? $"sparse GP fit ({(objective == HyperparameterObjective.MarginalLikelihood ? "DTC likelihood" : "DTC LOSO")}, all environments)"
+                    : $"full GP fit ({HyperparameterFitResult.ObjectiveNameOf(objective)})";
+                (IKernel, NoiseLevels) Fit(List<Structure> train)
+                {
+                    var (kernel, noise, fit) = sparse ? SparseFit(train, start, startNoise, maxIterations, objective) : FullFit(train, start, startNoise, maxIterations, objective);
+                    Console.WriteLine(string.Create(Inv, $"{label} on {train.Count} frames: {Describe(kernel, noise)}; {fit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
+                    return (kernel, noise);
+                }
+
+                if (perFold)
+                {
+                    sets.Add((label + ", per fold", Fit));
+                }
+                else
+                {
+                    var once = Fit(frames);
+                    sets.Add((label, _ => once));
+                }
             }
-
-            var fit = HyperparameterFit.Fit(gp, new HyperparameterFitOptions { Objective = objective, MaxIterations = maxIterations });
-            string name = $"full GP fit ({fit.ObjectiveName})";
-            sets.Add((name, gp.Kernel, gp.Noise));
-            Console.WriteLine(string.Create(Inv, $"{name}: {Describe(gp.Kernel, gp.Noise)}; {fit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
         }
 
-        if (maxIterations > 0)
-        {
-            AddSparseFit(frames, start, startNoise, maxIterations, sets, Describe, watch);
-        }
-
-        double[] fractions = [0.125, 0.25, 0.5, 0.75, 1.0];
+        double[] fractions = perFold ? [1.0] : [0.125, 0.25, 0.5, 0.75, 1.0];
         Console.WriteLine();
         Console.WriteLine($"{"hyperparameters",-50} {"model",-28} {"E MAE meV/atom",15} {"F MAE meV/Å",12} {"F RMSE meV/Å",13} {"S MAE GPa",10}  {"E, F MAE vs full GP",20}");
-        foreach (var (setName, kernel, noise) in sets)
+        foreach (var (setName, fitSet) in sets)
         {
             var errors = new Dictionary<string, Errors>();
             for (int f = 0; f < folds; f++)
             {
                 var train = frames.Where((_, i) => i % folds != f).ToList();
                 var test = frames.Where((_, i) => i % folds == f).ToList();
+                var (kernel, noise) = fitSet(train);
                 var full = new GaussianProcess(kernel, noise);
                 foreach (var s in train)
                 {
@@ -112,15 +141,25 @@ public static class SparseAccuracy
         Console.WriteLine(string.Create(Inv, $"[{watch.Elapsed.TotalSeconds:F0} s]"));
     }
 
-    private static void AddSparseFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations,
-        List<(string Name, IKernel Kernel, NoiseLevels Noise)> sets, Func<IKernel, NoiseLevels, string> describe, System.Diagnostics.Stopwatch watch)
+    private static (IKernel Kernel, NoiseLevels Noise, HyperparameterFitResult Fit) FullFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations, HyperparameterObjective objective)
+    {
+        var gp = new GaussianProcess(start, startNoise);
+        foreach (var f in frames)
+        {
+            gp.Add(f);
+        }
+
+        var fit = HyperparameterFit.Fit(gp, new HyperparameterFitOptions { Objective = objective, MaxIterations = maxIterations });
+        return (gp.Kernel, gp.Noise, fit);
+    }
+
+    private static (IKernel Kernel, NoiseLevels Noise, HyperparameterFitResult Fit) SparseFit(List<Structure> frames, IKernel start, NoiseLevels startNoise, int maxIterations, HyperparameterObjective objective)
     {
         var allEnvironments = frames.SelectMany(s => EnvironmentCluster.FromStructure(s, Enumerable.Range(0, s.AtomCount).ToArray(), start.CutoffA)).ToList();
         var own = new SparseGaussianProcess(start, startNoise, allEnvironments);
         own.Train(frames);
-        var sparseFit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { MaxIterations = maxIterations });
-        sets.Add(("sparse GP fit (DTC likelihood, all environments)", own.Kernel, own.Noise));
-        Console.WriteLine(string.Create(Inv, $"{sets[^1].Name}: {describe(own.Kernel, own.Noise)}; {sparseFit.Optimization} [{watch.Elapsed.TotalSeconds:F0} s]"));
+        var fit = HyperparameterFit.Fit(own, frames, options: new HyperparameterFitOptions { Objective = objective, MaxIterations = maxIterations });
+        return (own.Kernel, own.Noise, fit);
     }
 
     private static void Add(Dictionary<string, Errors> errors, string key, List<Structure> test, Func<Structure, GpPrediction> predict)

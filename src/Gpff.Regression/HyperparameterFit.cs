@@ -207,9 +207,11 @@ public static class HyperparameterFit
     }
 
     /// <summary>
-    /// Fits a sparse GP's kernel hyperparameters and noises by maximising its sparse (DTC) log marginal
-    /// likelihood (<see cref="SparseGaussianProcess.LogMarginalLikelihood"/>, one streamed pass over
-    /// <paramref name="training"/> per evaluation, so it must be enumerable again, e.g. a file), with
+    /// Fits a sparse GP's kernel hyperparameters and noises by maximising <see cref="HyperparameterFitOptions.Objective"/>
+    /// for the sparse (DTC) model: its log marginal likelihood (<see cref="SparseGaussianProcess.LogMarginalLikelihood"/>,
+    /// one streamed pass over <paramref name="training"/> per evaluation) or its leave-one-structure-out log density
+    /// (<see cref="SparseGaussianProcess.LeaveOneStructureOutLogDensity"/>, two passes; at least two structures), so
+    /// <paramref name="training"/> must be enumerable again (a list or a file reader), with
     /// the same bounds, optimiser and report as the full GP's fit; then sets the result and retrains
     /// the model on <paramref name="training"/>. <see cref="HyperparameterFitResult.MaxJitterAdded"/>
     /// is the largest jitter added to K_uu, relative to its mean diagonal.
@@ -232,18 +234,20 @@ public static class HyperparameterFit
             throw new ArgumentException($"The fit needs at least 1 iteration (MaxIterations), got {options.MaxIterations}.", nameof(options));
         }
 
-        if (options.Objective != HyperparameterObjective.MarginalLikelihood)
-        {
-            throw new ArgumentException($"A sparse GP is fitted by its marginal likelihood only; the {HyperparameterFitResult.ObjectiveNameOf(options.Objective)} objective needs the full GP (use --objective likelihood with --sparse).", nameof(options));
-        }
-
         if (!sparse.IsTrained)
         {
             throw new InvalidOperationException("Train the sparse GP on the training structures before fitting its hyperparameters (the data tell which noises to fit).");
         }
 
-        var (result, bestKernel, bestNoise) = Optimize(sparse.Kernel, sparse.Noise, sparse.PresentNoiseKinds(), options,
-            (k, n) => sparse.LogMarginalLikelihood(training, kinds, k, n, gradient: true, cancellationToken), progress, cancellationToken);
+        if (options.Objective == HyperparameterObjective.LeaveOneStructureOut && sparse.TrainingStructureCount < 2)
+        {
+            throw new InvalidOperationException($"The leave-one-structure-out objective needs at least two training structures; there is {sparse.TrainingStructureCount}. Use the marginal likelihood (--objective likelihood) or add structures.");
+        }
+
+        Func<IKernel, NoiseLevels, LikelihoodResult> objective = options.Objective == HyperparameterObjective.LeaveOneStructureOut
+            ? (k, n) => sparse.LeaveOneStructureOutLogDensity(training, kinds, k, n, gradient: true, cancellationToken)
+            : (k, n) => sparse.LogMarginalLikelihood(training, kinds, k, n, gradient: true, cancellationToken);
+        var (result, bestKernel, bestNoise) = Optimize(sparse.Kernel, sparse.Noise, sparse.PresentNoiseKinds(), options, objective, progress, cancellationToken);
         sparse.SetHyperparameters(bestKernel, bestNoise);
         sparse.Train(training, kinds, null, cancellationToken);
         LogFit(options.Logger, result);
@@ -293,7 +297,7 @@ public static class HyperparameterFit
 
         if (options.Objective != HyperparameterObjective.MarginalLikelihood)
         {
-            throw new ArgumentException($"A sparse GP is fitted by its marginal likelihood only; the {HyperparameterFitResult.ObjectiveNameOf(options.Objective)} objective needs the full GP (use --objective likelihood with --sparse).", nameof(options));
+            throw new ArgumentException($"A sharded sparse fit evaluates the marginal likelihood only; the {HyperparameterFitResult.ObjectiveNameOf(options.Objective)} objective needs the training stream in this process (use --objective likelihood with sharded training).", nameof(options));
         }
 
         if (!sparse.IsTrained)

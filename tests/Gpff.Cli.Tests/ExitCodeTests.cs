@@ -62,9 +62,9 @@ public sealed class ExitCodeTests : IDisposable
         Assert.Equal(CommandLine.UsageExitCode, nmax.Code);
         AssertOneLine(nmax.Err, "train", "--nmax, --lmax and --cutoff-b2 set the B2 descriptor: give --kernel b2 or --kernel b2+2+3 too.");
 
-        var objective = Cli.Run("train", data, "-o", P("m.gpff"), "--sparse", "5", "--objective", "loso");
+        var objective = Cli.Run("train", data, "-o", P("m.gpff"), "--sparse", "5", "--fit", "--objective", "loso", "--slurm", P("s.json"));
         Assert.Equal(CommandLine.UsageExitCode, objective.Code);
-        AssertOneLine(objective.Err, "train", "--sparse models are fitted by their marginal likelihood only");
+        AssertOneLine(objective.Err, "train", "--slurm fits the sparse GP by its marginal likelihood only; give --objective likelihood");
 
         var seed = Cli.Run("train", data, "-o", P("m.gpff"), "--seed", "3");
         Assert.Equal(CommandLine.UsageExitCode, seed.Code);

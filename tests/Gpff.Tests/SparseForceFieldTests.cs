@@ -20,6 +20,23 @@ public class SparseForceFieldTests
     });
 
     [Fact]
+    public void FitWithoutOptionsUsesTheSparseDefaultObjectiveAndAnExplicitOneIsHonoured()
+    {
+        var train = LearningCurveTests.Snapshots(3, seed: 1);
+        var settings = new ForceFieldSettings { PairCutoffA = 4.0, TripletCutoffA = 4.0, Noise = new NoiseLevels(0.002, 0.05, 0.001) };
+        var byDefault = SparseForceField.Create(settings).Train(train, 12, InducingSelectionMethod.Variance, fitHyperparameters: true,
+            fitOptions: null);
+        Assert.Equal(SparseForceField.DefaultFitObjective, byDefault.Fit!.Objective);
+        var other = SparseForceField.DefaultFitObjective == HyperparameterObjective.MarginalLikelihood
+            ? HyperparameterObjective.LeaveOneStructureOut
+            : HyperparameterObjective.MarginalLikelihood;
+        var chosen = SparseForceField.Create(settings).Train(train, 12, InducingSelectionMethod.Variance, fitHyperparameters: true,
+            fitOptions: new HyperparameterFitOptions { Objective = other, MaxIterations = 3 });
+        Assert.Equal(other, chosen.Fit!.Objective);
+        Assert.True(chosen.Fit.LogLikelihood >= chosen.Fit.InitialLogLikelihood, chosen.Fit.ToString());
+    }
+
+    [Fact]
     public void ForcesAreTheNegativeGradientOfThePredictedEnergy()
     {
         var (ff, test) = Trained.Value;

@@ -290,7 +290,7 @@ public static class CommandLine
 
 /// <summary>
 /// A usage error found inside a command: a wrong option value, a required option missing, options that conflict
-/// (--nmax without --kernel b2, --objective loso with --sparse). Reported as one line with exit code 2, as the
+/// (--nmax without --kernel b2, --objective loso with --sparse --slurm). Reported as one line with exit code 2, as the
 /// errors System.CommandLine finds while parsing; runtime failures (an unreadable file, pw.x failed, a corrupt
 /// model) are other exceptions and exit 1.
 /// </summary>

@@ -15,7 +15,8 @@ internal static class SparseTraining
     [
         Declare.Whole("sparse", "M",
             "train a sparse GP (projected process, DTC) with M inducing local environments chosen among the training atoms: memory O(M²) whatever the data size. " +
-            "Its standard deviations are the latent DTC ones, uncalibrated (no LOSO step)", null, 1, 1_000_000),
+            "Its standard deviations are the latent DTC ones, uncalibrated (no LOSO step). " +
+            $"--fit without --objective fits it by {FitArguments.Word(SparseForceField.DefaultFitObjective)}", null, 1, 1_000_000),
         Declare.OneOf("select",
             $"how --sparse chooses them: {InducingSelection.Name(InducingSelectionMethod.Variance)} (greedy largest predictive variance), {InducingSelection.Name(InducingSelectionMethod.Random)}, " +
             $"{InducingSelection.Name(InducingSelectionMethod.KMeansPlusPlus)} (k-means++ in the kernel's feature space)",
@@ -52,7 +53,7 @@ internal static class SparseTraining
         stdout.WriteLine(string.Create(Inv, $"  cutoffs r_c2 = {settings.PairCutoffA} Å, r_c3 = {settings.TripletCutoffA} Å"));
         if (report.Fit is { } f)
         {
-            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; sparse log-likelihood {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
+            stdout.WriteLine(string.Create(Inv, $"  fit: {f.Optimization}; sparse {f.ObjectiveName} {f.InitialLogLikelihood:F2} → {f.LogLikelihood:F2}"));
         }
 
         if (report.InducingJitter > 0)

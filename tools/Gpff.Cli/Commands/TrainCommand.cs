@@ -183,7 +183,9 @@ public sealed class TrainCommand : ICommand
         var (train, held) = Split(frames, holdout);
         settings = kernelOptions.Apply(settings, train);
         CheckBoundNames(bounds, settings);
-        if (fit && sparse == 0 && fitOptions.Objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
+        // The sparse GP's fit has its own default objective (the one home: SparseForceField.DefaultFitObjective).
+        var objective = sparse > 0 && !args.Has("objective") ? SparseForceField.DefaultFitObjective : fitOptions.Objective;
+        if (fit && objective == HyperparameterObjective.LeaveOneStructureOut && train.Count < 2)
         {
             throw new UsageException($"--fit with the leave-one-structure-out objective needs at least two training frames; there is {train.Count}. Use --objective likelihood or add frames.");
         }
@@ -200,11 +202,11 @@ public sealed class TrainCommand : ICommand
 
         if (sparse > 0)
         {
-            // A sparse GP is fitted by its (DTC) marginal likelihood only: the default objective of the
-            // full GP does not apply, and the full GP's LOSO reports, plots and reference prior do not exist for it.
-            if (args.Has("objective") && fitOptions.Objective != HyperparameterObjective.MarginalLikelihood)
+            // The full GP's LOSO reports, plots and reference prior do not exist for a sparse GP, and a sharded fit
+            // evaluates the likelihood only.
+            if (fit && slurm is not null && objective != HyperparameterObjective.MarginalLikelihood)
             {
-                throw new UsageException($"--sparse models are fitted by their marginal likelihood only; drop --objective {FitArguments.Word(fitOptions.Objective)} or give --objective likelihood.");
+                throw new UsageException($"--slurm fits the sparse GP by its marginal likelihood only; give --objective {FitArguments.LikelihoodWord}, or drop --slurm to fit by --objective {FitArguments.Word(objective)}.");
             }
 
             foreach (var full in new[] { "plots", "reference-prior", "sigma" })
@@ -215,7 +217,7 @@ public sealed class TrainCommand : ICommand
                 }
             }
 
-            var sparseFit = fitOptions with { Objective = HyperparameterObjective.MarginalLikelihood };
+            var sparseFit = fitOptions with { Objective = objective };
             return SparseTraining.Run(settings, train, held, testFile, holdout, dataPath, output, sparse, selection, seed, fit,
                 sparseFit, threads, stdout, stderr, cancellationToken,
                 slurm is null ? null : SlurmTraining.Trainer(slurm, output, train, sparse, selection, seed, fit, sparseFit, cancellationToken));
