@@ -183,6 +183,7 @@ public static class BenchmarkSizes
         ("GPFF_BENCH_LINALG_N", "200"),
         ("GPFF_BENCH_MGO_CELLS", "1"),
         ("GPFF_BENCH_MGO_PREDICT_CELLS", "1"),
+        ("GPFF_BENCH_GENERAL_CELLS", "1"),
         ("GPFF_BENCH_MGP_LABELS", "48"),
         ("GPFF_BENCH_MGP_VAR_LABELS", "48"),
     ];
