@@ -55,10 +55,248 @@ public sealed class TwoBodyKernel : NBodyKernel
     /// <summary>
     /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs:
     /// for each side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a
-    /// coefficient times that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row
-    /// and column and reduced once per side-1 pair.
+    /// coefficient times that pair's label directions (û, w r û⊗û), reduced once per side-1 pair. The 20 (40 with
+    /// the ∂/∂ℓ rows) accumulators are locals, which the JIT keeps in registers as far as they go, rather than
+    /// a stack array indexed per row and column; the arithmetic is that of <see cref="GeneralReference{TV}"/>.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        const double w = 0.5; // pair energy split between its two atoms
+        Span<double> gx = stackalloc double[10];
+        Span<double> rs = stackalloc double[4 * 10];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        var zero = TV.Create(0);
+        var vw = TV.Create(w);
+        double[] yr = y.PR, yf = y.PF, ydf = y.PDF, yux = y.PUx, yuy = y.PUy, yuz = y.PUz;
+        for (int n = 0; n < x.PairCount; n++)
+        {
+            int sj = x.PSpecies[n];
+            int req = RequiredSpecies(cx, sj, cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (start, end) = y.PairRange(req);
+            if (start == end)
+            {
+                continue;
+            }
+
+            int g = H.GroupOfPair(cx, sj);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double s2 = sigma * sigma, lam = 1 / (ell * ell);
+            double r = x.PR[n], a = x.PF[n], a1 = x.PDF[n];
+            var vr = TV.Create(r);
+            var vlam = TV.Create(lam);
+            var vhalf = TV.Create(-0.5 * lam);
+            var va = TV.Create(a);
+            var va1 = TV.Create(a1);
+            var vlama = TV.Create(lam * a);
+            var vend = TV.Create(end);
+            TV p0 = zero, p1 = zero, p2 = zero, p3 = zero, p4 = zero, p5 = zero, p6 = zero, p7 = zero, p8 = zero, p9 = zero;
+            TV q0 = zero, q1 = zero, q2 = zero, q3 = zero, q4 = zero, q5 = zero, q6 = zero, q7 = zero, q8 = zero, q9 = zero;
+            if (!wantGrad)
+            {
+                for (int m = start; m < end; m += width)
+                {
+                    var rp = TV.Load(yr, m);
+                    var b = TV.Load(yf, m);
+                    var delta = vr - rp;
+                    var e = TV.KeepWhereLess(TV.Exp(vhalf * delta * delta), lane + TV.Create(m), vend);
+                    var u = va1 - vlama * delta;
+                    var v = TV.Fma(vlam * delta, b, TV.Load(ydf, m));
+                    var ux = TV.Load(yux, m);
+                    var uy = TV.Load(yuy, m);
+                    var uz = TV.Load(yuz, m);
+                    var vwr = vw * rp;
+                    var wrx = vwr * ux;
+                    var wry = vwr * uy;
+                    var g4 = wrx * ux;
+                    var g5 = wry * uy;
+                    var g6 = vwr * uz * uz;
+                    var g7 = wry * uz;
+                    var g8 = wrx * uz;
+                    var g9 = wrx * uy;
+                    var ea = e * va;
+                    var eu = e * u;
+                    var eab = vlam * ea * b;
+                    var wb = vw * b;
+                    var c0 = ea * v;
+                    var c1 = TV.Fma(eu, v, eab);
+                    p0 += ea * wb;
+                    q0 += eu * wb;
+                    p1 = TV.Fma(c0, ux, p1);
+                    q1 = TV.Fma(c1, ux, q1);
+                    p2 = TV.Fma(c0, uy, p2);
+                    q2 = TV.Fma(c1, uy, q2);
+                    p3 = TV.Fma(c0, uz, p3);
+                    q3 = TV.Fma(c1, uz, q3);
+                    p4 = TV.Fma(c0, g4, p4);
+                    q4 = TV.Fma(c1, g4, q4);
+                    p5 = TV.Fma(c0, g5, p5);
+                    q5 = TV.Fma(c1, g5, q5);
+                    p6 = TV.Fma(c0, g6, p6);
+                    q6 = TV.Fma(c1, g6, q6);
+                    p7 = TV.Fma(c0, g7, p7);
+                    q7 = TV.Fma(c1, g7, q7);
+                    p8 = TV.Fma(c0, g8, p8);
+                    q8 = TV.Fma(c1, g8, q8);
+                    p9 = TV.Fma(c0, g9, p9);
+                    q9 = TV.Fma(c1, g9, q9);
+                }
+            }
+            else
+            {
+                var vc1s = TV.Create(lam / ell);
+                var vc2 = TV.Create(2 * lam / ell);
+                TV dp0 = zero, dp1 = zero, dp2 = zero, dp3 = zero, dp4 = zero, dp5 = zero, dp6 = zero, dp7 = zero, dp8 = zero, dp9 = zero;
+                TV dq0 = zero, dq1 = zero, dq2 = zero, dq3 = zero, dq4 = zero, dq5 = zero, dq6 = zero, dq7 = zero, dq8 = zero, dq9 = zero;
+                for (int m = start; m < end; m += width)
+                {
+                    var rp = TV.Load(yr, m);
+                    var b = TV.Load(yf, m);
+                    var delta = vr - rp;
+                    var e = TV.KeepWhereLess(TV.Exp(vhalf * delta * delta), lane + TV.Create(m), vend);
+                    var u = va1 - vlama * delta;
+                    var v = TV.Fma(vlam * delta, b, TV.Load(ydf, m));
+                    var ux = TV.Load(yux, m);
+                    var uy = TV.Load(yuy, m);
+                    var uz = TV.Load(yuz, m);
+                    var vwr = vw * rp;
+                    var wrx = vwr * ux;
+                    var wry = vwr * uy;
+                    var g4 = wrx * ux;
+                    var g5 = wry * uy;
+                    var g6 = vwr * uz * uz;
+                    var g7 = wry * uz;
+                    var g8 = wrx * uz;
+                    var g9 = wrx * uy;
+                    var ea = e * va;
+                    var eu = e * u;
+                    var eab = vlam * ea * b;
+                    var wb = vw * b;
+                    var c0 = ea * v;
+                    var c1 = TV.Fma(eu, v, eab);
+                    p0 += ea * wb;
+                    q0 += eu * wb;
+                    // ∂/∂ℓ: the exponent contributes c1 = Δ² λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ.
+                    var l1 = vc1s * delta * delta;
+                    var c2db = vc2 * delta * b;
+                    var c1ea = l1 * ea;
+                    var d0 = c1ea * v - ea * c2db;
+                    var alpha = TV.Fma(l1, eu, vc2 * delta * ea);
+                    var d1 = alpha * v + (l1 * eab - vc2 * ea * b) - eu * c2db;
+                    dp0 += c1ea * wb;
+                    dq0 += alpha * wb;
+                    p1 = TV.Fma(c0, ux, p1);
+                    q1 = TV.Fma(c1, ux, q1);
+                    dp1 = TV.Fma(d0, ux, dp1);
+                    dq1 = TV.Fma(d1, ux, dq1);
+                    p2 = TV.Fma(c0, uy, p2);
+                    q2 = TV.Fma(c1, uy, q2);
+                    dp2 = TV.Fma(d0, uy, dp2);
+                    dq2 = TV.Fma(d1, uy, dq2);
+                    p3 = TV.Fma(c0, uz, p3);
+                    q3 = TV.Fma(c1, uz, q3);
+                    dp3 = TV.Fma(d0, uz, dp3);
+                    dq3 = TV.Fma(d1, uz, dq3);
+                    p4 = TV.Fma(c0, g4, p4);
+                    q4 = TV.Fma(c1, g4, q4);
+                    dp4 = TV.Fma(d0, g4, dp4);
+                    dq4 = TV.Fma(d1, g4, dq4);
+                    p5 = TV.Fma(c0, g5, p5);
+                    q5 = TV.Fma(c1, g5, q5);
+                    dp5 = TV.Fma(d0, g5, dp5);
+                    dq5 = TV.Fma(d1, g5, dq5);
+                    p6 = TV.Fma(c0, g6, p6);
+                    q6 = TV.Fma(c1, g6, q6);
+                    dp6 = TV.Fma(d0, g6, dp6);
+                    dq6 = TV.Fma(d1, g6, dq6);
+                    p7 = TV.Fma(c0, g7, p7);
+                    q7 = TV.Fma(c1, g7, q7);
+                    dp7 = TV.Fma(d0, g7, dp7);
+                    dq7 = TV.Fma(d1, g7, dq7);
+                    p8 = TV.Fma(c0, g8, p8);
+                    q8 = TV.Fma(c1, g8, q8);
+                    dp8 = TV.Fma(d0, g8, dp8);
+                    dq8 = TV.Fma(d1, g8, dq8);
+                    p9 = TV.Fma(c0, g9, p9);
+                    q9 = TV.Fma(c1, g9, q9);
+                    dp9 = TV.Fma(d0, g9, dp9);
+                    dq9 = TV.Fma(d1, g9, dq9);
+                }
+
+                rs[20] = TV.Sum(dp0);
+                rs[21] = TV.Sum(dp1);
+                rs[22] = TV.Sum(dp2);
+                rs[23] = TV.Sum(dp3);
+                rs[24] = TV.Sum(dp4);
+                rs[25] = TV.Sum(dp5);
+                rs[26] = TV.Sum(dp6);
+                rs[27] = TV.Sum(dp7);
+                rs[28] = TV.Sum(dp8);
+                rs[29] = TV.Sum(dp9);
+                rs[30] = TV.Sum(dq0);
+                rs[31] = TV.Sum(dq1);
+                rs[32] = TV.Sum(dq2);
+                rs[33] = TV.Sum(dq3);
+                rs[34] = TV.Sum(dq4);
+                rs[35] = TV.Sum(dq5);
+                rs[36] = TV.Sum(dq6);
+                rs[37] = TV.Sum(dq7);
+                rs[38] = TV.Sum(dq8);
+                rs[39] = TV.Sum(dq9);
+            }
+
+            rs[0] = TV.Sum(p0);
+            rs[1] = TV.Sum(p1);
+            rs[2] = TV.Sum(p2);
+            rs[3] = TV.Sum(p3);
+            rs[4] = TV.Sum(p4);
+            rs[5] = TV.Sum(p5);
+            rs[6] = TV.Sum(p6);
+            rs[7] = TV.Sum(p7);
+            rs[8] = TV.Sum(p8);
+            rs[9] = TV.Sum(p9);
+            rs[10] = TV.Sum(q0);
+            rs[11] = TV.Sum(q1);
+            rs[12] = TV.Sum(q2);
+            rs[13] = TV.Sum(q3);
+            rs[14] = TV.Sum(q4);
+            rs[15] = TV.Sum(q5);
+            rs[16] = TV.Sum(q6);
+            rs[17] = TV.Sum(q7);
+            rs[18] = TV.Sum(q8);
+            rs[19] = TV.Sum(q9);
+            Directions(x, n, w, gx);
+            KernelMath.RankUpdate(block, s2, w, rs[..10], gx, rs.Slice(10, 10));
+            if (wantGrad)
+            {
+                var gs = hyperparameterGradients.Slice(2 * g * LocalKernel.EnvironmentBlockSize, LocalKernel.EnvironmentBlockSize);
+                var gl = hyperparameterGradients.Slice((2 * g + 1) * LocalKernel.EnvironmentBlockSize, LocalKernel.EnvironmentBlockSize);
+                KernelMath.RankUpdate(gs, 2 * sigma, w, rs[..10], gx, rs.Slice(10, 10));
+                KernelMath.RankUpdate(gl, s2, w, rs.Slice(20, 10), gx, rs.Slice(30, 10));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The former general pass, kept as the reference of <see cref="General{TV}"/> (tests compare the two):
+    /// for each side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1)
+    /// are sums over side-2 pairs of a coefficient times that pair's label directions (û, w r û⊗û), kept
+    /// as one SIMD accumulator per row and column in a stack array and reduced once per side-1 pair.
+    /// </summary>
+    internal void GeneralReference<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
     {
         if (x.PairCount == 0 || y.PairCount == 0)
