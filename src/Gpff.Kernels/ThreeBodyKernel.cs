@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Gpff.Descriptors;
 
 namespace Gpff.Kernels;
@@ -239,6 +241,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var vc2 = TV.Create(2 * lam / ell);
             var vc2a = TV.Create(2 * lam / ell * a);
             acc.Fill(zero);
+            ref TV ac = ref MemoryMarshal.GetReference(acc);
             bool any = false;
             for (int perm = 0; perm < 6; perm++)
             {
@@ -286,10 +289,10 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     var eu2 = e * (vax2 - vlama * dp2);
                     var eab = e * vlama * b;
                     var wb = vw * b;
-                    acc[0] += ea * wb;
-                    acc[10] += eu0 * wb;
-                    acc[20] += eu1 * wb;
-                    acc[30] += eu2 * wb;
+                    Unsafe.Add(ref ac, 0) += ea * wb;
+                    Unsafe.Add(ref ac, 10) += eu0 * wb;
+                    Unsafe.Add(ref ac, 20) += eu1 * wb;
+                    Unsafe.Add(ref ac, 30) += eu2 * wb;
                     if (!wantGrad)
                     {
                         for (int k = 1; k < 10; k++)
@@ -299,10 +302,10 @@ public sealed class ThreeBodyKernel : NBodyKernel
                             var g1 = TV.LoadAt(ref g, o + edge);
                             var g2 = TV.LoadAt(ref g, o + 2 * edge);
                             var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
-                            acc[k] = TV.Fma(ea, yk, acc[k]);
-                            acc[10 + k] = TV.Fma(eu0, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o0), acc[10 + k]));
-                            acc[20 + k] = TV.Fma(eu1, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o1), acc[20 + k]));
-                            acc[30 + k] = TV.Fma(eu2, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o2), acc[30 + k]));
+                            Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                            Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o0), Unsafe.Add(ref ac, 10 + k)));
+                            Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o1), Unsafe.Add(ref ac, 20 + k)));
+                            Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o2), Unsafe.Add(ref ac, 30 + k)));
                         }
 
                         continue;
@@ -322,10 +325,10 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     var be2 = eu1 * c2b;
                     var be3 = eu2 * c2b;
                     var dab = (c1 * vlam - vc2) * e * va * b;
-                    acc[40] += al0 * wb;
-                    acc[50] += al1 * wb;
-                    acc[60] += al2 * wb;
-                    acc[70] += al3 * wb;
+                    Unsafe.Add(ref ac, 40) += al0 * wb;
+                    Unsafe.Add(ref ac, 50) += al1 * wb;
+                    Unsafe.Add(ref ac, 60) += al2 * wb;
+                    Unsafe.Add(ref ac, 70) += al3 * wb;
                     for (int k = 1; k < 10; k++)
                     {
                         nint o = (k - 1) * stride + m;
@@ -337,14 +340,14 @@ public sealed class ThreeBodyKernel : NBodyKernel
                         var gp2 = TV.LoadAt(ref g, o + o2);
                         var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
                         var zk = TV.Fma(dq0, g0, TV.Fma(dq1, g1, dq2 * g2));
-                        acc[k] = TV.Fma(ea, yk, acc[k]);
-                        acc[10 + k] = TV.Fma(eu0, yk, TV.Fma(eab, gp0, acc[10 + k]));
-                        acc[20 + k] = TV.Fma(eu1, yk, TV.Fma(eab, gp1, acc[20 + k]));
-                        acc[30 + k] = TV.Fma(eu2, yk, TV.Fma(eab, gp2, acc[30 + k]));
-                        acc[40 + k] = TV.Fma(al0, yk, acc[40 + k]) - be0 * zk;
-                        acc[50 + k] = TV.Fma(al1, yk, TV.Fma(dab, gp0, acc[50 + k])) - be1 * zk;
-                        acc[60 + k] = TV.Fma(al2, yk, TV.Fma(dab, gp1, acc[60 + k])) - be2 * zk;
-                        acc[70 + k] = TV.Fma(al3, yk, TV.Fma(dab, gp2, acc[70 + k])) - be3 * zk;
+                        Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                        Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                        Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                        Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                        Unsafe.Add(ref ac, 40 + k) = TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)) - be0 * zk;
+                        Unsafe.Add(ref ac, 50 + k) = TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))) - be1 * zk;
+                        Unsafe.Add(ref ac, 60 + k) = TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))) - be2 * zk;
+                        Unsafe.Add(ref ac, 70 + k) = TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))) - be3 * zk;
                     }
                 }
             }
@@ -354,9 +357,17 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 continue;
             }
 
-            for (int k = 0; k < rows * 10; k++)
+            for (int k = 0; k < 10; k++)
             {
-                r[k] = TV.Sum(acc[k]);
+                for (int row = 0; row < rows; row += 4)
+                {
+                    int o = 10 * row + k;
+                    var sums = TV.Sum4(acc[o], acc[o + 10], acc[o + 20], acc[o + 30]);
+                    r[o] = sums.GetElement(0);
+                    r[o + 10] = sums.GetElement(1);
+                    r[o + 20] = sums.GetElement(2);
+                    r[o + 30] = sums.GetElement(3);
+                }
             }
 
             Directions(x, t, w, gx);

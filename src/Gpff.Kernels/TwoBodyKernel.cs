@@ -236,48 +236,18 @@ public sealed class TwoBodyKernel : NBodyKernel
                     dq9 = TV.Fma(d1, g9, dq9);
                 }
 
-                rs[20] = TV.Sum(dp0);
-                rs[21] = TV.Sum(dp1);
-                rs[22] = TV.Sum(dp2);
-                rs[23] = TV.Sum(dp3);
-                rs[24] = TV.Sum(dp4);
-                rs[25] = TV.Sum(dp5);
-                rs[26] = TV.Sum(dp6);
-                rs[27] = TV.Sum(dp7);
-                rs[28] = TV.Sum(dp8);
-                rs[29] = TV.Sum(dp9);
-                rs[30] = TV.Sum(dq0);
-                rs[31] = TV.Sum(dq1);
-                rs[32] = TV.Sum(dq2);
-                rs[33] = TV.Sum(dq3);
-                rs[34] = TV.Sum(dq4);
-                rs[35] = TV.Sum(dq5);
-                rs[36] = TV.Sum(dq6);
-                rs[37] = TV.Sum(dq7);
-                rs[38] = TV.Sum(dq8);
-                rs[39] = TV.Sum(dq9);
+                TV.Sum4(dp0, dp1, dp2, dp3).CopyTo(rs.Slice(20, 4));
+                TV.Sum4(dp4, dp5, dp6, dp7).CopyTo(rs.Slice(24, 4));
+                TV.Sum4(dp8, dp9, dq0, dq1).CopyTo(rs.Slice(28, 4));
+                TV.Sum4(dq2, dq3, dq4, dq5).CopyTo(rs.Slice(32, 4));
+                TV.Sum4(dq6, dq7, dq8, dq9).CopyTo(rs.Slice(36, 4));
             }
 
-            rs[0] = TV.Sum(p0);
-            rs[1] = TV.Sum(p1);
-            rs[2] = TV.Sum(p2);
-            rs[3] = TV.Sum(p3);
-            rs[4] = TV.Sum(p4);
-            rs[5] = TV.Sum(p5);
-            rs[6] = TV.Sum(p6);
-            rs[7] = TV.Sum(p7);
-            rs[8] = TV.Sum(p8);
-            rs[9] = TV.Sum(p9);
-            rs[10] = TV.Sum(q0);
-            rs[11] = TV.Sum(q1);
-            rs[12] = TV.Sum(q2);
-            rs[13] = TV.Sum(q3);
-            rs[14] = TV.Sum(q4);
-            rs[15] = TV.Sum(q5);
-            rs[16] = TV.Sum(q6);
-            rs[17] = TV.Sum(q7);
-            rs[18] = TV.Sum(q8);
-            rs[19] = TV.Sum(q9);
+            TV.Sum4(p0, p1, p2, p3).CopyTo(rs[..4]);
+            TV.Sum4(p4, p5, p6, p7).CopyTo(rs.Slice(4, 4));
+            TV.Sum4(p8, p9, q0, q1).CopyTo(rs.Slice(8, 4));
+            TV.Sum4(q2, q3, q4, q5).CopyTo(rs.Slice(12, 4));
+            TV.Sum4(q6, q7, q8, q9).CopyTo(rs.Slice(16, 4));
             Directions(x, n, w, gx);
             KernelMath.RankUpdate(block, s2, w, rs[..10], gx, rs.Slice(10, 10));
             if (wantGrad)
