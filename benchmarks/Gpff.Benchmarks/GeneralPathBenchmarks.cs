@@ -7,6 +7,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Gpff.Descriptors;
 using Gpff.Kernels;
 using Gpff.Regression;
 
@@ -144,7 +145,7 @@ public sealed class PerLabelColumn(bool relative) : IColumn
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
 
     /// <inheritdoc/>
-    public bool IsAvailable(Summary summary) => true;
+    public bool IsAvailable(Summary summary) => summary.BenchmarksCases.Any(c => Param(c, "Labels") is LabelKinds);
 
     private static object? Param(BenchmarkCase c, string name) => c.Parameters.Items.FirstOrDefault(p => p.Name == name)?.Value;
 
@@ -157,5 +158,92 @@ public sealed class PerLabelColumn(bool relative) : IColumn
         }
 
         return stats.Mean / 1000.0 / GeneralPathBenchmarks.LabelCount(labels);
+    }
+}
+
+/// <summary>
+/// The environment-pair blocks behind <see cref="GeneralPathBenchmarks"/>, before and after side by side: every
+/// environment pair of two Mg–O-like cells (32 × 32), by the forces-only pass (the 3 × 3 block, with its σ, ℓ
+/// derivatives when <see cref="Gradients"/>: the baseline), by the former general pass (the 10 × 10 block,
+/// <c>GeneralReference</c>) and by the current one (<see cref="LocalKernel.EnvironmentCovariance"/>), for the
+/// 2-body and the 3-body kernel, at the SIMD width the kernels pick on this machine.
+/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*GeneralBlock*'
+/// </summary>
+[Config(typeof(GeneralPathBenchmarkConfig))]
+public class GeneralBlockBenchmarks
+{
+    private delegate void Block(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients);
+
+    private (AtomEnvironment X, AtomEnvironment Y)[] _pairs = [];
+    private NBodyKernel _kernel = null!;
+    private Block _reference = null!;
+    private readonly double[] _block = new double[LocalKernel.EnvironmentBlockSize];
+    private double[] _gradients = [];
+
+    /// <summary>The kernel: "2" or "3" (the parts of <see cref="MgOData.Kernel"/>).</summary>
+    [Params("2", "3")]
+    public string Kernel { get; set; } = "3";
+
+    /// <summary>With the derivatives for the kernel's σ and ℓ.</summary>
+    [Params(false, true)]
+    public bool Gradients { get; set; }
+
+    /// <summary>Builds the environment pairs (not timed).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var sum = MgOData.Kernel();
+        _kernel = (NBodyKernel)(Kernel == "2" ? sum.Parts[0] : sum.Parts[1]);
+        bool wide = SimdSupport.Use512;
+        _reference = _kernel switch
+        {
+            TwoBodyKernel two => wide ? two.GeneralReference<V512> : two.GeneralReference<V256>,
+            ThreeBodyKernel three => wide ? three.GeneralReference<V512> : three.GeneralReference<V256>,
+            _ => throw new InvalidOperationException(_kernel.Name),
+        };
+        var cells = MgOData.TrainingCells(2).Select(_kernel.Describe).ToArray();
+        _pairs = (from c in Enumerable.Range(0, cells[0].AtomCount) from d in Enumerable.Range(0, cells[1].AtomCount) select (cells[0][c], cells[1][d])).ToArray();
+        _gradients = new double[(Gradients ? _kernel.HyperparameterCount : 0) * LocalKernel.EnvironmentBlockSize];
+    }
+
+    /// <summary>The forces-only 3 × 3 block (with its derivatives) of every pair.</summary>
+    [Benchmark(Baseline = true)]
+    public double ForcesOnly()
+    {
+        foreach (var (x, y) in _pairs)
+        {
+            Array.Clear(_block);
+            if (Gradients)
+            {
+                Array.Clear(_gradients);
+                _kernel.ForceCovarianceWithGradients(x, y, _block, _gradients);
+            }
+            else
+            {
+                _kernel.ForceCovariance(x, y, _block);
+            }
+        }
+
+        return _block[0];
+    }
+
+    /// <summary>The 10 × 10 block by the former general pass.</summary>
+    [Benchmark]
+    public double GeneralBefore() => Run(_reference);
+
+    /// <summary>The 10 × 10 block by the current general pass.</summary>
+    [Benchmark]
+    public double GeneralAfter() => Run(_kernel.EnvironmentCovariance);
+
+    private double Run(Block block)
+    {
+        foreach (var (x, y) in _pairs)
+        {
+            Array.Clear(_block);
+            Array.Clear(_gradients);
+            block(x, y, _block, _gradients);
+        }
+
+        return _block[0];
     }
 }

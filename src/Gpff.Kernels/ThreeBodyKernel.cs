@@ -240,7 +240,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var vc1s = TV.Create(lam / ell);
             var vc2 = TV.Create(2 * lam / ell);
             var vc2a = TV.Create(2 * lam / ell * a);
-            acc.Fill(zero);
+            acc[..(rows * 10)].Fill(zero);
             ref TV ac = ref MemoryMarshal.GetReference(acc);
             bool any = false;
             for (int perm = 0; perm < 6; perm++)
@@ -295,7 +295,19 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     Unsafe.Add(ref ac, 30) += eu2 * wb;
                     if (!wantGrad)
                     {
-                        for (int k = 1; k < 10; k++)
+                        for (int k = 1; k < 4; k++)
+                        {
+                            nint o = (k - 1) * stride + m;
+                            var g0 = TV.LoadAt(ref g, o);
+                            var g1 = TV.LoadAt(ref g, o + edge);
+                            var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
+                            Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                            Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o0), Unsafe.Add(ref ac, 10 + k)));
+                            Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o1), Unsafe.Add(ref ac, 20 + k)));
+                            Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, TV.LoadAt(ref g, o + o2), Unsafe.Add(ref ac, 30 + k)));
+                        }
+
+                        for (int k = 4; k < 10; k++)
                         {
                             nint o = (k - 1) * stride + m;
                             var g0 = TV.LoadAt(ref g, o);
@@ -317,19 +329,39 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     var c2b = vc2 * b;
                     var ec2a = e * vc2a;
                     var al0 = c1 * ea;
-                    var be0 = ea * c2b;
                     var al1 = TV.Fma(c1, eu0, ec2a * dp0);
                     var al2 = TV.Fma(c1, eu1, ec2a * dp1);
                     var al3 = TV.Fma(c1, eu2, ec2a * dp2);
-                    var be1 = eu0 * c2b;
-                    var be2 = eu1 * c2b;
-                    var be3 = eu2 * c2b;
+                    var nbe0 = zero - ea * c2b;
+                    var nbe1 = zero - eu0 * c2b;
+                    var nbe2 = zero - eu1 * c2b;
+                    var nbe3 = zero - eu2 * c2b;
                     var dab = (c1 * vlam - vc2) * e * va * b;
                     Unsafe.Add(ref ac, 40) += al0 * wb;
                     Unsafe.Add(ref ac, 50) += al1 * wb;
                     Unsafe.Add(ref ac, 60) += al2 * wb;
                     Unsafe.Add(ref ac, 70) += al3 * wb;
-                    for (int k = 1; k < 10; k++)
+                    for (int k = 1; k < 4; k++)
+                    {
+                        nint o = (k - 1) * stride + m;
+                        var g0 = TV.LoadAt(ref g, o);
+                        var g1 = TV.LoadAt(ref g, o + edge);
+                        var gp0 = TV.LoadAt(ref g, o + o0);
+                        var gp1 = TV.LoadAt(ref g, o + o1);
+                        var gp2 = TV.LoadAt(ref g, o + o2);
+                        var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
+                        var zk = TV.Fma(dq0, g0, dq1 * g1);
+                        Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                        Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                        Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                        Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                        Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                        Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                        Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                        Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                    }
+
+                    for (int k = 4; k < 10; k++)
                     {
                         nint o = (k - 1) * stride + m;
                         var g0 = TV.LoadAt(ref g, o);
@@ -344,10 +376,10 @@ public sealed class ThreeBodyKernel : NBodyKernel
                         Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
                         Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
                         Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
-                        Unsafe.Add(ref ac, 40 + k) = TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)) - be0 * zk;
-                        Unsafe.Add(ref ac, 50 + k) = TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))) - be1 * zk;
-                        Unsafe.Add(ref ac, 60 + k) = TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))) - be2 * zk;
-                        Unsafe.Add(ref ac, 70 + k) = TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))) - be3 * zk;
+                        Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                        Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                        Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                        Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
                     }
                 }
             }
