@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Gpff.Descriptors;
@@ -67,6 +68,48 @@ public sealed class TwoBodyKernel : NBodyKernel
             return;
         }
 
+        int stride = y.PairCount + DirectionPadding;
+        double[] dirs = ArrayPool<double>.Shared.Rent(6 * stride);
+        try
+        {
+            VirialDirections(y, dirs, stride);
+            GeneralPass<TV>(x, y, dirs, stride, block, hyperparameterGradients);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(dirs);
+        }
+    }
+
+    /// <summary>Zero tail of each direction row, at least the widest vector, so that the last batch loads within the row.</summary>
+    private const int DirectionPadding = 8;
+
+    /// <summary>
+    /// The virial label directions w r û⊗û (Voigt xx yy zz yz xz xy) of every pair of <paramref name="y"/>, row v of
+    /// <paramref name="dirs"/> (each <paramref name="stride"/> long, zero past the last pair), computed once per call
+    /// rather than per side-1 pair, in the order of operations of <see cref="GeneralReference{TV}"/>.
+    /// </summary>
+    private static void VirialDirections(AtomEnvironment y, double[] dirs, int stride)
+    {
+        const double w = 0.5;
+        Array.Clear(dirs, 0, 6 * stride);
+        for (int m = 0; m < y.PairCount; m++)
+        {
+            double ux = y.PUx[m], uy = y.PUy[m], uz = y.PUz[m];
+            double vwr = w * y.PR[m], wrx = vwr * ux, wry = vwr * uy;
+            dirs[m] = wrx * ux;
+            dirs[stride + m] = wry * uy;
+            dirs[2 * stride + m] = vwr * uz * uz;
+            dirs[3 * stride + m] = wry * uz;
+            dirs[4 * stride + m] = wrx * uz;
+            dirs[5 * stride + m] = wrx * uy;
+        }
+    }
+
+    private void GeneralPass<TV>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        ref double gd = ref dirs[0];
         bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 0.5; // pair energy split between its two atoms
         Span<double> gx = stackalloc double[10];
@@ -118,15 +161,12 @@ public sealed class TwoBodyKernel : NBodyKernel
                     var ux = TV.Load(yux, m);
                     var uy = TV.Load(yuy, m);
                     var uz = TV.Load(yuz, m);
-                    var vwr = vw * rp;
-                    var wrx = vwr * ux;
-                    var wry = vwr * uy;
-                    var g4 = wrx * ux;
-                    var g5 = wry * uy;
-                    var g6 = vwr * uz * uz;
-                    var g7 = wry * uz;
-                    var g8 = wrx * uz;
-                    var g9 = wrx * uy;
+                    var g4 = TV.LoadAt(ref gd, m);
+                    var g5 = TV.LoadAt(ref gd, stride + m);
+                    var g6 = TV.LoadAt(ref gd, 2 * stride + m);
+                    var g7 = TV.LoadAt(ref gd, 3 * stride + m);
+                    var g8 = TV.LoadAt(ref gd, 4 * stride + m);
+                    var g9 = TV.LoadAt(ref gd, 5 * stride + m);
                     var ea = e * va;
                     var eu = e * u;
                     var eab = vlam * ea * b;
@@ -172,15 +212,12 @@ public sealed class TwoBodyKernel : NBodyKernel
                     var ux = TV.Load(yux, m);
                     var uy = TV.Load(yuy, m);
                     var uz = TV.Load(yuz, m);
-                    var vwr = vw * rp;
-                    var wrx = vwr * ux;
-                    var wry = vwr * uy;
-                    var g4 = wrx * ux;
-                    var g5 = wry * uy;
-                    var g6 = vwr * uz * uz;
-                    var g7 = wry * uz;
-                    var g8 = wrx * uz;
-                    var g9 = wrx * uy;
+                    var g4 = TV.LoadAt(ref gd, m);
+                    var g5 = TV.LoadAt(ref gd, stride + m);
+                    var g6 = TV.LoadAt(ref gd, 2 * stride + m);
+                    var g7 = TV.LoadAt(ref gd, 3 * stride + m);
+                    var g8 = TV.LoadAt(ref gd, 4 * stride + m);
+                    var g9 = TV.LoadAt(ref gd, 5 * stride + m);
                     var ea = e * va;
                     var eu = e * u;
                     var eab = vlam * ea * b;
