@@ -172,3 +172,21 @@ internal static class SimdSupport
     /// </summary>
     public static readonly bool Use512 = Vector512.IsHardwareAccelerated;
 }
+
+/// <summary>Whether a kernel pass carries the hyperparameter-derivative rows, as a type constant, so that the JIT compiles each variant on its own (fewer live values, no branch in the inner loop).</summary>
+internal interface IGradientFlag
+{
+    static abstract bool On { get; }
+}
+
+/// <summary>Values only.</summary>
+internal readonly struct ValuesOnly : IGradientFlag
+{
+    public static bool On => false;
+}
+
+/// <summary>Values and hyperparameter derivatives.</summary>
+internal readonly struct WithGradients : IGradientFlag
+{
+    public static bool On => true;
+}

@@ -387,6 +387,21 @@ public sealed class ThreeBodyKernel : NBodyKernel
         where TV : unmanaged, ISimd<TV>
         where TP : struct, IEdgeMap
     {
+        if (wantGrad)
+        {
+            Batch<TV, TP, WithGradients>(c, y, start, end, ref g, stride, ref ac);
+        }
+        else
+        {
+            Batch<TV, TP, ValuesOnly>(c, y, start, end, ref g, stride, ref ac);
+        }
+    }
+
+    private static void Batch<TV, TP, TG>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac)
+        where TV : unmanaged, ISimd<TV>
+        where TP : struct, IEdgeMap
+        where TG : struct, IGradientFlag
+    {
         const double w = 1.0 / 3.0;
         int width = TV.Count;
         var lane = TV.LaneIndex();
@@ -434,7 +449,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
             Unsafe.Add(ref ac, 10) += eu0 * wb;
             Unsafe.Add(ref ac, 20) += eu1 * wb;
             Unsafe.Add(ref ac, 30) += eu2 * wb;
-            if (!wantGrad)
+            if (!TG.On)
             {
                 for (int k = 1; k < 4; k++)
                 {
