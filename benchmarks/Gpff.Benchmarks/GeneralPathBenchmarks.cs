@@ -115,7 +115,7 @@ public sealed class PerLabelColumn(bool relative) : IColumn
 
     /// <inheritdoc/>
     public string Legend => relative
-        ? "Cost per label divided by that of the forces-only case with the same kernel and gradient setting"
+        ? "Cost per label divided by that of the forces-only case with the same kernel, gradient setting and job"
         : "Mean divided by the number of labels, µs";
 
     /// <inheritdoc/>
@@ -133,7 +133,8 @@ public sealed class PerLabelColumn(bool relative) : IColumn
         }
 
         var forces = summary.BenchmarksCases.FirstOrDefault(c =>
-            Param(c, "Labels") is LabelKinds.Forces && Equals(Param(c, "Kernel"), Param(benchmarkCase, "Kernel")) && Equals(Param(c, "Gradients"), Param(benchmarkCase, "Gradients")));
+            Param(c, "Labels") is LabelKinds.Forces && Equals(Param(c, "Kernel"), Param(benchmarkCase, "Kernel")) && Equals(Param(c, "Gradients"), Param(benchmarkCase, "Gradients"))
+            && c.Job.DisplayInfo == benchmarkCase.Job.DisplayInfo);
         double? baseline = forces is null ? null : PerLabel(summary, forces);
         return baseline is > 0 ? (mine.Value / baseline.Value).ToString("F2", CultureInfo.InvariantCulture) : "-";
     }
