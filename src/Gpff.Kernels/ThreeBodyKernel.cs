@@ -130,9 +130,10 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// triplets m of α_r(m) Y(m) + eab(m) G_{P(r)}(m): the side-2 label directions G_q (force unit vector,
     /// virial weight × n⊗n of edge q; <see cref="SideTwoDirections"/>, computed once per call rather than per
     /// side-1 triplet) are first projected on the per-triplet edge coefficients β_q (Y = Σ_q β_q G_q, and for
-    /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column: the same sums
-    /// as <see cref="GeneralReference{TV}"/>, a third of its arithmetic and memory traffic. The accumulators
-    /// are reduced once per side-1 triplet.
+    /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column (plus the matched
+    /// edge's term) instead of one per edge: the same sums as <see cref="GeneralReference{TV}"/>, with less
+    /// arithmetic and memory traffic. The batches run per permutation and gradient setting
+    /// (<see cref="Batch{TV, TP}"/>); the accumulators are reduced once per side-1 triplet.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
