@@ -20,7 +20,8 @@ namespace Gpff.Benchmarks;
 /// <c>--ci-canary</c> runs the deliberately failing <see cref="CiCanaryBenchmarks"/> the same way, so
 /// that CI can check that a failure is detected. <c>--write-mgo DIR</c> writes the cells of the FLARE
 /// comparison (<see cref="MgOData"/>) as extended XYZ; <c>--train-profile DATA [forces|all]</c> times the
-/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--flare-side-by-side DIR [cells [repeats]] [--predict-only]</c> is Gpff's
+/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--general-path-profile [cells [repeats]]</c> times the
+/// general covariance path against the forces-only one on a shared machine (<see cref="GeneralPathProfile"/>); <c>--flare-side-by-side DIR [cells [repeats]] [--predict-only]</c> is Gpff's
 /// half of the FLARE comparison (<see cref="FlareSideBySide"/>).
 /// </summary>
 public static class BenchmarkProgram
@@ -56,6 +57,15 @@ public static class BenchmarkProgram
             // Where the time of `gpff train` goes, step by step (TrainProfile).
             string data = profile + 1 < args.Length ? args[profile + 1] : throw new ArgumentException("--train-profile needs an extended XYZ file.");
             TrainProfile.Run(data, profile + 2 < args.Length && args[profile + 2] == "all" ? LabelKinds.All : LabelKinds.Forces);
+            return 0;
+        }
+
+        int general = Array.IndexOf(args, "--general-path-profile");
+        if (general >= 0)
+        {
+            // The general path against the forces-only one, least CPU time of interleaved runs (GeneralPathProfile).
+            GeneralPathProfile.Run(general + 1 < args.Length ? int.Parse(args[general + 1], CultureInfo.InvariantCulture) : 2,
+                general + 2 < args.Length ? int.Parse(args[general + 2], CultureInfo.InvariantCulture) : 15);
             return 0;
         }
 
@@ -183,6 +193,7 @@ public static class BenchmarkSizes
         ("GPFF_BENCH_LINALG_N", "200"),
         ("GPFF_BENCH_MGO_CELLS", "1"),
         ("GPFF_BENCH_MGO_PREDICT_CELLS", "1"),
+        ("GPFF_BENCH_GENERAL_CELLS", "1"),
         ("GPFF_BENCH_MGP_LABELS", "48"),
         ("GPFF_BENCH_MGP_VAR_LABELS", "48"),
     ];

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Gpff.Kernels;
 
@@ -41,6 +42,9 @@ internal interface ISimd<TSelf>
     static abstract TSelf KeepWhereLess(TSelf x, TSelf a, TSelf b);
 
     static abstract double Sum(TSelf x);
+
+    /// <summary>(Σ a, Σ b, Σ c, Σ d): four lane sums at once.</summary>
+    static abstract Vector256<double> Sum4(TSelf a, TSelf b, TSelf c, TSelf d);
 }
 
 internal readonly struct V512(Vector512<double> v) : ISimd<V512>
@@ -90,6 +94,10 @@ internal readonly struct V512(Vector512<double> v) : ISimd<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Sum(V512 x) => Vector512.Sum(x._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Sum4(V512 a, V512 b, V512 c, V512 d) =>
+        V256.Sum4(new(a._v.GetLower() + a._v.GetUpper()), new(b._v.GetLower() + b._v.GetUpper()), new(c._v.GetLower() + c._v.GetUpper()), new(d._v.GetLower() + d._v.GetUpper()));
 }
 
 internal readonly struct V256(Vector256<double> v) : ISimd<V256>
@@ -139,6 +147,20 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Sum(V256 x) => Vector256.Sum(x._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Sum4(V256 a, V256 b, V256 c, V256 d)
+    {
+        if (Avx.IsSupported)
+        {
+            // (a0+a1, b0+b1, a2+a3, b2+b3) and the same for c, d; then the two 128-bit halves added crosswise.
+            var ab = Avx.HorizontalAdd(a._v, b._v);
+            var cd = Avx.HorizontalAdd(c._v, d._v);
+            return Avx.Permute2x128(ab, cd, 0x20) + Avx.Permute2x128(ab, cd, 0x31);
+        }
+
+        return Vector256.Create(Vector256.Sum(a._v), Vector256.Sum(b._v), Vector256.Sum(c._v), Vector256.Sum(d._v));
+    }
 }
 
 /// <summary>Which SIMD width the kernels use on this machine.</summary>
@@ -149,4 +171,22 @@ internal static class SimdSupport
     /// paths with each width explicitly (V512 runs emulated, but correct, on hardware without AVX-512).
     /// </summary>
     public static readonly bool Use512 = Vector512.IsHardwareAccelerated;
+}
+
+/// <summary>Whether a kernel pass carries the hyperparameter-derivative rows, as a type constant, so that the JIT compiles each variant on its own (fewer live values, no branch in the inner loop).</summary>
+internal interface IGradientFlag
+{
+    static abstract bool On { get; }
+}
+
+/// <summary>Values only.</summary>
+internal readonly struct ValuesOnly : IGradientFlag
+{
+    public static bool On => false;
+}
+
+/// <summary>Values and hyperparameter derivatives.</summary>
+internal readonly struct WithGradients : IGradientFlag
+{
+    public static bool On => true;
 }

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Gpff.Descriptors;
 
 namespace Gpff.Kernels;
@@ -124,12 +127,434 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// <summary>
     /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2
     /// triplets. For each side-1 triplet the rows r0, rp (and ∂/∂ℓ rows dr0, drp) are sums over side-2
-    /// triplets of Σ_q W_q(m) G_q(m): per-triplet coefficients W_q of edge q times that edge's label
-    /// directions G_q (force unit vector, virial weight × n⊗n). A batch of TV.Count side-2 triplets
-    /// fills the directions G and the coefficients W, then a small 9-column product updates one SIMD
-    /// accumulator per row and column; the accumulators are reduced once per side-1 triplet.
+    /// triplets m of α_r(m) Y(m) + eab(m) G_{P(r)}(m): the side-2 label directions G_q (force unit vector,
+    /// virial weight × n⊗n of edge q; <see cref="SideTwoDirections"/>, computed once per call rather than per
+    /// side-1 triplet) are first projected on the per-triplet edge coefficients β_q (Y = Σ_q β_q G_q, and for
+    /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column (plus the matched
+    /// edge's term) instead of one per edge: the same sums as <see cref="GeneralReference{TV}"/>, with less
+    /// arithmetic and memory traffic. The batches run per permutation and gradient setting
+    /// (<see cref="Batch{TV, TP}"/>); the accumulators are reduced once per side-1 triplet.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        if (x.TripletCount == 0 || y.TripletCount == 0)
+        {
+            return;
+        }
+
+        int stride = y.TripletCount + DirectionPadding;
+        double[] dirs = ArrayPool<double>.Shared.Rent(DirectionRows * stride);
+        try
+        {
+            SideTwoDirections(y, dirs, stride);
+            GeneralPass<TV>(x, y, dirs, stride, block, hyperparameterGradients);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(dirs);
+        }
+    }
+
+    /// <summary>Rows of <see cref="SideTwoDirections"/>: 3 edges × 9 label directions (force x, y, z, virial Voigt).</summary>
+    private const int DirectionRows = 27;
+
+    /// <summary>Zero tail of each direction row, at least the widest vector, so that the last batch loads within the row.</summary>
+    private const int DirectionPadding = 8;
+
+    /// <summary>
+    /// The label directions G_q[k] of every triplet m of <paramref name="y"/>, row (9q + k − 1) of
+    /// <paramref name="dirs"/> (each row <paramref name="stride"/> long, zero past the last triplet): for k = 1..3 the
+    /// force direction (the unit vectors of edges 0 and 1; 0 for edge 2, which does not move the centre),
+    /// for k = 4..9 the virial direction w d_q n_q⊗n_q (Voigt xx yy zz yz xz xy), as
+    /// <see cref="GeneralReference{TV}"/> computes them per side-1 triplet.
+    /// </summary>
+    private static void SideTwoDirections(AtomEnvironment y, double[] dirs, int stride)
+    {
+        const double w = 1.0 / 3.0;
+        int n = y.TripletCount;
+        Array.Clear(dirs, 0, DirectionRows * stride);
+        y.TU1x.AsSpan(0, n).CopyTo(dirs.AsSpan(0 * stride));
+        y.TU1y.AsSpan(0, n).CopyTo(dirs.AsSpan(1 * stride));
+        y.TU1z.AsSpan(0, n).CopyTo(dirs.AsSpan(2 * stride));
+        y.TU2x.AsSpan(0, n).CopyTo(dirs.AsSpan(9 * stride));
+        y.TU2y.AsSpan(0, n).CopyTo(dirs.AsSpan(10 * stride));
+        y.TU2z.AsSpan(0, n).CopyTo(dirs.AsSpan(11 * stride));
+        for (int m = 0; m < n; m++)
+        {
+            double e0 = y.TR1[m], e1 = y.TR2[m], e2 = y.TR3[m];
+            double n0x = y.TU1x[m], n0y = y.TU1y[m], n0z = y.TU1z[m];
+            double n1x = y.TU2x[m], n1y = y.TU2y[m], n1z = y.TU2z[m];
+            Virial(dirs, 3 * stride + m, stride, n0x, n0y, n0z, w * e0);
+            Virial(dirs, 12 * stride + m, stride, n1x, n1y, n1z, w * e1);
+            Virial(dirs, 21 * stride + m, stride, e1 * n1x - e0 * n0x, e1 * n1y - e0 * n0y, e1 * n1z - e0 * n0z, w / Math.Max(e2, 1e-300));
+        }
+
+        // wd · (nx², ny², nz², ny nz, nx nz, nx ny), in the order of operations of Directions<TV>.
+        static void Virial(double[] g, int o, int stride, double nx, double ny, double nz, double wd)
+        {
+            double wx = wd * nx, wy = wd * ny;
+            g[o] = wx * nx;
+            g[o + stride] = wy * ny;
+            g[o + 2 * stride] = wd * nz * nz;
+            g[o + 3 * stride] = wy * nz;
+            g[o + 4 * stride] = wx * nz;
+            g[o + 5 * stride] = wx * ny;
+        }
+    }
+
+    /// <summary>The side-1 triplets of <see cref="General{TV}"/>: per triplet, the matching permutations' batches, then the reduction and rank update.</summary>
+    private void GeneralPass<TV>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        const double w = 1.0 / 3.0; // triplet energy split among its three atoms
+        int rows = wantGrad ? 8 : 4;
+        Span<TV> acc = stackalloc TV[8 * 10];
+        Span<double> gx = stackalloc double[30];
+        Span<double> r = stackalloc double[8 * 10];
+        Span<double> dx = stackalloc double[3];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        var zero = TV.Create(0);
+        ref double g = ref dirs[0];
+        for (int t = 0; t < x.TripletCount; t++)
+        {
+            int s1 = x.TSpecies1[t], s2 = x.TSpecies2[t];
+            int grp = H.GroupOfTriplet(cx, s1, s2);
+            double sigma = H.Sigma[grp], ell = H.Length[grp];
+            double sig2 = sigma * sigma, lam = 1 / (ell * ell);
+            dx[0] = x.TR1[t];
+            dx[1] = x.TR2[t];
+            dx[2] = x.TR3[t];
+            double a = x.TF[t];
+            var va = TV.Create(a);
+            var vlam = TV.Create(lam);
+            var vlama = TV.Create(lam * a);
+            var vax0 = TV.Create(x.TF1[t]);
+            var vax1 = TV.Create(x.TF2[t]);
+            var vax2 = TV.Create(x.TF3[t]);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var vc2a = TV.Create(2 * lam / ell * a);
+            acc[..(rows * 10)].Fill(zero);
+            ref TV ac = ref MemoryMarshal.GetReference(acc);
+            bool any = false;
+            for (int perm = 0; perm < 6; perm++)
+            {
+                if (!Required(perm, cx, s1, s2, cy, out int q1, out int q2))
+                {
+                    continue;
+                }
+
+                var (start, end) = y.TripletRange(q1, q2);
+                if (start == end)
+                {
+                    continue;
+                }
+
+                any = true;
+                var pm = EdgeMaps[perm];
+                var pinv = InverseEdgeMaps[perm];
+                var consts = new TripletConstants<TV>(TV.Create(dx[pinv[0]]), TV.Create(dx[pinv[1]]), TV.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
+                switch (9 * pm[0] + 3 * pm[1] + pm[2])
+                {
+                    case 5:
+                        Batch<TV, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                        break;
+                    case 7:
+                        Batch<TV, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                        break;
+                    case 11:
+                        Batch<TV, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                        break;
+                    case 15:
+                        Batch<TV, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                        break;
+                    case 19:
+                        Batch<TV, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                        break;
+                    default:
+                        Batch<TV, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                        break;
+                }
+            }
+
+            if (!any)
+            {
+                continue;
+            }
+
+            for (int k = 0; k < 10; k++)
+            {
+                for (int row = 0; row < rows; row += 4)
+                {
+                    int o = 10 * row + k;
+                    var sums = TV.Sum4(acc[o], acc[o + 10], acc[o + 20], acc[o + 30]);
+                    r[o] = sums.GetElement(0);
+                    r[o + 10] = sums.GetElement(1);
+                    r[o + 20] = sums.GetElement(2);
+                    r[o + 30] = sums.GetElement(3);
+                }
+            }
+
+            Directions(x, t, w, gx);
+            Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
+            if (wantGrad)
+            {
+                var gs = hyperparameterGradients.Slice(2 * grp * EnvironmentBlockSize, EnvironmentBlockSize);
+                var gl = hyperparameterGradients.Slice((2 * grp + 1) * EnvironmentBlockSize, EnvironmentBlockSize);
+                Update(gs, 2 * sigma, w, r[..10], gx, r.Slice(10, 30));
+                Update(gl, sig2, w, r.Slice(40, 10), gx, r.Slice(50, 30));
+            }
+        }
+    }
+
+    /// <summary>Per-side-1-triplet constants of <see cref="Batch{TV, TP}"/>.</summary>
+    private readonly struct TripletConstants<TV>(TV d0, TV d1, TV d2, TV a, TV ax0, TV ax1, TV ax2, TV lam, TV lamA, TV c1s, TV c2, TV c2a)
+        where TV : unmanaged, ISimd<TV>
+    {
+        public readonly TV D0 = d0, D1 = d1, D2 = d2, A = a, Ax0 = ax0, Ax1 = ax1, Ax2 = ax2, Lam = lam, LamA = lamA, C1s = c1s, C2 = c2, C2a = c2a;
+    }
+
+    /// <summary>Side-2 edge p_q matched to side-1 edge q by one of the six permutations, as type constants so that the JIT folds the selections.</summary>
+    private interface IEdgeMap
+    {
+        static abstract int P0 { get; }
+
+        static abstract int P1 { get; }
+
+        static abstract int P2 { get; }
+    }
+
+    private readonly struct Map012 : IEdgeMap
+    {
+        public static int P0 => 0;
+
+        public static int P1 => 1;
+
+        public static int P2 => 2;
+    }
+
+    private readonly struct Map021 : IEdgeMap
+    {
+        public static int P0 => 0;
+
+        public static int P1 => 2;
+
+        public static int P2 => 1;
+    }
+
+    private readonly struct Map102 : IEdgeMap
+    {
+        public static int P0 => 1;
+
+        public static int P1 => 0;
+
+        public static int P2 => 2;
+    }
+
+    private readonly struct Map120 : IEdgeMap
+    {
+        public static int P0 => 1;
+
+        public static int P1 => 2;
+
+        public static int P2 => 0;
+    }
+
+    private readonly struct Map201 : IEdgeMap
+    {
+        public static int P0 => 2;
+
+        public static int P1 => 0;
+
+        public static int P2 => 1;
+    }
+
+    private readonly struct Map210 : IEdgeMap
+    {
+        public static int P0 => 2;
+
+        public static int P1 => 1;
+
+        public static int P2 => 0;
+    }
+
+    /// <summary>
+    /// The side-2 triplets [start, end) of one permutation, whose side-1 edge q meets side-2 edge TP.P_q, added to the
+    /// 4 (8 with <paramref name="wantGrad"/>) accumulator rows at <paramref name="ac"/> (see <see cref="General{TV}"/>).
+    /// </summary>
+    private static void Batch<TV, TP>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac, bool wantGrad)
+        where TV : unmanaged, ISimd<TV>
+        where TP : struct, IEdgeMap
+    {
+        if (wantGrad)
+        {
+            Batch<TV, TP, WithGradients>(c, y, start, end, ref g, stride, ref ac);
+        }
+        else
+        {
+            Batch<TV, TP, ValuesOnly>(c, y, start, end, ref g, stride, ref ac);
+        }
+    }
+
+    private static void Batch<TV, TP, TG>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac)
+        where TV : unmanaged, ISimd<TV>
+        where TP : struct, IEdgeMap
+        where TG : struct, IGradientFlag
+    {
+        const double w = 1.0 / 3.0;
+        int width = TV.Count;
+        var lane = TV.LaneIndex();
+        var zero = TV.Create(0);
+        var vw = TV.Create(w);
+        var vd0 = c.D0;
+        var vd1 = c.D1;
+        var vd2 = c.D2;
+        var va = c.A;
+        var vax0 = c.Ax0;
+        var vax1 = c.Ax1;
+        var vax2 = c.Ax2;
+        var vlam = c.Lam;
+        var vhalf = TV.Create(-0.5) * vlam;
+        var vlama = c.LamA;
+        var vc1s = c.C1s;
+        var vc2 = c.C2;
+        var vc2a = c.C2a;
+        var vend = TV.Create(end);
+        nint edge = 9 * stride;
+        double[] y1 = y.TR1, y2 = y.TR2, y3 = y.TR3, yf = y.TF, yf1 = y.TF1, yf2 = y.TF2, yf3 = y.TF3;
+        for (int m = start; m < end; m += width)
+        {
+            // Δ'_q = d_{P⁻¹q} − d'_q by side-2 edge q; lanes at or past `end` get e = 0.
+            var dq0 = vd0 - TV.Load(y1, m);
+            var dq1 = vd1 - TV.Load(y2, m);
+            var dq2 = vd2 - TV.Load(y3, m);
+            var s = TV.Fma(dq0, dq0, TV.Fma(dq1, dq1, dq2 * dq2));
+            var e = TV.KeepWhereLess(TV.Exp(vhalf * s), lane + TV.Create(m), vend);
+            var b = TV.Load(yf, m);
+            var lb = vlam * b;
+            var v0 = TV.Fma(lb, dq0, TV.Load(yf1, m));
+            var v1 = TV.Fma(lb, dq1, TV.Load(yf2, m));
+            var v2 = TV.Fma(lb, dq2, TV.Load(yf3, m));
+            var dp0 = Pick(TP.P0, dq0, dq1, dq2);
+            var dp1 = Pick(TP.P1, dq0, dq1, dq2);
+            var dp2 = Pick(TP.P2, dq0, dq1, dq2);
+            var ea = e * va;
+            var eu0 = e * (vax0 - vlama * dp0);
+            var eu1 = e * (vax1 - vlama * dp1);
+            var eu2 = e * (vax2 - vlama * dp2);
+            var eab = e * vlama * b;
+            var wb = vw * b;
+            Unsafe.Add(ref ac, 0) += ea * wb;
+            Unsafe.Add(ref ac, 10) += eu0 * wb;
+            Unsafe.Add(ref ac, 20) += eu1 * wb;
+            Unsafe.Add(ref ac, 30) += eu2 * wb;
+            if (!TG.On)
+            {
+                for (int k = 1; k < 4; k++)
+                {
+                    nint o = (k - 1) * stride + m;
+                    var g0 = TV.LoadAt(ref g, o);
+                    var g1 = TV.LoadAt(ref g, o + edge);
+                    var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
+                    Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, Pick(TP.P0, g0, g1, zero), Unsafe.Add(ref ac, 10 + k)));
+                    Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, Pick(TP.P1, g0, g1, zero), Unsafe.Add(ref ac, 20 + k)));
+                    Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, Pick(TP.P2, g0, g1, zero), Unsafe.Add(ref ac, 30 + k)));
+                }
+
+                for (int k = 4; k < 10; k++)
+                {
+                    nint o = (k - 1) * stride + m;
+                    var g0 = TV.LoadAt(ref g, o);
+                    var g1 = TV.LoadAt(ref g, o + edge);
+                    var g2 = TV.LoadAt(ref g, o + 2 * edge);
+                    var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
+                    Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, Pick(TP.P0, g0, g1, g2), Unsafe.Add(ref ac, 10 + k)));
+                    Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, Pick(TP.P1, g0, g1, g2), Unsafe.Add(ref ac, 20 + k)));
+                    Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, Pick(TP.P2, g0, g1, g2), Unsafe.Add(ref ac, 30 + k)));
+                }
+
+                continue;
+            }
+
+            // ∂/∂ℓ: the exponent contributes c1 = s λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ; the rows
+            // are α′_r Y − β′_r Z (+ dab G_{p_q}) with Z = Σ_q Δ'_q G_q.
+            var c1 = vc1s * s;
+            var c2b = vc2 * b;
+            var ec2a = e * vc2a;
+            var al0 = c1 * ea;
+            var al1 = TV.Fma(c1, eu0, ec2a * dp0);
+            var al2 = TV.Fma(c1, eu1, ec2a * dp1);
+            var al3 = TV.Fma(c1, eu2, ec2a * dp2);
+            var nbe0 = zero - ea * c2b;
+            var nbe1 = zero - eu0 * c2b;
+            var nbe2 = zero - eu1 * c2b;
+            var nbe3 = zero - eu2 * c2b;
+            var dab = (c1 * vlam - vc2) * e * va * b;
+            Unsafe.Add(ref ac, 40) += al0 * wb;
+            Unsafe.Add(ref ac, 50) += al1 * wb;
+            Unsafe.Add(ref ac, 60) += al2 * wb;
+            Unsafe.Add(ref ac, 70) += al3 * wb;
+            for (int k = 1; k < 4; k++)
+            {
+                nint o = (k - 1) * stride + m;
+                var g0 = TV.LoadAt(ref g, o);
+                var g1 = TV.LoadAt(ref g, o + edge);
+                var gp0 = Pick(TP.P0, g0, g1, zero);
+                var gp1 = Pick(TP.P1, g0, g1, zero);
+                var gp2 = Pick(TP.P2, g0, g1, zero);
+                var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
+                var zk = TV.Fma(dq0, g0, dq1 * g1);
+                Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+            }
+
+            for (int k = 4; k < 10; k++)
+            {
+                nint o = (k - 1) * stride + m;
+                var g0 = TV.LoadAt(ref g, o);
+                var g1 = TV.LoadAt(ref g, o + edge);
+                var g2 = TV.LoadAt(ref g, o + 2 * edge);
+                var gp0 = Pick(TP.P0, g0, g1, g2);
+                var gp1 = Pick(TP.P1, g0, g1, g2);
+                var gp2 = Pick(TP.P2, g0, g1, g2);
+                var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
+                var zk = TV.Fma(dq0, g0, TV.Fma(dq1, g1, dq2 * g2));
+                Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+            }
+        }
+    }
+
+
+    /// <summary>The one of (d0, d1, d2) that edge index <paramref name="p"/> names.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Pick<TV>(int p, TV d0, TV d1, TV d2)
+        where TV : unmanaged, ISimd<TV> => p == 0 ? d0 : (p == 1 ? d1 : d2);
+
+    /// <summary>
+    /// The former general pass, kept as the reference of <see cref="General{TV}"/> (tests compare the two):
+    /// vectorised over the side-2 triplets, for each side-1 triplet the rows r0, rp (and ∂/∂ℓ rows dr0, drp)
+    /// are sums over side-2 triplets of Σ_q W_q(m) G_q(m): per-triplet coefficients W_q of edge q times that
+    /// edge's label directions G_q (force unit vector, virial weight × n⊗n), recomputed for every side-1
+    /// triplet, contracted by a small 9-column product per row.
+    /// </summary>
+    internal void GeneralReference<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
     {
         if (x.TripletCount == 0 || y.TripletCount == 0)

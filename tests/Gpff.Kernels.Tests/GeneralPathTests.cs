@@ -1,0 +1,217 @@
+using Gpff.Descriptors;
+
+namespace Gpff.Kernels.Tests;
+
+/// <summary>
+/// The general covariance path (energy, force, virial and local-energy labels; issue 15) against the former one:
+/// the 10 × 10 environment blocks and their hyperparameter derivatives of the 3-body kernel, at both SIMD widths,
+/// must equal those of the former per-pair pass (<c>GeneralReference</c>, which the finite-difference and FLARE
+/// reference tests pinned), and <see cref="IKernel.Covariance"/> of the 2-body, 3-body and 2+3-body kernels must
+/// equal the sums of the reference blocks (the 2-body kernel's general pass is unchanged) over the environment pairs of two structures, scattered here label by label,
+/// for every mix of row and column labels (energy, stress, all or some forces in any order, local energies),
+/// without and with derivatives.
+/// </summary>
+public class GeneralPathTests
+{
+    private static readonly TwoBodyKernel Two = KernelPathCases.Two;
+    private static readonly ThreeBodyKernel Three = KernelPathCases.Three;
+    private static readonly SumKernel Sum = new(Two, Three);
+
+    private delegate void Block(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients);
+
+    public static TheoryData<string> Cases => KernelPathCases.Names;
+
+    private static (Structure A, Structure B) Pair(string name) => KernelPathCases.Pair(name, 131);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void EnvironmentBlocksAndGradientsEqualTheReferencePass(string name)
+    {
+        var (a, b) = Pair(name);
+        foreach (var (kernel, wide, narrow, wideRef, narrowRef) in new (LocalKernel, Block, Block, Block, Block)[]
+        {
+            (Three, Three.General<V512>, Three.General<V256>, Three.GeneralReference<V512>, Three.GeneralReference<V256>),
+        })
+        {
+            int nh = kernel.HyperparameterCount;
+            var ea = kernel.Describe(a);
+            var eb = kernel.Describe(b);
+            double largest = 0, largestGradient = 0;
+            for (int c = 0; c < ea.AtomCount; c++)
+            {
+                for (int d = 0; d < eb.AtomCount; d++)
+                {
+                    foreach (var (width, fast, reference) in new[] { ("Vector512", wide, wideRef), ("Vector256", narrow, narrowRef) })
+                    {
+                        var expected = new double[LocalKernel.EnvironmentBlockSize];
+                        var expectedGrad = new double[nh * LocalKernel.EnvironmentBlockSize];
+                        reference(ea[c], eb[d], expected, expectedGrad);
+                        double scale = expected.Max(Math.Abs), gscale = expectedGrad.Max(Math.Abs);
+                        largest = Math.Max(largest, scale);
+                        largestGradient = Math.Max(largestGradient, gscale);
+                        foreach (bool withGradients in new[] { false, true })
+                        {
+                            var block = new double[LocalKernel.EnvironmentBlockSize];
+                            var grad = withGradients ? new double[nh * LocalKernel.EnvironmentBlockSize] : [];
+                            fast(ea[c], eb[d], block, grad);
+                            for (int i = 0; i < block.Length; i++)
+                            {
+                                TestData.AssertClose(expected[i], block[i], 1e-10, 1e-13 * scale, $"{name} {kernel.Name} {width} block ({c},{d})[{i}]");
+                            }
+
+                            for (int i = 0; i < grad.Length; i++)
+                            {
+                                TestData.AssertClose(expectedGrad[i], grad[i], 1e-10, 1e-13 * gscale, $"{name} {kernel.Name} {width} ∂/∂{kernel.HyperparameterNames[i / LocalKernel.EnvironmentBlockSize]} block ({c},{d})[{i % LocalKernel.EnvironmentBlockSize}]");
+                            }
+                        }
+                    }
+                }
+            }
+
+            Assert.True(largest > 0 && largestGradient > 0, $"{name} {kernel.Name}: the blocks must not all be zero");
+        }
+    }
+
+    /// <summary>Row and column label mixes: name, rows of A (5 or 2 atoms or more), columns of B.</summary>
+    private static IEnumerable<(string Name, Func<int, LabelSelection> Rows, Func<int, LabelSelection> Columns)> Mixes()
+    {
+        static int[] All(int n) => Enumerable.Range(0, n).ToArray();
+        yield return ("E × E", _ => LabelSelection.TotalEnergy, _ => LabelSelection.TotalEnergy);
+        yield return ("F × F", n => LabelSelection.Forces(All(n)), n => LabelSelection.Forces(All(n)));
+        yield return ("S × S", _ => new LabelSelection { Stress = true }, _ => new LabelSelection { Stress = true });
+        yield return ("EFS × EFS", n => LabelSelection.All(n), n => LabelSelection.All(n));
+        yield return ("F × EFS", n => LabelSelection.Forces(All(n)), n => LabelSelection.All(n));
+        yield return ("EFS × F", n => LabelSelection.All(n), n => LabelSelection.Forces(All(n)));
+        yield return ("S × some F", _ => new LabelSelection { Stress = true }, n => LabelSelection.Forces(n - 1, 0));
+        yield return ("E + some F × S", n => new LabelSelection { Energy = true, ForceAtoms = [n - 1] }, _ => new LabelSelection { Stress = true });
+        yield return ("EFS × local energies", n => LabelSelection.All(n), n => LabelSelection.LocalEnergies(n - 1, 0));
+        yield return ("local energies × E + S", n => LabelSelection.LocalEnergies(0, n - 1), _ => new LabelSelection { Energy = true, Stress = true });
+        yield return ("everything × everything", TestData.Everything, TestData.Everything);
+        yield return ("F, S, local × E, some F, local", n => new LabelSelection { ForceAtoms = [1, 0], Stress = true, LocalEnergyAtoms = [n - 1] },
+            n => new LabelSelection { Energy = true, ForceAtoms = [n - 1], LocalEnergyAtoms = [0] });
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CovarianceEqualsTheSumsOfReferenceBlocksForEveryLabelMix(string name)
+    {
+        var (a, b) = Pair(name);
+        foreach (var kernel in new LocalKernel[] { Two, Three, Sum })
+        {
+            int nh = kernel.HyperparameterCount;
+            var ea = kernel.Describe(a);
+            var eb = kernel.Describe(b);
+            foreach (var (mix, rowsOf, columnsOf) in Mixes())
+            {
+                var rows = rowsOf(a.AtomCount);
+                var columns = columnsOf(b.AtomCount);
+                int size = rows.Count * columns.Count;
+                var expected = new double[size];
+                var expectedGrad = new double[nh * size];
+                ReferenceCovariance(kernel, ea, rows, eb, columns, expected, expectedGrad);
+                double scale = expected.Max(Math.Abs), gscale = expectedGrad.Max(Math.Abs);
+                Assert.True(scale > 0 && gscale > 0, $"{name} {kernel.Name} {mix}: the reference must not be zero");
+                foreach (bool withGradients in new[] { false, true })
+                {
+                    var values = new double[size];
+                    var grad = withGradients ? new double[nh * size] : [];
+                    kernel.Covariance(ea, rows, eb, columns, values, grad);
+                    for (int i = 0; i < size; i++)
+                    {
+                        TestData.AssertClose(expected[i], values[i], 1e-10, 1e-13 * scale, $"{name} {kernel.Name} {mix} (gradients {withGradients}) [{i / columns.Count},{i % columns.Count}]");
+                    }
+
+                    for (int i = 0; i < grad.Length; i++)
+                    {
+                        int j = i % size;
+                        TestData.AssertClose(expectedGrad[i], grad[i], 1e-10, 1e-13 * gscale, $"{name} {kernel.Name} {mix} ∂/∂{kernel.HyperparameterNames[i / size]} [{j / columns.Count},{j % columns.Count}]");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The covariance of two label selections from the reference blocks of every environment pair.</summary>
+    private static void ReferenceCovariance(LocalKernel kernel, StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns,
+        double[] values, double[] gradients)
+    {
+        const int n = LocalKernel.EnvironmentLabelCount, bs = LocalKernel.EnvironmentBlockSize;
+        int nh = kernel.HyperparameterCount, nc = columns.Count, size = rows.Count * nc;
+        for (int c = 0; c < a.AtomCount; c++)
+        {
+            var re = Entries(rows, c, a);
+            for (int d = 0; d < b.AtomCount; d++)
+            {
+                var ce = Entries(columns, d, b);
+                var block = new double[bs];
+                var grad = new double[nh * bs];
+                ReferenceBlock(kernel, a[c], b[d], block, grad);
+                foreach (var (ri, rl, rf) in re)
+                {
+                    foreach (var (ci, cl, cf) in ce)
+                    {
+                        values[ri * nc + ci] += rf * cf * block[rl * n + cl];
+                        for (int h = 0; h < nh; h++)
+                        {
+                            gradients[h * size + ri * nc + ci] += rf * cf * grad[h * bs + rl * n + cl];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>(label index, environment label, factor) of the labels that environment <paramref name="atom"/> enters.</summary>
+    private static List<(int Index, int Label, double Factor)> Entries(LabelSelection s, int atom, StructureEnvironments e)
+    {
+        var list = new List<(int, int, double)>();
+        if (s.Energy)
+        {
+            list.Add((0, 0, 1.0));
+        }
+
+        int f = Array.IndexOf(s.ForceAtoms, atom);
+        if (f >= 0)
+        {
+            list.AddRange(Enumerable.Range(0, 3).Select(i => (s.ForceOffset + 3 * f + i, 1 + i, 1.0)));
+        }
+
+        if (s.Stress)
+        {
+            list.AddRange(Enumerable.Range(0, 6).Select(v => (s.StressOffset + v, 4 + v, 1 / e.VolumeA3)));
+        }
+
+        int l = Array.IndexOf(s.LocalEnergyAtoms, atom);
+        if (l >= 0)
+        {
+            list.Add((s.LocalEnergyOffset + l, 0, 1.0));
+        }
+
+        return list;
+    }
+
+    private static void ReferenceBlock(LocalKernel kernel, AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients)
+    {
+        switch (kernel)
+        {
+            case TwoBodyKernel two:
+                two.General<V256>(x, y, block, gradients);
+                break;
+            case ThreeBodyKernel three:
+                three.GeneralReference<V256>(x, y, block, gradients);
+                break;
+            case SumKernel sum:
+                int offset = 0;
+                foreach (var part in sum.Parts)
+                {
+                    int h = part.HyperparameterCount;
+                    ReferenceBlock(part, x, y, block, gradients.Slice(offset * LocalKernel.EnvironmentBlockSize, h * LocalKernel.EnvironmentBlockSize));
+                    offset += h;
+                }
+
+                break;
+            default:
+                throw new ArgumentException($"No reference block for {kernel.Name}.");
+        }
+    }
+}
