@@ -73,16 +73,7 @@ public sealed partial class SparseGaussianProcess
         foreach (var structure in structures)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var entry = TrainingEntry.Create(structure, kernel, kinds, null, $"Training structure {index} ({structure?.HillFormula()})");
-            int n = entry.Count;
-            var kus = new double[(long)m * n];
-            var dkus = new double[nh][];
-            for (int h = 0; h < nh; h++)
-            {
-                dkus[h] = new double[(long)m * n];
-            }
-
-            CrossCovariance(kernel, entry.Block, kus, dkus, cancellationToken);
+            var (entry, kus, dkus) = StructureCrossCovariance(kernel, structure, kinds, index, nh, cancellationToken);
             pass.Add(entry, noise, reference, luu, lb, what, w, kindWeight, kus, dkus);
             index++;
         }

@@ -459,26 +459,36 @@ public sealed partial class SparseGaussianProcess : ICalculator
         return 1.0 / lambda;
     }
 
+    /// <summary>
+    /// One training structure of a stream: its labels, K_us (M × n, inducing rows) and, for <paramref name="nh"/> &gt; 0,
+    /// ∂K_us/∂θ_h — what every streamed pass (training sums, LOSO terms) needs of a structure.
+    /// </summary>
+    private (TrainingEntry Entry, double[] Kus, double[][] Dkus) StructureCrossCovariance(IKernel kernel, Structure structure, LabelKinds kinds, int index, int nh, CancellationToken ct)
+    {
+        int m = InducingCount;
+        var entry = TrainingEntry.Create(structure, kernel, kinds, null, $"Training structure {index} ({structure?.HillFormula()})");
+        int n = entry.Count;
+        var kus = new double[(long)m * n];
+        var dkus = new double[nh][];
+        for (int h = 0; h < nh; h++)
+        {
+            dkus[h] = new double[(long)m * n];
+        }
+
+        CrossCovariance(kernel, entry.Block, kus, dkus, ct);
+        return (entry, kus, dkus);
+    }
+
     /// <summary>Adds the sums of each structure of the stream.</summary>
     private void Accumulate(SparseStatistics stats, IKernel kernel, NoiseLevels noise, CholeskyFactorization luu, IEnumerable<Structure> structures,
         LabelKinds kinds, IProgress<GpProgress>? progress, CancellationToken ct)
     {
-        int m = InducingCount;
         int nh = stats.H;
         int index = stats.StructureCount;
         foreach (var structure in structures)
         {
             ct.ThrowIfCancellationRequested();
-            var entry = TrainingEntry.Create(structure, kernel, kinds, null, $"Training structure {index} ({structure?.HillFormula()})");
-            int n = entry.Count;
-            var kus = new double[(long)m * n];
-            var dkus = new double[nh][];
-            for (int h = 0; h < nh; h++)
-            {
-                dkus[h] = new double[(long)m * n];
-            }
-
-            CrossCovariance(kernel, entry.Block, kus, dkus, ct);
+            var (entry, kus, dkus) = StructureCrossCovariance(kernel, structure, kinds, index, nh, ct);
             stats.Add(entry, noise, luu, kus, dkus);
             index++;
             progress?.Report(new GpProgress("training structures", index, -1));
