@@ -27,10 +27,6 @@ public sealed partial class B2Kernel
     /// <summary>Column groups are padded to a multiple of this (whole tiles).</summary>
     private const int PadLanes = TileLanes;
 
-    private readonly ConditionalWeakTable<StructureEnvironments, ContractionColumns> _columnCache = new();
-
-    private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<ContractionRows> Side)> _rowCache = [];
-
     /// <summary>Whether a selection holds local energies only (the columns the contraction path serves).</summary>
     private static bool IsLocalEnergiesOnly(LabelSelection sel) => !sel.Energy && !sel.Stress && sel.ForceAtoms.Length == 0;
 
@@ -55,7 +51,7 @@ public sealed partial class B2Kernel
 
     private ContractionColumns GetContractionColumns(StructureEnvironments e, LabelSelection sel)
     {
-        var cached = _columnCache.GetValue(e, env => ContractionColumns.Create(env, sel, Settings));
+        var cached = _caches.Columns.GetValue(e, env => ContractionColumns.Create(env, sel, Settings));
         return ReferenceEquals(cached.Selection, sel) ? cached : ContractionColumns.Create(e, sel, Settings);
     }
 
@@ -66,7 +62,7 @@ public sealed partial class B2Kernel
             return ContractionRows.Create(e, sel, new B2Workspace(Settings));
         }
 
-        return Cached(_rowCache, e, sel, () => ContractionRows.Create(e, sel, new B2Workspace(Settings)));
+        return _caches.Rows.Get(e, sel, () => ContractionRows.Create(e, sel, new B2Workspace(Settings)));
     }
 
     private void Contract<TV>(ContractionRows rs, ContractionColumns cs, Span<double> values, int nc)
@@ -479,6 +475,9 @@ public sealed partial class B2Kernel
         public required int StressRow { get; init; }
 
         public required double InverseVolume { get; init; }
+
+        /// <summary>The memory the arrays hold, in bytes (plus a small per-object overhead).</summary>
+        public long SizeBytes => Environments.Sum(e => 8L * (e.Unit.Length + e.Vectors.Length + e.NeighbourBases.Length) + 4L * (e.ValueRows.Length + e.NeighbourRow.Length + e.ChannelOffset.Length) + 200);
 
         public static ContractionRows Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
         {

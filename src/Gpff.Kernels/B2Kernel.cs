@@ -57,6 +57,14 @@ public sealed partial class B2Kernel : IKernel
         SigmaEv = sigmaEv;
         Power = power;
         Descriptor = new DescriptorSettings(0, 0, settings.CutoffFunction) { ManyBody = settings };
+        _caches = new Caches();
+    }
+
+    /// <summary>A kernel with another σ that shares <paramref name="source"/>'s caches (they do not depend on σ).</summary>
+    private B2Kernel(B2Kernel source, double sigmaEv)
+        : this(source.Settings, sigmaEv, source.Power)
+    {
+        _caches = source._caches;
     }
 
     /// <summary>The B2 descriptor settings.</summary>
@@ -92,7 +100,7 @@ public sealed partial class B2Kernel : IKernel
             throw new ArgumentException($"The B2 kernel has 1 hyperparameter (sigmaB2), got {values.Count} values.", nameof(values));
         }
 
-        return new B2Kernel(Settings, values[0], Power);
+        return new B2Kernel(this, values[0]);
     }
 
     /// <inheritdoc />
@@ -197,9 +205,34 @@ public sealed partial class B2Kernel : IKernel
     /// </summary>
     internal void JacobianCovariance(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns, Span<double> values)
     {
+        int nc = columns.Count;
+        if (KernelBlockCache.Current is { } scope)
+        {
+            // Inside a block-cache scope (a hyperparameter fit): the σ-independent block once, then σ² times it.
+            var unit = scope.GetOrCompute(_caches, a, rows, b, columns, () =>
+            {
+                var u = new double[rows.Count * nc];
+                Accumulate(a, rows, b, columns, u, 1);
+                return u;
+            });
+            double s2 = SigmaEv * SigmaEv;
+            for (int i = 0; i < unit.Length; i++)
+            {
+                values[i] += s2 * unit[i];
+            }
+
+            return;
+        }
+
+        Accumulate(a, rows, b, columns, values, SigmaEv * SigmaEv);
+    }
+
+    /// <summary>The Jacobian-path block of rows of <paramref name="a"/> × columns of <paramref name="b"/> with amplitude² <paramref name="s2"/>, added to <paramref name="values"/>.</summary>
+    private void Accumulate(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, LabelSelection columns, Span<double> values, double s2)
+    {
         var rowSide = GetSide(a, rows);
         var colSide = ReferenceEquals(a, b) && ReferenceEquals(rows, columns) ? rowSide : GetSide(b, columns);
-        Accumulate(rowSide, colSide, values, columns.Count, diagonal: false);
+        Accumulate(rowSide, colSide, values, columns.Count, diagonal: false, s2);
     }
 
     /// <inheritdoc />
@@ -217,16 +250,15 @@ public sealed partial class B2Kernel : IKernel
 
         variances[..labels.Count].Clear();
         var side = Side.Create(a, labels, new B2Workspace(Settings));
-        Accumulate(side, side, variances, 0, diagonal: true);
+        Accumulate(side, side, variances, 0, diagonal: true, SigmaEv * SigmaEv);
     }
 
     /// <summary>
-    /// The label Jacobians of a structure's environments for a label selection, from a small cache of the
-    /// most recent ones: the assembly engine asks for one row block against many column blocks (e.g. a
-    /// training structure against the inducing set in blocks of 16), which would otherwise rebuild the
-    /// same Jacobians for each. Entries are held weakly (the environments) and the cache is bounded, so
-    /// memory stays that of a few structures. Selections without force or stress labels are cheap and
-    /// not cached.
+    /// The label Jacobians of a structure's environments for a label selection, from the cache
+    /// (<see cref="JacobianCache{T}"/>): the assembly engine pairs every row structure with every column
+    /// structure, and a hyperparameter fit repeats the assembly, so each structure's Jacobians would
+    /// otherwise be rebuilt once per pair and evaluation. Selections without force or stress labels are
+    /// cheap and not cached.
     /// </summary>
     private Side GetSide(StructureEnvironments e, LabelSelection sel)
     {
@@ -235,46 +267,26 @@ public sealed partial class B2Kernel : IKernel
             return Side.Create(e, sel, new B2Workspace(Settings));
         }
 
-        return Cached(_cache, e, sel, () => Side.Create(e, sel, new B2Workspace(Settings)));
+        return _caches.Sides.Get(e, sel, () => Side.Create(e, sel, new B2Workspace(Settings)));
     }
 
-    /// <summary>
-    /// The entry of <paramref name="cache"/> for (environments, selection), created by <paramref name="create"/> at
-    /// most once (concurrent callers wait for it); the most recently used <see cref="CacheCapacity"/> entries are kept,
-    /// the environments held weakly.
-    /// </summary>
-    private static T Cached<T>(List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<T> Side)> cache,
-        StructureEnvironments e, LabelSelection sel, Func<T> create)
+    /// <summary>The σ-independent per-structure data, shared by the kernels <see cref="WithHyperparameters"/> makes.</summary>
+    private readonly Caches _caches;
+
+    private sealed class Caches
     {
-        Lazy<T> lazy;
-        lock (cache)
-        {
-            int hit = cache.FindIndex(c => ReferenceEquals(c.Selection, sel) && c.Environments.TryGetTarget(out var t) && ReferenceEquals(t, e));
-            if (hit >= 0)
-            {
-                var entry = cache[hit];
-                cache.RemoveAt(hit);
-                cache.Add(entry);
-                lazy = entry.Side;
-            }
-            else
-            {
-                lazy = new Lazy<T>(create, LazyThreadSafetyMode.ExecutionAndPublication);
-                cache.Add((new WeakReference<StructureEnvironments>(e), sel, lazy));
-                if (cache.Count > CacheCapacity)
-                {
-                    cache.RemoveAt(0);
-                }
-            }
-        }
+        /// <summary>Label Jacobians for the general path.</summary>
+        public JacobianCache<Side> Sides { get; } = new(s => s.SizeBytes);
 
-        return lazy.Value;
+        /// <summary>
+        /// Row data of the local-energy-column contraction (B2Kernel.LocalEnergyColumns.cs): the recent entries only, since
+        /// the sparse GP streams its training structures once per pass and keeps its memory independent of their number.
+        /// </summary>
+        public JacobianCache<ContractionRows> Rows { get; } = new(r => r.SizeBytes, budgetBytes: 0);
+
+        /// <summary>Column data of the local-energy-column contraction, one selection per structure.</summary>
+        public ConditionalWeakTable<StructureEnvironments, ContractionColumns> Columns { get; } = new();
     }
-
-    /// <summary>How many structures' label Jacobians the cache keeps (a few per thread).</summary>
-    private static readonly int CacheCapacity = Math.Max(4, 2 * Environment.ProcessorCount);
-
-    private readonly List<(WeakReference<StructureEnvironments> Environments, LabelSelection Selection, Lazy<Side> Side)> _cache = [];
 
     private static void CheckStress(StructureEnvironments e, LabelSelection sel, string what)
     {
@@ -287,12 +299,12 @@ public sealed partial class B2Kernel : IKernel
     /// <summary>
     /// Adds the covariance of every environment pair (same central species, both non-empty) to
     /// <paramref name="output"/>: the rows × <paramref name="nc"/> block, or, when <paramref name="diagonal"/>,
-    /// only the entries whose row and column label are the same label (rows and columns one side).
+    /// only the entries whose row and column label are the same label (rows and columns one side), with the
+    /// amplitude <paramref name="s2"/> in place of σ² (1: the σ-independent block).
     /// </summary>
-    private void Accumulate(Side rows, Side cols, Span<double> output, int nc, bool diagonal)
+    private void Accumulate(Side rows, Side cols, Span<double> output, int nc, bool diagonal, double s2)
     {
         int d = Settings.Length, z = Power;
-        double s2 = SigmaEv * SigmaEv;
         var pyj = new double[rows.MaxDerivativeRows];
         var pxi = new double[cols.MaxDerivativeRows];
         var ra = new double[rows.MaxDerivativeRows];
@@ -504,6 +516,9 @@ public sealed partial class B2Kernel : IKernel
         public required List<EnvironmentData> Environments { get; init; }
 
         public int MaxDerivativeRows { get; init; }
+
+        /// <summary>The memory the arrays hold, in bytes (plus a small per-object overhead).</summary>
+        public long SizeBytes => Environments.Sum(e => 8L * (e.Unit.Length + e.P.Length + e.PUnit.Length) + 4L * (e.ValueLabels.Length + e.DerivativeLabels.Length) + 160);
 
         public static Side Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
         {

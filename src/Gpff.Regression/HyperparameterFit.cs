@@ -195,6 +195,9 @@ public static class HyperparameterFit
             throw new InvalidOperationException($"The leave-one-structure-out objective needs at least two training structures; there is {gp.Training.Count}. Use the marginal likelihood (--objective likelihood) or add structures.");
         }
 
+        // Every evaluation assembles the covariance of the same training set: the parts that do not depend on
+        // the hyperparameters (the B2 kernel's σ-independent blocks) are computed once (KernelBlockCache).
+        using var blocks = KernelBlockCache.Begin();
         Func<IKernel, NoiseLevels, LikelihoodResult> objective = options.Objective == HyperparameterObjective.LeaveOneStructureOut
             ? (k, n) => gp.LeaveOneStructureOutLogDensity(k, n, gradient: true, cancellationToken)
             : (k, n) => gp.LogMarginalLikelihood(k, n, gradient: true, cancellationToken);

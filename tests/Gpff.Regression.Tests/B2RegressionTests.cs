@@ -218,4 +218,34 @@ public class B2RegressionTests
         var map = new B2MeanMap(s2);
         Assert.Throws<NotSupportedException>(() => map.Calculate(train[0], CalculatorProperties.Energy | CalculatorProperties.Uncertainty));
     }
+
+    [Fact]
+    public void ObjectivesInsideABlockCacheScopeEqualTheDirectOnes()
+    {
+        // The fit evaluates its objective inside a KernelBlockCache scope (the B2 blocks computed once, rescaled by σ²):
+        // values and gradients must be those computed without it, at every σ.
+        var gp = new GaussianProcess(B2PlusTwoThree(), Noise);
+        foreach (var s in SparseGaussianProcessTests.Structures(4, 131))
+        {
+            gp.Add(s);
+        }
+
+        foreach (double sigma in new[] { 1.5, 0.6 })
+        {
+            var k = gp.Kernel.WithHyperparameters([sigma, .. gp.Kernel.Hyperparameters.Skip(1)]);
+            var direct = new[] { gp.LogMarginalLikelihood(k), gp.LeaveOneStructureOutLogDensity(k) };
+            using var scope = KernelBlockCache.Begin();
+            var cached = new[] { gp.LogMarginalLikelihood(k), gp.LeaveOneStructureOutLogDensity(k) };
+            Assert.True(scope.BlockCount > 0, "the B2 blocks were kept");
+            for (int o = 0; o < 2; o++)
+            {
+                Assert.Equal(direct[o].Value, cached[o].Value, 1e-9 * Math.Abs(direct[o].Value));
+                double scale = direct[o].Gradient.Max(Math.Abs);
+                for (int i = 0; i < direct[o].Gradient.Length; i++)
+                {
+                    Assert.True(Math.Abs(direct[o].Gradient[i] - cached[o].Gradient[i]) <= 1e-8 * scale, $"objective {o}, σ {sigma}: gradient {i} {direct[o].Gradient[i]} vs {cached[o].Gradient[i]} in the scope");
+                }
+            }
+        }
+    }
 }
