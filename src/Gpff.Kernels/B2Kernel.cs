@@ -288,6 +288,125 @@ public sealed partial class B2Kernel : IKernel
         public ConditionalWeakTable<StructureEnvironments, ContractionColumns> Columns { get; } = new();
     }
 
+    /// <summary>
+    /// The training side of a GP folded with its weights α, for the predictive mean: the mean of a label t is
+    /// Σ_c k(t, c) α_c, linear in each training label's row, so each training environment's value labels
+    /// fold into one weight (Σ α of the labels that take its local energy) and its force and stress rows into
+    /// one descriptor-space vector (Σ α_r ∂d/∂label_r). The mean of any test labels then costs one pass over
+    /// the training environments with one row each, instead of one per training label: for the bundled
+    /// Ba–Rh–O data (3·touched atoms + 6 rows per environment) about 20–60× less. Equal to the label-by-label
+    /// sum to round-off.
+    /// </summary>
+    /// <param name="training">Each training structure's environments, labels and their weights α (in label order).</param>
+    /// <returns>The contraction, for <see cref="ContractedMean"/>; its σ is this kernel's.</returns>
+    internal MeanContraction ContractTraining(IEnumerable<(StructureEnvironments Environments, LabelSelection Labels, ReadOnlyMemory<double> Weights)> training)
+    {
+        int d = Settings.Length;
+        var environments = new List<EnvironmentData>();
+        foreach (var (env, sel, weights) in training)
+        {
+            if (sel.Count == 0)
+            {
+                continue;
+            }
+
+            var alpha = weights.Span;
+            var side = sel.ForceAtoms.Length == 0 && !sel.Stress ? Side.Create(env, sel, new B2Workspace(Settings)) : GetSide(env, sel);
+            foreach (var e in side.Environments)
+            {
+                double w = 0;
+                foreach (int c in e.ValueLabels)
+                {
+                    w += alpha[c];
+                }
+
+                int nd = e.DerivativeLabels.Length;
+                var g = nd > 0 ? new double[d] : [];
+                double gu = 0;
+                for (int r = 0; r < nd; r++)
+                {
+                    double a = alpha[e.DerivativeLabels[r]];
+                    var pr = e.P.AsSpan(r * d, d);
+                    for (int p = 0; p < d; p++)
+                    {
+                        g[p] += a * pr[p];
+                    }
+
+                    gu += a * e.PUnit[r];
+                }
+
+                environments.Add(new EnvironmentData
+                {
+                    Species = e.Species,
+                    Norm = e.Norm,
+                    Unit = e.Unit,
+                    ValueLabels = e.ValueLabels.Length > 0 ? [0] : [],
+                    ValueWeight = w,
+                    DerivativeLabels = nd > 0 ? [0] : [],
+                    P = g,
+                    PUnit = nd > 0 ? [gu] : [],
+                });
+            }
+        }
+
+        // Fixed chunks of the training environments, summed in order: the same result on any number of threads.
+        const int ChunkEnvironments = 64;
+        var chunks = environments.Chunk(ChunkEnvironments)
+            .Select(c => new Side { Environments = [.. c], MaxDerivativeRows = c.Max(e => e.DerivativeLabels.Length) })
+            .ToArray();
+        return new MeanContraction(this, chunks);
+    }
+
+    /// <summary>
+    /// Adds the B2 part of the predictive mean of <paramref name="labels"/> of a structure (without the prior mean)
+    /// to <paramref name="mean"/>, from a training side folded with the GP weights (<see cref="ContractTraining"/>).
+    /// </summary>
+    internal void ContractedMean(MeanContraction contraction, StructureEnvironments environments, LabelSelection labels, Span<double> mean, int maxDegreeOfParallelism, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(contraction);
+        labels.Validate(environments.AtomCount);
+        CheckEnvironments(environments);
+        CheckStress(environments, labels, "structure");
+        int m = labels.Count;
+        if (m == 0 || contraction.Chunks.Length == 0)
+        {
+            return;
+        }
+
+        var test = Side.Create(environments, labels, new B2Workspace(Settings));
+        double s2 = contraction.Kernel.SigmaEv * contraction.Kernel.SigmaEv;
+        var parts = new double[contraction.Chunks.Length][];
+        Parallel.For(0, parts.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxDegreeOfParallelism), CancellationToken = cancellationToken }, k =>
+        {
+            var part = new double[m];
+            Accumulate(test, contraction.Chunks[k], part, 1, diagonal: false, s2);
+            parts[k] = part;
+        });
+        foreach (var part in parts)
+        {
+            for (int r = 0; r < m; r++)
+            {
+                mean[r] += part[r];
+            }
+        }
+    }
+
+    /// <summary>A training side folded with GP weights (<see cref="ContractTraining"/>).</summary>
+    internal sealed class MeanContraction
+    {
+        internal MeanContraction(B2Kernel kernel, Side[] chunks)
+        {
+            Kernel = kernel;
+            Chunks = chunks;
+        }
+
+        /// <summary>The kernel that made it (its σ).</summary>
+        public B2Kernel Kernel { get; }
+
+        /// <summary>The folded environments, in fixed chunks.</summary>
+        internal Side[] Chunks { get; }
+    }
+
     private static void CheckStress(StructureEnvironments e, LabelSelection sel, string what)
     {
         if (sel.Stress && (!e.Pbc.AllPeriodic || !(e.VolumeA3 > 0)))
@@ -325,11 +444,12 @@ public sealed partial class B2Kernel : IKernel
                 double kv = s2 * qz1 * q;
                 double k1 = s2 * z * qz1;
                 double k2 = z >= 2 ? s2 * z * (z - 1) * IntPow(q, z - 2) : 0;
+                double wi = ei.ValueWeight, wj = ej.ValueWeight;
                 foreach (int r in ei.ValueLabels)
                 {
                     foreach (int c in ej.ValueLabels)
                     {
-                        Add(output, nc, diagonal, r, c, kv);
+                        Add(output, nc, diagonal, r, c, kv * wi * wj);
                     }
                 }
 
@@ -340,7 +460,7 @@ public sealed partial class B2Kernel : IKernel
                     ra[r] = (pyj[r] - q * ei.PUnit[r]) / ei.Norm;
                     foreach (int c in ej.ValueLabels)
                     {
-                        Add(output, nc, diagonal, ei.DerivativeLabels[r], c, k1 * ra[r]);
+                        Add(output, nc, diagonal, ei.DerivativeLabels[r], c, k1 * ra[r] * wj);
                     }
                 }
 
@@ -350,7 +470,7 @@ public sealed partial class B2Kernel : IKernel
                     cb[c] = (pxi[c] - q * ej.PUnit[c]) / ej.Norm;
                     foreach (int r in ei.ValueLabels)
                     {
-                        Add(output, nc, diagonal, r, ej.DerivativeLabels[c], k1 * cb[c]);
+                        Add(output, nc, diagonal, r, ej.DerivativeLabels[c], k1 * cb[c] * wi);
                     }
                 }
 
@@ -437,7 +557,7 @@ public sealed partial class B2Kernel : IKernel
     }
 
     /// <summary>One environment as the kernel uses it: normalised descriptor, label roles and the label Jacobian.</summary>
-    private sealed class EnvironmentData
+    internal sealed class EnvironmentData
     {
         public required int Species { get; init; }
 
@@ -447,6 +567,9 @@ public sealed partial class B2Kernel : IKernel
 
         /// <summary>Labels that receive this environment's local energy (the total energy, its own local energy).</summary>
         public required int[] ValueLabels { get; init; }
+
+        /// <summary>The coefficient of the local energy in each of <see cref="ValueLabels"/> (1; a contracted side's Σα).</summary>
+        public double ValueWeight { get; init; } = 1;
 
         /// <summary>Labels that receive a derivative of this environment's local energy (forces, stress).</summary>
         public required int[] DerivativeLabels { get; init; }
@@ -511,7 +634,7 @@ public sealed partial class B2Kernel : IKernel
         return value;
     }
 
-    private sealed class Side
+    internal sealed class Side
     {
         public required List<EnvironmentData> Environments { get; init; }
 

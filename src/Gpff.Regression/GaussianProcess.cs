@@ -792,6 +792,90 @@ public sealed partial class GaussianProcess : ICalculator
     }
 
     /// <summary>
+    /// The mean by the B2 kernel's training side folded with α (<see cref="B2Kernel"/>'s contraction: one row per
+    /// training environment instead of one per label), plus the label-by-label sum over the kernel's other parts;
+    /// null when the kernel has no B2 part. Built on first use after each training and kept with α.
+    /// </summary>
+    private (B2Kernel.MeanContraction Contraction, IKernel? Others)? FoldedMean()
+    {
+        var kernel = Kernel;
+        var alpha = _alpha!;
+        var cached = _folded;   // one reference, read once: safe against a concurrent rebuild
+        if (cached is not null && ReferenceEquals(cached.Kernel, kernel) && ReferenceEquals(cached.Alpha, alpha))
+        {
+            return (cached.Contraction, cached.Others);
+        }
+
+        B2Kernel? b2;
+        IKernel? others;
+        switch (kernel)
+        {
+            case B2Kernel b:
+                (b2, others) = (b, null);
+                break;
+            case CombinedKernel c when c.Parts.Count(p => p is B2Kernel) == 1:
+                b2 = (B2Kernel)c.Parts.Single(p => p is B2Kernel);
+                var rest = c.Parts.Where(p => p is not B2Kernel).ToArray();
+                others = rest.Length == 1 ? rest[0] : new CombinedKernel(rest);
+                break;
+            default:
+                return null;
+        }
+
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        var contraction = b2.ContractTraining(entries.Select((e, j) => (e.Environments, e.Labels, new ReadOnlyMemory<double>(alpha, offsets[j], e.Count))));
+        _folded = new FoldedMeanPath(kernel, alpha, contraction, others);
+        return (contraction, others);
+    }
+
+    private FoldedMeanPath? _folded;
+
+    /// <summary>The folded mean of <see cref="FoldedMean()"/> and the kernel and α it was built for.</summary>
+    private sealed record FoldedMeanPath(IKernel Kernel, double[] Alpha, B2Kernel.MeanContraction Contraction, IKernel? Others);
+
+    private double[] FoldedMean((B2Kernel.MeanContraction Contraction, IKernel? Others) folded, StructureEnvironments environments, LabelSelection labels, CancellationToken cancellationToken)
+    {
+        int m = labels.Count;
+        var mean = new double[m];
+        folded.Contraction.Kernel.ContractedMean(folded.Contraction, environments, labels, mean, Math.Max(1, Options.MaxDegreeOfParallelism), cancellationToken);
+        if (folded.Others is null)
+        {
+            return mean;
+        }
+
+        var entries = _entries.ToArray();
+        var offsets = _offsets.ToArray();
+        var alpha = _alpha!;
+        var contributions = entries.Select(_ => new double[m]).ToArray();   // per training structure, summed in order
+        Plan([new LabelBlock(environments, labels)], TrainingBlocks(), symmetric: false, cancellationToken).Run(folded.Others, hyperparameterGradients: false, block =>
+        {
+            int j = block.ColumnBlock, nc = block.ColumnCount, o = offsets[j];
+            var values = block.Values;
+            var part = contributions[j];
+            for (int a = 0; a < block.RowLabels.Length; a++)
+            {
+                double s = 0;
+                for (int c = 0; c < nc; c++)
+                {
+                    s += values[a * nc + c] * alpha[o + c];
+                }
+
+                part[block.RowLabels[a]] = s;   // the work items of one training structure hold disjoint rows
+            }
+        });
+        foreach (var part in contributions)
+        {
+            for (int r = 0; r < m; r++)
+            {
+                mean[r] += part[r];
+            }
+        }
+
+        return mean;
+    }
+
+    /// <summary>
     /// Predictive means (without the prior mean) and variances of any labels of a structure; the
     /// variances are those of <see cref="GaussianProcessOptions.Uncertainty"/> (latent by default),
     /// calibrated by <see cref="Calibration"/>.
@@ -808,6 +892,12 @@ public sealed partial class GaussianProcess : ICalculator
         EnsureTrained();
         int m = labels.Count, n = LabelCount;
         var kt = uncertainty ? new double[(long)n * m] : [];   // column-major N × m: column r is k* of label r
+        var folded = FoldedMean();
+        if (folded is not null && !uncertainty)
+        {
+            return (FoldedMean(folded.Value, environments, labels, cancellationToken), null);
+        }
+
         var entries = _entries.ToArray();
         var offsets = _offsets.ToArray();
         var alpha = _alpha!;
@@ -848,6 +938,12 @@ public sealed partial class GaussianProcess : ICalculator
             {
                 mean[r] += part[r];
             }
+        }
+
+        if (folded is not null)
+        {
+            // The same mean with or without standard deviations: the folded one (the kernel's part above is discarded).
+            mean = FoldedMean(folded.Value, environments, labels, cancellationToken);
         }
 
         if (!uncertainty)

@@ -248,4 +248,61 @@ public class B2RegressionTests
             }
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void TheFoldedMeanEqualsTheLabelByLabelSum(string name)
+    {
+        // The full GP predicts the B2 part of its mean from the training side folded with α (one row per training
+        // environment); it must equal Σ_c k(t, c) α_c over the training labels, for every label kind and subset.
+        var kernel = Make(name);
+        var gp = new GaussianProcess(kernel, Noise);
+        foreach (var s in SparseGaussianProcessTests.Structures(4, 141))
+        {
+            gp.Add(s);
+        }
+
+        gp.Train();
+        var test = SparseGaussianProcessTests.Structures(1, 142)[0];
+        var env = kernel.Describe(test);
+        int na = test.AtomCount;
+        var all = Enumerable.Range(0, na).ToArray();
+        foreach (var sel in new[]
+        {
+            new LabelSelection { Energy = true, ForceAtoms = all, Stress = true, LocalEnergyAtoms = all },
+            LabelSelection.Forces(all),
+            LabelSelection.Forces([1, 3]),
+            new LabelSelection { Stress = true },
+            LabelSelection.TotalEnergy,
+        })
+        {
+            var expected = new double[sel.Count];
+            int offset = 0;
+            foreach (var entry in gp.Training)
+            {
+                var block = new double[sel.Count * entry.Labels.Count];
+                kernel.Covariance(env, sel, entry.Environments, entry.Labels, block, []);
+                for (int r = 0; r < sel.Count; r++)
+                {
+                    for (int c = 0; c < entry.Labels.Count; c++)
+                    {
+                        expected[r] += block[r * entry.Labels.Count + c] * gp.Alpha[offset + c];
+                    }
+                }
+
+                offset += entry.Labels.Count;
+            }
+
+            var (mean, _) = gp.PredictLabels(env, sel, uncertainty: false);
+            var (meanWithStd, variance) = gp.PredictLabels(env, sel, uncertainty: true);
+            double scale = expected.Max(Math.Abs);
+            Assert.True(scale > 1e-6, "the test labels have a non-zero mean");
+            Assert.NotNull(variance);
+            for (int r = 0; r < sel.Count; r++)
+            {
+                Assert.True(Math.Abs(mean[r] - expected[r]) <= 1e-10 * scale, $"{name}, {sel.Count} labels: label {r} folded {mean[r]}, label by label {expected[r]}");
+                Assert.Equal(mean[r], meanWithStd[r]);   // the same mean with or without standard deviations
+            }
+        }
+    }
 }
