@@ -677,7 +677,7 @@ public sealed partial class SparseGaussianProcess : ICalculator
 
         // Kernel, whitened by L (K_uu = L Lᵀ) so that no inverse of K_uu is formed:
         // ∂/∂θ_h = ŵᵀẽ_h − ŵᵀD̃_h ŵ − tr(B⁻¹D̃_h) + ½ tr((I − B⁻¹ − ŵŵᵀ) W_h),
-        // ẽ_h = L⁻¹e_h, D̃_h = L⁻¹D_h L⁻ᵀ, W_h = L⁻¹ ∂K_uu/∂θ_h L⁻ᵀ.
+        // ẽ_h = L⁻¹e_h, D̃_h = L⁻¹(Σ ∂K_us Σ⁻¹ K_su)L⁻ᵀ = L⁻¹D_h (the sums hold D_h whitened on one side), W_h = L⁻¹ ∂K_uu/∂θ_h L⁻ᵀ.
         var p = new double[(long)m * m];     // I − B⁻¹ − ŵŵᵀ
         for (int j = 0; j < m; j++)
         {
@@ -692,7 +692,8 @@ public sealed partial class SparseGaussianProcess : ICalculator
         {
             var eh = stats.Combine(stats.E[h], t);
             luu.SolveLowerInPlace(eh, 1);
-            var dt = Whiten(luu, stats.D[h], m);
+            var dt = (double[])stats.D[h].Clone();
+            luu.SolveLowerInPlace(dt, m);            // D̃_h
             var wh = Whiten(luu, dkuu[h], m);
             dense.Gemm(false, false, m, 1, m, 1.0, dt, what, 0.0, dw);
             grad[h] = DenseKernels.Dot(what, eh) - DenseKernels.Dot(what, dw) - DenseKernels.Dot(binv, dt) + 0.5 * DenseKernels.Dot(p, wh);
