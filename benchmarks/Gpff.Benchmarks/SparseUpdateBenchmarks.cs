@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Gpff.Regression.LinearAlgebra;
 
 namespace Gpff.Benchmarks;
@@ -12,7 +15,7 @@ namespace Gpff.Benchmarks;
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*SparseUpdate*'
 /// (GPFF_BENCH_SPARSE_UPDATE_M sets M, default 2000; --ci: 64).
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[Config(typeof(SparseUpdateConfig))]
 public class SparseUpdateBenchmarks
 {
     private DenseKernels _kernels = DenseKernels.Managed;
@@ -90,4 +93,12 @@ public class SparseUpdateBenchmarks
         _l!.SolveLowerInPlace(_work, Columns);
         return _work[0];
     }
+}
+
+/// <summary>In process (no generated project to build on a loaded machine), one warm-up, five iterations.</summary>
+public sealed class SparseUpdateConfig : ManualConfig
+{
+    /// <summary>The job.</summary>
+    public SparseUpdateConfig() =>
+        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5).WithId("inproc"));
 }
