@@ -85,6 +85,9 @@ public sealed partial class B2Kernel : IKernel
     /// <inheritdoc />
     public IReadOnlyList<double> Hyperparameters => [SigmaEv];
 
+    /// <summary>0: the kernel is σ² times a function of the descriptors alone (the gradient below uses ∂k/∂σ = 2k/σ too).</summary>
+    public int? AmplitudeIndex => 0;
+
     /// <inheritdoc />
     public DescriptorSettings Descriptor { get; }
 

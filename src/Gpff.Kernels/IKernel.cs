@@ -20,6 +20,13 @@ public interface IKernel
     /// <summary>Current hyperparameter values (all positive; amplitudes σ in eV, length scales ℓ in Å).</summary>
     IReadOnlyList<double> Hyperparameters { get; }
 
+    /// <summary>
+    /// The index in <see cref="Hyperparameters"/> of an amplitude that only scales the kernel, k(θ) = θ_a²·k̂(the other θ),
+    /// so that ∂k/∂θ_a = (2/θ_a)·k for every pair of labels; null when there is none (the default). A solver may use it
+    /// to take that derivative's sums from the covariance's own (the sparse GP's likelihood gradient does).
+    /// </summary>
+    int? AmplitudeIndex => null;
+
     /// <summary>The cutoffs and cutoff function of the environments this kernel needs.</summary>
     DescriptorSettings Descriptor { get; }
 

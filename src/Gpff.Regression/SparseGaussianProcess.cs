@@ -624,7 +624,8 @@ public sealed partial class SparseGaussianProcess : ICalculator
 
         int m = InducingCount, nh = kernel.Hyperparameters.Count;
         var (luu, rho, dkuu) = FactorInducing(kernel, gradient, cancellationToken);
-        var stats = new SparseStatistics(m, nh, perKind: gradient, gradient: gradient, Backend);
+        // A kernel whose only hyperparameter is its amplitude needs no derivative sums: they are B and C (see Likelihood).
+        var stats = new SparseStatistics(m, nh, perKind: gradient, gradient: gradient && !AmplitudeOnly(kernel), Backend);
         Accumulate(stats, kernel, noise, luu, structures, kinds, null, cancellationToken);
         if (stats.StructureCount == 0)
         {
@@ -634,7 +635,14 @@ public sealed partial class SparseGaussianProcess : ICalculator
         return Likelihood(stats, kernel, noise, luu, rho, dkuu, gradient);
     }
 
-    /// <summary>The likelihood and its gradient from the sums of the whole training set (one pass, or reduced shards).</summary>
+    /// <summary>Whether the kernel's only hyperparameter is an amplitude (<see cref="IKernel.AmplitudeIndex"/>).</summary>
+    private static bool AmplitudeOnly(IKernel kernel) => kernel.Hyperparameters.Count == 1 && kernel.AmplitudeIndex == 0;
+
+    /// <summary>
+    /// The likelihood and its gradient from the sums of the whole training set (one pass, or reduced shards). Sums
+    /// without derivative sums (<see cref="SparseStatistics.H"/> = 0) with the gradient are those of a kernel whose
+    /// only hyperparameter is its amplitude σ: ∂K_us/∂σ = (2/σ)K_us, so ẽ = (2/σ)c and D̃ = (2/σ)Σ_k B_k.
+    /// </summary>
     private LikelihoodResult Likelihood(SparseStatistics stats, IKernel kernel, NoiseLevels noise, CholeskyFactorization luu, double rho, double[][] dkuu, bool gradient)
     {
         int m = InducingCount, nh = kernel.Hyperparameters.Count;
@@ -677,7 +685,7 @@ public sealed partial class SparseGaussianProcess : ICalculator
 
         // Kernel, whitened by L (K_uu = L Lᵀ) so that no inverse of K_uu is formed:
         // ∂/∂θ_h = ŵᵀẽ_h − ŵᵀD̃_h ŵ − tr(B⁻¹D̃_h) + ½ tr((I − B⁻¹ − ŵŵᵀ) W_h),
-        // ẽ_h = L⁻¹e_h, D̃_h = L⁻¹D_h L⁻ᵀ, W_h = L⁻¹ ∂K_uu/∂θ_h L⁻ᵀ.
+        // ẽ_h = L⁻¹e_h, D̃_h = L⁻¹(Σ ∂K_us Σ⁻¹ K_su)L⁻ᵀ = L⁻¹D_h (the sums hold D_h whitened on one side), W_h = L⁻¹ ∂K_uu/∂θ_h L⁻ᵀ.
         var p = new double[(long)m * m];     // I − B⁻¹ − ŵŵᵀ
         for (int j = 0; j < m; j++)
         {
@@ -688,11 +696,34 @@ public sealed partial class SparseGaussianProcess : ICalculator
         }
 
         var dw = new double[m];
+        bool fromCovariance = stats.H == 0;
+        if (fromCovariance && !AmplitudeOnly(kernel))
+        {
+            throw new InvalidOperationException($"The likelihood gradient needs the derivative sums of the {nh} hyperparameters of {kernel.Name}; these sums hold none.");
+        }
+
         for (int h = 0; h < nh; h++)
         {
-            var eh = stats.Combine(stats.E[h], t);
-            luu.SolveLowerInPlace(eh, 1);
-            var dt = Whiten(luu, stats.D[h], m);
+            double[] eh, dt;
+            if (fromCovariance)
+            {
+                double f = 2 / kernel.Hyperparameters[h];
+                eh = new double[m];
+                DenseKernels.Axpy(f, c, eh);
+                dt = new double[(long)m * m];
+                foreach (var bk in stats.B)
+                {
+                    DenseKernels.Axpy(f, bk, dt);
+                }
+            }
+            else
+            {
+                eh = stats.Combine(stats.E[h], t);
+                luu.SolveLowerInPlace(eh, 1);
+                dt = (double[])stats.D[h].Clone();
+                luu.SolveLowerInPlace(dt, m);            // D̃_h
+            }
+
             var wh = Whiten(luu, dkuu[h], m);
             dense.Gemm(false, false, m, 1, m, 1.0, dt, what, 0.0, dw);
             grad[h] = DenseKernels.Dot(what, eh) - DenseKernels.Dot(what, dw) - DenseKernels.Dot(binv, dt) + 0.5 * DenseKernels.Dot(p, wh);

@@ -30,8 +30,11 @@ namespace Gpff.Regression;
 /// </summary>
 public sealed class SparseShardPlan
 {
-    /// <summary>Version of the plan and shard file formats.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// Version of the plan and shard file formats. 2: a shard's likelihood-gradient sums D_h are whitened on one side
+    /// (Σ ∂K_us Σ⁻¹ K_su L⁻ᵀ; version 1 held Σ ∂K_us Σ⁻¹ K_su), so a version-1 shard cannot be reduced with them.
+    /// </summary>
+    public const int FormatVersion = 2;
 
     /// <summary>File name extension of shard files.</summary>
     public const string ShardExtension = ".gpffshard";

@@ -106,6 +106,7 @@ internal sealed partial class SparseStatistics
             throw new InvalidDataException($"Expected {B.Length} B blocks and {H} gradient blocks, got {b.Length}, {d.Length}, {e.Length}.");
         }
 
+        Flush();   // nothing buffered survives a restore
         Species.Clear();
         Species.AddRange(species);
         Array.Copy(b, B, b.Length);

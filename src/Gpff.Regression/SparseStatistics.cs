@@ -15,7 +15,10 @@ namespace Gpff.Regression;
 /// the energy row), so that the prior mean (per-species reference energies μ) can be fixed after the
 /// pass: targets y − m = T [1, μ];</item>
 /// <item>the label counts per kind and log|Σ|;</item>
-/// <item>for the gradient, D_h = Σ_s ∂K_us/∂θ_h Σ_s⁻¹ K_su (M × M) and E_h = Σ_s ∂K_us/∂θ_h Σ_s⁻¹ T_s.</item>
+/// <item>for the gradient, D_h = Σ_s ∂K_us/∂θ_h Σ_s^-½ V_sᵀ = (Σ_s ∂K_us/∂θ_h Σ_s⁻¹ K_su) L⁻ᵀ (M × M, whitened on
+/// one side: the likelihood gradient needs L⁻¹ D_h, one triangular solve, and whitening the unwhitened sum on
+/// both sides at the end lost up to three digits of the gradient with an ill-conditioned K_uu) and
+/// E_h = Σ_s ∂K_us/∂θ_h Σ_s⁻¹ T_s.</item>
 /// </list>
 /// Memory O(M²) (times the number of kernel hyperparameters with the gradient) plus one structure;
 /// the same sums computed on shards of the data add up.
@@ -23,37 +26,63 @@ namespace Gpff.Regression;
 internal sealed partial class SparseStatistics
 {
     private readonly DenseKernels _dense;
+    private readonly double[][] _b;
+    private readonly double[][] _c = new double[LabelNoise.KindCount][];
+    private readonly double[][] _d;
+    private readonly double[][] _e;
+    private readonly bool[] _upperStale;
+    private readonly PendingColumns[] _pending = new PendingColumns[LabelNoise.KindCount];
+    private CholeskyFactorization? _pendingFactor;
 
-    public SparseStatistics(int inducingCount, int hyperparameterCount, bool perKind, bool gradient, LinearAlgebraBackendKind backend)
+    /// <param name="inducingCount">M.</param>
+    /// <param name="hyperparameterCount">Kernel hyperparameters (their sums are kept only with <paramref name="gradient"/>).</param>
+    /// <param name="perKind">Whether B is kept per noise kind (always with the gradient).</param>
+    /// <param name="gradient">Whether D and E are accumulated.</param>
+    /// <param name="backend">Dense back end.</param>
+    /// <param name="batchColumns">Columns per noise kind buffered before they are added (null: <see cref="DefaultBatchColumns"/>).</param>
+    public SparseStatistics(int inducingCount, int hyperparameterCount, bool perKind, bool gradient, LinearAlgebraBackendKind backend, int? batchColumns = null)
     {
         M = inducingCount;
+        BatchColumns = batchColumns ?? DefaultBatchColumns(inducingCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchColumns, 1, nameof(batchColumns));
         H = gradient ? hyperparameterCount : 0;
         PerKind = perKind || gradient;
         _dense = DenseKernels.For(backend);
         int groups = PerKind ? LabelNoise.KindCount : 1;
-        B = new double[groups][];
+        _b = new double[groups][];
+        _upperStale = new bool[groups];
         for (int k = 0; k < groups; k++)
         {
-            B[k] = new double[(long)M * M];
+            _b[k] = new double[(long)M * M];
         }
 
         for (int k = 0; k < LabelNoise.KindCount; k++)
         {
-            C[k] = new double[M];
+            _c[k] = new double[M];
             Q[k] = new double[1];
+            _pending[k] = new PendingColumns();
         }
 
-        D = new double[H][];
-        E = new double[H][];
+        _d = new double[H][];
+        _e = new double[H][];
         for (int h = 0; h < H; h++)
         {
-            D[h] = new double[(long)M * M];
-            E[h] = new double[M];
+            _d[h] = new double[(long)M * M];
+            _e[h] = new double[M];
         }
     }
 
     /// <summary>Number of inducing environments.</summary>
     public int M { get; }
+
+    /// <summary>Columns of each noise kind buffered before they are added to the sums.</summary>
+    public int BatchColumns { get; }
+
+    /// <summary>
+    /// Columns per batch: enough for the products to run at full speed (OpenBLAS's blocks are a few hundred deep),
+    /// few enough that the buffers stay small beside the M × M sums (M × columns ≤ 2¹⁹ doubles, 4 MiB, from M ≈ 1,000).
+    /// </summary>
+    public static int DefaultBatchColumns(int m) => Math.Clamp((1 << 19) / Math.Max(1, m), 64, 512);
 
     /// <summary>Number of kernel hyperparameters whose derivatives are accumulated (0 without the gradient).</summary>
     public int H { get; }
@@ -67,20 +96,48 @@ internal sealed partial class SparseStatistics
     /// <summary>Number of target columns, 1 + species.</summary>
     public int TargetCount => 1 + Species.Count;
 
-    /// <summary>Σ V_s V_sᵀ, column-major M × M, one per noise kind (or one for all).</summary>
-    public double[][] B { get; }
+    /// <summary>Σ V_s V_sᵀ, column-major M × M (both triangles), one per noise kind (or one for all); reading it adds the buffered columns first.</summary>
+    public double[][] B
+    {
+        get
+        {
+            Flush();
+            return _b;
+        }
+    }
 
-    /// <summary>Σ L⁻¹ K_us Σ⁻¹ T_s per noise kind, column-major M × TargetCount.</summary>
-    public double[][] C { get; } = new double[LabelNoise.KindCount][];
+    /// <summary>Σ L⁻¹ K_us Σ⁻¹ T_s per noise kind, column-major M × TargetCount; reading it adds the buffered columns first.</summary>
+    public double[][] C
+    {
+        get
+        {
+            Flush();
+            return _c;
+        }
+    }
 
     /// <summary>Σ T_sᵀ Σ⁻¹ T_s per noise kind, column-major TargetCount × TargetCount.</summary>
     public double[][] Q { get; } = new double[LabelNoise.KindCount][];
 
-    /// <summary>Σ ∂K_us/∂θ_h Σ⁻¹ K_su, column-major M × M.</summary>
-    public double[][] D { get; }
+    /// <summary>Σ ∂K_us/∂θ_h Σ^-½ V_sᵀ = Σ ∂K_us/∂θ_h Σ⁻¹ K_su L⁻ᵀ, column-major M × M; reading it adds the buffered columns first.</summary>
+    public double[][] D
+    {
+        get
+        {
+            Flush();
+            return _d;
+        }
+    }
 
-    /// <summary>Σ ∂K_us/∂θ_h Σ⁻¹ T_s, column-major M × TargetCount.</summary>
-    public double[][] E { get; }
+    /// <summary>Σ ∂K_us/∂θ_h Σ⁻¹ T_s, column-major M × TargetCount; reading it adds the buffered columns first.</summary>
+    public double[][] E
+    {
+        get
+        {
+            Flush();
+            return _e;
+        }
+    }
 
     /// <summary>Labels per noise kind.</summary>
     public long[] Counts { get; } = new long[LabelNoise.KindCount];
@@ -101,6 +158,7 @@ internal sealed partial class SparseStatistics
     public void Restore(int[] species, double[] b, double[][] c, double[][] q, long[] counts, double logDetNoise, int structures,
         IEnumerable<(int[] AtomicNumbers, double EnergyEv)> energies, IEnumerable<int> seen)
     {
+        Flush();   // nothing buffered survives a restore
         Species.Clear();
         Species.AddRange(species);
         B[0] = b;
@@ -130,13 +188,15 @@ internal sealed partial class SparseStatistics
             return idx;
         }
 
+        // The buffered target rows have the old number of columns.
+        Flush();
         int t = TargetCount;
         Species.Add(z);
         for (int k = 0; k < LabelNoise.KindCount; k++)
         {
-            var c = C[k];
+            var c = _c[k];
             Array.Resize(ref c, M * (t + 1));
-            C[k] = c;
+            _c[k] = c;
             var q = new double[(t + 1) * (t + 1)];
             for (int j = 0; j < t; j++)
             {
@@ -148,9 +208,9 @@ internal sealed partial class SparseStatistics
 
         for (int h = 0; h < H; h++)
         {
-            var e = E[h];
+            var e = _e[h];
             Array.Resize(ref e, M * (t + 1));
-            E[h] = e;
+            _e[h] = e;
         }
 
         return Species.Count - 1;
@@ -158,10 +218,22 @@ internal sealed partial class SparseStatistics
 
     /// <summary>
     /// Adds one structure: <paramref name="kus"/> is K_us (column-major M × n_s, i.e. n_s × M row-major),
-    /// <paramref name="dkus"/> its derivatives (one such array per hyperparameter, or empty).
+    /// <paramref name="dkus"/> its derivatives (one such array per hyperparameter, or empty). The counts,
+    /// log|Σ|, Q and the energies are added at once; the structure's columns Σ^-½ K_us (and Σ^-½ ∂K_us/∂θ_h)
+    /// wait, per noise kind, in a buffer of a few hundred columns that is added to B, C, D and E in one
+    /// batch (one triangular solve, one rank-k update of B's lower triangle and a few products for many
+    /// structures: see <see cref="FlushKind"/>). Reading B, C, D or E adds what waits first.
+    /// <paramref name="kus"/> and <paramref name="dkus"/> are not changed.
     /// </summary>
     public void Add(TrainingEntry entry, NoiseLevels noise, CholeskyFactorization luu, double[] kus, double[][] dkus)
     {
+        if (_pendingFactor is not null && !ReferenceEquals(_pendingFactor, luu))
+        {
+            Flush();   // the buffered columns are solved with the factor they came with
+        }
+
+        _pendingFactor = luu;
+
         int n = entry.Count;
         var labels = entry.Labels;
         var z = entry.Structure.AtomicNumbers.ToArray();
@@ -184,94 +256,15 @@ internal sealed partial class SparseStatistics
 
         int tc = TargetCount;
         var sigma2 = LabelNoise.Variances(entry, noise);
-        var kinds = new int[n];
+        var row = new double[tc];
         for (int j = 0; j < n; j++)
         {
-            kinds[j] = LabelNoise.Kind(entry, j);
-            Counts[kinds[j]]++;
+            int k = LabelNoise.Kind(entry, j);
+            Counts[k]++;
             LogDetNoise += Math.Log(sigma2[j]);
-        }
 
-        // Gradient sums first (they need K_us itself).
-        if (H > 0)
-        {
-            var scaled = new double[(long)M * n];
-            for (int j = 0; j < n; j++)
-            {
-                double inv = 1.0 / sigma2[j];
-                for (int i = 0; i < M; i++)
-                {
-                    scaled[(long)j * M + i] = kus[(long)j * M + i] * inv;
-                }
-            }
-
-            for (int h = 0; h < H; h++)
-            {
-                _dense.Gemm(false, true, M, M, n, 1.0, dkus[h], scaled, 1.0, D[h]);
-                var e = E[h];
-                var dk = dkus[h];
-                for (int j = 0; j < n; j++)
-                {
-                    double inv = 1.0 / sigma2[j];
-                    double y = entry.Values[j] * inv;
-                    for (int i = 0; i < M; i++)
-                    {
-                        e[i] += dk[(long)j * M + i] * y;
-                    }
-
-                    if (j == 0 && labels.Energy)
-                    {
-                        foreach (var (col, t) in speciesColumns)
-                        {
-                            for (int i = 0; i < M; i++)
-                            {
-                                e[col * M + i] += dk[i] * t * inv;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        // V = L⁻¹ K_us Σ^-½ (in place of K_us).
-        luu.SolveLowerInPlace(kus.AsSpan(0, M * n), n);
-        for (int j = 0; j < n; j++)
-        {
-            double inv = 1.0 / Math.Sqrt(sigma2[j]);
-            for (int i = 0; i < M; i++)
-            {
-                kus[(long)j * M + i] *= inv;
-            }
-        }
-
-        // B += V Vᵀ (per kind: the kinds are contiguous label ranges, energy, forces, stress).
-        if (PerKind)
-        {
-            int start = 0;
-            while (start < n)
-            {
-                int end = start;
-                while (end < n && kinds[end] == kinds[start])
-                {
-                    end++;
-                }
-
-                AddGram(B[kinds[start]], kus, start, end - start);
-                start = end;
-            }
-        }
-        else
-        {
-            AddGram(B[0], kus, 0, n);
-        }
-
-        // C += V Σ^-½ T, Q += Tᵀ Σ⁻¹ T.
-        for (int j = 0; j < n; j++)
-        {
-            int k = kinds[j];
-            double isd = 1.0 / Math.Sqrt(sigma2[j]);
-            var c = C[k];
-            var row = new double[tc];
+            // The label's target row Σ^-½ T_j (into the buffer of its kind) and Q += Tᵀ Σ⁻¹ T.
+            Array.Clear(row);
             row[0] = entry.Values[j];
             if (j == 0 && labels.Energy)
             {
@@ -281,23 +274,8 @@ internal sealed partial class SparseStatistics
                 }
             }
 
-            for (int col = 0; col < tc; col++)
-            {
-                double t = row[col];
-                if (t == 0)
-                {
-                    continue;
-                }
-
-                double f = t * isd;
-                for (int i = 0; i < M; i++)
-                {
-                    c[col * M + i] += kus[(long)j * M + i] * f;
-                }
-            }
-
             var q = Q[k];
-            double inv = isd * isd;
+            double inv = 1.0 / sigma2[j];
             for (int a = 0; a < tc; a++)
             {
                 if (row[a] == 0)
@@ -310,30 +288,125 @@ internal sealed partial class SparseStatistics
                     q[b * tc + a] += row[a] * row[b] * inv;
                 }
             }
+
+            var pending = _pending[k];
+            if (pending.Count == BatchColumns)
+            {
+                FlushKind(k);
+            }
+
+            pending.Append(M, tc, H, BatchColumns, j, Math.Sqrt(inv), kus, dkus, row);
         }
 
         StructureCount++;
     }
 
-    private void AddGram(double[] b, double[] v, int start, int count)
+    /// <summary>Adds every buffered column to the sums (B's upper triangle then mirrors its lower one).</summary>
+    internal void Flush()
     {
+        for (int k = 0; k < _pending.Length; k++)
+        {
+            FlushKind(k);
+        }
+
+        for (int g = 0; g < _b.Length; g++)
+        {
+            if (_upperStale[g])
+            {
+                DenseKernels.SymmetrizeFromLower(_b[g], M);
+                _upperStale[g] = false;
+            }
+        }
+
+    }
+
+    /// <summary>
+    /// Adds the buffered columns of one noise kind: with X = Σ^-½ K_us and Y_h = Σ^-½ ∂K_us/∂θ_h of the buffered
+    /// labels and R = Σ^-½ T their target rows, E_h += Y_h R (E is not whitened), then V = L⁻¹X in place,
+    /// B's lower triangle += V Vᵀ (SYRK: M²·count multiply-adds where the full product takes twice that),
+    /// C += V R and D_h += Y_h Vᵀ.
+    /// </summary>
+    private void FlushKind(int k)
+    {
+        var p = _pending[k];
+        int count = p.Count, tc = TargetCount;
         if (count == 0)
         {
             return;
         }
 
-        double[] part;
-        if (start == 0 && count * (long)M == v.LongLength)
+        var x = p.X.AsSpan(0, M * count);
+        var r = p.R.AsSpan(0, tc * count);
+        for (int h = 0; h < H; h++)
         {
-            part = v;
-        }
-        else
-        {
-            part = new double[(long)M * count];
-            Array.Copy(v, (long)start * M, part, 0, (long)count * M);
+            var y = p.Y[h].AsSpan(0, M * count);
+            _dense.Gemm(false, true, M, tc, count, 1.0, y, r, 1.0, _e[h]);
         }
 
-        _dense.Gemm(false, true, M, M, count, 1.0, part, part, 1.0, b);
+        _pendingFactor!.SolveLowerInPlace(x, count);
+        for (int h = 0; h < H; h++)
+        {
+            _dense.Gemm(false, true, M, M, count, 1.0, p.Y[h].AsSpan(0, M * count), x, 1.0, _d[h]);
+        }
+        int g = PerKind ? k : 0;
+        _dense.SyrkLower(M, count, 1.0, x, _b[g]);
+        _upperStale[g] = true;
+        _dense.Gemm(false, true, M, tc, count, 1.0, x, r, 1.0, _c[k]);
+        p.Count = 0;
+    }
+
+    /// <summary>
+    /// The columns of one noise kind waiting to be added: X (M × count, column-major) = Σ^-½ K_us, Y_h likewise for
+    /// ∂K_us/∂θ_h, and R (TargetCount × count, column-major) = their target rows times Σ^-½. The arrays grow
+    /// (doubling) up to the batch size, so that a kind with few labels per structure stays small.
+    /// </summary>
+    private sealed class PendingColumns
+    {
+        public double[] X = [];
+        public double[][] Y = [];
+        public double[] R = [];
+        public int Count;
+
+        public void Append(int m, int tc, int h, int capacity, int column, double scale, double[] kus, double[][] dkus, double[] row)
+        {
+            int columns = X.Length / Math.Max(1, m);
+            if (Count == columns || R.Length < tc * (Count + 1))
+            {
+                int grown = Math.Min(capacity, Math.Max(8, 2 * columns));
+                Array.Resize(ref X, m * grown);
+                Array.Resize(ref R, tc * grown);
+                if (Y.Length != h)
+                {
+                    Y = new double[h][];
+                    for (int i = 0; i < h; i++)
+                    {
+                        Y[i] = [];
+                    }
+                }
+
+                for (int i = 0; i < h; i++)
+                {
+                    Array.Resize(ref Y[i], m * grown);
+                }
+            }
+
+            Scale(kus.AsSpan(column * m, m), scale, X.AsSpan(Count * m, m));
+            for (int i = 0; i < h; i++)
+            {
+                Scale(dkus[i].AsSpan(column * m, m), scale, Y[i].AsSpan(Count * m, m));
+            }
+
+            Scale(row.AsSpan(0, tc), scale, R.AsSpan(Count * tc, tc));
+            Count++;
+        }
+
+        private static void Scale(ReadOnlySpan<double> from, double scale, Span<double> to)
+        {
+            for (int i = 0; i < from.Length; i++)
+            {
+                to[i] = from[i] * scale;
+            }
+        }
     }
 
     /// <summary>The weights t = [1, μ_z …] that turn the target columns into y − m.</summary>

@@ -85,6 +85,28 @@ public class B2RegressionTests
         }
     }
 
+    [Fact]
+    public void SparseLikelihoodGradientFromTheAmplitudeEqualsTheOneFromDerivativeSums()
+    {
+        // B2's only hyperparameter is σ (k = σ²·k̂): the one-pass likelihood takes ∂/∂σ's sums from B and C; the same
+        // kernel wrapped in a combined kernel (no amplitude index) accumulates ∂K_us/∂σ's sums D and E as any kernel does.
+        var b2 = (B2Kernel)B2();
+        Assert.Equal(0, b2.AmplitudeIndex);
+        var wrapped = new CombinedKernel(b2);
+        Assert.Null(((IKernel)wrapped).AmplitudeIndex);
+        var train = SparseGaussianProcessTests.Structures(5, 53);
+        var inducing = SparseGaussianProcessTests.AllClusters(train.Take(2), b2).Take(8).ToList();
+        var direct = new SparseGaussianProcess(b2, Noise, inducing).LogMarginalLikelihood(train);
+        var sums = new SparseGaussianProcess(wrapped, Noise, inducing).LogMarginalLikelihood(train);
+        Assert.Equal(sums.Gradient.Length, direct.Gradient.Length);
+        Assert.True(Math.Abs(sums.Value - direct.Value) <= 1e-10 * Math.Abs(sums.Value), $"value {direct.Value:R} against {sums.Value:R}");
+        for (int h = 0; h < sums.Gradient.Length; h++)
+        {
+            Assert.True(Math.Abs(sums.Gradient[h] - direct.Gradient[h]) <= 1e-8 * Math.Max(1, Math.Abs(sums.Gradient[h])),
+                $"∂/∂θ{h}: from the amplitude {direct.Gradient[h]:R}, from the derivative sums {sums.Gradient[h]:R}");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Kernels))]
     public void SparseLikelihoodGradientEqualsFiniteDifferences(string name)

@@ -49,6 +49,19 @@ internal abstract class DenseKernels
     /// <summary>C = α·op(A)·op(B) + β·C on exact-size column-major arrays (m×k, k×n, m×n after op).</summary>
     internal abstract void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha, double[] a, double[] b, double beta, double[] c);
 
+    /// <summary>
+    /// C = α·op(A)·op(B) + β·C on column-major spans whose leading dimensions are the matrices' row counts
+    /// (m or k for A, k or n for B, m for C); a span may be longer than its matrix (a prefix of a buffer).
+    /// </summary>
+    internal abstract void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, ReadOnlySpan<double> b, double beta, Span<double> c);
+
+    /// <summary>
+    /// The lower triangle of the n×n column-major <paramref name="c"/> += α·A·Aᵀ (BLAS dsyrk, uplo 'L', no transpose),
+    /// A n×k column-major (a prefix of <paramref name="a"/>): half the multiply-adds of the full product. The strict
+    /// upper triangle of C is left as it was.
+    /// </summary>
+    internal abstract void SyrkLower(int n, int k, double alpha, ReadOnlySpan<double> a, Span<double> c);
+
     /// <summary>Overwrites the Cholesky factor in the lower triangle of <paramref name="a"/> with the full symmetric inverse A⁻¹.</summary>
     internal abstract void PotriFull(Span<double> a, int n);
 
@@ -280,6 +293,57 @@ internal abstract class DenseKernels
                 alpha, a, rowsA, colsA, b, rowsB, colsB, beta, c);
         }
 
+        internal override void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, ReadOnlySpan<double> b, double beta, Span<double> c)
+        {
+            if (m == 0 || n == 0)
+            {
+                return;
+            }
+
+            // MathNet's product takes exact-size arrays: the managed back end copies (O(size), against O(m·n·k) work).
+            var exactC = c[..(m * n)].ToArray();
+            Gemm(transposeA, transposeB, m, n, k, alpha, a[..(m * k)].ToArray(), b[..(k * n)].ToArray(), beta, exactC);
+            exactC.CopyTo(c);
+        }
+
+        internal override void SyrkLower(int n, int k, double alpha, ReadOnlySpan<double> a, Span<double> c)
+        {
+            if (n == 0 || k == 0)
+            {
+                return;
+            }
+
+            // Panels of 64 columns of C: rows j0…n−1 of A·A[j0…j1)ᵀ by one product, then the lower part added.
+            const int panel = 64;
+            for (int j0 = 0; j0 < n; j0 += panel)
+            {
+                int w = Math.Min(panel, n - j0), rows = n - j0;
+                var below = new double[(long)rows * k];
+                for (int p = 0; p < k; p++)
+                {
+                    a.Slice(p * n + j0, rows).CopyTo(below.AsSpan(p * rows, rows));
+                }
+
+                var cols = new double[(long)w * k];
+                for (int p = 0; p < k; p++)
+                {
+                    a.Slice(p * n + j0, w).CopyTo(cols.AsSpan(p * w, w));
+                }
+
+                var product = new double[(long)rows * w];
+                Gemm(false, true, rows, w, k, alpha, below, cols, 0.0, product);
+                for (int j = 0; j < w; j++)
+                {
+                    var into = c.Slice((j0 + j) * n + j0 + j, rows - j);
+                    var from = product.AsSpan(j * rows + j, rows - j);
+                    for (int i = 0; i < into.Length; i++)
+                    {
+                        into[i] += from[i];
+                    }
+                }
+            }
+        }
+
         internal override void PotriFull(Span<double> a, int n)
         {
             var l = a.ToArray();
@@ -361,6 +425,47 @@ internal abstract class DenseKernels
             {
                 OpenBlasNative.Dgemm(OpenBlasNative.ColMajor, transposeA ? OpenBlasNative.Trans : OpenBlasNative.NoTrans,
                     transposeB ? OpenBlasNative.Trans : OpenBlasNative.NoTrans, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, m);
+            }
+        }
+
+        internal override void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, ReadOnlySpan<double> b, double beta, Span<double> c)
+        {
+            if (m == 0 || n == 0)
+            {
+                return;
+            }
+
+            if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n)
+            {
+                throw new ArgumentException($"Spans of {a.Length}, {b.Length}, {c.Length} elements are too short for a {m}×{k} by {k}×{n} product.");
+            }
+
+            int lda = Math.Max(1, transposeA ? k : m), ldb = Math.Max(1, transposeB ? n : k);
+            fixed (double* pa = a)
+            fixed (double* pb = b)
+            fixed (double* pc = c)
+            {
+                OpenBlasNative.Dgemm(OpenBlasNative.ColMajor, transposeA ? OpenBlasNative.Trans : OpenBlasNative.NoTrans,
+                    transposeB ? OpenBlasNative.Trans : OpenBlasNative.NoTrans, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, m);
+            }
+        }
+
+        internal override void SyrkLower(int n, int k, double alpha, ReadOnlySpan<double> a, Span<double> c)
+        {
+            if (n == 0 || k == 0)
+            {
+                return;
+            }
+
+            if (a.Length < (long)n * k || c.Length < (long)n * n)
+            {
+                throw new ArgumentException($"Spans of {a.Length} and {c.Length} elements are too short for a rank-{k} update of order {n}.");
+            }
+
+            fixed (double* pa = a)
+            fixed (double* pc = c)
+            {
+                OpenBlasNative.Dsyrk(OpenBlasNative.ColMajor, OpenBlasNative.Lower, OpenBlasNative.NoTrans, n, k, alpha, pa, n, 1.0, pc, n);
             }
         }
 

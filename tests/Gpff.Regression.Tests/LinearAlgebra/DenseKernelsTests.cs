@@ -59,6 +59,57 @@ public class DenseKernelsTests
     }
 
     [Theory]
+    [InlineData(1, 1)]
+    [InlineData(37, 5)]
+    [InlineData(130, 71)]
+    public void SyrkUpdatesTheLowerTriangleOnlyAsTheFullProductDoes(int n, int k)
+    {
+        // A is a prefix of a longer buffer (the sparse GP's batches are).
+        var buffer = Random(n, k + 3, seed: 300 + n);
+        var a = buffer.AsSpan(0, n * k).ToArray();
+        var c0 = Random(n, n, seed: 400 + n);
+        var cNative = (double[])c0.Clone();
+        var cManaged = (double[])c0.Clone();
+        Native().SyrkLower(n, k, 0.7, buffer, cNative);
+        Managed.SyrkLower(n, k, 0.7, buffer, cManaged);
+
+        var aat = NaiveMultiply(a, n, k, false, a, n, k, true);
+        for (int j = 0; j < n; j++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                double expected = i >= j ? c0[j * n + i] + 0.7 * aat[j * n + i] : c0[j * n + i];
+                double tol = 1e-12 * (1 + Math.Abs(expected));
+                Assert.True(Math.Abs(cNative[j * n + i] - expected) <= tol, $"OpenBLAS ({i}, {j}): {cNative[j * n + i]:R} against {expected:R}");
+                Assert.True(Math.Abs(cManaged[j * n + i] - expected) <= tol, $"managed ({i}, {j}): {cManaged[j * n + i]:R} against {expected:R}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void GemmOnSpansReadsOnlyTheMatricesAndLeavesTheRestOfTheBuffers(bool tA, bool tB)
+    {
+        const int m = 29, n = 17, k = 40;
+        int rowsA = tA ? k : m, colsA = tA ? m : k, rowsB = tB ? n : k, colsB = tB ? k : n;
+        var a = Random(rowsA, colsA, 11);
+        var b = Random(rowsB, colsB, 12);
+        var c0 = Random(m, n, 13);
+        var expected = (double[])c0.Clone();
+        Managed.Gemm(tA, tB, m, n, k, 0.5, a, b, 1.0, expected);
+        foreach (var kernels in new[] { Native(), Managed })
+        {
+            var aBuffer = a.Concat(Enumerable.Repeat(double.NaN, 31)).ToArray();
+            var bBuffer = b.Concat(Enumerable.Repeat(double.NaN, 7)).ToArray();
+            var cBuffer = c0.Concat(Enumerable.Repeat(-2.5, 9)).ToArray();
+            kernels.Gemm(tA, tB, m, n, k, 0.5, aBuffer.AsSpan(), bBuffer.AsSpan(), 1.0, cBuffer.AsSpan());
+            Assert.True(RelativeDifference(cBuffer.AsSpan(0, m * n), expected) < 1e-13, $"{kernels.Kind}: relative difference {RelativeDifference(cBuffer.AsSpan(0, m * n), expected)}");
+            Assert.All(cBuffer.Skip(m * n), x => Assert.Equal(-2.5, x));
+        }
+    }
+
+    [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]
     [InlineData(false, true)]
