@@ -11,7 +11,7 @@ namespace Gpff.Benchmarks;
 /// without and with hyperparameter derivatives; the environment-pair blocks by the forces-only pass and by the
 /// former and current general passes) runs <c>repeats</c> times, interleaved, one thread, and the least CPU time
 /// of the process is kept (what one core alone would take). Prints per kernel the times, the per-label ratio
-/// general / forces-only, and (3-body) the block speed-up of the current general pass over the former one.
+/// general / forces-only, and (2-body, 3-body) the block speed-up of the current general pass over the former one.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --general-path-profile [cells [repeats]]
 /// </summary>
 public static class GeneralPathProfile
@@ -93,7 +93,12 @@ public static class GeneralPathProfile
     /// <summary>Every environment pair of two cells by the forces-only, former general and current general passes.</summary>
     private static IEnumerable<(string, Action)> BlockCases(NBodyKernel kernel, StructureEnvironments a, StructureEnvironments b, bool grad)
     {
-        Block? reference = kernel is ThreeBodyKernel three ? (SimdSupport.Use512 ? three.GeneralReference<V512> : three.GeneralReference<V256>) : null;
+        Block? reference = kernel switch
+        {
+            TwoBodyKernel two => SimdSupport.Use512 ? two.GeneralReference<V512> : two.GeneralReference<V256>,
+            ThreeBodyKernel three => SimdSupport.Use512 ? three.GeneralReference<V512> : three.GeneralReference<V256>,
+            _ => null,
+        };
         var block = new double[LocalKernel.EnvironmentBlockSize];
         var gradients = new double[(grad ? kernel.HyperparameterCount : 0) * LocalKernel.EnvironmentBlockSize];
         Action Pairs(Action<AtomEnvironment, AtomEnvironment> pair) => () =>

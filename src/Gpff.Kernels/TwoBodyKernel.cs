@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Gpff.Descriptors;
@@ -53,12 +55,303 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs:
-    /// for each side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a
-    /// coefficient times that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row
-    /// and column and reduced once per side-1 pair.
+    /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-1 pairs
+    /// (the neighbours of <paramref name="x"/>), one species run at a time: for each batch of side-1 pairs in
+    /// the SIMD lanes and each side-2 pair m (scalar, broadcast), the per-pair coefficients are computed once
+    /// (<see cref="Coefficients{TV, TG}"/>: the energy-column sums are kept, the direction columns' coefficients
+    /// stored), then projected on m's label directions (û, w r û⊗û; <see cref="DirectionTable"/>, computed once
+    /// per block for both sides) three columns at a time, so that each lane ends with its side-1 pair's rows
+    /// r0, r1 (and ∂/∂ℓ rows dr0, dr1) without a lane reduction per pair. The rows of a batch update one
+    /// unscaled 10 × 10 sum per run (<see cref="KernelMath.RankUpdate"/> with one term per lane), which is scaled
+    /// by σ² into the block and by 2σ (σ², with the ∂/∂ℓ rows) into the derivatives once per run. The same sums
+    /// as <see cref="GeneralReference{TV}"/>, in another order.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        int rows = wantGrad ? 4 : 2;
+        int length = n10 * (x.PairCount + y.PairCount) + y.PairCount * rows * TV.Count + 2 * rows * n10 * TV.Count;
+        double[] scratch = ArrayPool<double>.Shared.Rent(length);
+        try
+        {
+            if (wantGrad)
+            {
+                GeneralPass<TV, WithGradients>(x, y, scratch, block, hyperparameterGradients);
+            }
+            else
+            {
+                GeneralPass<TV, ValuesOnly>(x, y, scratch, block, hyperparameterGradients);
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scratch);
+        }
+    }
+
+    private const int n10 = LocalKernel.EnvironmentLabelCount;
+
+    /// <summary>
+    /// <see cref="General{TV}"/>'s pass. Layout of <paramref name="s"/>: the side-1 and side-2 direction tables
+    /// (10 per pair, <see cref="DirectionTable"/>), the stored coefficients of the side-2 pairs of a run
+    /// (rows × lanes per pair: c01, c11 and, with derivatives, d01, d11), the lane rows of a batch (row-major
+    /// [row][column][lane]) and the same rows one lane after the other ([row][lane][column]).
+    /// </summary>
+    private void GeneralPass<TV, TG>(AtomEnvironment x, AtomEnvironment y, double[] s, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+        where TG : struct, IGradientFlag
+    {
+        const double w = 0.5; // pair energy split between its two atoms
+        int width = TV.Count;
+        int rows = TG.On ? 4 : 2;
+        int gxo = 0, gyo = n10 * x.PairCount, co = gyo + n10 * y.PairCount, lo = co + y.PairCount * rows * width, to = lo + rows * n10 * width;
+        DirectionTable(x, w, s, gxo);
+        DirectionTable(y, w, s, gyo);
+        Span<double> sum = stackalloc double[2 * EnvironmentBlock];
+        Span<double> u = sum[..EnvironmentBlock];
+        Span<double> du = sum[EnvironmentBlock..];
+        Span<double> r0 = stackalloc double[2 * n10];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        var lane = TV.LaneIndex();
+        for (int run = 0; run < x.PairSpeciesList.Length; run++)
+        {
+            int sj = x.PairSpeciesList[run];
+            int req = RequiredSpecies(cx, sj, cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (ys, ye) = y.PairRange(req);
+            if (ys == ye)
+            {
+                continue;
+            }
+
+            int xs = x.PairRangeStart[run], xe = x.PairRangeStart[run + 1];
+            int g = H.GroupOfPair(cx, sj);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double lam = 1 / (ell * ell);
+            var c = new PairConstants<TV>(TV.Create(lam), TV.Create(-0.5 * lam), TV.Create(lam / ell), TV.Create(2 * lam / ell), TV.Create(w));
+            sum.Clear();
+            var vend = TV.Create(xe);
+            for (int n0 = xs; n0 < xe; n0 += width)
+            {
+                int lanes = Math.Min(width, xe - n0);
+                var vstart = lane + TV.Create(n0);
+
+                // Lanes past the run carry a = a' = 0, hence all-zero coefficients.
+                var va = TV.KeepWhereLess(TV.Load(x.PF, n0), vstart, vend);
+                var va1 = TV.KeepWhereLess(TV.Load(x.PDF, n0), vstart, vend);
+                Coefficients<TV, TG>(c, TV.Load(x.PR, n0), va, va1, y, ys, ye, s, co, lo);
+                Project<TV, TG>(y, ys, ye, s, gyo, co, lo);
+
+                // [row][column][lane] → [row][lane][column]; the energy rows r0, dr0 enter summed over the lanes.
+                r0.Clear();
+                for (int row = 0; row < rows; row++)
+                {
+                    for (int k = 0; k < n10; k++)
+                    {
+                        int src = lo + (row * n10 + k) * width;
+                        if ((row & 1) == 0)
+                        {
+                            double acc = 0;
+                            for (int l = 0; l < lanes; l++)
+                            {
+                                acc += s[src + l];
+                            }
+
+                            r0[(row >> 1) * n10 + k] = acc;
+                        }
+                        else
+                        {
+                            for (int l = 0; l < lanes; l++)
+                            {
+                                s[to + ((row >> 1) * width + l) * n10 + k] = s[src + l];
+                            }
+                        }
+                    }
+                }
+
+                var gx = s.AsSpan(gxo + n10 * n0, n10 * lanes);
+                KernelMath.RankUpdate(u, 1, w, r0[..n10], gx, s.AsSpan(to, n10 * lanes));
+                if (TG.On)
+                {
+                    KernelMath.RankUpdate(du, 1, w, r0[n10..], gx, s.AsSpan(to + width * n10, n10 * lanes));
+                }
+            }
+
+            double s2 = sigma * sigma;
+            Axpy(block, s2, u);
+            if (TG.On)
+            {
+                Axpy(hyperparameterGradients.Slice(2 * g * EnvironmentBlock, EnvironmentBlock), 2 * sigma, u);
+                Axpy(hyperparameterGradients.Slice((2 * g + 1) * EnvironmentBlock, EnvironmentBlock), s2, du);
+            }
+        }
+
+        static void Axpy(Span<double> target, double a, ReadOnlySpan<double> source)
+        {
+            for (int i = 0; i < EnvironmentBlock; i++)
+            {
+                target[i] = Math.FusedMultiplyAdd(a, source[i], target[i]);
+            }
+        }
+    }
+
+    private const int EnvironmentBlock = LocalKernel.EnvironmentBlockSize;
+
+    /// <summary>Per-run constants of <see cref="Coefficients{TV, TG}"/>: λ = 1/ℓ², −λ/2, λ/ℓ, 2λ/ℓ and the pair-energy weight w.</summary>
+    private readonly struct PairConstants<TV>(TV lam, TV half, TV c1s, TV c2, TV w)
+        where TV : unmanaged, ISimd<TV>
+    {
+        public readonly TV Lam = lam, Half = half, C1s = c1s, C2 = c2, W = w;
+    }
+
+    /// <summary>
+    /// For a batch of side-1 pairs (distances r, cutoff values a, a′ in the lanes) and every side-2 pair m of the
+    /// range: e = exp(−λΔ²/2), u = a′ − λaΔ, v = b′ + λΔb; the energy-column sums Σ_m e a w b and Σ_m e u w b
+    /// (and their ∂/∂ℓ) go to column 0 of the lane rows at <paramref name="lo"/>, the direction-column coefficients
+    /// e a v and e u v + λ e a b (and their ∂/∂ℓ) are stored per m at <paramref name="co"/>. The arithmetic of
+    /// <see cref="GeneralReference{TV}"/>'s coefficients.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Coefficients<TV, TG>(in PairConstants<TV> c, TV vr, TV va, TV va1, AtomEnvironment y, int ys, int ye, double[] s, int co, int lo)
+        where TV : unmanaged, ISimd<TV>
+        where TG : struct, IGradientFlag
+    {
+        int width = TV.Count;
+        int rows = TG.On ? 4 : 2;
+        var vlama = c.Lam * va;
+        var zero = TV.Create(0);
+        TV e0 = zero, e1 = zero, d0 = zero, d1 = zero;
+        double[] yr = y.PR, yf = y.PF, ydf = y.PDF;
+        int o = co;
+        for (int m = ys; m < ye; m++, o += rows * width)
+        {
+            var b = TV.Create(yf[m]);
+            var delta = vr - TV.Create(yr[m]);
+            var e = TV.Exp(c.Half * delta * delta);
+            var u = va1 - vlama * delta;
+            var v = TV.Fma(c.Lam * delta, b, TV.Create(ydf[m]));
+            var ea = e * va;
+            var eu = e * u;
+            var eab = c.Lam * ea * b;
+            var wb = c.W * b;
+            e0 += ea * wb;
+            e1 += eu * wb;
+            (ea * v).Store(s, o);
+            TV.Fma(eu, v, eab).Store(s, o + width);
+            if (TG.On)
+            {
+                // ∂/∂ℓ: the exponent contributes c1 = Δ² λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ.
+                var c1 = c.C1s * delta * delta;
+                var c2db = c.C2 * delta * b;
+                var c1ea = c1 * ea;
+                d0 += c1ea * wb;
+                var alpha = TV.Fma(c1, eu, c.C2 * delta * ea);
+                d1 += alpha * wb;
+                (c1ea * v - ea * c2db).Store(s, o + 2 * width);
+                (alpha * v + (c1 * eab - c.C2 * ea * b) - eu * c2db).Store(s, o + 3 * width);
+            }
+        }
+
+        e0.Store(s, lo);
+        e1.Store(s, lo + n10 * width);
+        if (TG.On)
+        {
+            d0.Store(s, lo + 2 * n10 * width);
+            d1.Store(s, lo + 3 * n10 * width);
+        }
+    }
+
+    /// <summary>
+    /// Columns 1–9 of the lane rows at <paramref name="lo"/>: Σ_m coefficient(m) × direction(m), three columns
+    /// (force; virial diagonal; virial off-diagonal) at a time, the directions of m broadcast from the side-2
+    /// table at <paramref name="gyo"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Project<TV, TG>(AtomEnvironment y, int ys, int ye, double[] s, int gyo, int co, int lo)
+        where TV : unmanaged, ISimd<TV>
+        where TG : struct, IGradientFlag
+    {
+        int width = TV.Count;
+        int rows = TG.On ? 4 : 2;
+        var zero = TV.Create(0);
+        for (int k = 1; k < n10; k += 3)
+        {
+            TV a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
+            TV p0 = zero, p1 = zero, p2 = zero, q0 = zero, q1 = zero, q2 = zero;
+            int o = co;
+            for (int m = ys; m < ye; m++, o += rows * width)
+            {
+                int gm = gyo + n10 * m + k;
+                var g0 = TV.Create(s[gm]);
+                var g1 = TV.Create(s[gm + 1]);
+                var g2 = TV.Create(s[gm + 2]);
+                var ca = TV.Load(s, o);
+                var cb = TV.Load(s, o + width);
+                a0 = TV.Fma(ca, g0, a0);
+                a1 = TV.Fma(ca, g1, a1);
+                a2 = TV.Fma(ca, g2, a2);
+                b0 = TV.Fma(cb, g0, b0);
+                b1 = TV.Fma(cb, g1, b1);
+                b2 = TV.Fma(cb, g2, b2);
+                if (TG.On)
+                {
+                    var cp = TV.Load(s, o + 2 * width);
+                    var cq = TV.Load(s, o + 3 * width);
+                    p0 = TV.Fma(cp, g0, p0);
+                    p1 = TV.Fma(cp, g1, p1);
+                    p2 = TV.Fma(cp, g2, p2);
+                    q0 = TV.Fma(cq, g0, q0);
+                    q1 = TV.Fma(cq, g1, q1);
+                    q2 = TV.Fma(cq, g2, q2);
+                }
+            }
+
+            int r = lo + k * width, stride = n10 * width;
+            a0.Store(s, r);
+            a1.Store(s, r + width);
+            a2.Store(s, r + 2 * width);
+            b0.Store(s, r + stride);
+            b1.Store(s, r + stride + width);
+            b2.Store(s, r + stride + 2 * width);
+            if (TG.On)
+            {
+                p0.Store(s, r + 2 * stride);
+                p1.Store(s, r + 2 * stride + width);
+                p2.Store(s, r + 2 * stride + 2 * width);
+                q0.Store(s, r + 3 * stride);
+                q1.Store(s, r + 3 * stride + width);
+                q2.Store(s, r + 3 * stride + 2 * width);
+            }
+        }
+    }
+
+    /// <summary>The label directions of every pair of <paramref name="e"/> (<see cref="Directions"/>), pair n at <paramref name="offset"/> + 10 n.</summary>
+    private static void DirectionTable(AtomEnvironment e, double w, double[] table, int offset)
+    {
+        for (int n = 0; n < e.PairCount; n++)
+        {
+            Directions(e, n, w, table.AsSpan(offset + n10 * n, n10));
+        }
+    }
+
+    /// <summary>
+    /// The former general pass, kept as the reference of <see cref="General{TV}"/> in tests and benchmarks:
+    /// the 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs: for each
+    /// side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a coefficient times
+    /// that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row and column and reduced
+    /// once per side-1 pair.
+    /// </summary>
+    internal void GeneralReference<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
     {
         if (x.PairCount == 0 || y.PairCount == 0)
