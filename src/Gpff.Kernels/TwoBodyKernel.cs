@@ -59,7 +59,7 @@ public sealed class TwoBodyKernel : NBodyKernel
     /// (the neighbours of <paramref name="x"/>), one species run at a time: for each batch of side-1 pairs in
     /// the SIMD lanes and each side-2 pair m (scalar, broadcast), the per-pair coefficients are computed once
     /// (<see cref="Coefficients{TV, TG}"/>: the energy-column sums are kept, the direction columns' coefficients
-    /// stored), then projected on m's label directions (û, w r û⊗û; <see cref="DirectionTable"/>, computed once
+    /// stored), then projected on m's label directions (<see cref="Project{TV}"/>) (û, w r û⊗û; <see cref="DirectionTable"/>, computed once
     /// per block for both sides) three columns at a time, so that each lane ends with its side-1 pair's rows
     /// r0, r1 (and ∂/∂ℓ rows dr0, dr1) without a lane reduction per pair. The rows of a batch update one
     /// unscaled 10 × 10 sum per run (<see cref="KernelMath.RankUpdate"/> with one term per lane), which is scaled
@@ -150,7 +150,11 @@ public sealed class TwoBodyKernel : NBodyKernel
                 var va = TV.KeepWhereLess(TV.Load(x.PF, n0), vstart, vend);
                 var va1 = TV.KeepWhereLess(TV.Load(x.PDF, n0), vstart, vend);
                 Coefficients<TV, TG>(c, TV.Load(x.PR, n0), va, va1, y, ys, ye, s, co, lo);
-                Project<TV, TG>(y, ys, ye, s, gyo, co, lo);
+                Project<TV>(ys, ye, s, gyo, co, rows * width, lo);
+                if (TG.On)
+                {
+                    Project<TV>(ys, ye, s, gyo, co + 2 * width, rows * width, lo + 2 * n10 * width);
+                }
 
                 // [row][column][lane] → [row][lane][column]; the energy rows r0, dr0 enter summed over the lanes.
                 r0.Clear();
@@ -272,24 +276,22 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// Columns 1–9 of the lane rows at <paramref name="lo"/>: Σ_m coefficient(m) × direction(m), three columns
-    /// (force; virial diagonal; virial off-diagonal) at a time, the directions of m broadcast from the side-2
-    /// table at <paramref name="gyo"/>.
+    /// Columns 1–9 of two lane rows at <paramref name="lo"/> and <paramref name="lo"/> + 10 lanes: Σ_m coefficient(m) ×
+    /// direction(m), the two rows' coefficients of m at <paramref name="co"/> + <paramref name="step"/> (m − start)
+    /// and one vector later, three columns (force; virial diagonal; virial off-diagonal) at a time, the directions of
+    /// m broadcast from the side-2 table at <paramref name="gyo"/>. Six accumulators, so that they stay in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Project<TV, TG>(AtomEnvironment y, int ys, int ye, double[] s, int gyo, int co, int lo)
+    private static void Project<TV>(int ys, int ye, double[] s, int gyo, int co, int step, int lo)
         where TV : unmanaged, ISimd<TV>
-        where TG : struct, IGradientFlag
     {
         int width = TV.Count;
-        int rows = TG.On ? 4 : 2;
         var zero = TV.Create(0);
         for (int k = 1; k < n10; k += 3)
         {
             TV a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
-            TV p0 = zero, p1 = zero, p2 = zero, q0 = zero, q1 = zero, q2 = zero;
             int o = co;
-            for (int m = ys; m < ye; m++, o += rows * width)
+            for (int m = ys; m < ye; m++, o += step)
             {
                 int gm = gyo + n10 * m + k;
                 var g0 = TV.Create(s[gm]);
@@ -303,17 +305,6 @@ public sealed class TwoBodyKernel : NBodyKernel
                 b0 = TV.Fma(cb, g0, b0);
                 b1 = TV.Fma(cb, g1, b1);
                 b2 = TV.Fma(cb, g2, b2);
-                if (TG.On)
-                {
-                    var cp = TV.Load(s, o + 2 * width);
-                    var cq = TV.Load(s, o + 3 * width);
-                    p0 = TV.Fma(cp, g0, p0);
-                    p1 = TV.Fma(cp, g1, p1);
-                    p2 = TV.Fma(cp, g2, p2);
-                    q0 = TV.Fma(cq, g0, q0);
-                    q1 = TV.Fma(cq, g1, q1);
-                    q2 = TV.Fma(cq, g2, q2);
-                }
             }
 
             int r = lo + k * width, stride = n10 * width;
@@ -323,15 +314,6 @@ public sealed class TwoBodyKernel : NBodyKernel
             b0.Store(s, r + stride);
             b1.Store(s, r + stride + width);
             b2.Store(s, r + stride + 2 * width);
-            if (TG.On)
-            {
-                p0.Store(s, r + 2 * stride);
-                p1.Store(s, r + 2 * stride + width);
-                p2.Store(s, r + 2 * stride + 2 * width);
-                q0.Store(s, r + 3 * stride);
-                q1.Store(s, r + 3 * stride + width);
-                q2.Store(s, r + 3 * stride + 2 * width);
-            }
         }
     }
 
