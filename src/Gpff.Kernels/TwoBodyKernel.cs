@@ -543,7 +543,7 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// Column 0 of <see cref="General{TV}"/>'s block (labels of x versus the local energy of y): of its
+    /// Column 0 of <see cref="GeneralReference{TV}"/>'s block (labels of x versus the local energy of y): of its
     /// per-pair coefficients only the energy-column ones, Σ e a w b (energy row) and Σ e u w b (force and
     /// virial rows, times x's pair directions), and their ∂/∂ℓ; the same arithmetic in the same order.
     /// </summary>
@@ -669,7 +669,7 @@ public sealed class TwoBodyKernel : NBodyKernel
 
     /// <summary>
     /// The force–force block and its σ and ℓ derivatives: <see cref="Force{TV}"/>'s pass with the ∂/∂ℓ
-    /// coefficient of the force row of <see cref="General{TV}"/> (its gradient row 3) carried alongside.
+    /// coefficient of the force row of <see cref="GeneralReference{TV}"/> (its gradient row 3) carried alongside.
     /// </summary>
     internal void ForceWithGradients<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : struct, ISimd<TV>
