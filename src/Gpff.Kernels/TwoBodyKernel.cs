@@ -95,9 +95,8 @@ public sealed class TwoBodyKernel : NBodyKernel
         }
     }
 
-    private const int n10 = LocalKernel.EnvironmentLabelCount;
-
-    private const int EnvironmentBlock = LocalKernel.EnvironmentBlockSize;
+    /// <summary>Labels of one environment (<see cref="LocalKernel.EnvironmentLabelCount"/>), short for the index arithmetic.</summary>
+    private const int n10 = EnvironmentLabelCount;
 
     /// <summary>Zero tail of each row of the side-1 direction table, at least the widest vector.</summary>
     private const int TablePadding = 8;
@@ -124,9 +123,9 @@ public sealed class TwoBodyKernel : NBodyKernel
             Directions(y, m, w, s.AsSpan(gyo + n10 * m, n10));
         }
 
-        Span<double> sum = stackalloc double[2 * EnvironmentBlock];
-        Span<double> u = sum[..EnvironmentBlock];
-        Span<double> du = sum[EnvironmentBlock..];
+        Span<double> sum = stackalloc double[2 * EnvironmentBlockSize];
+        Span<double> u = sum[..EnvironmentBlockSize];
+        Span<double> du = sum[EnvironmentBlockSize..];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
         var lane = TV.LaneIndex();
         for (int run = 0; run < x.PairSpeciesList.Length; run++)
@@ -172,14 +171,14 @@ public sealed class TwoBodyKernel : NBodyKernel
             if (TG.On)
             {
                 Gram<TV>(s, xs, sx, lo + 2 * n10 * cs, cs, w, du);
-                Axpy(hyperparameterGradients.Slice(2 * g * EnvironmentBlock, EnvironmentBlock), 2 * sigma, u);
-                Axpy(hyperparameterGradients.Slice((2 * g + 1) * EnvironmentBlock, EnvironmentBlock), s2, du);
+                Axpy(hyperparameterGradients.Slice(2 * g * EnvironmentBlockSize, EnvironmentBlockSize), 2 * sigma, u);
+                Axpy(hyperparameterGradients.Slice((2 * g + 1) * EnvironmentBlockSize, EnvironmentBlockSize), s2, du);
             }
         }
 
         static void Axpy(Span<double> target, double a, ReadOnlySpan<double> source)
         {
-            for (int i = 0; i < EnvironmentBlock; i++)
+            for (int i = 0; i < EnvironmentBlockSize; i++)
             {
                 target[i] = Math.FusedMultiplyAdd(a, source[i], target[i]);
             }
@@ -552,7 +551,6 @@ public sealed class TwoBodyKernel : NBodyKernel
     {
         bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 0.5;
-        const int n10 = LocalKernel.EnvironmentLabelCount;
         Span<double> gx = stackalloc double[n10];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
         int width = TV.Count;
