@@ -20,7 +20,7 @@ namespace Gpff.Benchmarks;
 /// <c>--ci-canary</c> runs the deliberately failing <see cref="CiCanaryBenchmarks"/> the same way, so
 /// that CI can check that a failure is detected. <c>--write-mgo DIR</c> writes the cells of the FLARE
 /// comparison (<see cref="MgOData"/>) as extended XYZ; <c>--train-profile DATA [forces|all]</c> times the
-/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--general-path-profile [cells [repeats]]</c> times the
+/// steps of <c>gpff train</c> (<see cref="TrainProfile"/>); <c>--general-path-profile [cells [repeats [kernel]]]</c> times the
 /// general covariance path against the forces-only one on a shared machine (<see cref="GeneralPathProfile"/>); <c>--flare-side-by-side DIR [cells [repeats]] [--predict-only]</c> is Gpff's
 /// half of the FLARE comparison (<see cref="FlareSideBySide"/>).
 /// </summary>
@@ -65,7 +65,8 @@ public static class BenchmarkProgram
         {
             // The general path against the forces-only one, least CPU time of interleaved runs (GeneralPathProfile).
             GeneralPathProfile.Run(general + 1 < args.Length ? int.Parse(args[general + 1], CultureInfo.InvariantCulture) : 2,
-                general + 2 < args.Length ? int.Parse(args[general + 2], CultureInfo.InvariantCulture) : 15);
+                general + 2 < args.Length ? int.Parse(args[general + 2], CultureInfo.InvariantCulture) : 15,
+                general + 3 < args.Length ? args[general + 3] : null);
             return 0;
         }
 

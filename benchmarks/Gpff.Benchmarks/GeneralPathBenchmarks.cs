@@ -163,11 +163,11 @@ public sealed class PerLabelColumn(bool relative) : IColumn
 }
 
 /// <summary>
-/// The 3-body environment-pair blocks behind <see cref="GeneralPathBenchmarks"/>, before and after side by side:
-/// every environment pair of two Mg–O-like cells (32 × 32), by the forces-only pass (the 3 × 3 block, with its σ, ℓ
-/// derivatives when <see cref="Gradients"/>: the baseline), by the former general pass (the 10 × 10 block,
+/// The 2-body and 3-body environment-pair blocks behind <see cref="GeneralPathBenchmarks"/>, before and after side by
+/// side: every environment pair of two Mg–O-like cells (32 × 32), by the forces-only pass (the 3 × 3 block, with its
+/// σ, ℓ derivatives when <see cref="Gradients"/>: the baseline), by the former general pass (the 10 × 10 block,
 /// <c>GeneralReference</c>) and by the current one (<see cref="LocalKernel.EnvironmentCovariance"/>), at the SIMD
-/// width the kernels pick on this machine. (The 2-body general pass is unchanged.)
+/// width the kernels pick on this machine.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*GeneralBlock*'
 /// </summary>
 [Config(typeof(GeneralPathBenchmarkConfig))]
@@ -176,10 +176,14 @@ public class GeneralBlockBenchmarks
     private delegate void Block(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients);
 
     private (AtomEnvironment X, AtomEnvironment Y)[] _pairs = [];
-    private ThreeBodyKernel _kernel = null!;
+    private LocalKernel _kernel = null!;
     private Block _reference = null!;
     private readonly double[] _block = new double[LocalKernel.EnvironmentBlockSize];
     private double[] _gradients = [];
+
+    /// <summary>The kernel: "2" or "3" (the parts of <see cref="MgOData.Kernel"/>).</summary>
+    [Params("2", "3")]
+    public string Kernel { get; set; } = "3";
 
     /// <summary>With the derivatives for the kernel's σ and ℓ.</summary>
     [Params(false, true)]
@@ -189,8 +193,20 @@ public class GeneralBlockBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _kernel = (ThreeBodyKernel)MgOData.Kernel().Parts[1];
-        _reference = SimdSupport.Use512 ? _kernel.GeneralReference<V512> : _kernel.GeneralReference<V256>;
+        var sum = MgOData.Kernel();
+        if (Kernel == "2")
+        {
+            var two = (TwoBodyKernel)sum.Parts[0];
+            _kernel = two;
+            _reference = SimdSupport.Use512 ? two.GeneralReference<V512> : two.GeneralReference<V256>;
+        }
+        else
+        {
+            var three = (ThreeBodyKernel)sum.Parts[1];
+            _kernel = three;
+            _reference = SimdSupport.Use512 ? three.GeneralReference<V512> : three.GeneralReference<V256>;
+        }
+
         var cells = MgOData.TrainingCells(2).Select(_kernel.Describe).ToArray();
         _pairs = (from c in Enumerable.Range(0, cells[0].AtomCount) from d in Enumerable.Range(0, cells[1].AtomCount) select (cells[0][c], cells[1][d])).ToArray();
         _gradients = new double[(Gradients ? _kernel.HyperparameterCount : 0) * LocalKernel.EnvironmentBlockSize];

@@ -11,15 +11,17 @@ namespace Gpff.Benchmarks;
 /// without and with hyperparameter derivatives; the environment-pair blocks by the forces-only pass and by the
 /// former and current general passes) runs <c>repeats</c> times, interleaved, one thread, and the least CPU time
 /// of the process is kept (what one core alone would take). Prints per kernel the times, the per-label ratio
-/// general / forces-only, and (3-body) the block speed-up of the current general pass over the former one.
-/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --general-path-profile [cells [repeats]]
+/// general / forces-only, and (2-body, 3-body) the block speed-up of the current general pass over the former one.
+/// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --general-path-profile [cells [repeats [kernel]]]
+/// (kernel "2", "3" or "2+3": that kernel alone; all three by default).
 /// </summary>
 public static class GeneralPathProfile
 {
     /// <summary>Runs the profile and prints one line per kernel and gradient setting.</summary>
     /// <param name="cells">Training cells of the K (32 atoms each); the blocks use the first two.</param>
     /// <param name="repeats">Interleaved repetitions of every case.</param>
-    public static void Run(int cells, int repeats)
+    /// <param name="only">"2", "3" or "2+3": profile that kernel alone; null: all three.</param>
+    public static void Run(int cells, int repeats, string? only = null)
     {
         var process = Process.GetCurrentProcess();
         double Cpu()
@@ -32,7 +34,13 @@ public static class GeneralPathProfile
         var structures = MgOData.TrainingCells(Math.Max(cells, 2));
         int forcesPerCell = 3 * MgOData.Atoms, allPerCell = 1 + forcesPerCell + 6;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"// {cells} cells: {cells * forcesPerCell} force labels, {cells * allPerCell} energy + force + stress labels; least CPU time of {repeats} interleaved runs, one thread"));
-        foreach (var (name, kernel) in new (string, LocalKernel)[] { ("2-body", sum.Parts[0]), ("3-body", sum.Parts[1]), ("2+3-body", sum) })
+        var kernels = new (string, LocalKernel)[] { ("2-body", sum.Parts[0]), ("3-body", sum.Parts[1]), ("2+3-body", sum) };
+        if (only is not null && !kernels.Any(k => k.Item1 == only + "-body"))
+        {
+            throw new ArgumentException($"--general-path-profile: unknown kernel '{only}'; use 2, 3 or 2+3.");
+        }
+
+        foreach (var (name, kernel) in kernels.Where(k => only is null || k.Item1 == only + "-body"))
         {
             var envs = structures.Select(kernel.Describe).ToArray();
             var forces = envs.Take(cells).Select(e => new LabelBlock(e, LabelSelection.Forces(Enumerable.Range(0, e.AtomCount).ToArray()))).ToList();
@@ -93,7 +101,12 @@ public static class GeneralPathProfile
     /// <summary>Every environment pair of two cells by the forces-only, former general and current general passes.</summary>
     private static IEnumerable<(string, Action)> BlockCases(NBodyKernel kernel, StructureEnvironments a, StructureEnvironments b, bool grad)
     {
-        Block? reference = kernel is ThreeBodyKernel three ? (SimdSupport.Use512 ? three.GeneralReference<V512> : three.GeneralReference<V256>) : null;
+        Block? reference = kernel switch
+        {
+            TwoBodyKernel two => SimdSupport.Use512 ? two.GeneralReference<V512> : two.GeneralReference<V256>,
+            ThreeBodyKernel three => SimdSupport.Use512 ? three.GeneralReference<V512> : three.GeneralReference<V256>,
+            _ => null,
+        };
         var block = new double[LocalKernel.EnvironmentBlockSize];
         var gradients = new double[(grad ? kernel.HyperparameterCount : 0) * LocalKernel.EnvironmentBlockSize];
         Action Pairs(Action<AtomEnvironment, AtomEnvironment> pair) => () =>

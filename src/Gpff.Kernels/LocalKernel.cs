@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Gpff.Descriptors;
 
@@ -300,11 +302,7 @@ public abstract class LocalKernel : IKernel
                     block.Clear();
                     grad.Clear();
                     EnvironmentCovariance(x, b[d], block, grad);
-                    Scatter(block, values, nc, re[..nre], ce[..nce]);
-                    for (int h = 0; h < nh && wantGrad; h++)
-                    {
-                        Scatter(grad.Slice(h * EnvironmentBlockSize, EnvironmentBlockSize), hyperparameterGradients.Slice(h * size, size), nc, re[..nre], ce[..nce]);
-                    }
+                    Scatter(block, grad, values, hyperparameterGradients, nh, size, nc, re[..nre], ce[..nce]);
                 }
             }
         }
@@ -439,16 +437,36 @@ public abstract class LocalKernel : IKernel
         }
     }
 
-    private static void Scatter(ReadOnlySpan<double> block, Span<double> target, int nc,
-        ReadOnlySpan<(int Index, int Label, double Factor)> re, ReadOnlySpan<(int Index, int Label, double Factor)> ce)
+    /// <summary>
+    /// Adds an environment-pair block (and, when <paramref name="gradients"/> is not empty, its <paramref name="nh"/>
+    /// derivative blocks) to the labels the two environments enter: entry (row label ri, column label ci) gets
+    /// rf · cf · block[rl, cl] for every row entry (ri, rl, rf) and column entry (ci, cl, cf) (derivative h at
+    /// h · <paramref name="size"/>). The entries come from <see cref="Roles"/>, within the outputs.
+    /// </summary>
+    private static void Scatter(ReadOnlySpan<double> block, ReadOnlySpan<double> gradients, Span<double> values, Span<double> hyperparameterGradients,
+        int nh, int size, int nc, ReadOnlySpan<(int Index, int Label, double Factor)> re, ReadOnlySpan<(int Index, int Label, double Factor)> ce)
     {
+        ref double v = ref MemoryMarshal.GetReference(values);
+        ref double bl = ref MemoryMarshal.GetReference(block);
+        ref double hg = ref MemoryMarshal.GetReference(hyperparameterGradients);
+        ref double gr = ref MemoryMarshal.GetReference(gradients);
+        bool wantGrad = !gradients.IsEmpty;
         foreach (var (ri, rl, rf) in re)
         {
             int rowBase = ri * nc;
             int blockBase = rl * EnvironmentLabelCount;
             foreach (var (ci, cl, cf) in ce)
             {
-                target[rowBase + ci] += rf * cf * block[blockBase + cl];
+                int t = rowBase + ci, o = blockBase + cl;
+                double f = rf * cf;
+                Unsafe.Add(ref v, t) += f * Unsafe.Add(ref bl, o);
+                if (wantGrad)
+                {
+                    for (int h = 0; h < nh; h++)
+                    {
+                        Unsafe.Add(ref hg, h * size + t) += f * Unsafe.Add(ref gr, h * EnvironmentBlockSize + o);
+                    }
+                }
             }
         }
     }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Gpff.Descriptors;
@@ -53,12 +55,352 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs:
-    /// for each side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a
-    /// coefficient times that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row
-    /// and column and reduced once per side-1 pair.
+    /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-1 pairs
+    /// (the neighbours of <paramref name="x"/>), one species run at a time: for each batch of side-1 pairs in
+    /// the SIMD lanes and each side-2 pair m (scalar, broadcast), the per-pair coefficients are computed once
+    /// (<see cref="Coefficients{TV, TG}"/>: the energy-column sums are kept, the direction columns' coefficients
+    /// stored), then projected on m's label directions (û, w r û⊗û, from a table computed once per block;
+    /// <see cref="Project{TV}"/>) three columns at a time, so that each lane ends with its side-1 pair's rows r0, r1
+    /// (and ∂/∂ℓ rows dr0, dr1) without a lane reduction per pair. At the end of a run, the rows of all its side-1
+    /// pairs n meet their label directions g_n in one small product, U = Σ_n g_n ⊗ r1_n (<see cref="Gram{TV}"/>),
+    /// which is scaled by σ² into the block and by 2σ (σ², with the ∂/∂ℓ rows) into the derivatives. The same sums
+    /// as <see cref="GeneralReference{TV}"/>, in another order.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+    {
+        if (x.PairCount == 0 || y.PairCount == 0)
+        {
+            return;
+        }
+
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
+        int rows = wantGrad ? 4 : 2;
+        int length = 9 * (x.PairCount + TablePadding) + n10 * y.PairCount + y.PairCount * rows * TV.Count + rows * n10 * (x.PairCount + TV.Count);
+        double[] scratch = ArrayPool<double>.Shared.Rent(length);
+        try
+        {
+            if (wantGrad)
+            {
+                GeneralPass<TV, WithGradients>(x, y, scratch, block, hyperparameterGradients);
+            }
+            else
+            {
+                GeneralPass<TV, ValuesOnly>(x, y, scratch, block, hyperparameterGradients);
+            }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Labels of one environment (<see cref="LocalKernel.EnvironmentLabelCount"/>), short for the index arithmetic.</summary>
+    private const int n10 = EnvironmentLabelCount;
+
+    /// <summary>Zero tail of each row of the side-1 direction table, at least the widest vector.</summary>
+    private const int TablePadding = 8;
+
+    /// <summary>
+    /// <see cref="General{TV}"/>'s pass. Layout of <paramref name="s"/>: the side-1 direction table (9 rows, one
+    /// per direction column, each x.PairCount + <see cref="TablePadding"/> long), the side-2 direction table (10
+    /// per pair, <see cref="Directions"/>), the stored coefficients of the side-2 pairs of a run (rows × lanes per
+    /// pair: c01, c11 and, with derivatives, d01, d11), and the lane rows of a run ([row][column][side-1 pair],
+    /// each column as long as the run rounded up to whole vectors).
+    /// </summary>
+    private void GeneralPass<TV, TG>(AtomEnvironment x, AtomEnvironment y, double[] s, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV>
+        where TG : struct, IGradientFlag
+    {
+        const double w = 0.5; // pair energy split between its two atoms
+        int width = TV.Count;
+        int rows = TG.On ? 4 : 2;
+        int sx = x.PairCount + TablePadding;
+        int gyo = 9 * sx, co = gyo + n10 * y.PairCount, lo = co + y.PairCount * rows * width;
+        SideOneDirections(x, w, s, sx);
+        for (int m = 0; m < y.PairCount; m++)
+        {
+            Directions(y, m, w, s.AsSpan(gyo + n10 * m, n10));
+        }
+
+        Span<double> sum = stackalloc double[2 * EnvironmentBlockSize];
+        Span<double> u = sum[..EnvironmentBlockSize];
+        Span<double> du = sum[EnvironmentBlockSize..];
+        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        var lane = TV.LaneIndex();
+        for (int run = 0; run < x.PairSpeciesList.Length; run++)
+        {
+            int sj = x.PairSpeciesList[run];
+            int req = RequiredSpecies(cx, sj, cy);
+            if (req < 0)
+            {
+                continue;
+            }
+
+            var (ys, ye) = y.PairRange(req);
+            if (ys == ye)
+            {
+                continue;
+            }
+
+            int xs = x.PairRangeStart[run], xe = x.PairRangeStart[run + 1];
+            int cs = (xe - xs + width - 1) / width * width; // one column of lane rows
+            int g = H.GroupOfPair(cx, sj);
+            double sigma = H.Sigma[g], ell = H.Length[g];
+            double lam = 1 / (ell * ell);
+            var c = new PairConstants<TV>(TV.Create(lam), TV.Create(-0.5 * lam), TV.Create(lam / ell), TV.Create(2 * lam / ell), TV.Create(w));
+            var vend = TV.Create(xe);
+            for (int n0 = xs; n0 < xe; n0 += width)
+            {
+                // Lanes past the run carry a = a' = 0, hence all-zero coefficients and rows.
+                var vstart = lane + TV.Create(n0);
+                var va = TV.KeepWhereLess(TV.Load(x.PF, n0), vstart, vend);
+                var va1 = TV.KeepWhereLess(TV.Load(x.PDF, n0), vstart, vend);
+                int batch = lo + n0 - xs;
+                Coefficients<TV, TG>(c, TV.Load(x.PR, n0), va, va1, y, ys, ye, s, co, batch, cs);
+                Project<TV>(ys, ye, s, gyo, co, rows * width, batch, cs);
+                if (TG.On)
+                {
+                    Project<TV>(ys, ye, s, gyo, co + 2 * width, rows * width, batch + 2 * n10 * cs, cs);
+                }
+            }
+
+            double s2 = sigma * sigma;
+            Gram<TV>(s, xs, sx, lo, cs, w, u);
+            Axpy(block, s2, u);
+            if (TG.On)
+            {
+                Gram<TV>(s, xs, sx, lo + 2 * n10 * cs, cs, w, du);
+                Axpy(hyperparameterGradients.Slice(2 * g * EnvironmentBlockSize, EnvironmentBlockSize), 2 * sigma, u);
+                Axpy(hyperparameterGradients.Slice((2 * g + 1) * EnvironmentBlockSize, EnvironmentBlockSize), s2, du);
+            }
+        }
+
+        static void Axpy(Span<double> target, double a, ReadOnlySpan<double> source)
+        {
+            for (int i = 0; i < EnvironmentBlockSize; i++)
+            {
+                target[i] = Math.FusedMultiplyAdd(a, source[i], target[i]);
+            }
+        }
+    }
+
+    /// <summary>Per-run constants of <see cref="Coefficients{TV, TG}"/>: λ = 1/ℓ², −λ/2, λ/ℓ, 2λ/ℓ and the pair-energy weight w.</summary>
+    private readonly struct PairConstants<TV>(TV lam, TV half, TV c1s, TV c2, TV w)
+        where TV : unmanaged, ISimd<TV>
+    {
+        public readonly TV Lam = lam, Half = half, C1s = c1s, C2 = c2, W = w;
+    }
+
+    /// <summary>
+    /// For a batch of side-1 pairs (distances r, cutoff values a, a′ in the lanes) and every side-2 pair m of the
+    /// range: e = exp(−λΔ²/2), u = a′ − λaΔ, v = b′ + λΔb; the energy-column sums Σ_m e a w b and Σ_m e u w b
+    /// (and their ∂/∂ℓ) go to column 0 of the lane rows at <paramref name="lo"/> (rows 10 <paramref name="cs"/>
+    /// apart), the direction-column coefficients e a v and e u v + λ e a b (and their ∂/∂ℓ) are stored per m at
+    /// <paramref name="co"/>. The arithmetic of <see cref="GeneralReference{TV}"/>'s coefficients.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Coefficients<TV, TG>(in PairConstants<TV> c, TV vr, TV va, TV va1, AtomEnvironment y, int ys, int ye, double[] s, int co, int lo, int cs)
+        where TV : unmanaged, ISimd<TV>
+        where TG : struct, IGradientFlag
+    {
+        int width = TV.Count;
+        int rows = TG.On ? 4 : 2;
+        var vlama = c.Lam * va;
+        var zero = TV.Create(0);
+        TV e0 = zero, e1 = zero, d0 = zero, d1 = zero;
+        double[] yr = y.PR, yf = y.PF, ydf = y.PDF;
+        int o = co;
+        for (int m = ys; m < ye; m++, o += rows * width)
+        {
+            var b = TV.Create(yf[m]);
+            var delta = vr - TV.Create(yr[m]);
+            var e = TV.Exp(c.Half * delta * delta);
+            var u = va1 - vlama * delta;
+            var v = TV.Fma(c.Lam * delta, b, TV.Create(ydf[m]));
+            var ea = e * va;
+            var eu = e * u;
+            var eab = c.Lam * ea * b;
+            var wb = c.W * b;
+            e0 += ea * wb;
+            e1 += eu * wb;
+            (ea * v).Store(s, o);
+            TV.Fma(eu, v, eab).Store(s, o + width);
+            if (TG.On)
+            {
+                // ∂/∂ℓ: the exponent contributes c1 = Δ² λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ.
+                var c1 = c.C1s * delta * delta;
+                var c2db = c.C2 * delta * b;
+                var c1ea = c1 * ea;
+                d0 += c1ea * wb;
+                var alpha = TV.Fma(c1, eu, c.C2 * delta * ea);
+                d1 += alpha * wb;
+                (c1ea * v - ea * c2db).Store(s, o + 2 * width);
+                (alpha * v + (c1 * eab - c.C2 * ea * b) - eu * c2db).Store(s, o + 3 * width);
+            }
+        }
+
+        int row = n10 * cs;
+        e0.Store(s, lo);
+        e1.Store(s, lo + row);
+        if (TG.On)
+        {
+            d0.Store(s, lo + 2 * row);
+            d1.Store(s, lo + 3 * row);
+        }
+    }
+
+    /// <summary>
+    /// Columns 1–9 of two lane rows at <paramref name="lo"/> and <paramref name="lo"/> + 10 <paramref name="cs"/>
+    /// (columns <paramref name="cs"/> apart): Σ_m coefficient(m) × direction(m), the two rows' coefficients of m at
+    /// <paramref name="co"/> + <paramref name="step"/> (m − start) and one vector later, three columns (force; virial
+    /// diagonal; virial off-diagonal) at a time, the directions of m broadcast from the side-2 table at
+    /// <paramref name="gyo"/>. Six accumulators, so that they stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Project<TV>(int ys, int ye, double[] s, int gyo, int co, int step, int lo, int cs)
+        where TV : unmanaged, ISimd<TV>
+    {
+        int width = TV.Count;
+        var zero = TV.Create(0);
+        for (int k = 1; k < n10; k += 3)
+        {
+            TV a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
+            int o = co;
+            for (int m = ys; m < ye; m++, o += step)
+            {
+                int gm = gyo + n10 * m + k;
+                var g0 = TV.Create(s[gm]);
+                var g1 = TV.Create(s[gm + 1]);
+                var g2 = TV.Create(s[gm + 2]);
+                var ca = TV.Load(s, o);
+                var cb = TV.Load(s, o + width);
+                a0 = TV.Fma(ca, g0, a0);
+                a1 = TV.Fma(ca, g1, a1);
+                a2 = TV.Fma(ca, g2, a2);
+                b0 = TV.Fma(cb, g0, b0);
+                b1 = TV.Fma(cb, g1, b1);
+                b2 = TV.Fma(cb, g2, b2);
+            }
+
+            int r = lo + k * cs, row = n10 * cs;
+            a0.Store(s, r);
+            a1.Store(s, r + cs);
+            a2.Store(s, r + 2 * cs);
+            b0.Store(s, r + row);
+            b1.Store(s, r + row + cs);
+            b2.Store(s, r + row + 2 * cs);
+        }
+    }
+
+    /// <summary>
+    /// The unscaled 10 × 10 sum of a run, U = w e₀ ⊗ Σ_n r0_n + Σ_n g_n ⊗ r1_n (the form of
+    /// <see cref="KernelMath.RankUpdate"/>, summed over the run's side-1 pairs n): r0, r1 are the lane rows at
+    /// <paramref name="lo"/> (10 columns of <paramref name="cs"/> pairs each, r1 ten columns later), g the side-1
+    /// direction table (rows <paramref name="sx"/> apart) from pair <paramref name="xs"/> on. Vectorised over n,
+    /// 3 × 3 entries at a time; padding lanes of r are zero.
+    /// </summary>
+    private static void Gram<TV>(double[] s, int xs, int sx, int lo, int cs, double w, Span<double> u)
+        where TV : unmanaged, ISimd<TV>
+    {
+        int width = TV.Count;
+        var zero = TV.Create(0);
+        int r1 = lo + n10 * cs;
+        for (int k = 0; k < n10; k += 4)
+        {
+            // Row 0: w Σ_n r0_n, four columns at a time (the last step recomputes columns 6, 7).
+            int k0 = Math.Min(k, n10 - 4);
+            TV t0 = zero, t1 = zero, t2 = zero, t3 = zero;
+            for (int n = 0; n < cs; n += width)
+            {
+                int o = lo + k0 * cs + n;
+                t0 += TV.Load(s, o);
+                t1 += TV.Load(s, o + cs);
+                t2 += TV.Load(s, o + 2 * cs);
+                t3 += TV.Load(s, o + 3 * cs);
+            }
+
+            var t = TV.Sum4(t0, t1, t2, t3);
+            for (int j = 0; j < 4; j++)
+            {
+                u[k0 + j] = w * t.GetElement(j);
+            }
+        }
+
+        for (int i = 1; i < n10; i += 3)
+        {
+            int gi = (i - 1) * sx + xs;
+            for (int k = 0; k < n10; k += 3)
+            {
+                // Columns 9, 7, 8 in the last step (7 and 8 again), so that every step is 3 × 3.
+                int k0 = Math.Min(k, n10 - 3);
+                TV a00 = zero, a01 = zero, a02 = zero, a10 = zero, a11 = zero, a12 = zero, a20 = zero, a21 = zero, a22 = zero;
+                for (int n = 0; n < cs; n += width)
+                {
+                    var g0 = TV.Load(s, gi + n);
+                    var g1 = TV.Load(s, gi + sx + n);
+                    var g2 = TV.Load(s, gi + 2 * sx + n);
+                    int o = r1 + k0 * cs + n;
+                    var q0 = TV.Load(s, o);
+                    var q1 = TV.Load(s, o + cs);
+                    var q2 = TV.Load(s, o + 2 * cs);
+                    a00 = TV.Fma(g0, q0, a00);
+                    a01 = TV.Fma(g0, q1, a01);
+                    a02 = TV.Fma(g0, q2, a02);
+                    a10 = TV.Fma(g1, q0, a10);
+                    a11 = TV.Fma(g1, q1, a11);
+                    a12 = TV.Fma(g1, q2, a12);
+                    a20 = TV.Fma(g2, q0, a20);
+                    a21 = TV.Fma(g2, q1, a21);
+                    a22 = TV.Fma(g2, q2, a22);
+                }
+
+                var p = TV.Sum4(a00, a01, a02, a10);
+                var q = TV.Sum4(a11, a12, a20, a21);
+                int b = n10 * i + k0;
+                u[b] = p.GetElement(0);
+                u[b + 1] = p.GetElement(1);
+                u[b + 2] = p.GetElement(2);
+                u[b + n10] = p.GetElement(3);
+                u[b + n10 + 1] = q.GetElement(0);
+                u[b + n10 + 2] = q.GetElement(1);
+                u[b + 2 * n10] = q.GetElement(2);
+                u[b + 2 * n10 + 1] = q.GetElement(3);
+                u[b + 2 * n10 + 2] = TV.Sum(a22);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The label directions 1–9 of every pair n of <paramref name="x"/> (<see cref="Directions"/>), direction k at
+    /// (k − 1) <paramref name="sx"/> + n, each row zero past the last pair.
+    /// </summary>
+    private static void SideOneDirections(AtomEnvironment x, double w, double[] table, int sx)
+    {
+        Span<double> g = stackalloc double[n10];
+        for (int n = 0; n < x.PairCount; n++)
+        {
+            Directions(x, n, w, g);
+            for (int k = 1; k < n10; k++)
+            {
+                table[(k - 1) * sx + n] = g[k];
+            }
+        }
+
+        for (int k = 1; k < n10; k++)
+        {
+            Array.Clear(table, (k - 1) * sx + x.PairCount, sx - x.PairCount);
+        }
+    }
+
+    /// <summary>
+    /// The former general pass, kept as the reference of <see cref="General{TV}"/> in tests and benchmarks:
+    /// the 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs: for each
+    /// side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a coefficient times
+    /// that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row and column and reduced
+    /// once per side-1 pair.
+    /// </summary>
+    internal void GeneralReference<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
     {
         if (x.PairCount == 0 || y.PairCount == 0)
@@ -200,7 +542,7 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// Column 0 of <see cref="General{TV}"/>'s block (labels of x versus the local energy of y): of its
+    /// Column 0 of <see cref="GeneralReference{TV}"/>'s block (labels of x versus the local energy of y): of its
     /// per-pair coefficients only the energy-column ones, Σ e a w b (energy row) and Σ e u w b (force and
     /// virial rows, times x's pair directions), and their ∂/∂ℓ; the same arithmetic in the same order.
     /// </summary>
@@ -209,7 +551,6 @@ public sealed class TwoBodyKernel : NBodyKernel
     {
         bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 0.5;
-        const int n10 = LocalKernel.EnvironmentLabelCount;
         Span<double> gx = stackalloc double[n10];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
         int width = TV.Count;
@@ -326,7 +667,7 @@ public sealed class TwoBodyKernel : NBodyKernel
 
     /// <summary>
     /// The force–force block and its σ and ℓ derivatives: <see cref="Force{TV}"/>'s pass with the ∂/∂ℓ
-    /// coefficient of the force row of <see cref="General{TV}"/> (its gradient row 3) carried alongside.
+    /// coefficient of the force row of <see cref="GeneralReference{TV}"/> (its gradient row 3) carried alongside.
     /// </summary>
     internal void ForceWithGradients<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : struct, ISimd<TV>

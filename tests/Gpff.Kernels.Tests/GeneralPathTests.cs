@@ -4,10 +4,10 @@ namespace Gpff.Kernels.Tests;
 
 /// <summary>
 /// The general covariance path (energy, force, virial and local-energy labels; issue 15) against the former one:
-/// the 10 × 10 environment blocks and their hyperparameter derivatives of the 3-body kernel, at both SIMD widths,
+/// the 10 × 10 environment blocks and their hyperparameter derivatives of the 2-body and 3-body kernels, at both SIMD widths,
 /// must equal those of the former per-pair pass (<c>GeneralReference</c>, which the finite-difference and FLARE
 /// reference tests pinned), and <see cref="IKernel.Covariance"/> of the 2-body, 3-body and 2+3-body kernels must
-/// equal the sums of the reference blocks (the 2-body kernel's general pass is unchanged) over the environment pairs of two structures, scattered here label by label,
+/// equal the sums of the reference blocks over the environment pairs of two structures, scattered here label by label,
 /// for every mix of row and column labels (energy, stress, all or some forces in any order, local energies),
 /// without and with derivatives.
 /// </summary>
@@ -30,6 +30,7 @@ public class GeneralPathTests
         var (a, b) = Pair(name);
         foreach (var (kernel, wide, narrow, wideRef, narrowRef) in new (LocalKernel, Block, Block, Block, Block)[]
         {
+            (Two, Two.General<V512>, Two.General<V256>, Two.GeneralReference<V512>, Two.GeneralReference<V256>),
             (Three, Three.General<V512>, Three.General<V256>, Three.GeneralReference<V512>, Three.GeneralReference<V256>),
         })
         {
@@ -195,7 +196,7 @@ public class GeneralPathTests
         switch (kernel)
         {
             case TwoBodyKernel two:
-                two.General<V256>(x, y, block, gradients);
+                two.GeneralReference<V256>(x, y, block, gradients);
                 break;
             case ThreeBodyKernel three:
                 three.GeneralReference<V256>(x, y, block, gradients);
