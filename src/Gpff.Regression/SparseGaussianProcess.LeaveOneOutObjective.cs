@@ -40,14 +40,7 @@ public sealed partial class SparseGaussianProcess
     public LikelihoodResult LeaveOneStructureOutLogDensity(IEnumerable<Structure> structures, LabelKinds kinds = LabelKinds.All, IKernel? kernel = null,
         NoiseLevels? noise = null, bool gradient = true, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(structures);
-        kernel ??= Kernel;
-        noise ??= Noise;
-        noise.Validate();
-        if (!kernel.Descriptor.Equals(Kernel.Descriptor))
-        {
-            throw new ArgumentException("The kernel needs other environments than the inducing ones were built for (cutoffs or cutoff function differ).", nameof(kernel));
-        }
+        (kernel, noise) = ObjectiveArguments(structures, kernel, noise);
 
         int m = InducingCount, nh = gradient ? kernel.Hyperparameters.Count : 0;
         var (luu, rho, dkuu) = FactorInducing(kernel, gradient, cancellationToken);

@@ -613,14 +613,7 @@ public sealed partial class SparseGaussianProcess : ICalculator
     public LikelihoodResult LogMarginalLikelihood(IEnumerable<Structure> structures, LabelKinds kinds = LabelKinds.All, IKernel? kernel = null,
         NoiseLevels? noise = null, bool gradient = true, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(structures);
-        kernel ??= Kernel;
-        noise ??= Noise;
-        noise.Validate();
-        if (!kernel.Descriptor.Equals(Kernel.Descriptor))
-        {
-            throw new ArgumentException("The kernel needs other environments than the inducing ones were built for (cutoffs or cutoff function differ).", nameof(kernel));
-        }
+        (kernel, noise) = ObjectiveArguments(structures, kernel, noise);
 
         int m = InducingCount, nh = kernel.Hyperparameters.Count;
         var (luu, rho, dkuu) = FactorInducing(kernel, gradient, cancellationToken);
@@ -633,6 +626,24 @@ public sealed partial class SparseGaussianProcess : ICalculator
         }
 
         return Likelihood(stats, kernel, noise, luu, rho, dkuu, gradient);
+    }
+
+    /// <summary>
+    /// The arguments of an objective (<see cref="LogMarginalLikelihood"/>, <see cref="LeaveOneStructureOutLogDensity"/>):
+    /// the kernel and noises to evaluate (null: the model's), checked, with the kernel's environments those of the inducing set.
+    /// </summary>
+    private (IKernel Kernel, NoiseLevels Noise) ObjectiveArguments(IEnumerable<Structure> structures, IKernel? kernel, NoiseLevels? noise)
+    {
+        ArgumentNullException.ThrowIfNull(structures);
+        kernel ??= Kernel;
+        noise ??= Noise;
+        noise.Validate();
+        if (!kernel.Descriptor.Equals(Kernel.Descriptor))
+        {
+            throw new ArgumentException("The kernel needs other environments than the inducing ones were built for (cutoffs or cutoff function differ).", nameof(kernel));
+        }
+
+        return (kernel, noise);
     }
 
     /// <summary>Whether the kernel's only hyperparameter is an amplitude (<see cref="IKernel.AmplitudeIndex"/>).</summary>
