@@ -412,21 +412,7 @@ internal abstract class DenseKernels
         }
 
         internal override void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha, double[] a, double[] b, double beta, double[] c)
-        {
-            if (m == 0 || n == 0)
-            {
-                return;
-            }
-
-            int lda = Math.Max(1, transposeA ? k : m), ldb = Math.Max(1, transposeB ? n : k);
-            fixed (double* pa = a)
-            fixed (double* pb = b)
-            fixed (double* pc = c)
-            {
-                OpenBlasNative.Dgemm(OpenBlasNative.ColMajor, transposeA ? OpenBlasNative.Trans : OpenBlasNative.NoTrans,
-                    transposeB ? OpenBlasNative.Trans : OpenBlasNative.NoTrans, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, m);
-            }
-        }
+            => Gemm(transposeA, transposeB, m, n, k, alpha, a.AsSpan(), b.AsSpan(), beta, c.AsSpan());
 
         internal override void Gemm(bool transposeA, bool transposeB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, ReadOnlySpan<double> b, double beta, Span<double> c)
         {
