@@ -37,7 +37,7 @@ public class B2PredictionBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _frames = ExtXyz.Read(Path.Combine(FindRoot(), "data", "barho-train.extxyz")).ToList();
+        _frames = ExtXyz.Read(GpBenchmarkData.BundledData("barho-train.extxyz")).ToList();
         var species = _frames.SelectMany(f => f.AtomicNumbers.ToArray()).Distinct().Order().ToArray();
         var kernel = new B2Kernel(new B2Settings(species, 8, 3, 5.0), 6.5);
         var rng = new Random(0);
@@ -75,15 +75,4 @@ public class B2PredictionBenchmarks
     /// <summary>Only the descriptors (what every method pays).</summary>
     [Benchmark]
     public int DescriptorsOnly() => _frames.Sum(s => _sparse.Kernel.Describe(s).AtomCount);
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gpff.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new DirectoryNotFoundException("Run from within the repository (Gpff.sln not found above the benchmark).");
-    }
 }

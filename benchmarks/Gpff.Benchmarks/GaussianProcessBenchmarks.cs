@@ -75,6 +75,22 @@ public static class GpBenchmarkData
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))
             : defaults;
 
+    /// <summary>The path of a file of the repository's bundled data (data/NAME), found above the benchmark's folder.</summary>
+    /// <exception cref="DirectoryNotFoundException">Not run from within the repository.</exception>
+    public static string BundledData(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string path = Path.Combine(dir.FullName, "data", name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"Run the benchmarks from within the repository: data/{name} was not found above {AppContext.BaseDirectory}.");
+    }
+
     /// <summary>Number of cells for at least <paramref name="forceLabels"/> force labels.</summary>
     public static int CellsFor(int forceLabels) => (forceLabels + 3 * AtomsPerCell - 1) / (3 * AtomsPerCell);
 

@@ -154,7 +154,7 @@ public sealed class SparseScaleConfig : ManualConfig
 public static class ScaleData
 {
     private static readonly Lazy<List<Structure>> Frames = new(() =>
-        ExtXyz.Read(Path.Combine(RepositoryRoot(), "data", "barho-train.extxyz")).ToList());
+        ExtXyz.Read(GpBenchmarkData.BundledData("barho-train.extxyz")).ToList());
 
     /// <summary>2-body 5 Å, 3-body 3.5 Å (the facade's default cutoffs), σ and ℓ of a Ba–Rh–O fit's order of magnitude.</summary>
     public static Gpff.Kernels.SumKernel Kernel { get; } = new(new Gpff.Kernels.TwoBodyKernel(5.0, 1.0, 0.5), new Gpff.Kernels.ThreeBodyKernel(3.5, 0.1, 0.5));
@@ -227,19 +227,6 @@ public static class ScaleData
     }
 
     private static double Gauss(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "data", "barho-train.extxyz")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
-    }
 }
 
 /// <summary>The largest working set of this process from construction to disposal, sampled every 20 ms.</summary>
