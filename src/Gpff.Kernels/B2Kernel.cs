@@ -293,19 +293,20 @@ public sealed partial class B2Kernel : IKernel
 
     /// <summary>
     /// The training side of a GP folded with its weights α, for the predictive mean: the mean of a label t is
-    /// Σ_c k(t, c) α_c, linear in each training label's row, so each training environment's value labels
-    /// fold into one weight (Σ α of the labels that take its local energy) and its force and stress rows into
-    /// one descriptor-space vector (Σ α_r ∂d/∂label_r). The mean of any test labels then costs one pass over
-    /// the training environments with one row each, instead of one per training label: for the bundled
-    /// Ba–Rh–O data (3·touched atoms + 6 rows per environment) about 20–60× less. Equal to the label-by-label
-    /// sum to round-off.
+    /// Σ_c k(t, c) α_c, linear in each training label's row, so each training environment j's value labels fold
+    /// into one weight w_j (Σ α of the labels that take its local energy) and its force and stress rows into one
+    /// descriptor-space vector g_j (Σ α_r ∂d/∂label_r). The mean is then the derivative of a mean local energy
+    /// ε(d) = σ² Σ_j [w_j q_j^ζ + ζ q_j^(ζ−1) (g_j·d̂ − q_j g_j·d̂_j)/|d_j|], q_j = d̂·d̂_j, over the training
+    /// environments of d's species, so a test structure needs no label Jacobians: ∂ε/∂d per environment and one
+    /// contraction with the descriptor's gradient (<see cref="ContractedMean"/>). Equal to the label-by-label sum to
+    /// round-off.
     /// </summary>
     /// <param name="training">Each training structure's environments, labels and their weights α (in label order).</param>
     /// <returns>The contraction, for <see cref="ContractedMean"/>; its σ is this kernel's.</returns>
     internal MeanContraction ContractTraining(IEnumerable<(StructureEnvironments Environments, LabelSelection Labels, ReadOnlyMemory<double> Weights)> training)
     {
         int d = Settings.Length;
-        var environments = new List<EnvironmentData>();
+        var bySpecies = new Dictionary<int, (List<double[]> Units, List<double[]> H, List<double> W, List<double> C)>();
         foreach (var (env, sel, weights) in training)
         {
             if (sel.Count == 0)
@@ -323,46 +324,49 @@ public sealed partial class B2Kernel : IKernel
                     w += alpha[c];
                 }
 
-                int nd = e.DerivativeLabels.Length;
-                var g = nd > 0 ? new double[d] : [];
+                // h = g/|d_j| and c = (g·d̂_j)/|d_j|, g = Σ_r α_r P_r.
+                var h = new double[d];
                 double gu = 0;
-                for (int r = 0; r < nd; r++)
+                for (int r = 0; r < e.DerivativeLabels.Length; r++)
                 {
                     double a = alpha[e.DerivativeLabels[r]];
                     var pr = e.P.AsSpan(r * d, d);
                     for (int p = 0; p < d; p++)
                     {
-                        g[p] += a * pr[p];
+                        h[p] += a * pr[p];
                     }
 
                     gu += a * e.PUnit[r];
                 }
 
-                environments.Add(new EnvironmentData
+                double invNorm = 1 / e.Norm;
+                for (int p = 0; p < d; p++)
                 {
-                    Species = e.Species,
-                    Norm = e.Norm,
-                    Unit = e.Unit,
-                    ValueLabels = e.ValueLabels.Length > 0 ? [0] : [],
-                    ValueWeight = w,
-                    DerivativeLabels = nd > 0 ? [0] : [],
-                    P = g,
-                    PUnit = nd > 0 ? [gu] : [],
-                });
+                    h[p] *= invNorm;
+                }
+
+                if (!bySpecies.TryGetValue(e.Species, out var list))
+                {
+                    bySpecies[e.Species] = list = ([], [], [], []);
+                }
+
+                list.Units.Add(e.Unit);
+                list.H.Add(h);
+                list.W.Add(w);
+                list.C.Add(gu * invNorm);
             }
         }
 
-        // Fixed chunks of the training environments, summed in order: the same result on any number of threads.
-        const int ChunkEnvironments = 64;
-        var chunks = environments.Chunk(ChunkEnvironments)
-            .Select(c => new Side { Environments = [.. c], MaxDerivativeRows = c.Max(e => e.DerivativeLabels.Length) })
-            .ToArray();
-        return new MeanContraction(this, chunks);
+        return new MeanContraction(this, bySpecies.ToDictionary(
+            kv => kv.Key,
+            kv => new FoldedSpecies([.. kv.Value.Units.SelectMany(u => u)], [.. kv.Value.H.SelectMany(h => h)], [.. kv.Value.W], [.. kv.Value.C])));
     }
 
     /// <summary>
     /// Adds the B2 part of the predictive mean of <paramref name="labels"/> of a structure (without the prior mean)
-    /// to <paramref name="mean"/>, from a training side folded with the GP weights (<see cref="ContractTraining"/>).
+    /// to <paramref name="mean"/>, from a training side folded with the GP weights (<see cref="ContractTraining"/>):
+    /// per environment the mean local energy and its descriptor gradient, then forces and stress by one contraction
+    /// with the descriptor's gradient per environment (no label Jacobians).
     /// </summary>
     internal void ContractedMean(MeanContraction contraction, StructureEnvironments environments, LabelSelection labels, Span<double> mean, int maxDegreeOfParallelism, CancellationToken cancellationToken)
     {
@@ -370,26 +374,141 @@ public sealed partial class B2Kernel : IKernel
         labels.Validate(environments.AtomCount);
         CheckEnvironments(environments);
         CheckStress(environments, labels, "structure");
-        int m = labels.Count;
-        if (m == 0 || contraction.Chunks.Length == 0)
+        int n = environments.AtomCount, d = Settings.Length, z = Power;
+        if (labels.Count == 0)
         {
             return;
         }
 
-        var test = Side.Create(environments, labels, new B2Workspace(Settings));
+        bool derivatives = labels.ForceAtoms.Length > 0 || labels.Stress;
         double s2 = contraction.Kernel.SigmaEv * contraction.Kernel.SigmaEv;
-        var parts = new double[contraction.Chunks.Length][];
-        Parallel.For(0, parts.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxDegreeOfParallelism), CancellationToken = cancellationToken }, k =>
+        var local = new double[n];
+        var gradients = derivatives ? new double[n][] : null;
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxDegreeOfParallelism), CancellationToken = cancellationToken }, i =>
         {
-            var part = new double[m];
-            Accumulate(test, contraction.Chunks[k], part, 1, diagonal: false, s2);
-            parts[k] = part;
-        });
-        foreach (var part in parts)
-        {
-            for (int r = 0; r < m; r++)
+            var e = environments[i];
+            if (!(e.B2Norm >= EmptyNorm) || !contraction.Species.TryGetValue(e.CentralSpecies, out var folded))
             {
-                mean[r] += part[r];
+                return;
+            }
+
+            var x = new double[d];
+            double invNorm = 1 / e.B2Norm;
+            var b2 = e.B2;
+            for (int p = 0; p < d; p++)
+            {
+                x[p] = b2[p] * invNorm;
+            }
+
+            // ε = σ² Σ_j [w q^ζ + ζ q^(ζ−1) (h·x̂) − ζ q^ζ c]; ∂ε/∂x̂ = σ² Σ_j [(ζ w q^(ζ−1) + ζ(ζ−1) q^(ζ−2) (h·x̂) − ζ² q^(ζ−1) c) û + ζ q^(ζ−1) h].
+            var gx = derivatives ? new double[d] : null;
+            double eps = 0;
+            for (int j = 0; j < folded.W.Length; j++)
+            {
+                var u = folded.Units.AsSpan(j * d, d);
+                var h = folded.H.AsSpan(j * d, d);
+                double q = Dot(x, u), hx = Dot(h, x);
+                double qz2 = z >= 2 ? IntPow(q, z - 2) : 0, qz1 = IntPow(q, z - 1), qz = qz1 * q;
+                double w = folded.W[j], c = folded.C[j];
+                eps += w * qz + z * qz1 * hx - z * qz * c;
+                if (gx is null)
+                {
+                    continue;
+                }
+
+                double cu = z * w * qz1 + (z >= 2 ? z * (z - 1) * qz2 * hx : 0) - z * z * qz1 * c;
+                double ch = z * qz1;
+                for (int p = 0; p < d; p++)
+                {
+                    gx[p] += cu * u[p] + ch * h[p];
+                }
+            }
+
+            local[i] = s2 * eps;
+            if (gx is not null)
+            {
+                // ∂ε/∂d = σ² (I − x̂x̂ᵀ) ∂ε/∂x̂ / |d|.
+                double radial = Dot(gx, x);
+                for (int p = 0; p < d; p++)
+                {
+                    gx[p] = s2 * (gx[p] - radial * x[p]) * invNorm;
+                }
+
+                gradients![i] = gx;
+            }
+        });
+
+        if (labels.Energy)
+        {
+            mean[0] += local.Sum();
+        }
+
+        for (int k = 0; k < labels.LocalEnergyAtoms.Length; k++)
+        {
+            mean[labels.LocalEnergyOffset + k] += local[labels.LocalEnergyAtoms[k]];
+        }
+
+        if (gradients is null)
+        {
+            return;
+        }
+
+        // Forces −∂E/∂r and stress (1/V) ∂E/∂ε (ASE sign) from each environment's ∂ε/∂r_k (k its neighbours).
+        var forces = new double[3 * n];
+        Span<double> virial = stackalloc double[6];
+        var w2 = new B2Workspace(Settings);
+        var neighbour = Array.Empty<double>();
+        for (int i = 0; i < n; i++)
+        {
+            if (gradients[i] is not { } g)
+            {
+                continue;
+            }
+
+            var e = environments[i];
+            int nk = e.ManyBodyNeighborCount;
+            if (neighbour.Length < 3 * nk)
+            {
+                neighbour = new double[3 * nk];
+            }
+
+            w2.Load(e);
+            w2.ContractGradient(g, neighbour);
+            var nb = e.ManyBodyNeighbors;
+            for (int k = 0; k < nk; k++)
+            {
+                double fx = neighbour[3 * k], fy = neighbour[3 * k + 1], fz = neighbour[3 * k + 2];
+                forces[3 * nb[k]] -= fx;
+                forces[3 * nb[k] + 1] -= fy;
+                forces[3 * nb[k] + 2] -= fz;
+                forces[3 * i] += fx;
+                forces[3 * i + 1] += fy;
+                forces[3 * i + 2] += fz;
+                var r = e.ManyBodyVector(k);
+                virial[0] += fx * r.X;
+                virial[1] += fy * r.Y;
+                virial[2] += fz * r.Z;
+                virial[3] += fy * r.Z;
+                virial[4] += fx * r.Z;
+                virial[5] += fx * r.Y;
+            }
+        }
+
+        for (int k = 0; k < labels.ForceAtoms.Length; k++)
+        {
+            int a = labels.ForceAtoms[k];
+            for (int axis = 0; axis < 3; axis++)
+            {
+                mean[labels.ForceOffset + 3 * k + axis] += forces[3 * a + axis];
+            }
+        }
+
+        if (labels.Stress)
+        {
+            double invV = 1 / environments.VolumeA3;
+            for (int v = 0; v < 6; v++)
+            {
+                mean[labels.StressOffset + v] += virial[v] * invV;
             }
         }
     }
@@ -397,18 +516,21 @@ public sealed partial class B2Kernel : IKernel
     /// <summary>A training side folded with GP weights (<see cref="ContractTraining"/>).</summary>
     internal sealed class MeanContraction
     {
-        internal MeanContraction(B2Kernel kernel, Side[] chunks)
+        internal MeanContraction(B2Kernel kernel, Dictionary<int, FoldedSpecies> species)
         {
             Kernel = kernel;
-            Chunks = chunks;
+            Species = species;
         }
 
         /// <summary>The kernel that made it (its σ).</summary>
         public B2Kernel Kernel { get; }
 
-        /// <summary>The folded environments, in fixed chunks.</summary>
-        internal Side[] Chunks { get; }
+        /// <summary>Per central species, its folded training environments.</summary>
+        internal Dictionary<int, FoldedSpecies> Species { get; }
     }
+
+    /// <summary>The folded training environments of one species: d̂_j, h_j = g_j/|d_j| (row-major n × D), w_j and c_j = g_j·d̂_j/|d_j|.</summary>
+    internal sealed record FoldedSpecies(double[] Units, double[] H, double[] W, double[] C);
 
     private static void CheckStress(StructureEnvironments e, LabelSelection sel, string what)
     {
@@ -447,12 +569,11 @@ public sealed partial class B2Kernel : IKernel
                 double kv = s2 * qz1 * q;
                 double k1 = s2 * z * qz1;
                 double k2 = z >= 2 ? s2 * z * (z - 1) * IntPow(q, z - 2) : 0;
-                double wi = ei.ValueWeight, wj = ej.ValueWeight;
                 foreach (int r in ei.ValueLabels)
                 {
                     foreach (int c in ej.ValueLabels)
                     {
-                        Add(output, nc, diagonal, r, c, kv * wi * wj);
+                        Add(output, nc, diagonal, r, c, kv);
                     }
                 }
 
@@ -463,7 +584,7 @@ public sealed partial class B2Kernel : IKernel
                     ra[r] = (pyj[r] - q * ei.PUnit[r]) / ei.Norm;
                     foreach (int c in ej.ValueLabels)
                     {
-                        Add(output, nc, diagonal, ei.DerivativeLabels[r], c, k1 * ra[r] * wj);
+                        Add(output, nc, diagonal, ei.DerivativeLabels[r], c, k1 * ra[r]);
                     }
                 }
 
@@ -473,7 +594,7 @@ public sealed partial class B2Kernel : IKernel
                     cb[c] = (pxi[c] - q * ej.PUnit[c]) / ej.Norm;
                     foreach (int r in ei.ValueLabels)
                     {
-                        Add(output, nc, diagonal, r, ej.DerivativeLabels[c], k1 * cb[c] * wi);
+                        Add(output, nc, diagonal, r, ej.DerivativeLabels[c], k1 * cb[c]);
                     }
                 }
 
@@ -560,7 +681,7 @@ public sealed partial class B2Kernel : IKernel
     }
 
     /// <summary>One environment as the kernel uses it: normalised descriptor, label roles and the label Jacobian.</summary>
-    internal sealed class EnvironmentData
+    private sealed class EnvironmentData
     {
         public required int Species { get; init; }
 
@@ -570,9 +691,6 @@ public sealed partial class B2Kernel : IKernel
 
         /// <summary>Labels that receive this environment's local energy (the total energy, its own local energy).</summary>
         public required int[] ValueLabels { get; init; }
-
-        /// <summary>The coefficient of the local energy in each of <see cref="ValueLabels"/> (1; a contracted side's Σα).</summary>
-        public double ValueWeight { get; init; } = 1;
 
         /// <summary>Labels that receive a derivative of this environment's local energy (forces, stress).</summary>
         public required int[] DerivativeLabels { get; init; }
@@ -637,7 +755,7 @@ public sealed partial class B2Kernel : IKernel
         return value;
     }
 
-    internal sealed class Side
+    private sealed class Side
     {
         public required List<EnvironmentData> Environments { get; init; }
 

@@ -273,11 +273,19 @@ public class B2RegressionTests
 
     [Theory]
     [MemberData(nameof(Kernels))]
-    public void TheFoldedMeanEqualsTheLabelByLabelSum(string name)
+    public void TheFoldedMeanEqualsTheLabelByLabelSum(string name) => AssertFoldedMean(Make(name), name);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void TheFoldedMeanEqualsTheLabelByLabelSumAtOtherPowers(int power) =>
+        AssertFoldedMean(new B2Kernel(new B2Settings([14, 32], 4, 3, 4.0), 1.5, power), $"b2 at power {power}");
+
+    private static void AssertFoldedMean(IKernel kernel, string name)
     {
-        // The full GP predicts the B2 part of its mean from the training side folded with α (one row per training
-        // environment); it must equal Σ_c k(t, c) α_c over the training labels, for every label kind and subset.
-        var kernel = Make(name);
+        // The full GP predicts the B2 part of its mean from the training side folded with α (a mean local energy of
+        // the descriptor, no test label Jacobians); it must equal Σ_c k(t, c) α_c over the training labels, for every
+        // label kind and subset.
         var gp = new GaussianProcess(kernel, Noise);
         foreach (var s in SparseGaussianProcessTests.Structures(4, 141))
         {
