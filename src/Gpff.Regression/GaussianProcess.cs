@@ -844,26 +844,55 @@ public sealed partial class GaussianProcess : ICalculator
             return mean;
         }
 
-        var entries = _entries.ToArray();
+        var others = LabelByLabelMean(folded.Others, environments, labels, null, cancellationToken);
+        for (int r = 0; r < m; r++)
+        {
+            mean[r] += others[r];
+        }
+
+        return mean;
+    }
+
+    /// <summary>
+    /// Σ_c k(t, c) α_c for the labels t of a structure by <paramref name="kernel"/> (the GP's kernel or a part of it),
+    /// and, when <paramref name="kt"/> is given, k* itself (column-major N × m). Each training structure's
+    /// contribution is kept apart and summed in a fixed order, so that predictions are bit-for-bit reproducible
+    /// whatever the thread scheduling.
+    /// </summary>
+    private double[] LabelByLabelMean(IKernel kernel, StructureEnvironments environments, LabelSelection labels, double[]? kt, CancellationToken cancellationToken)
+    {
+        int m = labels.Count, n = LabelCount;
         var offsets = _offsets.ToArray();
         var alpha = _alpha!;
-        var contributions = entries.Select(_ => new double[m]).ToArray();   // per training structure, summed in order
-        Plan([new LabelBlock(environments, labels)], TrainingBlocks(), symmetric: false, cancellationToken).Run(folded.Others, hyperparameterGradients: false, block =>
+        var contributions = new double[_entries.Count][];
+        for (int j = 0; j < contributions.Length; j++)
+        {
+            contributions[j] = new double[m];
+        }
+
+        Plan([new LabelBlock(environments, labels)], TrainingBlocks(), symmetric: false, cancellationToken).Run(kernel, hyperparameterGradients: false, block =>
         {
             int j = block.ColumnBlock, nc = block.ColumnCount, o = offsets[j];
             var values = block.Values;
             var part = contributions[j];
             for (int a = 0; a < block.RowLabels.Length; a++)
             {
+                int r = block.RowLabels[a];
                 double s = 0;
                 for (int c = 0; c < nc; c++)
                 {
-                    s += values[a * nc + c] * alpha[o + c];
+                    double v = values[a * nc + c];
+                    s += v * alpha[o + c];
+                    if (kt is not null)
+                    {
+                        kt[(long)r * n + o + c] = v;
+                    }
                 }
 
-                part[block.RowLabels[a]] = s;   // the work items of one training structure hold disjoint rows
+                part[r] = s;   // the work items of one training structure hold disjoint rows
             }
         });
+        var mean = new double[m];
         foreach (var part in contributions)
         {
             for (int r = 0; r < m; r++)
@@ -891,62 +920,25 @@ public sealed partial class GaussianProcess : ICalculator
         ArgumentNullException.ThrowIfNull(labels);
         EnsureTrained();
         int m = labels.Count, n = LabelCount;
-        var kt = uncertainty ? new double[(long)n * m] : [];   // column-major N × m: column r is k* of label r
+        var kt = uncertainty ? new double[(long)n * m] : null;   // column-major N × m: column r is k* of label r
         var folded = FoldedMean();
-        if (folded is not null && !uncertainty)
+        double[] mean;
+        if (folded is null)
         {
-            return (FoldedMean(folded.Value, environments, labels, cancellationToken), null);
+            mean = LabelByLabelMean(Kernel, environments, labels, kt, cancellationToken);
         }
-
-        var entries = _entries.ToArray();
-        var offsets = _offsets.ToArray();
-        var alpha = _alpha!;
-        // Each training structure's contribution to the mean is kept apart and summed in a fixed order,
-        // so that predictions are bit-for-bit reproducible whatever the thread scheduling.
-        var contributions = new double[entries.Length][];
-        for (int j = 0; j < entries.Length; j++)
+        else
         {
-            contributions[j] = new double[m];
-        }
-
-        Plan([new LabelBlock(environments, labels)], TrainingBlocks(), symmetric: false, cancellationToken).Run(Kernel, hyperparameterGradients: false, block =>
-        {
-            int j = block.ColumnBlock, nc = block.ColumnCount, o = offsets[j];
-            var values = block.Values;
-            var part = contributions[j];
-            for (int a = 0; a < block.RowLabels.Length; a++)
+            // The same mean with or without standard deviations: the folded one; k* for the variance from the whole kernel.
+            if (kt is not null)
             {
-                int r = block.RowLabels[a];
-                double s = 0;
-                for (int c = 0; c < nc; c++)
-                {
-                    double v = values[a * nc + c];
-                    s += v * alpha[o + c];
-                    if (uncertainty)
-                    {
-                        kt[(long)r * n + o + c] = v;
-                    }
-                }
-
-                part[r] = s;
+                LabelByLabelMean(Kernel, environments, labels, kt, cancellationToken);
             }
-        });
-        var mean = new double[m];
-        foreach (var part in contributions)
-        {
-            for (int r = 0; r < m; r++)
-            {
-                mean[r] += part[r];
-            }
-        }
 
-        if (folded is not null)
-        {
-            // The same mean with or without standard deviations: the folded one (the kernel's part above is discarded).
             mean = FoldedMean(folded.Value, environments, labels, cancellationToken);
         }
 
-        if (!uncertainty)
+        if (kt is null)
         {
             return (mean, null);
         }
