@@ -25,15 +25,13 @@ public sealed class KernelBlockCache : IDisposable
     private static readonly AsyncLocal<KernelBlockCache?> CurrentScope = new();
 
     private readonly ConcurrentDictionary<BlockKey, double[]> _blocks = new();
-    private readonly KernelBlockCache? _previous;
     private readonly bool _owner;
     private long _heldBytes;
     private bool _disposed;
 
-    private KernelBlockCache(long budgetBytes, KernelBlockCache? previous, bool owner)
+    private KernelBlockCache(long budgetBytes, bool owner)
     {
         BudgetBytes = budgetBytes;
-        _previous = previous;
         _owner = owner;
     }
 
@@ -72,10 +70,10 @@ public sealed class KernelBlockCache : IDisposable
         var outer = CurrentScope.Value;
         if (outer is not null)
         {
-            return new KernelBlockCache(outer.BudgetBytes, outer, owner: false) { Outer = outer };
+            return new KernelBlockCache(outer.BudgetBytes, owner: false) { Outer = outer };
         }
 
-        var scope = new KernelBlockCache(budgetBytes ?? DefaultBudgetBytes, null, owner: true);
+        var scope = new KernelBlockCache(budgetBytes ?? DefaultBudgetBytes, owner: true);
         CurrentScope.Value = scope;
         return scope;
     }
@@ -99,7 +97,7 @@ public sealed class KernelBlockCache : IDisposable
 
         if (ReferenceEquals(CurrentScope.Value, this))
         {
-            CurrentScope.Value = _previous;
+            CurrentScope.Value = null;   // an owner is always the outermost scope
         }
 
         _blocks.Clear();
