@@ -127,15 +127,15 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// <summary>
     /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2
     /// triplets. For each side-1 triplet the rows r0, rp (and ∂/∂ℓ rows dr0, drp) are sums over side-2
-    /// triplets m and their edges j of c_{R,j}(m) G_j(m), G_j the side-2 label directions of edge j (force unit
-    /// vector, virial weight × n⊗n; <see cref="SideTwoDirections"/>, computed once per call rather than per side-1
-    /// triplet). Two passes per side-1 triplet: <see cref="Coefficients{TV, TP, TG}"/> runs over the matching
-    /// permutations' side-2 ranges (compiled per permutation and gradient setting, the matched-edge selections
-    /// as type constants), computes the exponentials, sums the energy column and stores the coefficients
-    /// c_{R,j} = α_R v_j (+ the matched edge's term) per batch; <see cref="Project{TV}"/> then multiplies them
-    /// into the direction columns three at a time, so that its 12 accumulators stay in registers instead of
-    /// the 40 (80) rows being loaded and stored for every batch. The same sums as
-    /// <see cref="GeneralReference{TV}"/>, in another order; the accumulators are reduced once per side-1 triplet.
+    /// triplets m of α_r(m) Y(m) + eab(m) G_{P(r)}(m): the side-2 label directions G_q (force unit vector,
+    /// virial weight × n⊗n of edge q; <see cref="SideTwoDirections"/>, computed once per call rather than per
+    /// side-1 triplet) are first projected on the per-triplet edge coefficients β_q (Y = Σ_q β_q G_q, and for
+    /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column (plus the matched
+    /// edge's term) instead of one per edge: the same sums as <see cref="GeneralReference{TV}"/>, with less
+    /// arithmetic and memory traffic. The batches run per permutation and gradient setting
+    /// (<see cref="Batch{TV, TP}"/>); the accumulators are reduced once per side-1 triplet. The side-1 triplets
+    /// go by runs of one neighbour-species pair, whose matching permutations and side-2 ranges are found once; with
+    /// derivatives, the block and ∂/∂σ take the run's unscaled sum, scaled once per run.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
@@ -146,25 +146,14 @@ public sealed class ThreeBodyKernel : NBodyKernel
         }
 
         int stride = y.TripletCount + DirectionPadding;
-        bool wantGrad = !hyperparameterGradients.IsEmpty;
-        int batches = 6 * (y.TripletCount / TV.Count + 1); // at most, over the six permutations' ranges
         double[] dirs = ArrayPool<double>.Shared.Rent(DirectionRows * stride);
-        double[] coef = ArrayPool<double>.Shared.Rent(batches * (wantGrad ? 2 : 1) * CoefficientSlots * TV.Count);
         try
         {
             SideTwoDirections(y, dirs, stride);
-            if (wantGrad)
-            {
-                GeneralPass<TV, WithGradients>(x, y, dirs, stride, coef, block, hyperparameterGradients);
-            }
-            else
-            {
-                GeneralPass<TV, ValuesOnly>(x, y, dirs, stride, coef, block, hyperparameterGradients);
-            }
+            GeneralPass<TV>(x, y, dirs, stride, block, hyperparameterGradients);
         }
         finally
         {
-            ArrayPool<double>.Shared.Return(coef);
             ArrayPool<double>.Shared.Return(dirs);
         }
     }
@@ -218,23 +207,23 @@ public sealed class ThreeBodyKernel : NBodyKernel
 
     /// <summary>
     /// The side-1 triplets of <see cref="General{TV}"/>, one run of a neighbour-species pair at a time (its triplets
-    /// match the same permutations and side-2 ranges, found once per run): per triplet, the matching permutations'
-    /// coefficients, their projection, then the reduction and rank update.
+    /// match the same permutations and side-2 ranges and share σ, ℓ, found once per run): per triplet, the matching
+    /// permutations' batches, then the reduction and rank update.
     /// </summary>
-    private void GeneralPass<TV, TG>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, double[] coef, Span<double> block, Span<double> hyperparameterGradients)
+    private void GeneralPass<TV>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
-        where TG : struct, IGradientFlag
     {
+        bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 1.0 / 3.0; // triplet energy split among its three atoms
-        int rows = TG.On ? 8 : 4;
-        int slots = TG.On ? 2 * CoefficientSlots : CoefficientSlots;
+        int rows = wantGrad ? 8 : 4;
         Span<TV> acc = stackalloc TV[8 * 10];
         Span<double> gx = stackalloc double[30];
         Span<double> r = stackalloc double[8 * 10];
-        Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
-        Span<(int Start, int End)> segments = stackalloc (int, int)[6];
+        Span<double> dx = stackalloc double[3];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
         var zero = TV.Create(0);
+        Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
+        Span<double> u = stackalloc double[EnvironmentBlockSize];
         ref double g = ref dirs[0];
         var groups = x.TripletSpeciesList;
         for (int sg = 0; sg < groups.Length; sg++)
@@ -248,8 +237,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     var (start, end) = y.TripletRange(q1, q2);
                     if (start != end)
                     {
-                        matches[nm] = (perm, start, end);
-                        segments[nm++] = (start, end);
+                        matches[nm++] = (perm, start, end);
                     }
                 }
             }
@@ -265,10 +253,18 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var vlam = TV.Create(lam);
             var vc1s = TV.Create(lam / ell);
             var vc2 = TV.Create(2 * lam / ell);
-            Span<double> gs = TG.On ? hyperparameterGradients.Slice(2 * grp * EnvironmentBlockSize, EnvironmentBlockSize) : default;
-            Span<double> gl = TG.On ? hyperparameterGradients.Slice((2 * grp + 1) * EnvironmentBlockSize, EnvironmentBlockSize) : default;
+            var gs = wantGrad ? hyperparameterGradients.Slice(2 * grp * EnvironmentBlockSize, EnvironmentBlockSize) : default;
+            var gl = wantGrad ? hyperparameterGradients.Slice((2 * grp + 1) * EnvironmentBlockSize, EnvironmentBlockSize) : default;
+            if (wantGrad)
+            {
+                u.Clear();
+            }
+
             for (int t = x.TripletRangeStart[sg]; t < x.TripletRangeStart[sg + 1]; t++)
             {
+                dx[0] = x.TR1[t];
+                dx[1] = x.TR2[t];
+                dx[2] = x.TR3[t];
                 double a = x.TF[t];
                 var va = TV.Create(a);
                 var vlama = TV.Create(lam * a);
@@ -276,46 +272,59 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 var vax1 = TV.Create(x.TF2[t]);
                 var vax2 = TV.Create(x.TF3[t]);
                 var vc2a = TV.Create(2 * lam / ell * a);
-                for (int row = 0; row < rows; row++)
-                {
-                    acc[10 * row] = zero;
-                }
-
-                int o = 0;
+                acc[..(rows * 10)].Fill(zero);
+                ref TV ac = ref MemoryMarshal.GetReference(acc);
                 foreach (var (perm, start, end) in matches[..nm])
                 {
                     var pm = EdgeMaps[perm];
                     var pinv = InverseEdgeMaps[perm];
-                    var consts = new TripletConstants<TV>(TV.Create(Edge(x, t, pinv[0])), TV.Create(Edge(x, t, pinv[1])), TV.Create(Edge(x, t, pinv[2])), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
-                    o = (9 * pm[0] + 3 * pm[1] + pm[2]) switch
+                    var consts = new TripletConstants<TV>(TV.Create(dx[pinv[0]]), TV.Create(dx[pinv[1]]), TV.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
+                    switch (9 * pm[0] + 3 * pm[1] + pm[2])
                     {
-                        5 => Coefficients<TV, Map012, TG>(consts, y, start, end, coef, o, acc),
-                        7 => Coefficients<TV, Map021, TG>(consts, y, start, end, coef, o, acc),
-                        11 => Coefficients<TV, Map102, TG>(consts, y, start, end, coef, o, acc),
-                        15 => Coefficients<TV, Map120, TG>(consts, y, start, end, coef, o, acc),
-                        19 => Coefficients<TV, Map201, TG>(consts, y, start, end, coef, o, acc),
-                        _ => Coefficients<TV, Map210, TG>(consts, y, start, end, coef, o, acc),
-                    };
-                }
-
-                Project<TV>(segments[..nm], coef, 0, slots, ref g, stride, acc);
-                if (TG.On)
-                {
-                    Project<TV>(segments[..nm], coef, CoefficientSlots, slots, ref g, stride, acc[40..]);
+                        case 5:
+                            Batch<TV, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 7:
+                            Batch<TV, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 11:
+                            Batch<TV, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 15:
+                            Batch<TV, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 19:
+                            Batch<TV, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        default:
+                            Batch<TV, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                    }
                 }
 
                 Reduce(acc, r, rows);
                 Directions(x, t, w, gx);
-                Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
-                if (TG.On)
+                if (wantGrad)
                 {
-                    Update(gs, 2 * sigma, w, r[..10], gx, r.Slice(10, 30));
+                    // The block and ∂/∂σ share the run's unscaled sum, scaled once at the end of the run.
+                    Update(u, 1, w, r[..10], gx, r.Slice(10, 30));
                     Update(gl, sig2, w, r.Slice(40, 10), gx, r.Slice(50, 30));
+                }
+                else
+                {
+                    Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
+                }
+            }
+
+            if (wantGrad)
+            {
+                for (int i = 0; i < EnvironmentBlockSize; i++)
+                {
+                    block[i] = Math.FusedMultiplyAdd(sig2, u[i], block[i]);
+                    gs[i] = Math.FusedMultiplyAdd(2 * sigma, u[i], gs[i]);
                 }
             }
         }
-
-        static double Edge(AtomEnvironment x, int t, int q) => q == 0 ? x.TR1[t] : (q == 1 ? x.TR2[t] : x.TR3[t]);
     }
 
     /// <summary>
@@ -341,10 +350,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
         }
     }
 
-    /// <summary>Coefficient vectors per batch of side-2 triplets for the values rows (4 rows × 3 side-2 edges); as many again for the ∂/∂ℓ rows.</summary>
-    private const int CoefficientSlots = 12;
-
-    /// <summary>Per-side-1-triplet constants of <see cref="Coefficients{TV, TP, TG}"/>.</summary>
+    /// <summary>Per-side-1-triplet constants of <see cref="Batch{TV, TP}"/>.</summary>
     private readonly struct TripletConstants<TV>(TV d0, TV d1, TV d2, TV a, TV ax0, TV ax1, TV ax2, TV lam, TV lamA, TV c1s, TV c2, TV c2a)
         where TV : unmanaged, ISimd<TV>
     {
@@ -416,23 +422,30 @@ public sealed class ThreeBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// The side-2 triplets [start, end) of one permutation (side-1 edge q meets side-2 edge TP.P_q), one batch at a
-    /// time: Δ'_j = d_{P⁻¹j} − d'_j by side-2 edge j, e = exp(−λ Σ Δ'²/2) (0 in lanes at or past
-    /// <paramref name="end"/>), α = (e a, e u_0, e u_1, e u_2) with u_q = a'_q − λ a Δ'_{P_q}, v_j = b'_j + λ b Δ'_j.
-    /// The energy column w b α is added to column 0 of the rows in <paramref name="rows"/>; the direction columns'
-    /// coefficients c_{R,j} = α_R v_j (+ e λ a b where j = P_{R−1}), which multiply side-2 edge j's label directions
-    /// in row R, are stored per batch at <paramref name="coef"/>[<paramref name="o"/>…] (slot 3R + j; with
-    /// derivatives, slot 12 + 3R + j holds the ∂/∂ℓ row's α′_R v_j − β′_R Δ'_j (+ its matched-edge term)).
-    /// Returns the offset after the last batch.
+    /// The side-2 triplets [start, end) of one permutation, whose side-1 edge q meets side-2 edge TP.P_q, added to the
+    /// 4 (8 with <paramref name="wantGrad"/>) accumulator rows at <paramref name="ac"/> (see <see cref="General{TV}"/>).
     /// </summary>
-    private static int Coefficients<TV, TP, TG>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, double[] coef, int o, Span<TV> rows)
+    private static void Batch<TV, TP>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac, bool wantGrad)
+        where TV : unmanaged, ISimd<TV>
+        where TP : struct, IEdgeMap
+    {
+        if (wantGrad)
+        {
+            Batch<TV, TP, WithGradients>(c, y, start, end, ref g, stride, ref ac);
+        }
+        else
+        {
+            Batch<TV, TP, ValuesOnly>(c, y, start, end, ref g, stride, ref ac);
+        }
+    }
+
+    private static void Batch<TV, TP, TG>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac)
         where TV : unmanaged, ISimd<TV>
         where TP : struct, IEdgeMap
         where TG : struct, IGradientFlag
     {
         const double w = 1.0 / 3.0;
         int width = TV.Count;
-        int step = (TG.On ? 2 * CoefficientSlots : CoefficientSlots) * width;
         var lane = TV.LaneIndex();
         var zero = TV.Create(0);
         var vw = TV.Create(w);
@@ -450,10 +463,11 @@ public sealed class ThreeBodyKernel : NBodyKernel
         var vc2 = c.C2;
         var vc2a = c.C2a;
         var vend = TV.Create(end);
-        TV r0 = zero, r1 = zero, r2 = zero, r3 = zero, d0 = zero, d1 = zero, d2 = zero, d3 = zero;
+        nint edge = 9 * stride;
         double[] y1 = y.TR1, y2 = y.TR2, y3 = y.TR3, yf = y.TF, yf1 = y.TF1, yf2 = y.TF2, yf3 = y.TF3;
-        for (int m = start; m < end; m += width, o += step)
+        for (int m = start; m < end; m += width)
         {
+            // Δ'_q = d_{P⁻¹q} − d'_q by side-2 edge q; lanes at or past `end` get e = 0.
             var dq0 = vd0 - TV.Load(y1, m);
             var dq1 = vd1 - TV.Load(y2, m);
             var dq2 = vd2 - TV.Load(y3, m);
@@ -473,188 +487,101 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var eu2 = e * (vax2 - vlama * dp2);
             var eab = e * vlama * b;
             var wb = vw * b;
-            r0 = TV.Fma(ea, wb, r0);
-            r1 = TV.Fma(eu0, wb, r1);
-            r2 = TV.Fma(eu1, wb, r2);
-            r3 = TV.Fma(eu2, wb, r3);
-            Store(coef, o, width, 0, ea, v0, v1, v2, zero, -1);
-            Store(coef, o, width, 3, eu0, v0, v1, v2, eab, TP.P0);
-            Store(coef, o, width, 6, eu1, v0, v1, v2, eab, TP.P1);
-            Store(coef, o, width, 9, eu2, v0, v1, v2, eab, TP.P2);
-            if (TG.On)
+            Unsafe.Add(ref ac, 0) += ea * wb;
+            Unsafe.Add(ref ac, 10) += eu0 * wb;
+            Unsafe.Add(ref ac, 20) += eu1 * wb;
+            Unsafe.Add(ref ac, 30) += eu2 * wb;
+            if (!TG.On)
             {
-                // ∂/∂ℓ: the exponent contributes c1 = s λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ.
-                var c1 = vc1s * s;
-                var c2b = vc2 * b;
-                var ec2a = e * vc2a;
-                var al0 = c1 * ea;
-                var al1 = TV.Fma(c1, eu0, ec2a * dp0);
-                var al2 = TV.Fma(c1, eu1, ec2a * dp1);
-                var al3 = TV.Fma(c1, eu2, ec2a * dp2);
-                var dab = (c1 * vlam - vc2) * e * va * b;
-                d0 = TV.Fma(al0, wb, d0);
-                d1 = TV.Fma(al1, wb, d1);
-                d2 = TV.Fma(al2, wb, d2);
-                d3 = TV.Fma(al3, wb, d3);
-                GradStore(coef, o, width, 12, al0, zero - ea * c2b, v0, v1, v2, dq0, dq1, dq2, zero, -1);
-                GradStore(coef, o, width, 15, al1, zero - eu0 * c2b, v0, v1, v2, dq0, dq1, dq2, dab, TP.P0);
-                GradStore(coef, o, width, 18, al2, zero - eu1 * c2b, v0, v1, v2, dq0, dq1, dq2, dab, TP.P1);
-                GradStore(coef, o, width, 21, al3, zero - eu2 * c2b, v0, v1, v2, dq0, dq1, dq2, dab, TP.P2);
+                for (int k = 1; k < 4; k++)
+                {
+                    nint o = (k - 1) * stride + m;
+                    var g0 = TV.LoadAt(ref g, o);
+                    var g1 = TV.LoadAt(ref g, o + edge);
+                    var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
+                    Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, Pick(TP.P0, g0, g1, zero), Unsafe.Add(ref ac, 10 + k)));
+                    Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, Pick(TP.P1, g0, g1, zero), Unsafe.Add(ref ac, 20 + k)));
+                    Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, Pick(TP.P2, g0, g1, zero), Unsafe.Add(ref ac, 30 + k)));
+                }
+
+                for (int k = 4; k < 10; k++)
+                {
+                    nint o = (k - 1) * stride + m;
+                    var g0 = TV.LoadAt(ref g, o);
+                    var g1 = TV.LoadAt(ref g, o + edge);
+                    var g2 = TV.LoadAt(ref g, o + 2 * edge);
+                    var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
+                    Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, Pick(TP.P0, g0, g1, g2), Unsafe.Add(ref ac, 10 + k)));
+                    Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, Pick(TP.P1, g0, g1, g2), Unsafe.Add(ref ac, 20 + k)));
+                    Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, Pick(TP.P2, g0, g1, g2), Unsafe.Add(ref ac, 30 + k)));
+                }
+
+                continue;
+            }
+
+            // ∂/∂ℓ: the exponent contributes c1 = s λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ; the rows
+            // are α′_r Y − β′_r Z (+ dab G_{p_q}) with Z = Σ_q Δ'_q G_q.
+            var c1 = vc1s * s;
+            var c2b = vc2 * b;
+            var ec2a = e * vc2a;
+            var al0 = c1 * ea;
+            var al1 = TV.Fma(c1, eu0, ec2a * dp0);
+            var al2 = TV.Fma(c1, eu1, ec2a * dp1);
+            var al3 = TV.Fma(c1, eu2, ec2a * dp2);
+            var nbe0 = zero - ea * c2b;
+            var nbe1 = zero - eu0 * c2b;
+            var nbe2 = zero - eu1 * c2b;
+            var nbe3 = zero - eu2 * c2b;
+            var dab = (c1 * vlam - vc2) * e * va * b;
+            Unsafe.Add(ref ac, 40) += al0 * wb;
+            Unsafe.Add(ref ac, 50) += al1 * wb;
+            Unsafe.Add(ref ac, 60) += al2 * wb;
+            Unsafe.Add(ref ac, 70) += al3 * wb;
+            for (int k = 1; k < 4; k++)
+            {
+                nint o = (k - 1) * stride + m;
+                var g0 = TV.LoadAt(ref g, o);
+                var g1 = TV.LoadAt(ref g, o + edge);
+                var gp0 = Pick(TP.P0, g0, g1, zero);
+                var gp1 = Pick(TP.P1, g0, g1, zero);
+                var gp2 = Pick(TP.P2, g0, g1, zero);
+                var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
+                var zk = TV.Fma(dq0, g0, dq1 * g1);
+                Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+            }
+
+            for (int k = 4; k < 10; k++)
+            {
+                nint o = (k - 1) * stride + m;
+                var g0 = TV.LoadAt(ref g, o);
+                var g1 = TV.LoadAt(ref g, o + edge);
+                var g2 = TV.LoadAt(ref g, o + 2 * edge);
+                var gp0 = Pick(TP.P0, g0, g1, g2);
+                var gp1 = Pick(TP.P1, g0, g1, g2);
+                var gp2 = Pick(TP.P2, g0, g1, g2);
+                var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
+                var zk = TV.Fma(dq0, g0, TV.Fma(dq1, g1, dq2 * g2));
+                Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
             }
         }
-
-        rows[0] += r0;
-        rows[10] += r1;
-        rows[20] += r2;
-        rows[30] += r3;
-        if (TG.On)
-        {
-            rows[40] += d0;
-            rows[50] += d1;
-            rows[60] += d2;
-            rows[70] += d3;
-        }
-
-        return o;
-
-        // Slots (slot, slot + 1, slot + 2) = α v_j (+ extra where j = p).
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Store(double[] coef, int o, int width, int slot, TV alpha, TV v0, TV v1, TV v2, TV extra, int p)
-        {
-            (p == 0 ? TV.Fma(alpha, v0, extra) : alpha * v0).Store(coef, o + slot * width);
-            (p == 1 ? TV.Fma(alpha, v1, extra) : alpha * v1).Store(coef, o + (slot + 1) * width);
-            (p == 2 ? TV.Fma(alpha, v2, extra) : alpha * v2).Store(coef, o + (slot + 2) * width);
-        }
-
-        // Slots (slot, slot + 1, slot + 2) = α′ v_j − β′ Δ'_j (+ extra where j = p), β′ given negated.
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void GradStore(double[] coef, int o, int width, int slot, TV alpha, TV nbeta, TV v0, TV v1, TV v2, TV dq0, TV dq1, TV dq2, TV extra, int p)
-        {
-            var c0 = TV.Fma(nbeta, dq0, alpha * v0);
-            var c1 = TV.Fma(nbeta, dq1, alpha * v1);
-            var c2 = TV.Fma(nbeta, dq2, alpha * v2);
-            (p == 0 ? c0 + extra : c0).Store(coef, o + slot * width);
-            (p == 1 ? c1 + extra : c1).Store(coef, o + (slot + 1) * width);
-            (p == 2 ? c2 + extra : c2).Store(coef, o + (slot + 2) * width);
-        }
     }
 
-    /// <summary>
-    /// Columns 1–9 of four rows (at <paramref name="rows"/>, 10 apart) of one side-1 triplet: Σ over the batches of
-    /// <paramref name="segments"/> of Σ_j c_{R,j} G_j[k] (coefficients from slot <paramref name="slot0"/> of each batch,
-    /// <see cref="Coefficients{TV, TP, TG}"/>; G the side-2 direction table), three columns at a time
-    /// (<see cref="ProjectColumns{TV}"/>) so that the 12 accumulators stay in registers.
-    /// </summary>
-    private static void Project<TV>(ReadOnlySpan<(int Start, int End)> segments, double[] coef, int slot0, int slots, ref double g, int stride, Span<TV> rows)
-        where TV : unmanaged, ISimd<TV>
-    {
-        ProjectColumns<TV>(segments, coef, slot0, slots, ref g, stride, 0, false, rows, 1); // force: edge 2 has no force direction
-        ProjectColumns<TV>(segments, coef, slot0, slots, ref g, stride, 3, true, rows, 4);
-        ProjectColumns<TV>(segments, coef, slot0, slots, ref g, stride, 6, true, rows, 7);
-    }
-
-    /// <summary>Columns k0, k0 + 1, k0 + 2 of <see cref="Project{TV}"/>: direction rows gRow… of side-2 edges 0, 1 and, if <paramref name="three"/>, 2.</summary>
-    private static void ProjectColumns<TV>(ReadOnlySpan<(int Start, int End)> segments, double[] coef, int slot0, int slots, ref double g, int stride, int gRow, bool three, Span<TV> rows, int k0)
-        where TV : unmanaged, ISimd<TV>
-    {
-        nint width = TV.Count;
-        var zero = TV.Create(0);
-        TV a00 = zero, a01 = zero, a02 = zero, a10 = zero, a11 = zero, a12 = zero, a20 = zero, a21 = zero, a22 = zero, a30 = zero, a31 = zero, a32 = zero;
-        nint step = slots * width;
-        nint edge = 9 * stride;
-        ref double cm = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(coef), slot0 * width);
-        foreach (var (start, end) in segments)
-        {
-            for (nint m = start; m < end; m += width)
-            {
-                nint go = gRow * stride + m;
-                {
-                    // side-2 edge 0
-                    var g0 = TV.LoadAt(ref g, go);
-                    var g1 = TV.LoadAt(ref g, go + stride);
-                    var g2 = TV.LoadAt(ref g, go + 2 * stride);
-                    var c0 = TV.LoadAt(ref cm, 0 * width);
-                    a00 = TV.Fma(c0, g0, a00);
-                    a01 = TV.Fma(c0, g1, a01);
-                    a02 = TV.Fma(c0, g2, a02);
-                    var c1 = TV.LoadAt(ref cm, 3 * width);
-                    a10 = TV.Fma(c1, g0, a10);
-                    a11 = TV.Fma(c1, g1, a11);
-                    a12 = TV.Fma(c1, g2, a12);
-                    var c2 = TV.LoadAt(ref cm, 6 * width);
-                    a20 = TV.Fma(c2, g0, a20);
-                    a21 = TV.Fma(c2, g1, a21);
-                    a22 = TV.Fma(c2, g2, a22);
-                    var c3 = TV.LoadAt(ref cm, 9 * width);
-                    a30 = TV.Fma(c3, g0, a30);
-                    a31 = TV.Fma(c3, g1, a31);
-                    a32 = TV.Fma(c3, g2, a32);
-                }
-
-                {
-                    // side-2 edge 1
-                    var g0 = TV.LoadAt(ref g, go + 1 * edge);
-                    var g1 = TV.LoadAt(ref g, go + 1 * edge + stride);
-                    var g2 = TV.LoadAt(ref g, go + 1 * edge + 2 * stride);
-                    var c0 = TV.LoadAt(ref cm, 1 * width);
-                    a00 = TV.Fma(c0, g0, a00);
-                    a01 = TV.Fma(c0, g1, a01);
-                    a02 = TV.Fma(c0, g2, a02);
-                    var c1 = TV.LoadAt(ref cm, 4 * width);
-                    a10 = TV.Fma(c1, g0, a10);
-                    a11 = TV.Fma(c1, g1, a11);
-                    a12 = TV.Fma(c1, g2, a12);
-                    var c2 = TV.LoadAt(ref cm, 7 * width);
-                    a20 = TV.Fma(c2, g0, a20);
-                    a21 = TV.Fma(c2, g1, a21);
-                    a22 = TV.Fma(c2, g2, a22);
-                    var c3 = TV.LoadAt(ref cm, 10 * width);
-                    a30 = TV.Fma(c3, g0, a30);
-                    a31 = TV.Fma(c3, g1, a31);
-                    a32 = TV.Fma(c3, g2, a32);
-                }
-
-                if (three)
-                {
-                    // side-2 edge 2
-                    var g0 = TV.LoadAt(ref g, go + 2 * edge);
-                    var g1 = TV.LoadAt(ref g, go + 2 * edge + stride);
-                    var g2 = TV.LoadAt(ref g, go + 2 * edge + 2 * stride);
-                    var c0 = TV.LoadAt(ref cm, 2 * width);
-                    a00 = TV.Fma(c0, g0, a00);
-                    a01 = TV.Fma(c0, g1, a01);
-                    a02 = TV.Fma(c0, g2, a02);
-                    var c1 = TV.LoadAt(ref cm, 5 * width);
-                    a10 = TV.Fma(c1, g0, a10);
-                    a11 = TV.Fma(c1, g1, a11);
-                    a12 = TV.Fma(c1, g2, a12);
-                    var c2 = TV.LoadAt(ref cm, 8 * width);
-                    a20 = TV.Fma(c2, g0, a20);
-                    a21 = TV.Fma(c2, g1, a21);
-                    a22 = TV.Fma(c2, g2, a22);
-                    var c3 = TV.LoadAt(ref cm, 11 * width);
-                    a30 = TV.Fma(c3, g0, a30);
-                    a31 = TV.Fma(c3, g1, a31);
-                    a32 = TV.Fma(c3, g2, a32);
-                }
-
-                cm = ref Unsafe.Add(ref cm, step);
-            }
-        }
-
-        rows[0 + k0 + 0] = a00;
-        rows[0 + k0 + 1] = a01;
-        rows[0 + k0 + 2] = a02;
-        rows[10 + k0 + 0] = a10;
-        rows[10 + k0 + 1] = a11;
-        rows[10 + k0 + 2] = a12;
-        rows[20 + k0 + 0] = a20;
-        rows[20 + k0 + 1] = a21;
-        rows[20 + k0 + 2] = a22;
-        rows[30 + k0 + 0] = a30;
-        rows[30 + k0 + 1] = a31;
-        rows[30 + k0 + 2] = a32;
-    }
 
     /// <summary>The one of (d0, d1, d2) that edge index <paramref name="p"/> names.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
