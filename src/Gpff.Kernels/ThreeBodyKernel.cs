@@ -133,7 +133,9 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column (plus the matched
     /// edge's term) instead of one per edge: the same sums as <see cref="GeneralReference{TV}"/>, with less
     /// arithmetic and memory traffic. The batches run per permutation and gradient setting
-    /// (<see cref="Batch{TV, TP}"/>); the accumulators are reduced once per side-1 triplet.
+    /// (<see cref="Batch{TV, TP}"/>); the accumulators are reduced once per side-1 triplet. The side-1 triplets
+    /// go by runs of one neighbour-species pair, whose matching permutations and side-2 ranges are found once; with
+    /// derivatives, the block and ∂/∂σ take the run's unscaled sum, scaled once per run.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
@@ -203,7 +205,11 @@ public sealed class ThreeBodyKernel : NBodyKernel
         }
     }
 
-    /// <summary>The side-1 triplets of <see cref="General{TV}"/>: per triplet, the matching permutations' batches, then the reduction and rank update.</summary>
+    /// <summary>
+    /// The side-1 triplets of <see cref="General{TV}"/>, one run of a neighbour-species pair at a time (its triplets
+    /// match the same permutations and side-2 ranges and share σ, ℓ, found once per run): per triplet, the matching
+    /// permutations' batches, then the reduction and rank update.
+    /// </summary>
     private void GeneralPass<TV>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
         where TV : unmanaged, ISimd<TV>
     {
@@ -216,96 +222,131 @@ public sealed class ThreeBodyKernel : NBodyKernel
         Span<double> dx = stackalloc double[3];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
         var zero = TV.Create(0);
+        Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
+        Span<double> u = stackalloc double[EnvironmentBlockSize];
         ref double g = ref dirs[0];
-        for (int t = 0; t < x.TripletCount; t++)
+        var groups = x.TripletSpeciesList;
+        for (int sg = 0; sg < groups.Length; sg++)
         {
-            int s1 = x.TSpecies1[t], s2 = x.TSpecies2[t];
-            int grp = H.GroupOfTriplet(cx, s1, s2);
-            double sigma = H.Sigma[grp], ell = H.Length[grp];
-            double sig2 = sigma * sigma, lam = 1 / (ell * ell);
-            dx[0] = x.TR1[t];
-            dx[1] = x.TR2[t];
-            dx[2] = x.TR3[t];
-            double a = x.TF[t];
-            var va = TV.Create(a);
-            var vlam = TV.Create(lam);
-            var vlama = TV.Create(lam * a);
-            var vax0 = TV.Create(x.TF1[t]);
-            var vax1 = TV.Create(x.TF2[t]);
-            var vax2 = TV.Create(x.TF3[t]);
-            var vc1s = TV.Create(lam / ell);
-            var vc2 = TV.Create(2 * lam / ell);
-            var vc2a = TV.Create(2 * lam / ell * a);
-            acc[..(rows * 10)].Fill(zero);
-            ref TV ac = ref MemoryMarshal.GetReference(acc);
-            bool any = false;
+            var (s1, s2) = groups[sg];
+            int nm = 0;
             for (int perm = 0; perm < 6; perm++)
             {
-                if (!Required(perm, cx, s1, s2, cy, out int q1, out int q2))
+                if (Required(perm, cx, s1, s2, cy, out int q1, out int q2))
                 {
-                    continue;
-                }
-
-                var (start, end) = y.TripletRange(q1, q2);
-                if (start == end)
-                {
-                    continue;
-                }
-
-                any = true;
-                var pm = EdgeMaps[perm];
-                var pinv = InverseEdgeMaps[perm];
-                var consts = new TripletConstants<TV>(TV.Create(dx[pinv[0]]), TV.Create(dx[pinv[1]]), TV.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
-                switch (9 * pm[0] + 3 * pm[1] + pm[2])
-                {
-                    case 5:
-                        Batch<TV, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                        break;
-                    case 7:
-                        Batch<TV, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                        break;
-                    case 11:
-                        Batch<TV, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                        break;
-                    case 15:
-                        Batch<TV, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                        break;
-                    case 19:
-                        Batch<TV, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                        break;
-                    default:
-                        Batch<TV, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                        break;
+                    var (start, end) = y.TripletRange(q1, q2);
+                    if (start != end)
+                    {
+                        matches[nm++] = (perm, start, end);
+                    }
                 }
             }
 
-            if (!any)
+            if (nm == 0)
             {
                 continue;
             }
 
-            for (int k = 0; k < 10; k++)
+            int grp = H.GroupOfTriplet(cx, s1, s2);
+            double sigma = H.Sigma[grp], ell = H.Length[grp];
+            double sig2 = sigma * sigma, lam = 1 / (ell * ell);
+            var vlam = TV.Create(lam);
+            var vc1s = TV.Create(lam / ell);
+            var vc2 = TV.Create(2 * lam / ell);
+            var gs = wantGrad ? hyperparameterGradients.Slice(2 * grp * EnvironmentBlockSize, EnvironmentBlockSize) : default;
+            var gl = wantGrad ? hyperparameterGradients.Slice((2 * grp + 1) * EnvironmentBlockSize, EnvironmentBlockSize) : default;
+            if (wantGrad)
             {
-                for (int row = 0; row < rows; row += 4)
+                u.Clear();
+            }
+
+            for (int t = x.TripletRangeStart[sg]; t < x.TripletRangeStart[sg + 1]; t++)
+            {
+                dx[0] = x.TR1[t];
+                dx[1] = x.TR2[t];
+                dx[2] = x.TR3[t];
+                double a = x.TF[t];
+                var va = TV.Create(a);
+                var vlama = TV.Create(lam * a);
+                var vax0 = TV.Create(x.TF1[t]);
+                var vax1 = TV.Create(x.TF2[t]);
+                var vax2 = TV.Create(x.TF3[t]);
+                var vc2a = TV.Create(2 * lam / ell * a);
+                acc[..(rows * 10)].Fill(zero);
+                ref TV ac = ref MemoryMarshal.GetReference(acc);
+                foreach (var (perm, start, end) in matches[..nm])
                 {
-                    int o = 10 * row + k;
-                    var sums = TV.Sum4(acc[o], acc[o + 10], acc[o + 20], acc[o + 30]);
-                    r[o] = sums.GetElement(0);
-                    r[o + 10] = sums.GetElement(1);
-                    r[o + 20] = sums.GetElement(2);
-                    r[o + 30] = sums.GetElement(3);
+                    var pm = EdgeMaps[perm];
+                    var pinv = InverseEdgeMaps[perm];
+                    var consts = new TripletConstants<TV>(TV.Create(dx[pinv[0]]), TV.Create(dx[pinv[1]]), TV.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
+                    switch (9 * pm[0] + 3 * pm[1] + pm[2])
+                    {
+                        case 5:
+                            Batch<TV, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 7:
+                            Batch<TV, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 11:
+                            Batch<TV, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 15:
+                            Batch<TV, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        case 19:
+                            Batch<TV, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                        default:
+                            Batch<TV, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            break;
+                    }
+                }
+
+                Reduce(acc, r, rows);
+                Directions(x, t, w, gx);
+                if (wantGrad)
+                {
+                    // The block and ∂/∂σ share the run's unscaled sum, scaled once at the end of the run.
+                    Update(u, 1, w, r[..10], gx, r.Slice(10, 30));
+                    Update(gl, sig2, w, r.Slice(40, 10), gx, r.Slice(50, 30));
+                }
+                else
+                {
+                    Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
                 }
             }
 
-            Directions(x, t, w, gx);
-            Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
             if (wantGrad)
             {
-                var gs = hyperparameterGradients.Slice(2 * grp * EnvironmentBlockSize, EnvironmentBlockSize);
-                var gl = hyperparameterGradients.Slice((2 * grp + 1) * EnvironmentBlockSize, EnvironmentBlockSize);
-                Update(gs, 2 * sigma, w, r[..10], gx, r.Slice(10, 30));
-                Update(gl, sig2, w, r.Slice(40, 10), gx, r.Slice(50, 30));
+                for (int i = 0; i < EnvironmentBlockSize; i++)
+                {
+                    block[i] = Math.FusedMultiplyAdd(sig2, u[i], block[i]);
+                    gs[i] = Math.FusedMultiplyAdd(2 * sigma, u[i], gs[i]);
+                }
             }
+        }
+    }
+
+    /// <summary>
+    /// r = the lane sums of <paramref name="rows"/> rows of 10 accumulators, four at a time and stored in the pieces
+    /// (4, 4, 2 of each row) in which <see cref="KernelMath.RankUpdate"/> loads them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reduce<TV>(Span<TV> acc, Span<double> r, int rows)
+        where TV : unmanaged, ISimd<TV>
+    {
+        ref TV ac = ref MemoryMarshal.GetReference(acc);
+        ref double rr = ref MemoryMarshal.GetReference(r);
+        for (int row = 0; row < rows; row += 2)
+        {
+            nint o = 10 * row;
+            TV.Sum4(Unsafe.Add(ref ac, o), Unsafe.Add(ref ac, o + 1), Unsafe.Add(ref ac, o + 2), Unsafe.Add(ref ac, o + 3)).StoreUnsafe(ref rr, (nuint)o);
+            TV.Sum4(Unsafe.Add(ref ac, o + 4), Unsafe.Add(ref ac, o + 5), Unsafe.Add(ref ac, o + 6), Unsafe.Add(ref ac, o + 7)).StoreUnsafe(ref rr, (nuint)(o + 4));
+            TV.Sum4(Unsafe.Add(ref ac, o + 10), Unsafe.Add(ref ac, o + 11), Unsafe.Add(ref ac, o + 12), Unsafe.Add(ref ac, o + 13)).StoreUnsafe(ref rr, (nuint)(o + 10));
+            TV.Sum4(Unsafe.Add(ref ac, o + 14), Unsafe.Add(ref ac, o + 15), Unsafe.Add(ref ac, o + 16), Unsafe.Add(ref ac, o + 17)).StoreUnsafe(ref rr, (nuint)(o + 14));
+            var tail = TV.Sum4(Unsafe.Add(ref ac, o + 8), Unsafe.Add(ref ac, o + 9), Unsafe.Add(ref ac, o + 18), Unsafe.Add(ref ac, o + 19));
+            tail.GetLower().StoreUnsafe(ref rr, (nuint)(o + 8));
+            tail.GetUpper().StoreUnsafe(ref rr, (nuint)(o + 18));
         }
     }
 

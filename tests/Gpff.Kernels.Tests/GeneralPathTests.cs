@@ -73,6 +73,67 @@ public class GeneralPathTests
         }
     }
 
+    /// <summary>
+    /// Single-triplet environments of every species combination against each other: side-2 ranges of one triplet (a
+    /// batch of one lane), permutations that move the central atom, and species pairs with no side-2 triplets (an
+    /// all-zero block), at both SIMD widths, without and with derivatives.
+    /// </summary>
+    [Fact]
+    public void SingleTripletBlocksEqualTheReferencePass()
+    {
+        var settings = Three.Descriptor;
+        int[] species = [8, 45];
+        var envs = new List<AtomEnvironment>();
+        foreach (int c in species)
+        {
+            envs.Add(AtomEnvironment.SingleTriplet(c, 8, 8, 1.9, 2.4, 2.7, settings));
+            envs.Add(AtomEnvironment.SingleTriplet(c, 8, 45, 2.1, 2.2, 2.9, settings));
+            envs.Add(AtomEnvironment.SingleTriplet(c, 45, 45, 2.3, 2.0, 2.5, settings));
+        }
+
+        int nh = Three.HyperparameterCount, zero = 0, nonzero = 0;
+        foreach (var x in envs)
+        {
+            foreach (var y in envs)
+            {
+                foreach (var (width, fast, reference) in new (string, Block, Block)[] { ("Vector512", Three.General<V512>, Three.GeneralReference<V512>), ("Vector256", Three.General<V256>, Three.GeneralReference<V256>) })
+                {
+                    var expected = new double[LocalKernel.EnvironmentBlockSize];
+                    var expectedGrad = new double[nh * LocalKernel.EnvironmentBlockSize];
+                    reference(x, y, expected, expectedGrad);
+                    double scale = expected.Max(Math.Abs), gscale = expectedGrad.Max(Math.Abs);
+                    if (scale == 0)
+                    {
+                        zero++;
+                    }
+                    else
+                    {
+                        nonzero++;
+                    }
+
+                    foreach (bool withGradients in new[] { false, true })
+                    {
+                        var block = new double[LocalKernel.EnvironmentBlockSize];
+                        var grad = withGradients ? new double[nh * LocalKernel.EnvironmentBlockSize] : [];
+                        fast(x, y, block, grad);
+                        string what = $"{width} ({x.CentralSpecies}; {x.TripletSpecies1[0]}, {x.TripletSpecies2[0]}) × ({y.CentralSpecies}; {y.TripletSpecies1[0]}, {y.TripletSpecies2[0]})";
+                        for (int i = 0; i < block.Length; i++)
+                        {
+                            TestData.AssertClose(expected[i], block[i], 1e-10, 1e-13 * scale, $"{what} block[{i}]");
+                        }
+
+                        for (int i = 0; i < grad.Length; i++)
+                        {
+                            TestData.AssertClose(expectedGrad[i], grad[i], 1e-10, 1e-13 * gscale, $"{what} ∂/∂{Three.HyperparameterNames[i / LocalKernel.EnvironmentBlockSize]}[{i % LocalKernel.EnvironmentBlockSize}]");
+                        }
+                    }
+                }
+            }
+        }
+
+        Assert.True(zero > 0 && nonzero > 0, $"the species combinations must give both matching and non-matching pairs ({nonzero} and {zero})");
+    }
+
     /// <summary>Row and column label mixes: name, rows of A (5 or 2 atoms or more), columns of B.</summary>
     private static IEnumerable<(string Name, Func<int, LabelSelection> Rows, Func<int, LabelSelection> Columns)> Mixes()
     {
