@@ -85,17 +85,17 @@ public sealed partial class B2Kernel
             int bp = g.Padded;
             var t = new double[rowCount * bp];
             var stress = rs.StressRow >= 0 ? new double[6 * bp] : null;
+            // q = x̂ · û of every environment of the group's species and every member, at once.
+            var members = Array.FindAll(rs.Environments, e => e.Species == g.Species);
+            var qAll = new double[members.Length * bp];
+            Dots<TV>(members, g.UnitsT, bp, d, qAll);
             for (int t0 = 0; t0 < bp; t0 += TileLanes)
             {
                 int tw = Math.Min(TileLanes, bp - t0);
-                foreach (var env in rs.Environments)
+                for (int mi = 0; mi < members.Length; mi++)
                 {
-                    if (env.Species != g.Species)
-                    {
-                        continue;
-                    }
-
-                    Dots<TV>(env.Unit, g.UnitsT, bp, t0, tw, d, q);
+                    var env = members[mi];
+                    Array.Copy(qAll, mi * bp + t0, q, 0, tw);
                     for (int u = 0; u < tw; u++)
                     {
                         double qz1 = IntPow(q[u], z - 1);
@@ -119,18 +119,6 @@ public sealed partial class B2Kernel
 
                     GradientHat<TV>(env.Coefficients, g.HatUnits, t0 / TileLanes, gh);
 
-                    // Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)), a = σ²ζq^{ζ−1}/|xᵢ|.
-                    var uh = env.UnitHat;
-                    for (int j = 0; j < kh; j++)
-                    {
-                        int o = j * tw;
-                        var x = TV.Create(uh[j]);
-                        for (int u = 0; u < tw; u += w)
-                        {
-                            (TV.Load(scale, u) * (TV.Load(gh, o + u) - TV.Load(q, u) * x)).Store(gh, o + u);
-                        }
-                    }
-
                     bool hasCentre = env.CentreRow >= 0;
                     if (hasCentre)
                     {
@@ -140,10 +128,23 @@ public sealed partial class B2Kernel
                     var basis = env.NeighbourBases;
                     int bl = env.BasisLength;
                     var vec = env.Vectors;
+                    var unitGradients = env.UnitGradients;
                     for (int k = 0; k < env.NeighbourCount; k++)
                     {
                         // v[α, u] = ∂k(xᵢ, u)/∂r_k,α.
                         Neighbour<TV>(basis, k * bl, nr, h, gh, env.ChannelOffset[k], tw, pq, v);
+
+                        // g = a(û − q x̂ᵢ), a = σ²ζq^{ζ−1}/|xᵢ|, and the contraction is linear in g: v(g) = a(v(û) − q v(x̂ᵢ)),
+                        // with v(x̂ᵢ) once per environment (UnitGradients) rather than Ĝ(g) formed per column.
+                        TV ex = TV.Create(unitGradients[3 * k]), ey = TV.Create(unitGradients[3 * k + 1]), ez = TV.Create(unitGradients[3 * k + 2]);
+                        for (int u = 0; u < tw; u += w)
+                        {
+                            TV a = TV.Load(scale, u), qa = TV.Load(q, u);
+                            (a * (TV.Load(v, u) - qa * ex)).Store(v, u);
+                            (a * (TV.Load(v, tw + u) - qa * ey)).Store(v, tw + u);
+                            (a * (TV.Load(v, 2 * tw + u) - qa * ez)).Store(v, 2 * tw + u);
+                        }
+
                         int row = env.NeighbourRow[k];
                         if (row >= 0)
                         {
@@ -220,44 +221,92 @@ public sealed partial class B2Kernel
         }
     }
 
-    /// <summary>q[u] = x̂ · û_u for the tile's columns: Σ_p x̂_p Uᵀ[p, t0 + u].</summary>
-    private static void Dots<TV>(double[] unit, double[] ut, int bp, int t0, int tw, int d, double[] q)
+    /// <summary>
+    /// q[e·bp + u] = x̂_e · û_u for every environment e of <paramref name="members"/> and every column: Σ_p x̂_e,p Uᵀ[p, u],
+    /// a small matrix product, four environments and two vectors of columns per pass (eight independent sums, each
+    /// column vector loaded once for four environments).
+    /// </summary>
+    private static void Dots<TV>(ContractionEnvironment[] members, double[] ut, int bp, int d, double[] q)
         where TV : struct, ISimd<TV>
     {
-        int w = TV.Count;
-        if (t0 < 0 || (d - 1) * bp + t0 + tw > ut.Length || d > unit.Length || tw % w != 0)
+        int w = TV.Count, ne = members.Length;
+        if (d * bp > ut.Length || ne * bp > q.Length || bp % (2 * w) != 0 || Array.Exists(members, e => e.Unit.Length < d))
         {
-            throw new IndexOutOfRangeException("B2 dot tile out of range.");
+            throw new IndexOutOfRangeException("B2 dot block out of range.");
         }
 
         ref double ur = ref MemoryMarshal.GetArrayDataReference(ut);
-        ref double xr = ref MemoryMarshal.GetArrayDataReference(unit);
-        int u = 0;
-        for (; u + 2 * w <= tw; u += 2 * w)
+        ref double qr = ref MemoryMarshal.GetArrayDataReference(q);
+        int e = 0;
+        for (; e + 4 <= ne; e += 4)
         {
-            TV a0 = TV.Create(0), a1 = TV.Create(0);
-            nint o = t0 + u;
-            for (int p = 0; p < d; p++, o += bp)
+            ref double x0 = ref MemoryMarshal.GetArrayDataReference(members[e].Unit);
+            ref double x1 = ref MemoryMarshal.GetArrayDataReference(members[e + 1].Unit);
+            ref double x2 = ref MemoryMarshal.GetArrayDataReference(members[e + 2].Unit);
+            ref double x3 = ref MemoryMarshal.GetArrayDataReference(members[e + 3].Unit);
+            for (int u = 0; u < bp; u += 2 * w)
             {
-                var x = TV.Create(Unsafe.Add(ref xr, p));
-                a0 = TV.Fma(TV.LoadAt(ref ur, o), x, a0);
-                a1 = TV.Fma(TV.LoadAt(ref ur, o + w), x, a1);
-            }
+                TV a0 = TV.Create(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+                ref double col = ref Unsafe.Add(ref ur, u);
+                for (nint p = 0; p < d; p++)
+                {
+                    TV l0 = TV.LoadAt(ref col, 0), l1 = TV.LoadAt(ref col, w);
+                    TV s0 = TV.Create(Unsafe.Add(ref x0, p));
+                    a0 = TV.Fma(l0, s0, a0);
+                    a1 = TV.Fma(l1, s0, a1);
+                    TV s1 = TV.Create(Unsafe.Add(ref x1, p));
+                    b0 = TV.Fma(l0, s1, b0);
+                    b1 = TV.Fma(l1, s1, b1);
+                    TV s2 = TV.Create(Unsafe.Add(ref x2, p));
+                    c0 = TV.Fma(l0, s2, c0);
+                    c1 = TV.Fma(l1, s2, c1);
+                    TV s3 = TV.Create(Unsafe.Add(ref x3, p));
+                    e0 = TV.Fma(l0, s3, e0);
+                    e1 = TV.Fma(l1, s3, e1);
+                    col = ref Unsafe.Add(ref col, bp);
+                }
 
-            a0.Store(q, u);
-            a1.Store(q, u + w);
+                ref double t = ref Unsafe.Add(ref qr, e * bp + u);
+                a0.StoreAt(ref t, 0);
+                a1.StoreAt(ref t, w);
+                b0.StoreAt(ref t, bp);
+                b1.StoreAt(ref t, bp + w);
+                c0.StoreAt(ref t, 2 * bp);
+                c1.StoreAt(ref t, 2 * bp + w);
+                e0.StoreAt(ref t, 3 * bp);
+                e1.StoreAt(ref t, 3 * bp + w);
+            }
         }
 
-        for (; u < tw; u += w)
+        for (; e < ne; e++)
         {
-            TV a0 = TV.Create(0);
-            nint o = t0 + u;
-            for (int p = 0; p < d; p++, o += bp)
+            ref double x0 = ref MemoryMarshal.GetArrayDataReference(members[e].Unit);
+            for (int u = 0; u < bp; u += 2 * w)
             {
-                a0 = TV.Fma(TV.LoadAt(ref ur, o), TV.Create(Unsafe.Add(ref xr, p)), a0);
-            }
+                TV a0 = TV.Create(0), a1 = a0, b0 = a0, b1 = a0;
+                ref double col = ref Unsafe.Add(ref ur, u);
+                nint p = 0;
+                for (; p + 1 < d; p += 2)
+                {
+                    TV s0 = TV.Create(Unsafe.Add(ref x0, p)), s1 = TV.Create(Unsafe.Add(ref x0, p + 1));
+                    a0 = TV.Fma(TV.LoadAt(ref col, 0), s0, a0);
+                    a1 = TV.Fma(TV.LoadAt(ref col, w), s0, a1);
+                    b0 = TV.Fma(TV.LoadAt(ref col, bp), s1, b0);
+                    b1 = TV.Fma(TV.LoadAt(ref col, bp + w), s1, b1);
+                    col = ref Unsafe.Add(ref col, 2 * bp);
+                }
 
-            a0.Store(q, u);
+                if (p < d)
+                {
+                    TV s0 = TV.Create(Unsafe.Add(ref x0, p));
+                    a0 = TV.Fma(TV.LoadAt(ref col, 0), s0, a0);
+                    a1 = TV.Fma(TV.LoadAt(ref col, w), s0, a1);
+                }
+
+                ref double t = ref Unsafe.Add(ref qr, e * bp + u);
+                (a0 + b0).StoreAt(ref t, 0);
+                (a1 + b1).StoreAt(ref t, w);
+            }
         }
     }
 
@@ -369,98 +418,123 @@ public sealed partial class B2Kernel
 
     /// <summary>
     /// v[α·tw + u] = Σ_{n,lm} ∂c_{s n lm}/∂r_k,α Ĝ[offset + n·H + lm, u] for one neighbour, with ∂c/∂r_k,α = g'_n û_α Y_lm
-    /// + g_n ∂Y_lm/∂r_α: first P_lm = Σ_n g'_n Ĝ[n, lm] and Q_lm = Σ_n g_n Ĝ[n, lm] (2·N·H multiply-adds), then
-    /// v_α = û_α Σ_lm Y_lm P_lm + Σ_lm ∂Y_lm/∂r_α Q_lm (4·H), instead of 3·N·H against the stored ∂c/∂r_k.
+    /// + g_n ∂Y_lm/∂r_α: first P_lm = Σ_n g'_n Ĝ[n, lm] and Q_lm = Σ_n g_n Ĝ[n, lm] (2·N·H multiply-adds; four vectors
+    /// of lanes per pass, so that each broadcast of g_n and g'_n serves eight multiply-adds), then
+    /// v_α = û_α Σ_lm Y_lm P_lm + Σ_lm ∂Y_lm/∂r_α Q_lm (4·H; two vectors of lanes per pass, eight independent sums),
+    /// instead of 3·N·H against the stored ∂c/∂r_k. <paramref name="pq"/> holds P and Q (2·H·tw values).
     /// </summary>
     private static void Neighbour<TV>(double[] basis, int b0, int n, int h, double[] gh, int offset, int tw, double[] pq, double[] v)
         where TV : struct, ISimd<TV>
     {
         int w = TV.Count;
+        int yo = b0 + 2 * n, dyo = yo + h, uo = dyo + 3 * h;
+        if (b0 < 0 || uo + 3 > basis.Length || offset < 0 || (offset + n * h) * tw > gh.Length || tw % (2 * w) != 0
+            || 2 * h * tw > pq.Length || 3 * tw > v.Length)
+        {
+            throw new IndexOutOfRangeException("B2 neighbour tile out of range.");
+        }
+
+        // Bounds checked once above; the loops read through references.
+        ref double gr = ref MemoryMarshal.GetArrayDataReference(gh);
+        ref double pr = ref MemoryMarshal.GetArrayDataReference(pq);
+        ref double radial = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(basis), b0);
+        ref double slope = ref Unsafe.Add(ref radial, n);
         TV zero = TV.Create(0);
-        int qo = h * tw;
+        nint stride = h * tw, qo = h * tw;
         for (int lm = 0; lm < h; lm++)
         {
+            ref double column = ref Unsafe.Add(ref gr, (offset + lm) * tw);
+            ref double target = ref Unsafe.Add(ref pr, lm * tw);
             int u = 0;
             for (; u + 4 * w <= tw; u += 4 * w)
             {
                 TV p0 = zero, p1 = zero, p2 = zero, p3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
-                int o = (offset + lm) * tw + u;
-                if (o < 0 || o + (n - 1) * h * tw + 4 * w > gh.Length || b0 < 0 || b0 + 2 * n > basis.Length)
+                ref double r = ref Unsafe.Add(ref column, u);
+                for (nint i = 0; i < n; i++)
                 {
-                    throw new IndexOutOfRangeException("B2 neighbour tile out of range.");
-                }
-
-                ref double gr = ref MemoryMarshal.GetArrayDataReference(gh);
-                ref double br = ref MemoryMarshal.GetArrayDataReference(basis);
-                nint r = o;
-                for (int i = 0; i < n; i++, r += h * tw)
-                {
-                    TV g0 = TV.LoadAt(ref gr, r), g1 = TV.LoadAt(ref gr, r + w), g2 = TV.LoadAt(ref gr, r + 2 * w), g3 = TV.LoadAt(ref gr, r + 3 * w);
-                    TV dg = TV.Create(Unsafe.Add(ref br, b0 + n + i));
+                    TV g0 = TV.LoadAt(ref r, 0), g1 = TV.LoadAt(ref r, w), g2 = TV.LoadAt(ref r, 2 * w), g3 = TV.LoadAt(ref r, 3 * w);
+                    TV dg = TV.Create(Unsafe.Add(ref slope, i));
                     p0 = TV.Fma(g0, dg, p0);
                     p1 = TV.Fma(g1, dg, p1);
                     p2 = TV.Fma(g2, dg, p2);
                     p3 = TV.Fma(g3, dg, p3);
-                    TV g = TV.Create(Unsafe.Add(ref br, b0 + i));
+                    TV g = TV.Create(Unsafe.Add(ref radial, i));
                     q0 = TV.Fma(g0, g, q0);
                     q1 = TV.Fma(g1, g, q1);
                     q2 = TV.Fma(g2, g, q2);
                     q3 = TV.Fma(g3, g, q3);
+                    r = ref Unsafe.Add(ref r, stride);
                 }
 
-                int so = lm * tw + u;
-                p0.Store(pq, so);
-                p1.Store(pq, so + w);
-                p2.Store(pq, so + 2 * w);
-                p3.Store(pq, so + 3 * w);
-                q0.Store(pq, qo + so);
-                q1.Store(pq, qo + so + w);
-                q2.Store(pq, qo + so + 2 * w);
-                q3.Store(pq, qo + so + 3 * w);
+                ref double t = ref Unsafe.Add(ref target, u);
+                p0.StoreAt(ref t, 0);
+                p1.StoreAt(ref t, w);
+                p2.StoreAt(ref t, 2 * w);
+                p3.StoreAt(ref t, 3 * w);
+                q0.StoreAt(ref t, qo);
+                q1.StoreAt(ref t, qo + w);
+                q2.StoreAt(ref t, qo + 2 * w);
+                q3.StoreAt(ref t, qo + 3 * w);
             }
 
-            for (; u < tw; u += w)
+            for (; u < tw; u += 2 * w)
             {
-                TV p0 = zero, q0 = zero;
-                int o = (offset + lm) * tw + u;
-                for (int i = 0; i < n; i++)
+                TV p0 = zero, p1 = zero, q0 = zero, q1 = zero;
+                ref double r = ref Unsafe.Add(ref column, u);
+                for (nint i = 0; i < n; i++)
                 {
-                    TV g0 = TV.Load(gh, o + i * h * tw);
-                    p0 = TV.Fma(g0, TV.Create(basis[b0 + n + i]), p0);
-                    q0 = TV.Fma(g0, TV.Create(basis[b0 + i]), q0);
+                    TV g0 = TV.LoadAt(ref r, 0), g1 = TV.LoadAt(ref r, w);
+                    TV dg = TV.Create(Unsafe.Add(ref slope, i));
+                    p0 = TV.Fma(g0, dg, p0);
+                    p1 = TV.Fma(g1, dg, p1);
+                    TV g = TV.Create(Unsafe.Add(ref radial, i));
+                    q0 = TV.Fma(g0, g, q0);
+                    q1 = TV.Fma(g1, g, q1);
+                    r = ref Unsafe.Add(ref r, stride);
                 }
 
-                p0.Store(pq, lm * tw + u);
-                q0.Store(pq, qo + lm * tw + u);
+                ref double t = ref Unsafe.Add(ref target, u);
+                p0.StoreAt(ref t, 0);
+                p1.StoreAt(ref t, w);
+                q0.StoreAt(ref t, qo);
+                q1.StoreAt(ref t, qo + w);
             }
         }
 
-        int yo = b0 + 2 * n, dyo = yo + h, uo = dyo + 3 * h;
-        if (uo + 3 > basis.Length || 2 * h * tw > pq.Length || tw % w != 0)
-        {
-            throw new IndexOutOfRangeException("B2 neighbour basis out of range.");
-        }
-
-        ref double pr = ref MemoryMarshal.GetArrayDataReference(pq);
-        ref double bs = ref MemoryMarshal.GetArrayDataReference(basis);
+        ref double ylm = ref Unsafe.Add(ref radial, 2 * n);
+        ref double dx = ref Unsafe.Add(ref ylm, h);
+        ref double dy = ref Unsafe.Add(ref dx, h);
+        ref double dz = ref Unsafe.Add(ref dy, h);
         TV ux = TV.Create(basis[uo]), uy = TV.Create(basis[uo + 1]), uz = TV.Create(basis[uo + 2]);
-        for (int u = 0; u < tw; u += w)
+        for (int u = 0; u < tw; u += 2 * w)
         {
-            TV a = zero, x = zero, y = zero, z = zero;
-            nint po = u;
-            for (int lm = 0; lm < h; lm++, po += tw)
+            TV a0 = zero, a1 = zero, x0 = zero, x1 = zero, y0 = zero, y1 = zero, z0 = zero, z1 = zero;
+            ref double p = ref Unsafe.Add(ref pr, u);
+            for (nint lm = 0; lm < h; lm++)
             {
-                TV p = TV.LoadAt(ref pr, po);
-                TV q = TV.LoadAt(ref pr, po + qo);
-                a = TV.Fma(p, TV.Create(Unsafe.Add(ref bs, yo + lm)), a);
-                x = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + lm)), x);
-                y = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + h + lm)), y);
-                z = TV.Fma(q, TV.Create(Unsafe.Add(ref bs, dyo + 2 * h + lm)), z);
+                TV p0 = TV.LoadAt(ref p, 0), p1 = TV.LoadAt(ref p, w);
+                TV yl = TV.Create(Unsafe.Add(ref ylm, lm));
+                a0 = TV.Fma(p0, yl, a0);
+                a1 = TV.Fma(p1, yl, a1);
+                TV q0 = TV.LoadAt(ref p, qo), q1 = TV.LoadAt(ref p, qo + w);
+                TV cx = TV.Create(Unsafe.Add(ref dx, lm));
+                x0 = TV.Fma(q0, cx, x0);
+                x1 = TV.Fma(q1, cx, x1);
+                TV cy = TV.Create(Unsafe.Add(ref dy, lm));
+                y0 = TV.Fma(q0, cy, y0);
+                y1 = TV.Fma(q1, cy, y1);
+                TV cz = TV.Create(Unsafe.Add(ref dz, lm));
+                z0 = TV.Fma(q0, cz, z0);
+                z1 = TV.Fma(q1, cz, z1);
+                p = ref Unsafe.Add(ref p, tw);
             }
 
-            TV.Fma(ux, a, x).Store(v, u);
-            TV.Fma(uy, a, y).Store(v, tw + u);
-            TV.Fma(uz, a, z).Store(v, 2 * tw + u);
+            TV.Fma(ux, a0, x0).Store(v, u);
+            TV.Fma(ux, a1, x1).Store(v, u + w);
+            TV.Fma(uy, a0, y0).Store(v, tw + u);
+            TV.Fma(uy, a1, y1).Store(v, tw + u + w);
+            TV.Fma(uz, a0, z0).Store(v, 2 * tw + u);
+            TV.Fma(uz, a1, z1).Store(v, 2 * tw + u + w);
         }
     }
 
@@ -477,7 +551,7 @@ public sealed partial class B2Kernel
         public required double InverseVolume { get; init; }
 
         /// <summary>The memory the arrays hold, in bytes (plus a small per-object overhead).</summary>
-        public long SizeBytes => Environments.Sum(e => 8L * (e.Unit.Length + e.Vectors.Length + e.NeighbourBases.Length) + 4L * (e.ValueRows.Length + e.NeighbourRow.Length + e.ChannelOffset.Length) + 200);
+        public long SizeBytes => Environments.Sum(e => 8L * (e.Unit.Length + e.Vectors.Length + e.NeighbourBases.Length + e.Coefficients.Length + e.UnitHat.Length + e.UnitGradients.Length) + 4L * (e.ValueRows.Length + e.NeighbourRow.Length + e.ChannelOffset.Length) + 200);
 
         public static ContractionRows Create(StructureEnvironments s, LabelSelection sel, B2Workspace w)
         {
@@ -514,6 +588,10 @@ public sealed partial class B2Kernel
                     continue;
                 }
 
+                // Neighbours of one species in a row: they read the same slice of Ĝ, which then stays in the L1 cache.
+                var speciesOf = e.BSpecies;
+                keep.Sort((x, y) => speciesOf[x] != speciesOf[y] ? speciesOf[x].CompareTo(speciesOf[y]) : x.CompareTo(y));
+
                 var unit = new double[d];
                 var b2 = e.B2;
                 double inv = 1 / e.B2Norm;
@@ -528,6 +606,7 @@ public sealed partial class B2Kernel
                 var vectors = new double[3 * m];
                 int bl = w.NeighborBasisLength;
                 var bases = new double[bl * m];
+                var unitGradients = new double[3 * m];
                 double[] coefficients = [], unitHat = [];
                 if (m > 0)
                 {
@@ -546,6 +625,7 @@ public sealed partial class B2Kernel
                         vectors[3 * j + 1] = r.Y;
                         vectors[3 * j + 2] = r.Z;
                         w.NeighborBasis(k, bases.AsSpan(bl * j, bl));
+                        UnitGradient(bases.AsSpan(bl * j, bl), unitHat.AsSpan(channel[j], nh), settings.RadialCount, h, unitGradients.AsSpan(3 * j, 3));
                     }
                 }
 
@@ -564,6 +644,7 @@ public sealed partial class B2Kernel
                     BasisLength = bl,
                     Coefficients = coefficients,
                     UnitHat = unitHat,
+                    UnitGradients = unitGradients,
                 });
             }
 
@@ -575,6 +656,34 @@ public sealed partial class B2Kernel
                 InverseVolume = sel.Stress ? 1 / s.VolumeA3 : 0,
             };
         }
+    }
+
+    /// <summary>
+    /// x̂ · ∂x/∂r_k of one neighbour (3 values) from Ĝ(x̂)'s rows of its species (<paramref name="unitHat"/>, N·H values) and
+    /// its basis (<see cref="B2Workspace.NeighborBasis"/>): the same sums as <see cref="Neighbour{TV}"/>, once per environment.
+    /// </summary>
+    private static void UnitGradient(ReadOnlySpan<double> basis, ReadOnlySpan<double> unitHat, int n, int h, Span<double> result)
+    {
+        int yo = 2 * n, dyo = yo + h, uo = dyo + 3 * h;
+        double a = 0, x = 0, y = 0, z = 0;
+        for (int lm = 0; lm < h; lm++)
+        {
+            double p = 0, q = 0;
+            for (int i = 0; i < n; i++)
+            {
+                p += basis[n + i] * unitHat[i * h + lm];
+                q += basis[i] * unitHat[i * h + lm];
+            }
+
+            a += basis[yo + lm] * p;
+            x += basis[dyo + lm] * q;
+            y += basis[dyo + h + lm] * q;
+            z += basis[dyo + 2 * h + lm] * q;
+        }
+
+        result[0] = basis[uo] * a + x;
+        result[1] = basis[uo + 1] * a + y;
+        result[2] = basis[uo + 2] * a + z;
     }
 
     /// <summary>One environment of <see cref="ContractionRows"/>.</summary>
@@ -616,6 +725,9 @@ public sealed partial class B2Kernel
 
         /// <summary>Ĝ(x̂), K·H values (empty without kept neighbours).</summary>
         public required double[] UnitHat { get; init; }
+
+        /// <summary>Per kept neighbour: x̂ · ∂x/∂r_k (3 values), the part of every column's derivative along x̂ itself.</summary>
+        public required double[] UnitGradients { get; init; }
     }
 
     /// <summary>A set of column environments (local energies) grouped by central species, units transposed.</summary>

@@ -19,6 +19,9 @@ internal interface ISimd<TSelf>
     /// <summary>Loads the lanes at source + offset without a bounds check (the caller guarantees the range).</summary>
     static abstract TSelf LoadAt(ref double source, nint offset);
 
+    /// <summary>Writes the lanes to target + offset without a bounds check (the caller guarantees the range).</summary>
+    void StoreAt(ref double target, nint offset);
+
     static abstract TSelf Create(double value);
 
     static abstract TSelf LaneIndex();
@@ -61,6 +64,9 @@ internal readonly struct V512(Vector512<double> v) : ISimd<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 LoadAt(ref double source, nint offset) => new(Vector512.LoadUnsafe(ref source, (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreAt(ref double target, nint offset) => _v.StoreUnsafe(ref target, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Create(double value) => new(Vector512.Create(value));
@@ -114,6 +120,9 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 LoadAt(ref double source, nint offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreAt(ref double target, nint offset) => _v.StoreUnsafe(ref target, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Create(double value) => new(Vector256.Create(value));
