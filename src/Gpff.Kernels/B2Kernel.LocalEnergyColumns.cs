@@ -326,23 +326,100 @@ public sealed partial class B2Kernel
             for (int a = 0; a < kk; a++)
             {
                 int rowBase = tileBase + (l * kk + a) * kk * TileLanes;
-                for (int ms = 0; ms < mc; ms += 4)
+
+                // Chunks of lm with at least six independent sums each: 1 → 1 (four vectors of lanes), 3 → 3, 5 → 3 + 2
+                // (four vectors), 7 → 4 + 3; two vectors of lanes per pass otherwise.
+                for (int ms = 0; ms < mc;)
                 {
+                    int left = mc - ms;
+                    int cnt = left == 5 ? 3 : Math.Min(4, left);
                     int lo = l * l + ms;
-                    int cnt = Math.Min(4, mc - ms);
                     int o = (a * h + lo) * TileLanes;
-                    for (int u = 0; u < TileLanes; u += 2 * w)
+                    if (cnt <= 2 && 4 * w <= TileLanes)
                     {
-                        switch (cnt)
+                        for (int u = 0; u < TileLanes; u += 4 * w)
                         {
-                            case 1: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1); break;
-                            case 2: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2); break;
-                            case 3: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 3); break;
-                            default: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 4); break;
+                            if (cnt == 1)
+                            {
+                                HatTileWide<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1);
+                            }
+                            else
+                            {
+                                HatTileWide<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2);
+                            }
                         }
                     }
+                    else
+                    {
+                        for (int u = 0; u < TileLanes; u += 2 * w)
+                        {
+                            switch (cnt)
+                            {
+                                case 1: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1); break;
+                                case 2: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2); break;
+                                case 3: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 3); break;
+                                default: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 4); break;
+                            }
+                        }
+                    }
+
+                    ms += cnt;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="HatTile{TV}"/> for one or two lm (<paramref name="cnt"/>) over four vectors of columns, so that a chunk
+    /// of few lm still has four or eight independent sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HatTileWide<TV>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
+        where TV : struct, ISimd<TV>
+    {
+        int w = TV.Count;
+        if (row < 0 || row + (kk - 1) * TileLanes + 4 * w > hu.Length || lo < 0 || (kk - 1) * h + lo + cnt > c.Length
+            || o < 0 || o + (cnt - 1) * TileLanes + 4 * w > gh.Length)
+        {
+            throw new IndexOutOfRangeException("B2 Ĝ tile out of range.");
+        }
+
+        ref double hr = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(hu), row);
+        ref double cr = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), lo);
+        TV zero = TV.Create(0);
+        TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        for (int b = 0; b < kk; b++)
+        {
+            TV g0 = TV.LoadAt(ref hr, 0), g1 = TV.LoadAt(ref hr, w), g2 = TV.LoadAt(ref hr, 2 * w), g3 = TV.LoadAt(ref hr, 3 * w);
+            TV c0 = TV.Create(cr);
+            a0 = TV.Fma(g0, c0, a0);
+            a1 = TV.Fma(g1, c0, a1);
+            a2 = TV.Fma(g2, c0, a2);
+            a3 = TV.Fma(g3, c0, a3);
+            if (cnt > 1)
+            {
+                TV c1 = TV.Create(Unsafe.Add(ref cr, 1));
+                b0 = TV.Fma(g0, c1, b0);
+                b1 = TV.Fma(g1, c1, b1);
+                b2 = TV.Fma(g2, c1, b2);
+                b3 = TV.Fma(g3, c1, b3);
+            }
+
+            hr = ref Unsafe.Add(ref hr, TileLanes);
+            cr = ref Unsafe.Add(ref cr, h);
+        }
+
+        ref double t = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(gh), o);
+        a0.StoreAt(ref t, 0);
+        a1.StoreAt(ref t, w);
+        a2.StoreAt(ref t, 2 * w);
+        a3.StoreAt(ref t, 3 * w);
+        if (cnt > 1)
+        {
+            b0.StoreAt(ref t, TileLanes);
+            b1.StoreAt(ref t, TileLanes + w);
+            b2.StoreAt(ref t, TileLanes + 2 * w);
+            b3.StoreAt(ref t, TileLanes + 3 * w);
         }
     }
 
