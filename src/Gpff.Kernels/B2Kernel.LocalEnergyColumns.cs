@@ -9,15 +9,19 @@ namespace Gpff.Kernels;
 /// any label of a structure against the local energy ε_u of an environment u. With q = x̂ᵢ·û and
 /// g = ∂k/∂dᵢ = σ²ζq^{ζ−1}(û − q x̂ᵢ)/|xᵢ|, a force or stress row is g · ∂dᵢ/∂r_k summed over the
 /// neighbours k, and that contraction never needs the descriptor's Jacobian (D = K(K+1)/2·(l_max+1) columns):
-/// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} (K·(l_max+1)² values, linear in g, so Ĝ(g) = a(Ĝ(û) − q Ĝ(x̂ᵢ)))
-/// and then Σ_{n,lm} Ĝ_{s_k n lm} ∂c_{s_k n lm}/∂r_k per neighbour, with ∂c/∂r_k = g'_n û Y_lm + g_n ∇Y_lm taken
-/// apart (Σ_n g'_n Ĝ_n and Σ_n g_n Ĝ_n first: 2N(l_max+1)² + 4(l_max+1)² multiply-adds, not 3N(l_max+1)²). Per
-/// structure the coefficients c, Ĝ(x̂ᵢ) and each neighbour's g, g', Y, ∇Y are built once and cached like the label
-/// Jacobians; per column block the inducing units are grouped by central species and stored transposed and, per
-/// tile of 16, expanded to every ordered channel pair, so Ĝ(û) and the neighbour contractions are small matrix
-/// products vectorised over the inducing environments. Multiply-adds per (training atom × inducing environment of
-/// its species): D + K²(l_max+1)² + K(l_max+1)² + neighbours·(2N + 4)(l_max+1)², against
-/// (3·touched atoms + 6)·D for the label-Jacobian path.
+/// Ĝ_{νlm} = Σ_ν' g(ν, ν', l) c_{ν'lm} (K·(l_max+1)² values) and then Σ_{n,lm} Ĝ_{s_k n lm} ∂c_{s_k n lm}/∂r_k per
+/// neighbour, with ∂c/∂r_k = g'_n û Y_lm + g_n ∇Y_lm taken apart (Σ_n g'_n Ĝ_n and Σ_n g_n Ĝ_n first:
+/// 2N(l_max+1)² + 4(l_max+1)² multiply-adds, not 3N(l_max+1)²). The whole contraction is linear in g, so it is done
+/// for û alone and the column's derivative is a(v(û) − q v(x̂ᵢ)), a = σ²ζq^{ζ−1}/|xᵢ|, with v(x̂ᵢ) (3 values per
+/// neighbour) once per environment. Per structure the coefficients c, Ĝ(x̂ᵢ), v(x̂ᵢ) and each neighbour's g, g', Y,
+/// ∇Y are built once and cached like the label Jacobians (neighbours sorted by species, so that those reading the
+/// same rows of Ĝ follow each other); per column block the inducing units are grouped by central species and stored
+/// transposed and, per tile of 16, expanded to every ordered channel pair, so q (for all the structure's
+/// environments of the species at once), Ĝ(û) and the neighbour contractions are small matrix products vectorised
+/// over the inducing environments. Multiply-adds per (training atom × inducing environment of its species):
+/// D + K²(l_max+1)² + neighbours·((2N + 4)(l_max+1)² + 6), against (3·touched atoms + 6)·D for the label-Jacobian
+/// path (FLARE++'s order: the kernel's gradient in descriptor space, then its product with the descriptor's
+/// gradient).
 /// </summary>
 public sealed partial class B2Kernel
 {
