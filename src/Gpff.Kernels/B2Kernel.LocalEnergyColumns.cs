@@ -89,6 +89,7 @@ public sealed partial class B2Kernel
             int bp = g.Padded;
             var t = new double[rowCount * bp];
             var stress = rs.StressRow >= 0 ? new double[6 * bp] : null;
+
             // q = x̂ · û of every environment of the group's species and every member, at once.
             var members = Array.FindAll(rs.Environments, e => e.Species == g.Species);
             var qAll = new double[members.Length * bp];
