@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Gpff.Descriptors;
 
 namespace Gpff.Kernels;
@@ -45,11 +46,11 @@ public sealed partial class B2Kernel
         var colSide = GetContractionColumns(b, columns);
         if (wide)
         {
-            Contract<V512>(rowSide, colSide, values, columns.Count);
+            Contract<V512, Ops512, Vector512<double>>(rowSide, colSide, values, columns.Count);
         }
         else
         {
-            Contract<V256>(rowSide, colSide, values, columns.Count);
+            Contract<V256, Ops256, Vector256<double>>(rowSide, colSide, values, columns.Count);
         }
     }
 
@@ -69,8 +70,10 @@ public sealed partial class B2Kernel
         return _caches.Rows.Get(e, sel, () => ContractionRows.Create(e, sel, new B2Workspace(Settings)));
     }
 
-    private void Contract<TV>(ContractionRows rs, ContractionColumns cs, Span<double> values, int nc)
+    private void Contract<TV, TO, TVec>(ContractionRows rs, ContractionColumns cs, Span<double> values, int nc)
         where TV : struct, ISimd<TV>
+        where TO : struct, IVectorOps<TVec>
+        where TVec : struct
     {
         var st = Settings;
         int d = st.Length, kk = st.ChannelCount, h = st.HarmonicCount, nr = st.RadialCount, z = Power;
@@ -93,7 +96,7 @@ public sealed partial class B2Kernel
             // q = x̂ · û of every environment of the group's species and every member, at once.
             var members = Array.FindAll(rs.Environments, e => e.Species == g.Species);
             var qAll = new double[members.Length * bp];
-            Dots<TV>(members, g.UnitsT, bp, d, qAll);
+            Dots<TO, TVec>(members, g.UnitsT, bp, d, qAll);
             for (int t0 = 0; t0 < bp; t0 += TileLanes)
             {
                 int tw = Math.Min(TileLanes, bp - t0);
@@ -122,7 +125,7 @@ public sealed partial class B2Kernel
                         continue;
                     }
 
-                    GradientHat<TV>(env.Coefficients, g.HatUnits, t0 / TileLanes, gh);
+                    GradientHat<TO, TVec>(env.Coefficients, g.HatUnits, t0 / TileLanes, gh);
 
                     bool hasCentre = env.CentreRow >= 0;
                     if (hasCentre)
@@ -137,7 +140,7 @@ public sealed partial class B2Kernel
                     for (int k = 0; k < env.NeighbourCount; k++)
                     {
                         // v[α, u] = ∂k(xᵢ, u)/∂r_k,α.
-                        Neighbour<TV>(basis, k * bl, nr, h, gh, env.ChannelOffset[k], tw, pq, v);
+                        Neighbour<TO, TVec>(basis, k * bl, nr, h, gh, env.ChannelOffset[k], tw, pq, v);
 
                         // g = a(û − q x̂ᵢ), a = σ²ζq^{ζ−1}/|xᵢ|, and the contraction is linear in g: v(g) = a(v(û) − q v(x̂ᵢ)),
                         // with v(x̂ᵢ) once per environment (UnitGradients) rather than Ĝ(g) formed per column.
@@ -231,10 +234,11 @@ public sealed partial class B2Kernel
     /// a small matrix product, four environments and two vectors of columns per pass (eight independent sums, each
     /// column vector loaded once for four environments).
     /// </summary>
-    private static void Dots<TV>(ContractionEnvironment[] members, double[] ut, int bp, int d, double[] q)
-        where TV : struct, ISimd<TV>
+    private static void Dots<TO, TVec>(ContractionEnvironment[] members, double[] ut, int bp, int d, double[] q)
+        where TO : struct, IVectorOps<TVec>
+        where TVec : struct
     {
-        int w = TV.Count, ne = members.Length;
+        int w = TO.Count, ne = members.Length;
         if (d * bp > ut.Length || ne * bp > q.Length || bp % (2 * w) != 0 || Array.Exists(members, e => e.Unit.Length < d))
         {
             throw new IndexOutOfRangeException("B2 dot block out of range.");
@@ -251,35 +255,35 @@ public sealed partial class B2Kernel
             ref double x3 = ref MemoryMarshal.GetArrayDataReference(members[e + 3].Unit);
             for (int u = 0; u < bp; u += 2 * w)
             {
-                TV a0 = TV.Create(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+                TVec a0 = TO.Create(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
                 ref double col = ref Unsafe.Add(ref ur, u);
                 for (nint p = 0; p < d; p++)
                 {
-                    TV l0 = TV.LoadAt(ref col, 0), l1 = TV.LoadAt(ref col, w);
-                    TV s0 = TV.Create(Unsafe.Add(ref x0, p));
-                    a0 = TV.Fma(l0, s0, a0);
-                    a1 = TV.Fma(l1, s0, a1);
-                    TV s1 = TV.Create(Unsafe.Add(ref x1, p));
-                    b0 = TV.Fma(l0, s1, b0);
-                    b1 = TV.Fma(l1, s1, b1);
-                    TV s2 = TV.Create(Unsafe.Add(ref x2, p));
-                    c0 = TV.Fma(l0, s2, c0);
-                    c1 = TV.Fma(l1, s2, c1);
-                    TV s3 = TV.Create(Unsafe.Add(ref x3, p));
-                    e0 = TV.Fma(l0, s3, e0);
-                    e1 = TV.Fma(l1, s3, e1);
+                    TVec l0 = TO.LoadAt(ref col, 0), l1 = TO.LoadAt(ref col, w);
+                    TVec s0 = TO.Create(Unsafe.Add(ref x0, p));
+                    a0 = TO.Fma(l0, s0, a0);
+                    a1 = TO.Fma(l1, s0, a1);
+                    TVec s1 = TO.Create(Unsafe.Add(ref x1, p));
+                    b0 = TO.Fma(l0, s1, b0);
+                    b1 = TO.Fma(l1, s1, b1);
+                    TVec s2 = TO.Create(Unsafe.Add(ref x2, p));
+                    c0 = TO.Fma(l0, s2, c0);
+                    c1 = TO.Fma(l1, s2, c1);
+                    TVec s3 = TO.Create(Unsafe.Add(ref x3, p));
+                    e0 = TO.Fma(l0, s3, e0);
+                    e1 = TO.Fma(l1, s3, e1);
                     col = ref Unsafe.Add(ref col, bp);
                 }
 
                 ref double t = ref Unsafe.Add(ref qr, e * bp + u);
-                a0.StoreAt(ref t, 0);
-                a1.StoreAt(ref t, w);
-                b0.StoreAt(ref t, bp);
-                b1.StoreAt(ref t, bp + w);
-                c0.StoreAt(ref t, 2 * bp);
-                c1.StoreAt(ref t, 2 * bp + w);
-                e0.StoreAt(ref t, 3 * bp);
-                e1.StoreAt(ref t, 3 * bp + w);
+                TO.StoreAt(a0, ref t, 0);
+                TO.StoreAt(a1, ref t, w);
+                TO.StoreAt(b0, ref t, bp);
+                TO.StoreAt(b1, ref t, bp + w);
+                TO.StoreAt(c0, ref t, 2 * bp);
+                TO.StoreAt(c1, ref t, 2 * bp + w);
+                TO.StoreAt(e0, ref t, 3 * bp);
+                TO.StoreAt(e1, ref t, 3 * bp + w);
             }
         }
 
@@ -288,29 +292,29 @@ public sealed partial class B2Kernel
             ref double x0 = ref MemoryMarshal.GetArrayDataReference(members[e].Unit);
             for (int u = 0; u < bp; u += 2 * w)
             {
-                TV a0 = TV.Create(0), a1 = a0, b0 = a0, b1 = a0;
+                TVec a0 = TO.Create(0), a1 = a0, b0 = a0, b1 = a0;
                 ref double col = ref Unsafe.Add(ref ur, u);
                 nint p = 0;
                 for (; p + 1 < d; p += 2)
                 {
-                    TV s0 = TV.Create(Unsafe.Add(ref x0, p)), s1 = TV.Create(Unsafe.Add(ref x0, p + 1));
-                    a0 = TV.Fma(TV.LoadAt(ref col, 0), s0, a0);
-                    a1 = TV.Fma(TV.LoadAt(ref col, w), s0, a1);
-                    b0 = TV.Fma(TV.LoadAt(ref col, bp), s1, b0);
-                    b1 = TV.Fma(TV.LoadAt(ref col, bp + w), s1, b1);
+                    TVec s0 = TO.Create(Unsafe.Add(ref x0, p)), s1 = TO.Create(Unsafe.Add(ref x0, p + 1));
+                    a0 = TO.Fma(TO.LoadAt(ref col, 0), s0, a0);
+                    a1 = TO.Fma(TO.LoadAt(ref col, w), s0, a1);
+                    b0 = TO.Fma(TO.LoadAt(ref col, bp), s1, b0);
+                    b1 = TO.Fma(TO.LoadAt(ref col, bp + w), s1, b1);
                     col = ref Unsafe.Add(ref col, 2 * bp);
                 }
 
                 if (p < d)
                 {
-                    TV s0 = TV.Create(Unsafe.Add(ref x0, p));
-                    a0 = TV.Fma(TV.LoadAt(ref col, 0), s0, a0);
-                    a1 = TV.Fma(TV.LoadAt(ref col, w), s0, a1);
+                    TVec s0 = TO.Create(Unsafe.Add(ref x0, p));
+                    a0 = TO.Fma(TO.LoadAt(ref col, 0), s0, a0);
+                    a1 = TO.Fma(TO.LoadAt(ref col, w), s0, a1);
                 }
 
                 ref double t = ref Unsafe.Add(ref qr, e * bp + u);
-                (a0 + b0).StoreAt(ref t, 0);
-                (a1 + b1).StoreAt(ref t, w);
+                TO.StoreAt(TO.Add(a0, b0), ref t, 0);
+                TO.StoreAt(TO.Add(a1, b1), ref t, w);
             }
         }
     }
@@ -320,10 +324,11 @@ public sealed partial class B2Kernel
     /// from the tile's symmetric expansion of the units (<see cref="ColumnGroup.HatUnits"/>: rows (l, ν, ν') of
     /// <see cref="TileLanes"/> lanes, read in order).
     /// </summary>
-    private void GradientHat<TV>(double[] c, double[] hu, int tile, double[] gh)
-        where TV : struct, ISimd<TV>
+    private void GradientHat<TO, TVec>(double[] c, double[] hu, int tile, double[] gh)
+        where TO : struct, IVectorOps<TVec>
+        where TVec : struct
     {
-        int kk = Settings.ChannelCount, h = Settings.HarmonicCount, lmax = Settings.AngularMax, w = TV.Count;
+        int kk = Settings.ChannelCount, h = Settings.HarmonicCount, lmax = Settings.AngularMax, w = TO.Count;
         int tileBase = tile * (lmax + 1) * kk * kk * TileLanes;
         for (int l = 0; l <= lmax; l++)
         {
@@ -346,11 +351,11 @@ public sealed partial class B2Kernel
                         {
                             if (cnt == 1)
                             {
-                                HatTileWide<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1);
+                                HatTileWide<TO, TVec>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1);
                             }
                             else
                             {
-                                HatTileWide<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2);
+                                HatTileWide<TO, TVec>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2);
                             }
                         }
                     }
@@ -360,10 +365,10 @@ public sealed partial class B2Kernel
                         {
                             switch (cnt)
                             {
-                                case 1: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1); break;
-                                case 2: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2); break;
-                                case 3: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 3); break;
-                                default: HatTile<TV>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 4); break;
+                                case 1: HatTile<TO, TVec>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 1); break;
+                                case 2: HatTile<TO, TVec>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 2); break;
+                                case 3: HatTile<TO, TVec>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 3); break;
+                                default: HatTile<TO, TVec>(c, hu, rowBase + u, kk, h, lo, gh, o + u, 4); break;
                             }
                         }
                     }
@@ -375,14 +380,15 @@ public sealed partial class B2Kernel
     }
 
     /// <summary>
-    /// <see cref="HatTile{TV}"/> for one or two lm (<paramref name="cnt"/>) over four vectors of columns, so that a chunk
+    /// <see cref="HatTile{TO, TVec}"/> for one or two lm (<paramref name="cnt"/>) over four vectors of columns, so that a chunk
     /// of few lm still has four or eight independent sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HatTileWide<TV>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
-        where TV : struct, ISimd<TV>
+    private static void HatTileWide<TO, TVec>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
+        where TO : struct, IVectorOps<TVec>
+        where TVec : struct
     {
-        int w = TV.Count;
+        int w = TO.Count;
         if (row < 0 || row + (kk - 1) * TileLanes + 4 * w > hu.Length || lo < 0 || (kk - 1) * h + lo + cnt > c.Length
             || o < 0 || o + (cnt - 1) * TileLanes + 4 * w > gh.Length)
         {
@@ -391,23 +397,23 @@ public sealed partial class B2Kernel
 
         ref double hr = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(hu), row);
         ref double cr = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), lo);
-        TV zero = TV.Create(0);
-        TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        TVec zero = TO.Create(0);
+        TVec a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
         for (int b = 0; b < kk; b++)
         {
-            TV g0 = TV.LoadAt(ref hr, 0), g1 = TV.LoadAt(ref hr, w), g2 = TV.LoadAt(ref hr, 2 * w), g3 = TV.LoadAt(ref hr, 3 * w);
-            TV c0 = TV.Create(cr);
-            a0 = TV.Fma(g0, c0, a0);
-            a1 = TV.Fma(g1, c0, a1);
-            a2 = TV.Fma(g2, c0, a2);
-            a3 = TV.Fma(g3, c0, a3);
+            TVec g0 = TO.LoadAt(ref hr, 0), g1 = TO.LoadAt(ref hr, w), g2 = TO.LoadAt(ref hr, 2 * w), g3 = TO.LoadAt(ref hr, 3 * w);
+            TVec c0 = TO.Create(cr);
+            a0 = TO.Fma(g0, c0, a0);
+            a1 = TO.Fma(g1, c0, a1);
+            a2 = TO.Fma(g2, c0, a2);
+            a3 = TO.Fma(g3, c0, a3);
             if (cnt > 1)
             {
-                TV c1 = TV.Create(Unsafe.Add(ref cr, 1));
-                b0 = TV.Fma(g0, c1, b0);
-                b1 = TV.Fma(g1, c1, b1);
-                b2 = TV.Fma(g2, c1, b2);
-                b3 = TV.Fma(g3, c1, b3);
+                TVec c1 = TO.Create(Unsafe.Add(ref cr, 1));
+                b0 = TO.Fma(g0, c1, b0);
+                b1 = TO.Fma(g1, c1, b1);
+                b2 = TO.Fma(g2, c1, b2);
+                b3 = TO.Fma(g3, c1, b3);
             }
 
             hr = ref Unsafe.Add(ref hr, TileLanes);
@@ -415,28 +421,29 @@ public sealed partial class B2Kernel
         }
 
         ref double t = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(gh), o);
-        a0.StoreAt(ref t, 0);
-        a1.StoreAt(ref t, w);
-        a2.StoreAt(ref t, 2 * w);
-        a3.StoreAt(ref t, 3 * w);
+        TO.StoreAt(a0, ref t, 0);
+        TO.StoreAt(a1, ref t, w);
+        TO.StoreAt(a2, ref t, 2 * w);
+        TO.StoreAt(a3, ref t, 3 * w);
         if (cnt > 1)
         {
-            b0.StoreAt(ref t, TileLanes);
-            b1.StoreAt(ref t, TileLanes + w);
-            b2.StoreAt(ref t, TileLanes + 2 * w);
-            b3.StoreAt(ref t, TileLanes + 3 * w);
+            TO.StoreAt(b0, ref t, TileLanes);
+            TO.StoreAt(b1, ref t, TileLanes + w);
+            TO.StoreAt(b2, ref t, TileLanes + 2 * w);
+            TO.StoreAt(b3, ref t, TileLanes + 3 * w);
         }
     }
 
     /// <summary>
-    /// One register tile of <see cref="GradientHat{TV}"/>: <paramref name="cnt"/> (1–4) consecutive lm of one channel and
+    /// One register tile of <see cref="GradientHat{TO, TVec}"/>: <paramref name="cnt"/> (1–4) consecutive lm of one channel and
     /// degree, two vectors of columns, summed over ν' (rows of <paramref name="hu"/> <see cref="TileLanes"/> apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HatTile<TV>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
-        where TV : struct, ISimd<TV>
+    private static void HatTile<TO, TVec>(double[] c, double[] hu, int row, int kk, int h, int lo, double[] gh, int o, int cnt)
+        where TO : struct, IVectorOps<TVec>
+        where TVec : struct
     {
-        int w = TV.Count;
+        int w = TO.Count;
         if (row < 0 || row + (kk - 1) * TileLanes + 2 * w > hu.Length || lo < 0 || (kk - 1) * h + lo + cnt > c.Length)
         {
             throw new IndexOutOfRangeException("B2 Ĝ tile out of range.");
@@ -445,56 +452,56 @@ public sealed partial class B2Kernel
         // Bounds checked once above; the loop reads through references.
         ref double hr = ref MemoryMarshal.GetArrayDataReference(hu);
         ref double cr = ref MemoryMarshal.GetArrayDataReference(c);
-        TV zero = TV.Create(0);
-        TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+        TVec zero = TO.Create(0);
+        TVec a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
         nint p = row, cb = lo;
         for (int b = 0; b < kk; b++, p += TileLanes, cb += h)
         {
-            TV g0 = TV.LoadAt(ref hr, p);
-            TV g1 = TV.LoadAt(ref hr, p + w);
-            TV c0 = TV.Create(Unsafe.Add(ref cr, cb));
-            a0 = TV.Fma(g0, c0, a0);
-            b0 = TV.Fma(g1, c0, b0);
+            TVec g0 = TO.LoadAt(ref hr, p);
+            TVec g1 = TO.LoadAt(ref hr, p + w);
+            TVec c0 = TO.Create(Unsafe.Add(ref cr, cb));
+            a0 = TO.Fma(g0, c0, a0);
+            b0 = TO.Fma(g1, c0, b0);
             if (cnt > 1)
             {
-                TV c1 = TV.Create(Unsafe.Add(ref cr, cb + 1));
-                a1 = TV.Fma(g0, c1, a1);
-                b1 = TV.Fma(g1, c1, b1);
+                TVec c1 = TO.Create(Unsafe.Add(ref cr, cb + 1));
+                a1 = TO.Fma(g0, c1, a1);
+                b1 = TO.Fma(g1, c1, b1);
             }
 
             if (cnt > 2)
             {
-                TV c2 = TV.Create(Unsafe.Add(ref cr, cb + 2));
-                a2 = TV.Fma(g0, c2, a2);
-                b2 = TV.Fma(g1, c2, b2);
+                TVec c2 = TO.Create(Unsafe.Add(ref cr, cb + 2));
+                a2 = TO.Fma(g0, c2, a2);
+                b2 = TO.Fma(g1, c2, b2);
             }
 
             if (cnt > 3)
             {
-                TV c3 = TV.Create(Unsafe.Add(ref cr, cb + 3));
-                a3 = TV.Fma(g0, c3, a3);
-                b3 = TV.Fma(g1, c3, b3);
+                TVec c3 = TO.Create(Unsafe.Add(ref cr, cb + 3));
+                a3 = TO.Fma(g0, c3, a3);
+                b3 = TO.Fma(g1, c3, b3);
             }
         }
 
-        a0.Store(gh, o);
-        b0.Store(gh, o + w);
+        TO.StoreAt(a0, ref MemoryMarshal.GetArrayDataReference(gh), o);
+        TO.StoreAt(b0, ref MemoryMarshal.GetArrayDataReference(gh), o + w);
         if (cnt > 1)
         {
-            a1.Store(gh, o + TileLanes);
-            b1.Store(gh, o + TileLanes + w);
+            TO.StoreAt(a1, ref MemoryMarshal.GetArrayDataReference(gh), o + TileLanes);
+            TO.StoreAt(b1, ref MemoryMarshal.GetArrayDataReference(gh), o + TileLanes + w);
         }
 
         if (cnt > 2)
         {
-            a2.Store(gh, o + 2 * TileLanes);
-            b2.Store(gh, o + 2 * TileLanes + w);
+            TO.StoreAt(a2, ref MemoryMarshal.GetArrayDataReference(gh), o + 2 * TileLanes);
+            TO.StoreAt(b2, ref MemoryMarshal.GetArrayDataReference(gh), o + 2 * TileLanes + w);
         }
 
         if (cnt > 3)
         {
-            a3.Store(gh, o + 3 * TileLanes);
-            b3.Store(gh, o + 3 * TileLanes + w);
+            TO.StoreAt(a3, ref MemoryMarshal.GetArrayDataReference(gh), o + 3 * TileLanes);
+            TO.StoreAt(b3, ref MemoryMarshal.GetArrayDataReference(gh), o + 3 * TileLanes + w);
         }
     }
 
@@ -505,10 +512,11 @@ public sealed partial class B2Kernel
     /// v_α = û_α Σ_lm Y_lm P_lm + Σ_lm ∂Y_lm/∂r_α Q_lm (4·H; two vectors of lanes per pass, eight independent sums),
     /// instead of 3·N·H against the stored ∂c/∂r_k. <paramref name="pq"/> holds P and Q (2·H·tw values).
     /// </summary>
-    private static void Neighbour<TV>(double[] basis, int b0, int n, int h, double[] gh, int offset, int tw, double[] pq, double[] v)
-        where TV : struct, ISimd<TV>
+    private static void Neighbour<TO, TVec>(double[] basis, int b0, int n, int h, double[] gh, int offset, int tw, double[] pq, double[] v)
+        where TO : struct, IVectorOps<TVec>
+        where TVec : struct
     {
-        int w = TV.Count;
+        int w = TO.Count;
         int yo = b0 + 2 * n, dyo = yo + h, uo = dyo + 3 * h;
         if (b0 < 0 || uo + 3 > basis.Length || offset < 0 || (offset + n * h) * tw > gh.Length || tw % (2 * w) != 0
             || 2 * h * tw > pq.Length || 3 * tw > v.Length)
@@ -521,7 +529,7 @@ public sealed partial class B2Kernel
         ref double pr = ref MemoryMarshal.GetArrayDataReference(pq);
         ref double radial = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(basis), b0);
         ref double slope = ref Unsafe.Add(ref radial, n);
-        TV zero = TV.Create(0);
+        TVec zero = TO.Create(0);
         nint stride = h * tw, qo = h * tw;
         for (int lm = 0; lm < h; lm++)
         {
@@ -530,56 +538,56 @@ public sealed partial class B2Kernel
             int u = 0;
             for (; u + 4 * w <= tw; u += 4 * w)
             {
-                TV p0 = zero, p1 = zero, p2 = zero, p3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+                TVec p0 = zero, p1 = zero, p2 = zero, p3 = zero, q0 = zero, q1 = zero, q2 = zero, q3 = zero;
                 ref double r = ref Unsafe.Add(ref column, u);
                 for (nint i = 0; i < n; i++)
                 {
-                    TV g0 = TV.LoadAt(ref r, 0), g1 = TV.LoadAt(ref r, w), g2 = TV.LoadAt(ref r, 2 * w), g3 = TV.LoadAt(ref r, 3 * w);
-                    TV dg = TV.Create(Unsafe.Add(ref slope, i));
-                    p0 = TV.Fma(g0, dg, p0);
-                    p1 = TV.Fma(g1, dg, p1);
-                    p2 = TV.Fma(g2, dg, p2);
-                    p3 = TV.Fma(g3, dg, p3);
-                    TV g = TV.Create(Unsafe.Add(ref radial, i));
-                    q0 = TV.Fma(g0, g, q0);
-                    q1 = TV.Fma(g1, g, q1);
-                    q2 = TV.Fma(g2, g, q2);
-                    q3 = TV.Fma(g3, g, q3);
+                    TVec g0 = TO.LoadAt(ref r, 0), g1 = TO.LoadAt(ref r, w), g2 = TO.LoadAt(ref r, 2 * w), g3 = TO.LoadAt(ref r, 3 * w);
+                    TVec dg = TO.Create(Unsafe.Add(ref slope, i));
+                    p0 = TO.Fma(g0, dg, p0);
+                    p1 = TO.Fma(g1, dg, p1);
+                    p2 = TO.Fma(g2, dg, p2);
+                    p3 = TO.Fma(g3, dg, p3);
+                    TVec g = TO.Create(Unsafe.Add(ref radial, i));
+                    q0 = TO.Fma(g0, g, q0);
+                    q1 = TO.Fma(g1, g, q1);
+                    q2 = TO.Fma(g2, g, q2);
+                    q3 = TO.Fma(g3, g, q3);
                     r = ref Unsafe.Add(ref r, stride);
                 }
 
                 ref double t = ref Unsafe.Add(ref target, u);
-                p0.StoreAt(ref t, 0);
-                p1.StoreAt(ref t, w);
-                p2.StoreAt(ref t, 2 * w);
-                p3.StoreAt(ref t, 3 * w);
-                q0.StoreAt(ref t, qo);
-                q1.StoreAt(ref t, qo + w);
-                q2.StoreAt(ref t, qo + 2 * w);
-                q3.StoreAt(ref t, qo + 3 * w);
+                TO.StoreAt(p0, ref t, 0);
+                TO.StoreAt(p1, ref t, w);
+                TO.StoreAt(p2, ref t, 2 * w);
+                TO.StoreAt(p3, ref t, 3 * w);
+                TO.StoreAt(q0, ref t, qo);
+                TO.StoreAt(q1, ref t, qo + w);
+                TO.StoreAt(q2, ref t, qo + 2 * w);
+                TO.StoreAt(q3, ref t, qo + 3 * w);
             }
 
             for (; u < tw; u += 2 * w)
             {
-                TV p0 = zero, p1 = zero, q0 = zero, q1 = zero;
+                TVec p0 = zero, p1 = zero, q0 = zero, q1 = zero;
                 ref double r = ref Unsafe.Add(ref column, u);
                 for (nint i = 0; i < n; i++)
                 {
-                    TV g0 = TV.LoadAt(ref r, 0), g1 = TV.LoadAt(ref r, w);
-                    TV dg = TV.Create(Unsafe.Add(ref slope, i));
-                    p0 = TV.Fma(g0, dg, p0);
-                    p1 = TV.Fma(g1, dg, p1);
-                    TV g = TV.Create(Unsafe.Add(ref radial, i));
-                    q0 = TV.Fma(g0, g, q0);
-                    q1 = TV.Fma(g1, g, q1);
+                    TVec g0 = TO.LoadAt(ref r, 0), g1 = TO.LoadAt(ref r, w);
+                    TVec dg = TO.Create(Unsafe.Add(ref slope, i));
+                    p0 = TO.Fma(g0, dg, p0);
+                    p1 = TO.Fma(g1, dg, p1);
+                    TVec g = TO.Create(Unsafe.Add(ref radial, i));
+                    q0 = TO.Fma(g0, g, q0);
+                    q1 = TO.Fma(g1, g, q1);
                     r = ref Unsafe.Add(ref r, stride);
                 }
 
                 ref double t = ref Unsafe.Add(ref target, u);
-                p0.StoreAt(ref t, 0);
-                p1.StoreAt(ref t, w);
-                q0.StoreAt(ref t, qo);
-                q1.StoreAt(ref t, qo + w);
+                TO.StoreAt(p0, ref t, 0);
+                TO.StoreAt(p1, ref t, w);
+                TO.StoreAt(q0, ref t, qo);
+                TO.StoreAt(q1, ref t, qo + w);
             }
         }
 
@@ -587,36 +595,36 @@ public sealed partial class B2Kernel
         ref double dx = ref Unsafe.Add(ref ylm, h);
         ref double dy = ref Unsafe.Add(ref dx, h);
         ref double dz = ref Unsafe.Add(ref dy, h);
-        TV ux = TV.Create(basis[uo]), uy = TV.Create(basis[uo + 1]), uz = TV.Create(basis[uo + 2]);
+        TVec ux = TO.Create(basis[uo]), uy = TO.Create(basis[uo + 1]), uz = TO.Create(basis[uo + 2]);
         for (int u = 0; u < tw; u += 2 * w)
         {
-            TV a0 = zero, a1 = zero, x0 = zero, x1 = zero, y0 = zero, y1 = zero, z0 = zero, z1 = zero;
+            TVec a0 = zero, a1 = zero, x0 = zero, x1 = zero, y0 = zero, y1 = zero, z0 = zero, z1 = zero;
             ref double p = ref Unsafe.Add(ref pr, u);
             for (nint lm = 0; lm < h; lm++)
             {
-                TV p0 = TV.LoadAt(ref p, 0), p1 = TV.LoadAt(ref p, w);
-                TV yl = TV.Create(Unsafe.Add(ref ylm, lm));
-                a0 = TV.Fma(p0, yl, a0);
-                a1 = TV.Fma(p1, yl, a1);
-                TV q0 = TV.LoadAt(ref p, qo), q1 = TV.LoadAt(ref p, qo + w);
-                TV cx = TV.Create(Unsafe.Add(ref dx, lm));
-                x0 = TV.Fma(q0, cx, x0);
-                x1 = TV.Fma(q1, cx, x1);
-                TV cy = TV.Create(Unsafe.Add(ref dy, lm));
-                y0 = TV.Fma(q0, cy, y0);
-                y1 = TV.Fma(q1, cy, y1);
-                TV cz = TV.Create(Unsafe.Add(ref dz, lm));
-                z0 = TV.Fma(q0, cz, z0);
-                z1 = TV.Fma(q1, cz, z1);
+                TVec p0 = TO.LoadAt(ref p, 0), p1 = TO.LoadAt(ref p, w);
+                TVec yl = TO.Create(Unsafe.Add(ref ylm, lm));
+                a0 = TO.Fma(p0, yl, a0);
+                a1 = TO.Fma(p1, yl, a1);
+                TVec q0 = TO.LoadAt(ref p, qo), q1 = TO.LoadAt(ref p, qo + w);
+                TVec cx = TO.Create(Unsafe.Add(ref dx, lm));
+                x0 = TO.Fma(q0, cx, x0);
+                x1 = TO.Fma(q1, cx, x1);
+                TVec cy = TO.Create(Unsafe.Add(ref dy, lm));
+                y0 = TO.Fma(q0, cy, y0);
+                y1 = TO.Fma(q1, cy, y1);
+                TVec cz = TO.Create(Unsafe.Add(ref dz, lm));
+                z0 = TO.Fma(q0, cz, z0);
+                z1 = TO.Fma(q1, cz, z1);
                 p = ref Unsafe.Add(ref p, tw);
             }
 
-            TV.Fma(ux, a0, x0).Store(v, u);
-            TV.Fma(ux, a1, x1).Store(v, u + w);
-            TV.Fma(uy, a0, y0).Store(v, tw + u);
-            TV.Fma(uy, a1, y1).Store(v, tw + u + w);
-            TV.Fma(uz, a0, z0).Store(v, 2 * tw + u);
-            TV.Fma(uz, a1, z1).Store(v, 2 * tw + u + w);
+            TO.StoreAt(TO.Fma(ux, a0, x0), ref MemoryMarshal.GetArrayDataReference(v), u);
+            TO.StoreAt(TO.Fma(ux, a1, x1), ref MemoryMarshal.GetArrayDataReference(v), u + w);
+            TO.StoreAt(TO.Fma(uy, a0, y0), ref MemoryMarshal.GetArrayDataReference(v), tw + u);
+            TO.StoreAt(TO.Fma(uy, a1, y1), ref MemoryMarshal.GetArrayDataReference(v), tw + u + w);
+            TO.StoreAt(TO.Fma(uz, a0, z0), ref MemoryMarshal.GetArrayDataReference(v), 2 * tw + u);
+            TO.StoreAt(TO.Fma(uz, a1, z1), ref MemoryMarshal.GetArrayDataReference(v), 2 * tw + u + w);
         }
     }
 
@@ -742,7 +750,7 @@ public sealed partial class B2Kernel
 
     /// <summary>
     /// x̂ · ∂x/∂r_k of one neighbour (3 values) from Ĝ(x̂)'s rows of its species (<paramref name="unitHat"/>, N·H values) and
-    /// its basis (<see cref="B2Workspace.NeighborBasis"/>): the same sums as <see cref="Neighbour{TV}"/>, once per environment.
+    /// its basis (<see cref="B2Workspace.NeighborBasis"/>): the same sums as <see cref="Neighbour{TO, TVec}"/>, once per environment.
     /// </summary>
     private static void UnitGradient(ReadOnlySpan<double> basis, ReadOnlySpan<double> unitHat, int n, int h, Span<double> result)
     {
