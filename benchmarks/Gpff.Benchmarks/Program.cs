@@ -40,6 +40,13 @@ if (args is ["sparse-scale", .. var scaleArgs])
     return 0;
 }
 
+// B2 K_nu column path alone: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- b2-columns [STRUCTURES] [M] [REPEATS]
+if (args is ["b2-columns", .. var columnArgs])
+{
+    Gpff.Benchmarks.B2ColumnBenchmarks.RunOnce(columnArgs);
+    return 0;
+}
+
 if (args is ["sparse-accuracy", .. var rest])
 {
     Gpff.Benchmarks.SparseAccuracy.Run(rest);

@@ -19,6 +19,9 @@ internal interface ISimd<TSelf>
     /// <summary>Loads the lanes at source + offset without a bounds check (the caller guarantees the range).</summary>
     static abstract TSelf LoadAt(ref double source, nint offset);
 
+    /// <summary>Writes the lanes to target + offset without a bounds check (the caller guarantees the range).</summary>
+    void StoreAt(ref double target, nint offset);
+
     static abstract TSelf Create(double value);
 
     static abstract TSelf LaneIndex();
@@ -61,6 +64,9 @@ internal readonly struct V512(Vector512<double> v) : ISimd<V512>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 LoadAt(ref double source, nint offset) => new(Vector512.LoadUnsafe(ref source, (nuint)offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreAt(ref double target, nint offset) => _v.StoreUnsafe(ref target, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V512 Create(double value) => new(Vector512.Create(value));
@@ -116,6 +122,9 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
     public static V256 LoadAt(ref double source, nint offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StoreAt(ref double target, nint offset) => _v.StoreUnsafe(ref target, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V256 Create(double value) => new(Vector256.Create(value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -161,6 +170,73 @@ internal readonly struct V256(Vector256<double> v) : ISimd<V256>
 
         return Vector256.Create(Vector256.Sum(a._v), Vector256.Sum(b._v), Vector256.Sum(c._v), Vector256.Sum(d._v));
     }
+}
+
+/// <summary>
+/// SIMD operations on a raw vector type (<see cref="Vector256{T}"/>, <see cref="Vector512{T}"/>) for the hottest loops:
+/// through the <see cref="ISimd{TSelf}"/> wrapper structs the JIT (.NET 10) writes about every second FMA's sum into the
+/// register of an operand that dies and copies it back, on the raw vectors it accumulates in place.
+/// </summary>
+/// <typeparam name="TVec">The vector type.</typeparam>
+internal interface IVectorOps<TVec>
+    where TVec : struct
+{
+    static abstract int Count { get; }
+
+    /// <summary>Loads the lanes at source + offset without a bounds check (the caller guarantees the range).</summary>
+    static abstract TVec LoadAt(ref double source, nint offset);
+
+    /// <summary>Writes the lanes to target + offset without a bounds check (the caller guarantees the range).</summary>
+    static abstract void StoreAt(TVec value, ref double target, nint offset);
+
+    static abstract TVec Create(double value);
+
+    static abstract TVec Add(TVec a, TVec b);
+
+    /// <summary>a·b + c.</summary>
+    static abstract TVec Fma(TVec a, TVec b, TVec c);
+}
+
+/// <summary><see cref="IVectorOps{TVec}"/> on <see cref="Vector256{T}"/>.</summary>
+internal readonly struct Ops256 : IVectorOps<Vector256<double>>
+{
+    public static int Count => Vector256<double>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> LoadAt(ref double source, nint offset) => Vector256.LoadUnsafe(ref source, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreAt(Vector256<double> value, ref double target, nint offset) => value.StoreUnsafe(ref target, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Create(double value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Add(Vector256<double> a, Vector256<double> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Fma(Vector256<double> a, Vector256<double> b, Vector256<double> c) => Vector256.FusedMultiplyAdd(a, b, c);
+}
+
+/// <summary><see cref="IVectorOps{TVec}"/> on <see cref="Vector512{T}"/>.</summary>
+internal readonly struct Ops512 : IVectorOps<Vector512<double>>
+{
+    public static int Count => Vector512<double>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> LoadAt(ref double source, nint offset) => Vector512.LoadUnsafe(ref source, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreAt(Vector512<double> value, ref double target, nint offset) => value.StoreUnsafe(ref target, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Create(double value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Add(Vector512<double> a, Vector512<double> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Fma(Vector512<double> a, Vector512<double> b, Vector512<double> c) => Vector512.FusedMultiplyAdd(a, b, c);
 }
 
 /// <summary>Which SIMD width the kernels use on this machine.</summary>
