@@ -193,8 +193,23 @@ internal interface IVectorOps<TVec>
 
     static abstract TVec Add(TVec a, TVec b);
 
+    static abstract TVec Subtract(TVec a, TVec b);
+
+    static abstract TVec Multiply(TVec a, TVec b);
+
     /// <summary>a·b + c.</summary>
     static abstract TVec Fma(TVec a, TVec b, TVec c);
+
+    /// <summary>(0, 1, 2, …): the lane numbers.</summary>
+    static abstract TVec LaneIndex();
+
+    static abstract TVec Exp(TVec x);
+
+    /// <summary>x where a &lt; b lane-wise, 0 elsewhere.</summary>
+    static abstract TVec KeepWhereLess(TVec x, TVec a, TVec b);
+
+    /// <summary>(Σ a, Σ b, Σ c, Σ d): four lane sums at once.</summary>
+    static abstract Vector256<double> Sum4(TVec a, TVec b, TVec c, TVec d);
 }
 
 /// <summary><see cref="IVectorOps{TVec}"/> on <see cref="Vector256{T}"/>.</summary>
@@ -216,6 +231,24 @@ internal readonly struct Ops256 : IVectorOps<Vector256<double>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Fma(Vector256<double> a, Vector256<double> b, Vector256<double> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Subtract(Vector256<double> a, Vector256<double> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Multiply(Vector256<double> a, Vector256<double> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> LaneIndex() => Vector256.Create(0.0, 1, 2, 3);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Exp(Vector256<double> x) => Vector256.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> KeepWhereLess(Vector256<double> x, Vector256<double> a, Vector256<double> b) => x & Vector256.LessThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Sum4(Vector256<double> a, Vector256<double> b, Vector256<double> c, Vector256<double> d) => V256.Sum4(new(a), new(b), new(c), new(d));
 }
 
 /// <summary><see cref="IVectorOps{TVec}"/> on <see cref="Vector512{T}"/>.</summary>
@@ -237,6 +270,24 @@ internal readonly struct Ops512 : IVectorOps<Vector512<double>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> Fma(Vector512<double> a, Vector512<double> b, Vector512<double> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Subtract(Vector512<double> a, Vector512<double> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Multiply(Vector512<double> a, Vector512<double> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> LaneIndex() => Vector512.Create(0.0, 1, 2, 3, 4, 5, 6, 7);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Exp(Vector512<double> x) => Vector512.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> KeepWhereLess(Vector512<double> x, Vector512<double> a, Vector512<double> b) => x & Vector512.LessThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Sum4(Vector512<double> a, Vector512<double> b, Vector512<double> c, Vector512<double> d) => V512.Sum4(new(a), new(b), new(c), new(d));
 }
 
 /// <summary>Which SIMD width the kernels use on this machine.</summary>

@@ -133,7 +133,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column (plus the matched
     /// edge's term) instead of one per edge: the same sums as <see cref="GeneralReference{TV}"/>, with less
     /// arithmetic and memory traffic. The batches run per permutation and gradient setting
-    /// (<see cref="Batch{TV, TP}"/>); the accumulators are reduced once per side-1 triplet. The side-1 triplets
+    /// (<see cref="Batch{TVec, TO, TP}"/>); the accumulators are reduced once per side-1 triplet. The side-1 triplets
     /// go by runs of one neighbour-species pair, whose matching permutations and side-2 ranges are found once; with
     /// derivatives, the block and ∂/∂σ take the run's unscaled sum, scaled once per run.
     /// </summary>
@@ -150,7 +150,15 @@ public sealed class ThreeBodyKernel : NBodyKernel
         try
         {
             SideTwoDirections(y, dirs, stride);
-            GeneralPass<TV>(x, y, dirs, stride, block, hyperparameterGradients);
+            // The hot loops take the raw vector type (IVectorOps): through the ISimd wrappers the JIT adds register copies.
+            if (typeof(TV) == typeof(V512))
+            {
+                GeneralPass<Vector512<double>, Ops512>(x, y, dirs, stride, block, hyperparameterGradients);
+            }
+            else
+            {
+                GeneralPass<Vector256<double>, Ops256>(x, y, dirs, stride, block, hyperparameterGradients);
+            }
         }
         finally
         {
@@ -210,18 +218,19 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// match the same permutations and side-2 ranges and share σ, ℓ, found once per run): per triplet, the matching
     /// permutations' batches, then the reduction and rank update.
     /// </summary>
-    private void GeneralPass<TV>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
-        where TV : unmanaged, ISimd<TV>
+    private void GeneralPass<TVec, TO>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
     {
         bool wantGrad = !hyperparameterGradients.IsEmpty;
         const double w = 1.0 / 3.0; // triplet energy split among its three atoms
         int rows = wantGrad ? 8 : 4;
-        Span<TV> acc = stackalloc TV[8 * 10];
+        Span<TVec> acc = stackalloc TVec[8 * 10];
         Span<double> gx = stackalloc double[30];
         Span<double> r = stackalloc double[8 * 10];
         Span<double> dx = stackalloc double[3];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
-        var zero = TV.Create(0);
+        var zero = TO.Create(0);
         Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
         Span<double> u = stackalloc double[EnvironmentBlockSize];
         ref double g = ref dirs[0];
@@ -250,9 +259,9 @@ public sealed class ThreeBodyKernel : NBodyKernel
             int grp = H.GroupOfTriplet(cx, s1, s2);
             double sigma = H.Sigma[grp], ell = H.Length[grp];
             double sig2 = sigma * sigma, lam = 1 / (ell * ell);
-            var vlam = TV.Create(lam);
-            var vc1s = TV.Create(lam / ell);
-            var vc2 = TV.Create(2 * lam / ell);
+            var vlam = TO.Create(lam);
+            var vc1s = TO.Create(lam / ell);
+            var vc2 = TO.Create(2 * lam / ell);
             var gs = wantGrad ? hyperparameterGradients.Slice(2 * grp * EnvironmentBlockSize, EnvironmentBlockSize) : default;
             var gl = wantGrad ? hyperparameterGradients.Slice((2 * grp + 1) * EnvironmentBlockSize, EnvironmentBlockSize) : default;
             if (wantGrad)
@@ -266,43 +275,43 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 dx[1] = x.TR2[t];
                 dx[2] = x.TR3[t];
                 double a = x.TF[t];
-                var va = TV.Create(a);
-                var vlama = TV.Create(lam * a);
-                var vax0 = TV.Create(x.TF1[t]);
-                var vax1 = TV.Create(x.TF2[t]);
-                var vax2 = TV.Create(x.TF3[t]);
-                var vc2a = TV.Create(2 * lam / ell * a);
+                var va = TO.Create(a);
+                var vlama = TO.Create(lam * a);
+                var vax0 = TO.Create(x.TF1[t]);
+                var vax1 = TO.Create(x.TF2[t]);
+                var vax2 = TO.Create(x.TF3[t]);
+                var vc2a = TO.Create(2 * lam / ell * a);
                 acc[..(rows * 10)].Fill(zero);
-                ref TV ac = ref MemoryMarshal.GetReference(acc);
+                ref TVec ac = ref MemoryMarshal.GetReference(acc);
                 foreach (var (perm, start, end) in matches[..nm])
                 {
                     var pm = EdgeMaps[perm];
                     var pinv = InverseEdgeMaps[perm];
-                    var consts = new TripletConstants<TV>(TV.Create(dx[pinv[0]]), TV.Create(dx[pinv[1]]), TV.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
+                    var consts = new TripletConstants<TVec>(TO.Create(dx[pinv[0]]), TO.Create(dx[pinv[1]]), TO.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
                     switch (9 * pm[0] + 3 * pm[1] + pm[2])
                     {
                         case 5:
-                            Batch<TV, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            Batch<TVec, TO, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
                             break;
                         case 7:
-                            Batch<TV, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            Batch<TVec, TO, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
                             break;
                         case 11:
-                            Batch<TV, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            Batch<TVec, TO, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
                             break;
                         case 15:
-                            Batch<TV, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            Batch<TVec, TO, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
                             break;
                         case 19:
-                            Batch<TV, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            Batch<TVec, TO, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
                             break;
                         default:
-                            Batch<TV, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
+                            Batch<TVec, TO, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
                             break;
                     }
                 }
 
-                Reduce(acc, r, rows);
+                Reduce<TVec, TO>(acc, r, rows);
                 Directions(x, t, w, gx);
                 if (wantGrad)
                 {
@@ -332,29 +341,30 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// (4, 4, 2 of each row) in which <see cref="KernelMath.RankUpdate"/> loads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Reduce<TV>(Span<TV> acc, Span<double> r, int rows)
-        where TV : unmanaged, ISimd<TV>
+    private static void Reduce<TVec, TO>(Span<TVec> acc, Span<double> r, int rows)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
     {
-        ref TV ac = ref MemoryMarshal.GetReference(acc);
+        ref TVec ac = ref MemoryMarshal.GetReference(acc);
         ref double rr = ref MemoryMarshal.GetReference(r);
         for (int row = 0; row < rows; row += 2)
         {
             nint o = 10 * row;
-            TV.Sum4(Unsafe.Add(ref ac, o), Unsafe.Add(ref ac, o + 1), Unsafe.Add(ref ac, o + 2), Unsafe.Add(ref ac, o + 3)).StoreUnsafe(ref rr, (nuint)o);
-            TV.Sum4(Unsafe.Add(ref ac, o + 4), Unsafe.Add(ref ac, o + 5), Unsafe.Add(ref ac, o + 6), Unsafe.Add(ref ac, o + 7)).StoreUnsafe(ref rr, (nuint)(o + 4));
-            TV.Sum4(Unsafe.Add(ref ac, o + 10), Unsafe.Add(ref ac, o + 11), Unsafe.Add(ref ac, o + 12), Unsafe.Add(ref ac, o + 13)).StoreUnsafe(ref rr, (nuint)(o + 10));
-            TV.Sum4(Unsafe.Add(ref ac, o + 14), Unsafe.Add(ref ac, o + 15), Unsafe.Add(ref ac, o + 16), Unsafe.Add(ref ac, o + 17)).StoreUnsafe(ref rr, (nuint)(o + 14));
-            var tail = TV.Sum4(Unsafe.Add(ref ac, o + 8), Unsafe.Add(ref ac, o + 9), Unsafe.Add(ref ac, o + 18), Unsafe.Add(ref ac, o + 19));
+            TO.Sum4(Unsafe.Add(ref ac, o), Unsafe.Add(ref ac, o + 1), Unsafe.Add(ref ac, o + 2), Unsafe.Add(ref ac, o + 3)).StoreUnsafe(ref rr, (nuint)o);
+            TO.Sum4(Unsafe.Add(ref ac, o + 4), Unsafe.Add(ref ac, o + 5), Unsafe.Add(ref ac, o + 6), Unsafe.Add(ref ac, o + 7)).StoreUnsafe(ref rr, (nuint)(o + 4));
+            TO.Sum4(Unsafe.Add(ref ac, o + 10), Unsafe.Add(ref ac, o + 11), Unsafe.Add(ref ac, o + 12), Unsafe.Add(ref ac, o + 13)).StoreUnsafe(ref rr, (nuint)(o + 10));
+            TO.Sum4(Unsafe.Add(ref ac, o + 14), Unsafe.Add(ref ac, o + 15), Unsafe.Add(ref ac, o + 16), Unsafe.Add(ref ac, o + 17)).StoreUnsafe(ref rr, (nuint)(o + 14));
+            var tail = TO.Sum4(Unsafe.Add(ref ac, o + 8), Unsafe.Add(ref ac, o + 9), Unsafe.Add(ref ac, o + 18), Unsafe.Add(ref ac, o + 19));
             tail.GetLower().StoreUnsafe(ref rr, (nuint)(o + 8));
             tail.GetUpper().StoreUnsafe(ref rr, (nuint)(o + 18));
         }
     }
 
-    /// <summary>Per-side-1-triplet constants of <see cref="Batch{TV, TP}"/>.</summary>
-    private readonly struct TripletConstants<TV>(TV d0, TV d1, TV d2, TV a, TV ax0, TV ax1, TV ax2, TV lam, TV lamA, TV c1s, TV c2, TV c2a)
-        where TV : unmanaged, ISimd<TV>
+    /// <summary>Per-side-1-triplet constants of <see cref="Batch{TVec, TO, TP}"/>.</summary>
+    private readonly struct TripletConstants<TVec>(TVec d0, TVec d1, TVec d2, TVec a, TVec ax0, TVec ax1, TVec ax2, TVec lam, TVec lamA, TVec c1s, TVec c2, TVec c2a)
+        where TVec : unmanaged
     {
-        public readonly TV D0 = d0, D1 = d1, D2 = d2, A = a, Ax0 = ax0, Ax1 = ax1, Ax2 = ax2, Lam = lam, LamA = lamA, C1s = c1s, C2 = c2, C2a = c2a;
+        public readonly TVec D0 = d0, D1 = d1, D2 = d2, A = a, Ax0 = ax0, Ax1 = ax1, Ax2 = ax2, Lam = lam, LamA = lamA, C1s = c1s, C2 = c2, C2a = c2a;
     }
 
     /// <summary>Side-2 edge p_q matched to side-1 edge q by one of the six permutations, as type constants so that the JIT folds the selections.</summary>
@@ -425,30 +435,32 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// The side-2 triplets [start, end) of one permutation, whose side-1 edge q meets side-2 edge TP.P_q, added to the
     /// 4 (8 with <paramref name="wantGrad"/>) accumulator rows at <paramref name="ac"/> (see <see cref="General{TV}"/>).
     /// </summary>
-    private static void Batch<TV, TP>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac, bool wantGrad)
-        where TV : unmanaged, ISimd<TV>
+    private static void Batch<TVec, TO, TP>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TVec ac, bool wantGrad)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
         where TP : struct, IEdgeMap
     {
         if (wantGrad)
         {
-            Batch<TV, TP, WithGradients>(c, y, start, end, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, WithGradients>(c, y, start, end, ref g, stride, ref ac);
         }
         else
         {
-            Batch<TV, TP, ValuesOnly>(c, y, start, end, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, ValuesOnly>(c, y, start, end, ref g, stride, ref ac);
         }
     }
 
-    private static void Batch<TV, TP, TG>(in TripletConstants<TV> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TV ac)
-        where TV : unmanaged, ISimd<TV>
+    private static void Batch<TVec, TO, TP, TG>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TVec ac)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
         where TP : struct, IEdgeMap
         where TG : struct, IGradientFlag
     {
         const double w = 1.0 / 3.0;
-        int width = TV.Count;
-        var lane = TV.LaneIndex();
-        var zero = TV.Create(0);
-        var vw = TV.Create(w);
+        int width = TO.Count;
+        var lane = TO.LaneIndex();
+        var zero = TO.Create(0);
+        var vw = TO.Create(w);
         var vd0 = c.D0;
         var vd1 = c.D1;
         var vd2 = c.D2;
@@ -457,65 +469,71 @@ public sealed class ThreeBodyKernel : NBodyKernel
         var vax1 = c.Ax1;
         var vax2 = c.Ax2;
         var vlam = c.Lam;
-        var vhalf = TV.Create(-0.5) * vlam;
+        var vhalf = TO.Multiply(TO.Create(-0.5), vlam);
         var vlama = c.LamA;
         var vc1s = c.C1s;
         var vc2 = c.C2;
         var vc2a = c.C2a;
-        var vend = TV.Create(end);
+        var vend = TO.Create(end);
         nint edge = 9 * stride;
-        double[] y1 = y.TR1, y2 = y.TR2, y3 = y.TR3, yf = y.TF, yf1 = y.TF1, yf2 = y.TF2, yf3 = y.TF3;
+        ref double y1 = ref MemoryMarshal.GetArrayDataReference(y.TR1);
+        ref double y2 = ref MemoryMarshal.GetArrayDataReference(y.TR2);
+        ref double y3 = ref MemoryMarshal.GetArrayDataReference(y.TR3);
+        ref double yf = ref MemoryMarshal.GetArrayDataReference(y.TF);
+        ref double yf1 = ref MemoryMarshal.GetArrayDataReference(y.TF1);
+        ref double yf2 = ref MemoryMarshal.GetArrayDataReference(y.TF2);
+        ref double yf3 = ref MemoryMarshal.GetArrayDataReference(y.TF3);
         for (int m = start; m < end; m += width)
         {
             // Δ'_q = d_{P⁻¹q} − d'_q by side-2 edge q; lanes at or past `end` get e = 0.
-            var dq0 = vd0 - TV.Load(y1, m);
-            var dq1 = vd1 - TV.Load(y2, m);
-            var dq2 = vd2 - TV.Load(y3, m);
-            var s = TV.Fma(dq0, dq0, TV.Fma(dq1, dq1, dq2 * dq2));
-            var e = TV.KeepWhereLess(TV.Exp(vhalf * s), lane + TV.Create(m), vend);
-            var b = TV.Load(yf, m);
-            var lb = vlam * b;
-            var v0 = TV.Fma(lb, dq0, TV.Load(yf1, m));
-            var v1 = TV.Fma(lb, dq1, TV.Load(yf2, m));
-            var v2 = TV.Fma(lb, dq2, TV.Load(yf3, m));
+            var dq0 = TO.Subtract(vd0, TO.LoadAt(ref y1, m));
+            var dq1 = TO.Subtract(vd1, TO.LoadAt(ref y2, m));
+            var dq2 = TO.Subtract(vd2, TO.LoadAt(ref y3, m));
+            var s = TO.Fma(dq0, dq0, TO.Fma(dq1, dq1, TO.Multiply(dq2, dq2)));
+            var e = TO.KeepWhereLess(TO.Exp(TO.Multiply(vhalf, s)), TO.Add(lane, TO.Create(m)), vend);
+            var b = TO.LoadAt(ref yf, m);
+            var lb = TO.Multiply(vlam, b);
+            var v0 = TO.Fma(lb, dq0, TO.LoadAt(ref yf1, m));
+            var v1 = TO.Fma(lb, dq1, TO.LoadAt(ref yf2, m));
+            var v2 = TO.Fma(lb, dq2, TO.LoadAt(ref yf3, m));
             var dp0 = Pick(TP.P0, dq0, dq1, dq2);
             var dp1 = Pick(TP.P1, dq0, dq1, dq2);
             var dp2 = Pick(TP.P2, dq0, dq1, dq2);
-            var ea = e * va;
-            var eu0 = e * (vax0 - vlama * dp0);
-            var eu1 = e * (vax1 - vlama * dp1);
-            var eu2 = e * (vax2 - vlama * dp2);
-            var eab = e * vlama * b;
-            var wb = vw * b;
-            Unsafe.Add(ref ac, 0) += ea * wb;
-            Unsafe.Add(ref ac, 10) += eu0 * wb;
-            Unsafe.Add(ref ac, 20) += eu1 * wb;
-            Unsafe.Add(ref ac, 30) += eu2 * wb;
+            var ea = TO.Multiply(e, va);
+            var eu0 = TO.Multiply(e, TO.Subtract(vax0, TO.Multiply(vlama, dp0)));
+            var eu1 = TO.Multiply(e, TO.Subtract(vax1, TO.Multiply(vlama, dp1)));
+            var eu2 = TO.Multiply(e, TO.Subtract(vax2, TO.Multiply(vlama, dp2)));
+            var eab = TO.Multiply(TO.Multiply(e, vlama), b);
+            var wb = TO.Multiply(vw, b);
+            Unsafe.Add(ref ac, 0) = TO.Add(Unsafe.Add(ref ac, 0), TO.Multiply(ea, wb));
+            Unsafe.Add(ref ac, 10) = TO.Add(Unsafe.Add(ref ac, 10), TO.Multiply(eu0, wb));
+            Unsafe.Add(ref ac, 20) = TO.Add(Unsafe.Add(ref ac, 20), TO.Multiply(eu1, wb));
+            Unsafe.Add(ref ac, 30) = TO.Add(Unsafe.Add(ref ac, 30), TO.Multiply(eu2, wb));
             if (!TG.On)
             {
                 for (int k = 1; k < 4; k++)
                 {
                     nint o = (k - 1) * stride + m;
-                    var g0 = TV.LoadAt(ref g, o);
-                    var g1 = TV.LoadAt(ref g, o + edge);
-                    var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
-                    Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
-                    Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, Pick(TP.P0, g0, g1, zero), Unsafe.Add(ref ac, 10 + k)));
-                    Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, Pick(TP.P1, g0, g1, zero), Unsafe.Add(ref ac, 20 + k)));
-                    Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, Pick(TP.P2, g0, g1, zero), Unsafe.Add(ref ac, 30 + k)));
+                    var g0 = TO.LoadAt(ref g, o);
+                    var g1 = TO.LoadAt(ref g, o + edge);
+                    var yk = TO.Fma(v0, g0, TO.Multiply(v1, g1)); // edge 2 has no force direction
+                    Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, Pick(TP.P0, g0, g1, zero), Unsafe.Add(ref ac, 10 + k)));
+                    Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, Pick(TP.P1, g0, g1, zero), Unsafe.Add(ref ac, 20 + k)));
+                    Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, Pick(TP.P2, g0, g1, zero), Unsafe.Add(ref ac, 30 + k)));
                 }
 
                 for (int k = 4; k < 10; k++)
                 {
                     nint o = (k - 1) * stride + m;
-                    var g0 = TV.LoadAt(ref g, o);
-                    var g1 = TV.LoadAt(ref g, o + edge);
-                    var g2 = TV.LoadAt(ref g, o + 2 * edge);
-                    var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
-                    Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
-                    Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, Pick(TP.P0, g0, g1, g2), Unsafe.Add(ref ac, 10 + k)));
-                    Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, Pick(TP.P1, g0, g1, g2), Unsafe.Add(ref ac, 20 + k)));
-                    Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, Pick(TP.P2, g0, g1, g2), Unsafe.Add(ref ac, 30 + k)));
+                    var g0 = TO.LoadAt(ref g, o);
+                    var g1 = TO.LoadAt(ref g, o + edge);
+                    var g2 = TO.LoadAt(ref g, o + 2 * edge);
+                    var yk = TO.Fma(v0, g0, TO.Fma(v1, g1, TO.Multiply(v2, g2)));
+                    Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, Pick(TP.P0, g0, g1, g2), Unsafe.Add(ref ac, 10 + k)));
+                    Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, Pick(TP.P1, g0, g1, g2), Unsafe.Add(ref ac, 20 + k)));
+                    Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, Pick(TP.P2, g0, g1, g2), Unsafe.Add(ref ac, 30 + k)));
                 }
 
                 continue;
@@ -523,61 +541,61 @@ public sealed class ThreeBodyKernel : NBodyKernel
 
             // ∂/∂ℓ: the exponent contributes c1 = s λ/ℓ, each λ-weighted Δ the factor c2 = 2λ/ℓ; the rows
             // are α′_r Y − β′_r Z (+ dab G_{p_q}) with Z = Σ_q Δ'_q G_q.
-            var c1 = vc1s * s;
-            var c2b = vc2 * b;
-            var ec2a = e * vc2a;
-            var al0 = c1 * ea;
-            var al1 = TV.Fma(c1, eu0, ec2a * dp0);
-            var al2 = TV.Fma(c1, eu1, ec2a * dp1);
-            var al3 = TV.Fma(c1, eu2, ec2a * dp2);
-            var nbe0 = zero - ea * c2b;
-            var nbe1 = zero - eu0 * c2b;
-            var nbe2 = zero - eu1 * c2b;
-            var nbe3 = zero - eu2 * c2b;
-            var dab = (c1 * vlam - vc2) * e * va * b;
-            Unsafe.Add(ref ac, 40) += al0 * wb;
-            Unsafe.Add(ref ac, 50) += al1 * wb;
-            Unsafe.Add(ref ac, 60) += al2 * wb;
-            Unsafe.Add(ref ac, 70) += al3 * wb;
+            var c1 = TO.Multiply(vc1s, s);
+            var c2b = TO.Multiply(vc2, b);
+            var ec2a = TO.Multiply(e, vc2a);
+            var al0 = TO.Multiply(c1, ea);
+            var al1 = TO.Fma(c1, eu0, TO.Multiply(ec2a, dp0));
+            var al2 = TO.Fma(c1, eu1, TO.Multiply(ec2a, dp1));
+            var al3 = TO.Fma(c1, eu2, TO.Multiply(ec2a, dp2));
+            var nbe0 = TO.Subtract(zero, TO.Multiply(ea, c2b));
+            var nbe1 = TO.Subtract(zero, TO.Multiply(eu0, c2b));
+            var nbe2 = TO.Subtract(zero, TO.Multiply(eu1, c2b));
+            var nbe3 = TO.Subtract(zero, TO.Multiply(eu2, c2b));
+            var dab = TO.Multiply(TO.Multiply(TO.Multiply(TO.Subtract(TO.Multiply(c1, vlam), vc2), e), va), b);
+            Unsafe.Add(ref ac, 40) = TO.Add(Unsafe.Add(ref ac, 40), TO.Multiply(al0, wb));
+            Unsafe.Add(ref ac, 50) = TO.Add(Unsafe.Add(ref ac, 50), TO.Multiply(al1, wb));
+            Unsafe.Add(ref ac, 60) = TO.Add(Unsafe.Add(ref ac, 60), TO.Multiply(al2, wb));
+            Unsafe.Add(ref ac, 70) = TO.Add(Unsafe.Add(ref ac, 70), TO.Multiply(al3, wb));
             for (int k = 1; k < 4; k++)
             {
                 nint o = (k - 1) * stride + m;
-                var g0 = TV.LoadAt(ref g, o);
-                var g1 = TV.LoadAt(ref g, o + edge);
+                var g0 = TO.LoadAt(ref g, o);
+                var g1 = TO.LoadAt(ref g, o + edge);
                 var gp0 = Pick(TP.P0, g0, g1, zero);
                 var gp1 = Pick(TP.P1, g0, g1, zero);
                 var gp2 = Pick(TP.P2, g0, g1, zero);
-                var yk = TV.Fma(v0, g0, v1 * g1); // edge 2 has no force direction
-                var zk = TV.Fma(dq0, g0, dq1 * g1);
-                Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
-                Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
-                Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
-                Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
-                Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
-                Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
-                Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
-                Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                var yk = TO.Fma(v0, g0, TO.Multiply(v1, g1)); // edge 2 has no force direction
+                var zk = TO.Fma(dq0, g0, TO.Multiply(dq1, g1));
+                Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                Unsafe.Add(ref ac, 40 + k) = TO.Fma(nbe0, zk, TO.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                Unsafe.Add(ref ac, 50 + k) = TO.Fma(nbe1, zk, TO.Fma(al1, yk, TO.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                Unsafe.Add(ref ac, 60 + k) = TO.Fma(nbe2, zk, TO.Fma(al2, yk, TO.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                Unsafe.Add(ref ac, 70 + k) = TO.Fma(nbe3, zk, TO.Fma(al3, yk, TO.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
             }
 
             for (int k = 4; k < 10; k++)
             {
                 nint o = (k - 1) * stride + m;
-                var g0 = TV.LoadAt(ref g, o);
-                var g1 = TV.LoadAt(ref g, o + edge);
-                var g2 = TV.LoadAt(ref g, o + 2 * edge);
+                var g0 = TO.LoadAt(ref g, o);
+                var g1 = TO.LoadAt(ref g, o + edge);
+                var g2 = TO.LoadAt(ref g, o + 2 * edge);
                 var gp0 = Pick(TP.P0, g0, g1, g2);
                 var gp1 = Pick(TP.P1, g0, g1, g2);
                 var gp2 = Pick(TP.P2, g0, g1, g2);
-                var yk = TV.Fma(v0, g0, TV.Fma(v1, g1, v2 * g2));
-                var zk = TV.Fma(dq0, g0, TV.Fma(dq1, g1, dq2 * g2));
-                Unsafe.Add(ref ac, k) = TV.Fma(ea, yk, Unsafe.Add(ref ac, k));
-                Unsafe.Add(ref ac, 10 + k) = TV.Fma(eu0, yk, TV.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
-                Unsafe.Add(ref ac, 20 + k) = TV.Fma(eu1, yk, TV.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
-                Unsafe.Add(ref ac, 30 + k) = TV.Fma(eu2, yk, TV.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
-                Unsafe.Add(ref ac, 40 + k) = TV.Fma(nbe0, zk, TV.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
-                Unsafe.Add(ref ac, 50 + k) = TV.Fma(nbe1, zk, TV.Fma(al1, yk, TV.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
-                Unsafe.Add(ref ac, 60 + k) = TV.Fma(nbe2, zk, TV.Fma(al2, yk, TV.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
-                Unsafe.Add(ref ac, 70 + k) = TV.Fma(nbe3, zk, TV.Fma(al3, yk, TV.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                var yk = TO.Fma(v0, g0, TO.Fma(v1, g1, TO.Multiply(v2, g2)));
+                var zk = TO.Fma(dq0, g0, TO.Fma(dq1, g1, TO.Multiply(dq2, g2)));
+                Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
+                Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
+                Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                Unsafe.Add(ref ac, 40 + k) = TO.Fma(nbe0, zk, TO.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                Unsafe.Add(ref ac, 50 + k) = TO.Fma(nbe1, zk, TO.Fma(al1, yk, TO.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
+                Unsafe.Add(ref ac, 60 + k) = TO.Fma(nbe2, zk, TO.Fma(al2, yk, TO.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
+                Unsafe.Add(ref ac, 70 + k) = TO.Fma(nbe3, zk, TO.Fma(al3, yk, TO.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
             }
         }
     }
@@ -585,8 +603,8 @@ public sealed class ThreeBodyKernel : NBodyKernel
 
     /// <summary>The one of (d0, d1, d2) that edge index <paramref name="p"/> names.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Pick<TV>(int p, TV d0, TV d1, TV d2)
-        where TV : unmanaged, ISimd<TV> => p == 0 ? d0 : (p == 1 ? d1 : d2);
+    private static T Pick<T>(int p, T d0, T d1, T d2)
+        where T : struct => p == 0 ? d0 : (p == 1 ? d1 : d2);
 
     /// <summary>
     /// The former general pass, kept as the reference of <see cref="General{TV}"/> (tests compare the two):
