@@ -84,6 +84,28 @@ public sealed class ThreeBodyKernel : NBodyKernel
         return req[0] == cy && q1 <= q2;
     }
 
+    /// <summary>
+    /// The permutations under which side-1 triplets of species (cx; s1, s2) meet side-2 triplets of
+    /// <paramref name="y"/>, with the side-2 triplet range each matches (non-empty ones only); returns their count.
+    /// </summary>
+    private static int Matches(int cx, int s1, int s2, AtomEnvironment y, Span<(int Perm, int Start, int End)> matches)
+    {
+        int nm = 0;
+        for (int perm = 0; perm < 6; perm++)
+        {
+            if (Required(perm, cx, s1, s2, y.CentralSpecies, out int q1, out int q2))
+            {
+                var (start, end) = y.TripletRange(q1, q2);
+                if (start != end)
+                {
+                    matches[nm++] = (perm, start, end);
+                }
+            }
+        }
+
+        return nm;
+    }
+
     /// <summary>Label directions of the three distances of triplet t (3 × 10, slot 0 = 0): force −∂d/∂r_c, and w × strain derivative.</summary>
     private static void Directions(AtomEnvironment e, int t, double w, Span<double> g)
     {
@@ -238,18 +260,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
         for (int sg = 0; sg < groups.Length; sg++)
         {
             var (s1, s2) = groups[sg];
-            int nm = 0;
-            for (int perm = 0; perm < 6; perm++)
-            {
-                if (Required(perm, cx, s1, s2, cy, out int q1, out int q2))
-                {
-                    var (start, end) = y.TripletRange(q1, q2);
-                    if (start != end)
-                    {
-                        matches[nm++] = (perm, start, end);
-                    }
-                }
-            }
+            int nm = Matches(cx, s1, s2, y, matches);
 
             if (nm == 0)
             {
@@ -816,18 +827,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
         {
             // Every triplet of one neighbour-species pair matches the same permutations and side-2 ranges.
             var (s1, s2) = groups[sg];
-            int nm = 0;
-            for (int perm = 0; perm < 6; perm++)
-            {
-                if (Required(perm, cx, s1, s2, cy, out int q1, out int q2))
-                {
-                    var (start, end) = y.TripletRange(q1, q2);
-                    if (start != end)
-                    {
-                        matches[nm++] = (perm, start, end);
-                    }
-                }
-            }
+            int nm = Matches(cx, s1, s2, y, matches);
 
             if (nm == 0)
             {
