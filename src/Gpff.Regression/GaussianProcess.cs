@@ -859,7 +859,7 @@ public sealed partial class GaussianProcess : ICalculator
     /// contribution is kept apart and summed in a fixed order, so that predictions are bit-for-bit reproducible
     /// whatever the thread scheduling.
     /// </summary>
-    private double[] LabelByLabelMean(IKernel kernel, StructureEnvironments environments, LabelSelection labels, double[]? kt, CancellationToken cancellationToken)
+    internal double[] LabelByLabelMean(IKernel kernel, StructureEnvironments environments, LabelSelection labels, double[]? kt, CancellationToken cancellationToken)
     {
         int m = labels.Count, n = LabelCount;
         var offsets = _offsets.ToArray();
