@@ -84,7 +84,8 @@ public static class GeneralPathProfile
                 if (kernel is NBodyKernel)
                 {
                     double fo = t[$"blockF{grad}"], after = t[$"blockAfter{grad}"];
-                    line += string.Create(CultureInfo.InvariantCulture, $"; blocks: forces-only {fo:F1} ms, general {after:F1} ms ({after / fo:F2}x)");
+                    double once = t[$"blockOnce{grad}"];
+                    line += string.Create(CultureInfo.InvariantCulture, $"; blocks: forces-only {fo:F1} ms, general {after:F1} ms ({after / fo:F2}x), summed {once:F1} ms ({once / fo:F2}x)");
                     if (t.TryGetValue($"blockBefore{grad}", out double before))
                     {
                         line += string.Create(CultureInfo.InvariantCulture, $", former general {before:F1} ms ({before / fo:F2}x), speed-up {before / after:F2}x");
@@ -139,5 +140,6 @@ public static class GeneralPathProfile
         }
 
         yield return ($"blockAfter{grad}", Pairs((x, y) => kernel.EnvironmentCovariance(x, y, block, gradients)));
+        yield return ($"blockOnce{grad}", Pairs((x, y) => kernel.SummedEnvironmentCovariance(x, y, block, gradients, energyAndStressOnly: false)));
     }
 }

@@ -79,6 +79,13 @@ public sealed class AtomEnvironment
     internal (int S1, int S2)[] TripletSpeciesList = [];
     internal int[] TripletRangeStart = [0];
 
+    /// <summary>
+    /// Per species-pair range g: the triplets [TripletRangeStart[g], TripletFirstVertexEnd[g]) are those of triangles
+    /// whose first vertex (least atom index, then image shift) is the central atom; they come first in their range.
+    /// Empty for environments not built with their structure (<see cref="SingleTriplet"/>).
+    /// </summary>
+    internal int[] TripletFirstVertexEnd = [];
+
     // ---- many-body (B2) arrays, length ManyBodyNeighborCount (empty when the settings have no B2 part) ----
     internal int[] BNeighbor = [];
     internal Int3[] BShift = [];
@@ -310,6 +317,25 @@ public sealed class AtomEnvironment
     {
         int g = Array.IndexOf(PairSpeciesList, species);
         return g < 0 ? (0, 0) : (PairRangeStart[g], PairRangeStart[g + 1]);
+    }
+
+    /// <summary>
+    /// <see cref="TripletRange"/> with the end of its first-vertex triplets (<see cref="TripletFirstVertexEnd"/>;
+    /// the start when this environment has none recorded).
+    /// </summary>
+    internal (int Start, int FirstEnd, int End) TripletRangeWithFirstVertex(int species1, int species2)
+    {
+        var list = TripletSpeciesList;
+        for (int g = 0; g < list.Length; g++)
+        {
+            if (list[g].S1 == species1 && list[g].S2 == species2)
+            {
+                int start = TripletRangeStart[g];
+                return (start, TripletFirstVertexEnd.Length > g ? TripletFirstVertexEnd[g] : start, TripletRangeStart[g + 1]);
+            }
+        }
+
+        return (0, 0, 0);
     }
 
     /// <summary>The range [start, end) of triplets with neighbour species (s1, s2), s1 ≤ s2 (empty when none or when s1 &gt; s2).</summary>

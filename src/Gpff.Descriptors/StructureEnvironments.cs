@@ -21,6 +21,14 @@ public sealed class StructureEnvironments
         _environments = environments;
     }
 
+    /// <summary>
+    /// True when these are the environments of every atom of one structure, built together (<see cref="Build"/>):
+    /// then each triangle of atoms within r_c3 appears in the environments of its three atoms, and sums over the
+    /// structure may take it once (its triplet in the environment of its first vertex,
+    /// <see cref="AtomEnvironment.TripletFirstVertexEnd"/>). False for a set of environments from any structures.
+    /// </summary>
+    internal bool IsWholeStructure { get; private init; }
+
     /// <summary>Number of atoms (= number of environments).</summary>
     public int AtomCount => _atomicNumbers.Length;
 
@@ -73,7 +81,7 @@ public sealed class StructureEnvironments
             envs[i] = BuildOne(i, z, list, settings, scratch);
         }
 
-        return new StructureEnvironments(z, structure.Cell, structure.Pbc, settings, envs);
+        return new StructureEnvironments(z, structure.Cell, structure.Pbc, settings, envs) { IsWholeStructure = true };
     }
 
     /// <summary>
@@ -154,7 +162,7 @@ public sealed class StructureEnvironments
     {
         public readonly List<int> Pairs = [];
         public readonly List<int> Near = [];
-        public readonly List<(int A, int B, double R3)> Triplets = [];
+        public readonly List<(int A, int B, double R3, bool First)> Triplets = [];
         public B2Workspace? B2;
     }
 
@@ -214,6 +222,33 @@ public sealed class StructureEnvironments
         }
 
         env.B2Norm = Math.Sqrt(n2);
+    }
+
+    /// <summary>
+    /// Whether atom <paramref name="i"/> (image 0) is the first vertex of the triangle it forms with neighbours
+    /// <paramref name="j"/> and <paramref name="k"/> at their image shifts: the least of the three vertices ordered
+    /// by atom index, then image shift. The order does not change when the triangle is translated by a lattice
+    /// vector, so exactly one of the three environments the triangle appears in calls it first.
+    /// </summary>
+    private static bool FirstVertex(int i, int j, Int3 shiftJ, int k, Int3 shiftK)
+    {
+        return Less(j, shiftJ) && Less(k, shiftK);
+
+        bool Less(int other, Int3 shift)
+        {
+            if (i != other)
+            {
+                return i < other;
+            }
+
+            // Same atom: (i, 0) comes first when the other image's shift is lexicographically positive.
+            if (shift.A != 0)
+            {
+                return shift.A > 0;
+            }
+
+            return shift.B != 0 ? shift.B > 0 : shift.C > 0;
+        }
     }
 
     private static AtomEnvironment BuildOne(int i, int[] z, NeighborList list, DescriptorSettings s, Scratch scratch)
@@ -319,7 +354,7 @@ public sealed class StructureEnvironments
                         (ea, eb) = (eb, ea);
                     }
 
-                    trip.Add((ea, eb, r3));
+                    trip.Add((ea, eb, r3, FirstVertex(i, nb[ea], shifts[ea], nb[eb], shifts[eb])));
                 }
             }
         }
@@ -333,6 +368,12 @@ public sealed class StructureEnvironments
             }
 
             c = z[nbArr[p.B]].CompareTo(z[nbArr[q.B]]);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = q.First.CompareTo(p.First); // within a species pair, the triangles this atom is the first vertex of come first
             if (c != 0)
             {
                 return c;
@@ -364,9 +405,10 @@ public sealed class StructureEnvironments
         env.TF3 = new double[len];
         var tlist = new List<(int, int)>();
         var tstart = new List<int>();
+        var tfirst = new List<int>();
         for (int t = 0; t < nt; t++)
         {
-            var (ea, eb, r3) = trip[t];
+            var (ea, eb, r3, first) = trip[t];
             double r1 = dist[ea], r2 = dist[eb];
             var u1 = vecs[ea] / r1;
             var u2 = vecs[eb] / r2;
@@ -395,12 +437,19 @@ public sealed class StructureEnvironments
             {
                 tlist.Add((s1, s2));
                 tstart.Add(t);
+                tfirst.Add(t);
+            }
+
+            if (first)
+            {
+                tfirst[^1] = t + 1;
             }
         }
 
         tstart.Add(nt);
         env.TripletSpeciesList = tlist.ToArray();
         env.TripletRangeStart = tstart.ToArray();
+        env.TripletFirstVertexEnd = tfirst.ToArray();
         if (s.ManyBody is { } mb)
         {
             BuildManyBody(env, z, nb, shifts, vecs, dist, mb, scratch);

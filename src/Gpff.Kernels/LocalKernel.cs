@@ -69,6 +69,22 @@ public abstract class LocalKernel : IKernel
     public abstract void EnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients);
 
     /// <summary>
+    /// A block for sums over whole structures: its force–force entries are <see cref="EnvironmentCovariance"/>'s,
+    /// and its energy and virial rows (columns), summed over every environment of the row (column) structure,
+    /// give the same structure energy and stress covariances; per environment pair they may differ (a kernel may
+    /// count each triangle of atoms once in the structure's sums, not a third in each of its atoms' environments).
+    /// Only for environments of whole structures (<see cref="StructureEnvironments.IsWholeStructure"/>) and
+    /// labels without local energies. By default the exact block.
+    /// </summary>
+    /// <param name="x">Row environment.</param>
+    /// <param name="y">Column environment.</param>
+    /// <param name="block">10 × 10 accumulator.</param>
+    /// <param name="hyperparameterGradients">H × 100 accumulator, or empty.</param>
+    /// <param name="energyAndStressOnly">Only the energy and virial rows and columns are wanted (the force entries may be left out).</param>
+    internal virtual void SummedEnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients, bool energyAndStressOnly) =>
+        EnvironmentCovariance(x, y, block, hyperparameterGradients);
+
+    /// <summary>
     /// Adds the 3 × 3 force–force covariance cov(F_x,α, F_y,β) of the central atoms of two environments
     /// to <paramref name="block"/> (row-major, eV²/Å²), in one pass over the environment pair.
     /// </summary>
@@ -285,6 +301,13 @@ public abstract class LocalKernel : IKernel
 
         var rowRoles = Roles.Create(a, rows);
         var colRoles = Roles.Create(b, columns);
+        if (a.IsWholeStructure && b.IsWholeStructure && rows.LocalEnergyAtoms.Length == 0 && columns.LocalEnergyAtoms.Length == 0)
+        {
+            // Energy and stress labels are sums over whole structures: the summed blocks give them with less work.
+            SummedCovariance(a, rowRoles, b, colRoles, values, hyperparameterGradients, wantGrad ? nh : 0, size, nc);
+            return;
+        }
+
         Span<double> block = stackalloc double[EnvironmentBlockSize];
         double[]? rented = wantGrad ? ArrayPool<double>.Shared.Rent(nh * EnvironmentBlockSize) : null;
         try
@@ -312,6 +335,95 @@ public abstract class LocalKernel : IKernel
             {
                 ArrayPool<double>.Shared.Return(rented);
             }
+        }
+    }
+
+    /// <summary>
+    /// Energy, force and stress labels (no local energies) of two whole structures from
+    /// <see cref="SummedEnvironmentCovariance"/> blocks. Per environment pair only the force–force entries are
+    /// scattered; the force × energy/stress entries are scattered once per environment from the block sums over
+    /// the other structure, and the energy/stress × energy/stress entries once from the sum over both (the energy
+    /// and stress of a structure are sums over its environments, so this is <see cref="Scatter"/> of every block,
+    /// summed in another order).
+    /// </summary>
+    private void SummedCovariance(StructureEnvironments a, Roles rowRoles, StructureEnvironments b, Roles colRoles,
+        Span<double> values, Span<double> hyperparameterGradients, int nh, int size, int nc)
+    {
+        const int bs = EnvironmentBlockSize;
+        int len = (1 + nh) * bs; // a block, then its nh derivative blocks
+        int[] columnsNeeded = colRoles.Needed;
+        bool noForces = rowRoles.HasNoForces && colRoles.HasNoForces;
+        double[] rented = ArrayPool<double>.Shared.Rent(len * (3 + columnsNeeded.Length));
+        try
+        {
+            var work = rented.AsSpan(0, len * (3 + columnsNeeded.Length));
+            work.Clear();
+            var pair = work[..len];
+            var rowSum = work.Slice(len, len);
+            var total = work.Slice(2 * len, len);
+            Span<(int Index, int Label, double Factor)> entries = stackalloc (int, int, double)[11];
+            Span<(int Index, int Label, double Factor)> rowForce = stackalloc (int, int, double)[3];
+            Span<(int Index, int Label, double Factor)> columnForce = stackalloc (int, int, double)[3];
+            Span<(int Index, int Label, double Factor)> rowStructure = stackalloc (int, int, double)[7];
+            Span<(int Index, int Label, double Factor)> columnStructure = stackalloc (int, int, double)[7];
+            int nrs = 0, ncs = 0;
+            foreach (int c in rowRoles.Needed)
+            {
+                int nrf = Split(entries[..rowRoles.Entries(c, entries)], rowForce, rowStructure, out nrs);
+                var x = a[c];
+                rowSum.Clear();
+                for (int k = 0; k < columnsNeeded.Length; k++)
+                {
+                    int d = columnsNeeded[k];
+                    pair.Clear();
+                    SummedEnvironmentCovariance(x, b[d], pair[..bs], pair[bs..], noForces);
+                    if (nrf > 0)
+                    {
+                        int ncf = Split(entries[..colRoles.Entries(d, entries)], columnForce, columnStructure, out ncs);
+                        Scatter(pair[..bs], pair[bs..], values, hyperparameterGradients, nh, size, nc, rowForce[..nrf], columnForce[..ncf]);
+                    }
+
+                    KernelMath.AddTo(rowSum, pair);
+                    KernelMath.AddTo(work.Slice((3 + k) * len, len), pair);
+                }
+
+                Split(entries[..colRoles.Entries(columnsNeeded.Length > 0 ? columnsNeeded[0] : 0, entries)], columnForce, columnStructure, out ncs);
+                Scatter(rowSum[..bs], rowSum[bs..], values, hyperparameterGradients, nh, size, nc, rowForce[..nrf], columnStructure[..ncs]);
+                KernelMath.AddTo(total, rowSum);
+            }
+
+            for (int k = 0; k < columnsNeeded.Length; k++)
+            {
+                int ncf = Split(entries[..colRoles.Entries(columnsNeeded[k], entries)], columnForce, columnStructure, out ncs);
+                var sum = work.Slice((3 + k) * len, len);
+                Scatter(sum[..bs], sum[bs..], values, hyperparameterGradients, nh, size, nc, rowStructure[..nrs], columnForce[..ncf]);
+            }
+
+            Scatter(total[..bs], total[bs..], values, hyperparameterGradients, nh, size, nc, rowStructure[..nrs], columnStructure[..ncs]);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(rented);
+        }
+
+        // The force entries (environment labels 1–3) and the structure entries (energy, virial) of an atom.
+        static int Split(ReadOnlySpan<(int Index, int Label, double Factor)> all, Span<(int, int, double)> force, Span<(int, int, double)> structure, out int structureCount)
+        {
+            int nf = 0, ns = 0;
+            foreach (var e in all)
+            {
+                if (e.Label is >= 1 and <= 3)
+                {
+                    force[nf++] = e;
+                }
+                else
+                {
+                    structure[ns++] = e;
+                }
+            }
+
+            structureCount = ns;
+            return nf;
         }
     }
 
@@ -391,7 +503,15 @@ public abstract class LocalKernel : IKernel
                 for (int d = 0; d < a.AtomCount; d++)
                 {
                     block.Clear();
-                    EnvironmentCovariance(a[c], a[d], block, []);
+                    if (a.IsWholeStructure)
+                    {
+                        SummedEnvironmentCovariance(a[c], a[d], block, [], energyAndStressOnly: true);
+                    }
+                    else
+                    {
+                        EnvironmentCovariance(a[c], a[d], block, []);
+                    }
+
                     if (labels.Energy)
                     {
                         variances[0] += block[0];
@@ -489,6 +609,9 @@ public abstract class LocalKernel : IKernel
         }
 
         public int[] Needed { get; }
+
+        /// <summary>True when the selection has no force labels.</summary>
+        public bool HasNoForces => _sel.ForceAtoms.Length == 0;
 
         public static Roles Create(StructureEnvironments e, LabelSelection sel)
         {

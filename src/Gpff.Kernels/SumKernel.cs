@@ -120,6 +120,18 @@ public sealed class SumKernel : LocalKernel
     }
 
     /// <inheritdoc />
+    internal override void SummedEnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients, bool energyAndStressOnly)
+    {
+        for (int p = 0; p < _parts.Length; p++)
+        {
+            var g = hyperparameterGradients.IsEmpty
+                ? []
+                : hyperparameterGradients.Slice(_offsets[p] * EnvironmentBlockSize, (_offsets[p + 1] - _offsets[p]) * EnvironmentBlockSize);
+            _parts[p].SummedEnvironmentCovariance(x, y, block, g, energyAndStressOnly);
+        }
+    }
+
+    /// <inheritdoc />
     public override void LocalEnergyCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> column, Span<double> hyperparameterGradients)
     {
         for (int p = 0; p < _parts.Length; p++)

@@ -87,18 +87,20 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// <summary>
     /// The permutations under which side-1 triplets of species (cx; s1, s2) meet side-2 triplets of
     /// <paramref name="y"/>, with the side-2 triplet range each matches (non-empty ones only); returns their count.
+    /// FirstEnd ends the triplets of the range whose central atom is their triangle's first vertex when
+    /// <paramref name="firstVertex"/> is set (<see cref="AtomEnvironment.TripletFirstVertexEnd"/>), else it is End.
     /// </summary>
-    private static int Matches(int cx, int s1, int s2, AtomEnvironment y, Span<(int Perm, int Start, int End)> matches)
+    private static int Matches(int cx, int s1, int s2, AtomEnvironment y, Span<(int Perm, int Start, int FirstEnd, int End)> matches, bool firstVertex = false)
     {
         int nm = 0;
         for (int perm = 0; perm < 6; perm++)
         {
             if (Required(perm, cx, s1, s2, y.CentralSpecies, out int q1, out int q2))
             {
-                var (start, end) = y.TripletRange(q1, q2);
+                var (start, firstEnd, end) = y.TripletRangeWithFirstVertex(q1, q2);
                 if (start != end)
                 {
-                    matches[nm++] = (perm, start, end);
+                    matches[nm++] = (perm, start, firstVertex ? firstEnd : end, end);
                 }
             }
         }
@@ -147,6 +149,45 @@ public sealed class ThreeBodyKernel : NBodyKernel
     }
 
     /// <summary>
+    /// The triangle-once form of the block (see <see cref="LocalKernel.SummedEnvironmentCovariance"/>): every
+    /// triangle of atoms enters a structure's energy and virial through the environments of its three atoms with
+    /// weight 1/3 each, and since the kernel sums over all species-preserving vertex permutations its
+    /// contribution to them does not depend on which of its atoms is central. So the energy and virial rows take
+    /// the side-1 triplets whose central atom is their triangle's first vertex, with weight 1, and the energy
+    /// and virial columns the side-2 triplets of that kind; the force rows and columns take every triplet, as
+    /// in <see cref="EnvironmentCovariance"/>. Summed over all environment pairs of two whole structures the
+    /// energy, force and stress covariances equal <see cref="EnvironmentCovariance"/>'s; per pair only the
+    /// force–force entries do. Environments without first-vertex ranges (not built with their structure) take
+    /// the exact block.
+    /// </summary>
+    internal override void SummedEnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients, bool energyAndStressOnly)
+    {
+        bool ready = x.TripletFirstVertexEnd.Length == x.TripletSpeciesList.Length && y.TripletFirstVertexEnd.Length == y.TripletSpeciesList.Length;
+        var form = !ready ? Form.Exact : energyAndStressOnly ? Form.EnergyStressOnce : Form.TriangleOnce;
+        if (SimdSupport.Use512)
+        {
+            General<V512>(x, y, block, hyperparameterGradients, form);
+        }
+        else
+        {
+            General<V256>(x, y, block, hyperparameterGradients, form);
+        }
+    }
+
+    /// <summary>Which block <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double}, Form)"/> computes.</summary>
+    internal enum Form
+    {
+        /// <summary>The exact per-pair block (<see cref="EnvironmentCovariance"/>).</summary>
+        Exact,
+
+        /// <summary>The triangle-once block (<see cref="SummedEnvironmentCovariance"/>).</summary>
+        TriangleOnce,
+
+        /// <summary>Its energy and virial entries alone: first-vertex triplets on both sides, nothing else.</summary>
+        EnergyStressOnce,
+    }
+
+    /// <summary>
     /// The general 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2
     /// triplets. For each side-1 triplet the rows r0, rp (and ∂/∂ℓ rows dr0, drp) are sums over side-2
     /// triplets m of α_r(m) Y(m) + eab(m) G_{P(r)}(m): the side-2 label directions G_q (force unit vector,
@@ -155,11 +196,17 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// ∂/∂ℓ Z = Σ_q Δ'_q G_q), then each of the 4 (8) rows takes one multiply–add per column (plus the matched
     /// edge's term) instead of one per edge: the same sums as <see cref="GeneralReference{TV}"/>, with less
     /// arithmetic and memory traffic. The batches run per permutation and gradient setting
-    /// (<see cref="Batch{TVec, TO, TP}"/>); the accumulators are reduced once per side-1 triplet. The side-1 triplets
-    /// go by runs of one neighbour-species pair, whose matching permutations and side-2 ranges are found once; with
-    /// derivatives, the block and ∂/∂σ take the run's unscaled sum, scaled once per run.
+    /// (<see cref="Batch{TVec, TO, TP, TG, TR, TC}"/>); the accumulators are reduced once per side-1 triplet. The
+    /// side-1 triplets go by runs of one neighbour-species pair, whose matching permutations and side-2 ranges are
+    /// found once; with derivatives, the block and ∂/∂σ take the run's unscaled sum, scaled once per run. The
+    /// overload with a <see cref="Form"/> other than <see cref="Form.Exact"/> gives the triangle-once forms of <see cref="SummedEnvironmentCovariance"/>:
+    /// energy and virial rows (columns) only for first-vertex side-1 (side-2) triplets, at weight 1 instead of 1/3.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV> => General<TV>(x, y, block, hyperparameterGradients, Form.Exact);
+
+    /// <summary><see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/> in the given <paramref name="form"/>.</summary>
+    internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients, Form form)
         where TV : unmanaged, ISimd<TV>
     {
         if (x.TripletCount == 0 || y.TripletCount == 0)
@@ -171,15 +218,16 @@ public sealed class ThreeBodyKernel : NBodyKernel
         double[] dirs = ArrayPool<double>.Shared.Rent(DirectionRows * stride);
         try
         {
-            SideTwoDirections(y, dirs, stride);
+            double w = form == Form.Exact ? 1.0 / 3.0 : 1; // weight of a triplet in the energy and virial
+            SideTwoDirections(y, dirs, stride, w);
             // The hot loops take the raw vector type (IVectorOps): through the ISimd wrappers the JIT adds register copies.
             if (typeof(TV) == typeof(V512))
             {
-                GeneralPass<Vector512<double>, Ops512>(x, y, dirs, stride, block, hyperparameterGradients);
+                GeneralPass<Vector512<double>, Ops512>(x, y, dirs, stride, block, hyperparameterGradients, form);
             }
             else
             {
-                GeneralPass<Vector256<double>, Ops256>(x, y, dirs, stride, block, hyperparameterGradients);
+                GeneralPass<Vector256<double>, Ops256>(x, y, dirs, stride, block, hyperparameterGradients, form);
             }
         }
         finally
@@ -201,9 +249,8 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// for k = 4..9 the virial direction w d_q n_q⊗n_q (Voigt xx yy zz yz xz xy), as
     /// <see cref="GeneralReference{TV}"/> computes them per side-1 triplet.
     /// </summary>
-    private static void SideTwoDirections(AtomEnvironment y, double[] dirs, int stride)
+    private static void SideTwoDirections(AtomEnvironment y, double[] dirs, int stride, double w)
     {
-        const double w = 1.0 / 3.0;
         int n = y.TripletCount;
         Array.Clear(dirs, 0, DirectionRows * stride);
         y.TU1x.AsSpan(0, n).CopyTo(dirs.AsSpan(0 * stride));
@@ -236,31 +283,35 @@ public sealed class ThreeBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// The side-1 triplets of <see cref="General{TV}"/>, one run of a neighbour-species pair at a time (its triplets
+    /// The side-1 triplets of <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/>, one run of a neighbour-species pair at a time (its triplets
     /// match the same permutations and side-2 ranges and share σ, ℓ, found once per run): per triplet, the matching
-    /// permutations' batches, then the reduction and rank update.
+    /// permutations' batches, then the reduction and rank update. In the triangle-once forms only first-vertex
+    /// side-1 triplets take the energy and virial rows, and only first-vertex side-2 triplets the energy and virial
+    /// columns (each run's first part); with <see cref="Form.EnergyStressOnce"/> no other triplets are visited.
     /// </summary>
-    private void GeneralPass<TVec, TO>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients)
+    private void GeneralPass<TVec, TO>(AtomEnvironment x, AtomEnvironment y, double[] dirs, int stride, Span<double> block, Span<double> hyperparameterGradients, Form form)
         where TVec : unmanaged
         where TO : struct, IVectorOps<TVec>
     {
         bool wantGrad = !hyperparameterGradients.IsEmpty;
-        const double w = 1.0 / 3.0; // triplet energy split among its three atoms
+        bool summed = form != Form.Exact, energyStressOnly = form == Form.EnergyStressOnce;
+        double w = summed ? 1 : 1.0 / 3.0; // weight of a triplet in the energy and virial (1/3: its energy split among its three atoms)
         int rows = wantGrad ? 8 : 4;
         Span<TVec> acc = stackalloc TVec[8 * 10];
         Span<double> gx = stackalloc double[30];
         Span<double> r = stackalloc double[8 * 10];
         Span<double> dx = stackalloc double[3];
-        int cx = x.CentralSpecies, cy = y.CentralSpecies;
+        int cx = x.CentralSpecies;
         var zero = TO.Create(0);
-        Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
+        var vw = TO.Create(w);
+        Span<(int Perm, int Start, int FirstEnd, int End)> matches = stackalloc (int, int, int, int)[6];
         Span<double> u = stackalloc double[EnvironmentBlockSize];
         ref double g = ref dirs[0];
         var groups = x.TripletSpeciesList;
         for (int sg = 0; sg < groups.Length; sg++)
         {
             var (s1, s2) = groups[sg];
-            int nm = Matches(cx, s1, s2, y, matches);
+            int nm = Matches(cx, s1, s2, y, matches, summed);
 
             if (nm == 0)
             {
@@ -280,8 +331,12 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 u.Clear();
             }
 
-            for (int t = x.TripletRangeStart[sg]; t < x.TripletRangeStart[sg + 1]; t++)
+            int firstEnd = summed ? x.TripletFirstVertexEnd[sg] : x.TripletRangeStart[sg + 1];
+            int tEnd = energyStressOnly ? firstEnd : x.TripletRangeStart[sg + 1];
+            for (int t = x.TripletRangeStart[sg]; t < tEnd; t++)
             {
+                bool energyRows = t < firstEnd;
+                double wt = energyRows ? w : 0;
                 dx[0] = x.TR1[t];
                 dx[1] = x.TR2[t];
                 dx[2] = x.TR3[t];
@@ -294,45 +349,34 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 var vc2a = TO.Create(2 * lam / ell * a);
                 acc[..(rows * 10)].Fill(zero);
                 ref TVec ac = ref MemoryMarshal.GetReference(acc);
-                foreach (var (perm, start, end) in matches[..nm])
+                foreach (var (perm, start, mid, all) in matches[..nm])
                 {
+                    int end = energyStressOnly ? mid : all;
                     var pm = EdgeMaps[perm];
                     var pinv = InverseEdgeMaps[perm];
-                    var consts = new TripletConstants<TVec>(TO.Create(dx[pinv[0]]), TO.Create(dx[pinv[1]]), TO.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a);
-                    switch (9 * pm[0] + 3 * pm[1] + pm[2])
+                    var consts = new TripletConstants<TVec>(TO.Create(dx[pinv[0]]), TO.Create(dx[pinv[1]]), TO.Create(dx[pinv[2]]), va, vax0, vax1, vax2, vlam, vlama, vc1s, vc2, vc2a, vw);
+                    int code = 9 * pm[0] + 3 * pm[1] + pm[2];
+                    if (energyRows)
                     {
-                        case 5:
-                            Batch<TVec, TO, Map012>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                            break;
-                        case 7:
-                            Batch<TVec, TO, Map021>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                            break;
-                        case 11:
-                            Batch<TVec, TO, Map102>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                            break;
-                        case 15:
-                            Batch<TVec, TO, Map120>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                            break;
-                        case 19:
-                            Batch<TVec, TO, Map201>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                            break;
-                        default:
-                            Batch<TVec, TO, Map210>(consts, y, start, end, ref g, stride, ref ac, wantGrad);
-                            break;
+                        Permutation<TVec, TO, AllRows>(code, consts, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                    }
+                    else
+                    {
+                        Permutation<TVec, TO, ForceRows>(code, consts, y, start, mid, end, ref g, stride, ref ac, wantGrad);
                     }
                 }
 
                 Reduce<TVec, TO>(acc, r, rows);
-                Directions(x, t, w, gx);
+                Directions(x, t, wt, gx);
                 if (wantGrad)
                 {
                     // The block and ∂/∂σ share the run's unscaled sum, scaled once at the end of the run.
-                    Update(u, 1, w, r[..10], gx, r.Slice(10, 30));
-                    Update(gl, sig2, w, r.Slice(40, 10), gx, r.Slice(50, 30));
+                    Update(u, 1, wt, r[..10], gx, r.Slice(10, 30));
+                    Update(gl, sig2, wt, r.Slice(40, 10), gx, r.Slice(50, 30));
                 }
                 else
                 {
-                    Update(block, sig2, w, r[..10], gx, r.Slice(10, 30));
+                    Update(block, sig2, wt, r[..10], gx, r.Slice(10, 30));
                 }
             }
 
@@ -344,6 +388,57 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     gs[i] = Math.FusedMultiplyAdd(2 * sigma, u[i], gs[i]);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One permutation's side-2 range: the batches of [<paramref name="start"/>, <paramref name="mid"/>) with every
+    /// column, then of [<paramref name="mid"/>, <paramref name="end"/>) with the force columns alone, for the
+    /// permutation's edge map (<paramref name="code"/> = 9 p₀ + 3 p₁ + p₂) as a type constant.
+    /// </summary>
+    private static void Permutation<TVec, TO, TR>(int code, in TripletConstants<TVec> c, AtomEnvironment y, int start, int mid, int end, ref double g, int stride, ref TVec ac, bool wantGrad)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
+        where TR : struct, IRowSet
+    {
+        switch (code)
+        {
+            case 5:
+                Range<TVec, TO, Map012, TR>(c, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                break;
+            case 7:
+                Range<TVec, TO, Map021, TR>(c, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                break;
+            case 11:
+                Range<TVec, TO, Map102, TR>(c, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                break;
+            case 15:
+                Range<TVec, TO, Map120, TR>(c, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                break;
+            case 19:
+                Range<TVec, TO, Map201, TR>(c, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                break;
+            default:
+                Range<TVec, TO, Map210, TR>(c, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                break;
+        }
+    }
+
+    private static void Range<TVec, TO, TP, TR>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int mid, int end, ref double g, int stride, ref TVec ac, bool wantGrad)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
+        where TP : struct, IEdgeMap
+        where TR : struct, IRowSet
+    {
+        if (wantGrad)
+        {
+            Batch<TVec, TO, TP, WithGradients, TR, AllColumns>(c, y, start, mid, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, WithGradients, TR, ForceColumns>(c, y, mid, end, ref g, stride, ref ac);
+        }
+        else
+        {
+            Batch<TVec, TO, TP, ValuesOnly, TR, AllColumns>(c, y, start, mid, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, ValuesOnly, TR, ForceColumns>(c, y, mid, end, ref g, stride, ref ac);
         }
     }
 
@@ -371,11 +466,11 @@ public sealed class ThreeBodyKernel : NBodyKernel
         }
     }
 
-    /// <summary>Per-side-1-triplet constants of <see cref="Batch{TVec, TO, TP}"/>.</summary>
-    private readonly struct TripletConstants<TVec>(TVec d0, TVec d1, TVec d2, TVec a, TVec ax0, TVec ax1, TVec ax2, TVec lam, TVec lamA, TVec c1s, TVec c2, TVec c2a)
+    /// <summary>Per-side-1-triplet constants of <see cref="Batch{TVec, TO, TP, TG, TR, TC}"/>; W weighs the energy column.</summary>
+    private readonly struct TripletConstants<TVec>(TVec d0, TVec d1, TVec d2, TVec a, TVec ax0, TVec ax1, TVec ax2, TVec lam, TVec lamA, TVec c1s, TVec c2, TVec c2a, TVec w)
         where TVec : unmanaged
     {
-        public readonly TVec D0 = d0, D1 = d1, D2 = d2, A = a, Ax0 = ax0, Ax1 = ax1, Ax2 = ax2, Lam = lam, LamA = lamA, C1s = c1s, C2 = c2, C2a = c2a;
+        public readonly TVec D0 = d0, D1 = d1, D2 = d2, A = a, Ax0 = ax0, Ax1 = ax1, Ax2 = ax2, Lam = lam, LamA = lamA, C1s = c1s, C2 = c2, C2a = c2a, W = w;
     }
 
     /// <summary>Side-2 edge p_q matched to side-1 edge q by one of the six permutations, as type constants so that the JIT folds the selections.</summary>
@@ -442,36 +537,56 @@ public sealed class ThreeBodyKernel : NBodyKernel
         public static int P2 => 0;
     }
 
-    /// <summary>
-    /// The side-2 triplets [start, end) of one permutation, whose side-1 edge q meets side-2 edge TP.P_q, added to the
-    /// 4 (8 with <paramref name="wantGrad"/>) accumulator rows at <paramref name="ac"/> (see <see cref="General{TV}"/>).
-    /// </summary>
-    private static void Batch<TVec, TO, TP>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TVec ac, bool wantGrad)
-        where TVec : unmanaged
-        where TO : struct, IVectorOps<TVec>
-        where TP : struct, IEdgeMap
+    /// <summary>Which accumulator rows a batch fills: all four (energy and virial rows too) or the two force rows (edges 0 and 1).</summary>
+    private interface IRowSet
     {
-        if (wantGrad)
-        {
-            Batch<TVec, TO, TP, WithGradients>(c, y, start, end, ref g, stride, ref ac);
-        }
-        else
-        {
-            Batch<TVec, TO, TP, ValuesOnly>(c, y, start, end, ref g, stride, ref ac);
-        }
+        static abstract bool All { get; }
     }
 
-    private static void Batch<TVec, TO, TP, TG>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TVec ac)
+    private readonly struct AllRows : IRowSet
+    {
+        public static bool All => true;
+    }
+
+    private readonly struct ForceRows : IRowSet
+    {
+        public static bool All => false;
+    }
+
+    /// <summary>Which columns a batch fills: all ten, or the three force columns.</summary>
+    private interface IColumnSet
+    {
+        static abstract bool All { get; }
+    }
+
+    private readonly struct AllColumns : IColumnSet
+    {
+        public static bool All => true;
+    }
+
+    private readonly struct ForceColumns : IColumnSet
+    {
+        public static bool All => false;
+    }
+
+    /// <summary>
+    /// The side-2 triplets [start, end) of one permutation, whose side-1 edge q meets side-2 edge TP.P_q, added to the
+    /// accumulator rows at <paramref name="ac"/> (see <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/>): rows α, edge 0, 1, 2 (with TG, their
+    /// ∂/∂ℓ rows 4–7), or with TR = <see cref="ForceRows"/> the edge 0 and 1 rows alone; all ten columns, or with
+    /// TC = <see cref="ForceColumns"/> the force columns alone.
+    /// </summary>
+    private static void Batch<TVec, TO, TP, TG, TR, TC>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TVec ac)
         where TVec : unmanaged
         where TO : struct, IVectorOps<TVec>
         where TP : struct, IEdgeMap
         where TG : struct, IGradientFlag
+        where TR : struct, IRowSet
+        where TC : struct, IColumnSet
     {
-        const double w = 1.0 / 3.0;
         int width = TO.Count;
         var lane = TO.LaneIndex();
         var zero = TO.Create(0);
-        var vw = TO.Create(w);
+        var vw = c.W;
         var vd0 = c.D0;
         var vd1 = c.D1;
         var vd2 = c.D2;
@@ -487,6 +602,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
         var vc2a = c.C2a;
         var vend = TO.Create(end);
         nint edge = 9 * stride;
+        int lastColumn = TC.All ? 10 : 4;
         ref double y1 = ref MemoryMarshal.GetArrayDataReference(y.TR1);
         ref double y2 = ref MemoryMarshal.GetArrayDataReference(y.TR2);
         ref double y3 = ref MemoryMarshal.GetArrayDataReference(y.TR3);
@@ -515,11 +631,19 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var eu1 = TO.Multiply(e, TO.Subtract(vax1, TO.Multiply(vlama, dp1)));
             var eu2 = TO.Multiply(e, TO.Subtract(vax2, TO.Multiply(vlama, dp2)));
             var eab = TO.Multiply(TO.Multiply(e, vlama), b);
-            var wb = TO.Multiply(vw, b);
-            Unsafe.Add(ref ac, 0) = TO.Add(Unsafe.Add(ref ac, 0), TO.Multiply(ea, wb));
-            Unsafe.Add(ref ac, 10) = TO.Add(Unsafe.Add(ref ac, 10), TO.Multiply(eu0, wb));
-            Unsafe.Add(ref ac, 20) = TO.Add(Unsafe.Add(ref ac, 20), TO.Multiply(eu1, wb));
-            Unsafe.Add(ref ac, 30) = TO.Add(Unsafe.Add(ref ac, 30), TO.Multiply(eu2, wb));
+            if (TC.All)
+            {
+                var wb = TO.Multiply(vw, b);
+                if (TR.All)
+                {
+                    Unsafe.Add(ref ac, 0) = TO.Add(Unsafe.Add(ref ac, 0), TO.Multiply(ea, wb));
+                    Unsafe.Add(ref ac, 30) = TO.Add(Unsafe.Add(ref ac, 30), TO.Multiply(eu2, wb));
+                }
+
+                Unsafe.Add(ref ac, 10) = TO.Add(Unsafe.Add(ref ac, 10), TO.Multiply(eu0, wb));
+                Unsafe.Add(ref ac, 20) = TO.Add(Unsafe.Add(ref ac, 20), TO.Multiply(eu1, wb));
+            }
+
             if (!TG.On)
             {
                 for (int k = 1; k < 4; k++)
@@ -528,23 +652,29 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     var g0 = TO.LoadAt(ref g, o);
                     var g1 = TO.LoadAt(ref g, o + edge);
                     var yk = TO.Fma(v0, g0, TO.Multiply(v1, g1)); // edge 2 has no force direction
-                    Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
                     Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, Pick(TP.P0, g0, g1, zero), Unsafe.Add(ref ac, 10 + k)));
                     Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, Pick(TP.P1, g0, g1, zero), Unsafe.Add(ref ac, 20 + k)));
-                    Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, Pick(TP.P2, g0, g1, zero), Unsafe.Add(ref ac, 30 + k)));
+                    if (TR.All)
+                    {
+                        Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                        Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, Pick(TP.P2, g0, g1, zero), Unsafe.Add(ref ac, 30 + k)));
+                    }
                 }
 
-                for (int k = 4; k < 10; k++)
+                for (int k = 4; k < lastColumn; k++)
                 {
                     nint o = (k - 1) * stride + m;
                     var g0 = TO.LoadAt(ref g, o);
                     var g1 = TO.LoadAt(ref g, o + edge);
                     var g2 = TO.LoadAt(ref g, o + 2 * edge);
                     var yk = TO.Fma(v0, g0, TO.Fma(v1, g1, TO.Multiply(v2, g2)));
-                    Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
                     Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, Pick(TP.P0, g0, g1, g2), Unsafe.Add(ref ac, 10 + k)));
                     Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, Pick(TP.P1, g0, g1, g2), Unsafe.Add(ref ac, 20 + k)));
-                    Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, Pick(TP.P2, g0, g1, g2), Unsafe.Add(ref ac, 30 + k)));
+                    if (TR.All)
+                    {
+                        Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                        Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, Pick(TP.P2, g0, g1, g2), Unsafe.Add(ref ac, 30 + k)));
+                    }
                 }
 
                 continue;
@@ -564,10 +694,19 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var nbe2 = TO.Subtract(zero, TO.Multiply(eu1, c2b));
             var nbe3 = TO.Subtract(zero, TO.Multiply(eu2, c2b));
             var dab = TO.Multiply(TO.Multiply(TO.Multiply(TO.Subtract(TO.Multiply(c1, vlam), vc2), e), va), b);
-            Unsafe.Add(ref ac, 40) = TO.Add(Unsafe.Add(ref ac, 40), TO.Multiply(al0, wb));
-            Unsafe.Add(ref ac, 50) = TO.Add(Unsafe.Add(ref ac, 50), TO.Multiply(al1, wb));
-            Unsafe.Add(ref ac, 60) = TO.Add(Unsafe.Add(ref ac, 60), TO.Multiply(al2, wb));
-            Unsafe.Add(ref ac, 70) = TO.Add(Unsafe.Add(ref ac, 70), TO.Multiply(al3, wb));
+            if (TC.All)
+            {
+                var wb = TO.Multiply(vw, b);
+                if (TR.All)
+                {
+                    Unsafe.Add(ref ac, 40) = TO.Add(Unsafe.Add(ref ac, 40), TO.Multiply(al0, wb));
+                    Unsafe.Add(ref ac, 70) = TO.Add(Unsafe.Add(ref ac, 70), TO.Multiply(al3, wb));
+                }
+
+                Unsafe.Add(ref ac, 50) = TO.Add(Unsafe.Add(ref ac, 50), TO.Multiply(al1, wb));
+                Unsafe.Add(ref ac, 60) = TO.Add(Unsafe.Add(ref ac, 60), TO.Multiply(al2, wb));
+            }
+
             for (int k = 1; k < 4; k++)
             {
                 nint o = (k - 1) * stride + m;
@@ -575,20 +714,23 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 var g1 = TO.LoadAt(ref g, o + edge);
                 var gp0 = Pick(TP.P0, g0, g1, zero);
                 var gp1 = Pick(TP.P1, g0, g1, zero);
-                var gp2 = Pick(TP.P2, g0, g1, zero);
                 var yk = TO.Fma(v0, g0, TO.Multiply(v1, g1)); // edge 2 has no force direction
                 var zk = TO.Fma(dq0, g0, TO.Multiply(dq1, g1));
-                Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
                 Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
                 Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
-                Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
-                Unsafe.Add(ref ac, 40 + k) = TO.Fma(nbe0, zk, TO.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
                 Unsafe.Add(ref ac, 50 + k) = TO.Fma(nbe1, zk, TO.Fma(al1, yk, TO.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
                 Unsafe.Add(ref ac, 60 + k) = TO.Fma(nbe2, zk, TO.Fma(al2, yk, TO.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
-                Unsafe.Add(ref ac, 70 + k) = TO.Fma(nbe3, zk, TO.Fma(al3, yk, TO.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                if (TR.All)
+                {
+                    var gp2 = Pick(TP.P2, g0, g1, zero);
+                    Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                    Unsafe.Add(ref ac, 40 + k) = TO.Fma(nbe0, zk, TO.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                    Unsafe.Add(ref ac, 70 + k) = TO.Fma(nbe3, zk, TO.Fma(al3, yk, TO.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                }
             }
 
-            for (int k = 4; k < 10; k++)
+            for (int k = 4; k < lastColumn; k++)
             {
                 nint o = (k - 1) * stride + m;
                 var g0 = TO.LoadAt(ref g, o);
@@ -596,21 +738,23 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 var g2 = TO.LoadAt(ref g, o + 2 * edge);
                 var gp0 = Pick(TP.P0, g0, g1, g2);
                 var gp1 = Pick(TP.P1, g0, g1, g2);
-                var gp2 = Pick(TP.P2, g0, g1, g2);
                 var yk = TO.Fma(v0, g0, TO.Fma(v1, g1, TO.Multiply(v2, g2)));
                 var zk = TO.Fma(dq0, g0, TO.Fma(dq1, g1, TO.Multiply(dq2, g2)));
-                Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
                 Unsafe.Add(ref ac, 10 + k) = TO.Fma(eu0, yk, TO.Fma(eab, gp0, Unsafe.Add(ref ac, 10 + k)));
                 Unsafe.Add(ref ac, 20 + k) = TO.Fma(eu1, yk, TO.Fma(eab, gp1, Unsafe.Add(ref ac, 20 + k)));
-                Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
-                Unsafe.Add(ref ac, 40 + k) = TO.Fma(nbe0, zk, TO.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
                 Unsafe.Add(ref ac, 50 + k) = TO.Fma(nbe1, zk, TO.Fma(al1, yk, TO.Fma(dab, gp0, Unsafe.Add(ref ac, 50 + k))));
                 Unsafe.Add(ref ac, 60 + k) = TO.Fma(nbe2, zk, TO.Fma(al2, yk, TO.Fma(dab, gp1, Unsafe.Add(ref ac, 60 + k))));
-                Unsafe.Add(ref ac, 70 + k) = TO.Fma(nbe3, zk, TO.Fma(al3, yk, TO.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                if (TR.All)
+                {
+                    var gp2 = Pick(TP.P2, g0, g1, g2);
+                    Unsafe.Add(ref ac, k) = TO.Fma(ea, yk, Unsafe.Add(ref ac, k));
+                    Unsafe.Add(ref ac, 30 + k) = TO.Fma(eu2, yk, TO.Fma(eab, gp2, Unsafe.Add(ref ac, 30 + k)));
+                    Unsafe.Add(ref ac, 40 + k) = TO.Fma(nbe0, zk, TO.Fma(al0, yk, Unsafe.Add(ref ac, 40 + k)));
+                    Unsafe.Add(ref ac, 70 + k) = TO.Fma(nbe3, zk, TO.Fma(al3, yk, TO.Fma(dab, gp2, Unsafe.Add(ref ac, 70 + k))));
+                }
             }
         }
     }
-
 
     /// <summary>The one of (d0, d1, d2) that edge index <paramref name="p"/> names.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -618,7 +762,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
         where T : struct => p == 0 ? d0 : (p == 1 ? d1 : d2);
 
     /// <summary>
-    /// The former general pass, kept as the reference of <see cref="General{TV}"/> (tests compare the two):
+    /// The former general pass, kept as the reference of <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/> (tests compare the two):
     /// vectorised over the side-2 triplets, for each side-1 triplet the rows r0, rp (and ∂/∂ℓ rows dr0, drp)
     /// are sums over side-2 triplets of Σ_q W_q(m) G_q(m): per-triplet coefficients W_q of edge q times that
     /// edge's label directions G_q (force unit vector, virial weight × n⊗n), recomputed for every side-1
@@ -800,7 +944,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// Column 0 of <see cref="General{TV}"/>'s block (labels of x versus the local energy of y): of its
+    /// Column 0 of <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/>'s block (labels of x versus the local energy of y): of its
     /// coefficients only the energy-column ones, Σ e a w b (energy row) and Σ e u_q w b for x's three
     /// edges (force and virial rows, times x's edge directions), and their ∂/∂ℓ; none of y's label
     /// directions. The same arithmetic in the same order as the full block.
@@ -815,7 +959,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
         Span<double> dx = stackalloc double[3];
         Span<TV> dq = stackalloc TV[3];
         Span<TV> acc = stackalloc TV[8];
-        Span<(int Perm, int Start, int End)> matches = stackalloc (int, int, int)[6];
+        Span<(int Perm, int Start, int FirstEnd, int End)> matches = stackalloc (int, int, int, int)[6];
         int cx = x.CentralSpecies, cy = y.CentralSpecies;
         int width = TV.Count;
         var lane = TV.LaneIndex();
@@ -852,7 +996,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 var vax2 = TV.Create(x.TF3[t]);
                 var vc2a = TV.Create(2 * lam / ell * a);
                 acc.Fill(zero);
-                foreach (var (perm, start, end) in matches[..nm])
+                foreach (var (perm, start, _, end) in matches[..nm])
                 {
                     var pm = EdgeMaps[perm];
                     var pinv = InverseEdgeMaps[perm];
@@ -1034,7 +1178,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
 
     /// <summary>
     /// The force–force block and its σ and ℓ derivatives: <see cref="Force{TV}"/>'s pass with the ∂/∂ℓ
-    /// coefficients of the two force rows of <see cref="General{TV}"/> (its gradient rows 5 and 6) carried
+    /// coefficients of the two force rows of <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/> (its gradient rows 5 and 6) carried
     /// alongside; the jk edge has no force direction, so its coefficients are not needed.
     /// </summary>
     internal void ForceWithGradients<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)

@@ -833,6 +833,28 @@ public sealed class TwoBodyKernel : NBodyKernel
 /// <summary>Small dense helpers shared by the kernels.</summary>
 internal static class KernelMath
 {
+    /// <summary>target += source, element by element (equal lengths).</summary>
+    public static void AddTo(Span<double> target, ReadOnlySpan<double> source)
+    {
+        if (target.Length != source.Length)
+        {
+            throw new ArgumentException($"AddTo needs equal lengths, got {target.Length} and {source.Length}.");
+        }
+
+        ref double t = ref MemoryMarshal.GetReference(target);
+        ref double s = ref MemoryMarshal.GetReference(source);
+        int i = 0;
+        for (; i <= target.Length - Vector256<double>.Count; i += Vector256<double>.Count)
+        {
+            (Vector256.LoadUnsafe(ref t, (nuint)i) + Vector256.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref t, (nuint)i);
+        }
+
+        for (; i < target.Length; i++)
+        {
+            Unsafe.Add(ref t, i) += Unsafe.Add(ref s, i);
+        }
+    }
+
     /// <summary>
     /// M += s · (w e₀ ⊗ r0 + Σ_t g_t ⊗ r1_t), 10 × 10 row-major, where e₀ is the unit vector of the energy
     /// label and g, r1 hold T = g.Length / 10 consecutive 10-vectors g_t, r1_t (slot 0 of each g_t, the

@@ -59,6 +59,64 @@ public class DescriptorTests
         Assert.Equal(-1.0, dq2, 1e-12);
     }
 
+    /// <summary>
+    /// Every triangle of atoms within r_c3 appears in the environments of its three atoms, and exactly one of them
+    /// (its least vertex by atom index, then image shift) calls it a first-vertex triplet; those come first in their
+    /// species-pair range (<see cref="AtomEnvironment.TripletFirstVertexEnd"/>). A cell smaller than the cutoff
+    /// (triangles with two images of one atom) and a ternary cell.
+    /// </summary>
+    [Fact]
+    public void EveryTriangleHasExactlyOneFirstVertexTriplet()
+    {
+        var ternary = new Structure([56, 45, 8, 8, 8],
+            [new Vec3(0.2, 0.1, 0.3), new Vec3(2.1, 1.9, 2.2), new Vec3(2.0, 0.1, 0.2), new Vec3(0.3, 2.1, 0.1), new Vec3(0.1, 0.2, 2.3)],
+            new Mat3(4.3, 0, 0, 0.3, 4.1, 0, -0.2, 0.4, 4.4), Pbc.All);
+        foreach (var (name, s) in new[] { ("small cell", SmallCell()), ("ternary", ternary) })
+        {
+            var envs = StructureEnvironments.Build(s, new DescriptorSettings(4.0, 3.2));
+            var inverse = s.Cell.Inverse();
+            var seen = new Dictionary<string, (int Count, int First)>();
+            int images = 0;
+            for (int i = 0; i < envs.AtomCount; i++)
+            {
+                var env = envs[i];
+                Assert.Equal(env.TripletSpeciesList.Length, env.TripletFirstVertexEnd.Length);
+                for (int g = 0; g < env.TripletSpeciesList.Length; g++)
+                {
+                    Assert.InRange(env.TripletFirstVertexEnd[g], env.TripletRangeStart[g], env.TripletRangeStart[g + 1]);
+                }
+
+                for (int t = 0; t < env.TripletCount; t++)
+                {
+                    // The three vertices as (atom, image shift), the shift read back from the neighbour vectors.
+                    var centre = s.Positions[i];
+                    var vertices = new List<(int Atom, int A, int B, int C)> { (i, 0, 0, 0) };
+                    foreach (var (atom, r, u) in new[] { (env.TripletNeighbors1[t], env.TripletDistances1[t], env.TripletUnit1(t)), (env.TripletNeighbors2[t], env.TripletDistances2[t], env.TripletUnit2(t)) })
+                    {
+                        var f = (centre + r * u - s.Positions[atom]) * inverse;
+                        vertices.Add((atom, (int)Math.Round(f.X), (int)Math.Round(f.Y), (int)Math.Round(f.Z)));
+                    }
+
+                    images += vertices.Count(v => v.Atom == i) > 1 ? 1 : 0;
+                    var least = vertices.Min();
+                    string key = string.Join(";", vertices.Select(v => (v.Atom, v.A - least.A, v.B - least.B, v.C - least.C)).Order());
+                    bool first = vertices[0] == least;
+                    int range = Array.FindLastIndex(env.TripletRangeStart, start => start <= t);
+                    Assert.Equal(first, t < env.TripletFirstVertexEnd[range]);
+                    var (count, firsts) = seen.GetValueOrDefault(key);
+                    seen[key] = (count + 1, firsts + (first ? 1 : 0));
+                }
+            }
+
+            Assert.NotEmpty(seen);
+            Assert.All(seen, kv => Assert.True(kv.Value == (3, 1), $"{name}: triangle {kv.Key} appears {kv.Value.Count} times, {kv.Value.First} of them first"));
+            if (name == "small cell")
+            {
+                Assert.True(images > 0, "the small cell must have triangles with two images of one atom");
+            }
+        }
+    }
+
     private static Structure SmallCell()
     {
         var cell = new Mat3(2.9, 0, 0, 0.1, 3.0, 0, 0, 0.2, 3.1);
