@@ -56,6 +56,13 @@ public sealed class AtomEnvironment
     internal int[] PairSpeciesList = [];
     internal int[] PairRangeStart = [0];
 
+    /// <summary>
+    /// Per species range g: the pairs [PairRangeStart[g], PairFirstVertexEnd[g]) are those whose first vertex (least
+    /// atom index, then image shift) is the central atom; they come first in their range. Empty for environments not
+    /// built with their structure.
+    /// </summary>
+    internal int[] PairFirstVertexEnd = [];
+
     // ---- 3-body arrays (length TripletCount + Padding) ----
     internal int[] TNeighbor1 = [];
     internal int[] TNeighbor2 = [];
@@ -309,6 +316,19 @@ public sealed class AtomEnvironment
         env.TF2[0] = f1 * d2 * f3;
         env.TF3[0] = f1 * f2 * d3;
         return env;
+    }
+
+    /// <summary><see cref="PairRange"/> with the end of its first-vertex pairs (<see cref="PairFirstVertexEnd"/>; the start when none are recorded).</summary>
+    internal (int Start, int FirstEnd, int End) PairRangeWithFirstVertex(int species)
+    {
+        int g = Array.IndexOf(PairSpeciesList, species);
+        if (g < 0)
+        {
+            return (0, 0, 0);
+        }
+
+        int start = PairRangeStart[g];
+        return (start, PairFirstVertexEnd.Length > g ? PairFirstVertexEnd[g] : start, PairRangeStart[g + 1]);
     }
 
     /// <summary>The range [start, end) of pairs whose neighbour has atomic number <paramref name="species"/> (empty when none).</summary>

@@ -230,25 +230,27 @@ public sealed class StructureEnvironments
     /// by atom index, then image shift. The order does not change when the triangle is translated by a lattice
     /// vector, so exactly one of the three environments the triangle appears in calls it first.
     /// </summary>
-    private static bool FirstVertex(int i, int j, Int3 shiftJ, int k, Int3 shiftK)
+    private static bool FirstVertex(int i, int j, Int3 shiftJ, int k, Int3 shiftK) => FirstVertex(i, j, shiftJ) && FirstVertex(i, k, shiftK);
+
+    /// <summary>
+    /// Whether atom <paramref name="i"/> (image 0) comes before neighbour <paramref name="other"/> at image
+    /// <paramref name="shift"/> by atom index, then image shift: the first vertex of their pair, in exactly one of
+    /// the two environments the pair appears in.
+    /// </summary>
+    private static bool FirstVertex(int i, int other, Int3 shift)
     {
-        return Less(j, shiftJ) && Less(k, shiftK);
-
-        bool Less(int other, Int3 shift)
+        if (i != other)
         {
-            if (i != other)
-            {
-                return i < other;
-            }
-
-            // Same atom: (i, 0) comes first when the other image's shift is lexicographically positive.
-            if (shift.A != 0)
-            {
-                return shift.A > 0;
-            }
-
-            return shift.B != 0 ? shift.B > 0 : shift.C > 0;
+            return i < other;
         }
+
+        // Same atom: (i, 0) comes first when the other image's shift is lexicographically positive.
+        if (shift.A != 0)
+        {
+            return shift.A > 0;
+        }
+
+        return shift.B != 0 ? shift.B > 0 : shift.C > 0;
     }
 
     private static AtomEnvironment BuildOne(int i, int[] z, NeighborList list, DescriptorSettings s, Scratch scratch)
@@ -274,9 +276,17 @@ public sealed class StructureEnvironments
 
         var nbArr = nb.ToArray();
         var distArr = dist.ToArray();
+        var shiftArr = shifts.ToArray();
         pairs.Sort((p, q) =>
         {
             int c = z[nbArr[p]].CompareTo(z[nbArr[q]]);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            // Within a species, the pairs this atom is the first vertex of come first.
+            c = FirstVertex(i, nbArr[q], shiftArr[q]).CompareTo(FirstVertex(i, nbArr[p], shiftArr[p]));
             if (c != 0)
             {
                 return c;
@@ -300,6 +310,7 @@ public sealed class StructureEnvironments
         env.PDF = new double[len];
         var speciesList = new List<int>();
         var rangeStart = new List<int>();
+        var firstEnd = new List<int>();
         for (int n = 0; n < np; n++)
         {
             int e = pairs[n];
@@ -318,12 +329,19 @@ public sealed class StructureEnvironments
             {
                 speciesList.Add(sj);
                 rangeStart.Add(n);
+                firstEnd.Add(n);
+            }
+
+            if (FirstVertex(i, nb[e], shifts[e]))
+            {
+                firstEnd[^1] = n + 1;
             }
         }
 
         rangeStart.Add(np);
         env.PairSpeciesList = speciesList.ToArray();
         env.PairRangeStart = rangeStart.ToArray();
+        env.PairFirstVertexEnd = firstEnd.ToArray();
 
         // 3-body: unordered pairs of neighbours within rc3 whose mutual distance is also below rc3.
         var near = scratch.Near;

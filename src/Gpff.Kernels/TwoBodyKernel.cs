@@ -67,6 +67,32 @@ public sealed class TwoBodyKernel : NBodyKernel
     /// as <see cref="GeneralReference{TV}"/>, in another order.
     /// </summary>
     internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients)
+        where TV : unmanaged, ISimd<TV> => General<TV>(x, y, block, hyperparameterGradients, summed: false);
+
+    /// <summary>
+    /// The pair-once form of the block (see <see cref="LocalKernel.SummedEnvironmentCovariance"/>): a pair of atoms
+    /// enters a structure's energy and virial through the environments of both its atoms with weight ½ each, with
+    /// the same contribution, so the energy and virial rows take the side-1 pairs whose central atom is the pair's
+    /// first vertex, with weight 1, and the energy and virial columns the side-2 pairs of that kind; the force
+    /// rows and columns take every pair. Summed over all environment pairs of two whole structures it gives
+    /// <see cref="EnvironmentCovariance"/>'s energy, force and stress covariances; per pair only its force–force
+    /// entries are the same. Environments without first-vertex ranges take the exact block.
+    /// </summary>
+    internal override void SummedEnvironmentCovariance(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients, bool energyAndStressOnly)
+    {
+        bool ready = x.PairFirstVertexEnd.Length == x.PairSpeciesList.Length && y.PairFirstVertexEnd.Length == y.PairSpeciesList.Length;
+        if (SimdSupport.Use512)
+        {
+            General<V512>(x, y, block, hyperparameterGradients, ready);
+        }
+        else
+        {
+            General<V256>(x, y, block, hyperparameterGradients, ready);
+        }
+    }
+
+    /// <summary><see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/>, or with <paramref name="summed"/> its pair-once form.</summary>
+    internal void General<TV>(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> hyperparameterGradients, bool summed)
         where TV : unmanaged, ISimd<TV>
     {
         if (x.PairCount == 0 || y.PairCount == 0)
@@ -82,11 +108,11 @@ public sealed class TwoBodyKernel : NBodyKernel
         {
             if (wantGrad)
             {
-                GeneralPass<TV, WithGradients>(x, y, scratch, block, hyperparameterGradients);
+                GeneralPass<TV, WithGradients>(x, y, scratch, block, hyperparameterGradients, summed);
             }
             else
             {
-                GeneralPass<TV, ValuesOnly>(x, y, scratch, block, hyperparameterGradients);
+                GeneralPass<TV, ValuesOnly>(x, y, scratch, block, hyperparameterGradients, summed);
             }
         }
         finally
@@ -102,22 +128,22 @@ public sealed class TwoBodyKernel : NBodyKernel
     private const int TablePadding = 8;
 
     /// <summary>
-    /// <see cref="General{TV}"/>'s pass. Layout of <paramref name="s"/>: the side-1 direction table (9 rows, one
+    /// <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/>'s pass. Layout of <paramref name="s"/>: the side-1 direction table (9 rows, one
     /// per direction column, each x.PairCount + <see cref="TablePadding"/> long), the side-2 direction table (10
     /// per pair, <see cref="Directions"/>), the stored coefficients of the side-2 pairs of a run (rows × lanes per
     /// pair: c01, c11 and, with derivatives, d01, d11), and the lane rows of a run ([row][column][side-1 pair],
     /// each column as long as the run rounded up to whole vectors).
     /// </summary>
-    private void GeneralPass<TV, TG>(AtomEnvironment x, AtomEnvironment y, double[] s, Span<double> block, Span<double> hyperparameterGradients)
+    private void GeneralPass<TV, TG>(AtomEnvironment x, AtomEnvironment y, double[] s, Span<double> block, Span<double> hyperparameterGradients, bool summed)
         where TV : unmanaged, ISimd<TV>
         where TG : struct, IGradientFlag
     {
-        const double w = 0.5; // pair energy split between its two atoms
+        double w = summed ? 1 : 0.5; // weight of a pair in the energy and virial (½: its energy split between its two atoms)
         int width = TV.Count;
         int rows = TG.On ? 4 : 2;
         int sx = x.PairCount + TablePadding;
         int gyo = 9 * sx, co = gyo + n10 * y.PairCount, lo = co + y.PairCount * rows * width;
-        SideOneDirections(x, w, s, sx);
+        SideOneDirections(x, w, s, sx, summed);
         for (int m = 0; m < y.PairCount; m++)
         {
             Directions(y, m, w, s.AsSpan(gyo + n10 * m, n10));
@@ -137,13 +163,15 @@ public sealed class TwoBodyKernel : NBodyKernel
                 continue;
             }
 
-            var (ys, ye) = y.PairRange(req);
+            var (ys, ym, ye) = y.PairRangeWithFirstVertex(req);
             if (ys == ye)
             {
                 continue;
             }
 
+            ym = summed ? ym : ye; // side-2 pairs [ys, ym) take the energy and virial columns
             int xs = x.PairRangeStart[run], xe = x.PairRangeStart[run + 1];
+            int xm = summed ? x.PairFirstVertexEnd[run] : xe; // side-1 pairs [xs, xm) take the energy and virial rows
             int cs = (xe - xs + width - 1) / width * width; // one column of lane rows
             int g = H.GroupOfPair(cx, sj);
             double sigma = H.Sigma[g], ell = H.Length[g];
@@ -157,11 +185,23 @@ public sealed class TwoBodyKernel : NBodyKernel
                 var va = TV.KeepWhereLess(TV.Load(x.PF, n0), vstart, vend);
                 var va1 = TV.KeepWhereLess(TV.Load(x.PDF, n0), vstart, vend);
                 int batch = lo + n0 - xs;
-                Coefficients<TV, TG>(c, TV.Load(x.PR, n0), va, va1, y, ys, ye, s, co, batch, cs);
-                Project<TV>(ys, ye, s, gyo, co, rows * width, batch, cs);
+                Coefficients<TV, TG>(c, TV.Load(x.PR, n0), va, va1, y, ys, ym, ye, s, co, batch, cs);
+                Project<TV>(ys, ym, ye, s, gyo, co, rows * width, batch, cs);
                 if (TG.On)
                 {
-                    Project<TV>(ys, ye, s, gyo, co + 2 * width, rows * width, batch + 2 * n10 * cs, cs);
+                    Project<TV>(ys, ym, ye, s, gyo, co + 2 * width, rows * width, batch + 2 * n10 * cs, cs);
+                }
+            }
+
+            if (xm < xe)
+            {
+                // Side-1 pairs past the first-vertex ones enter no energy row: clear their r0 (and dr0) lanes.
+                for (int r = 0; r < rows; r += 2)
+                {
+                    for (int k = 0; k < n10; k++)
+                    {
+                        Array.Clear(s, lo + r * n10 * cs + k * cs + (xm - xs), xe - xm);
+                    }
                 }
             }
 
@@ -200,7 +240,7 @@ public sealed class TwoBodyKernel : NBodyKernel
     /// <paramref name="co"/>. The arithmetic of <see cref="GeneralReference{TV}"/>'s coefficients.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Coefficients<TV, TG>(in PairConstants<TV> c, TV vr, TV va, TV va1, AtomEnvironment y, int ys, int ye, double[] s, int co, int lo, int cs)
+    private static void Coefficients<TV, TG>(in PairConstants<TV> c, TV vr, TV va, TV va1, AtomEnvironment y, int ys, int ym, int ye, double[] s, int co, int lo, int cs)
         where TV : unmanaged, ISimd<TV>
         where TG : struct, IGradientFlag
     {
@@ -221,7 +261,7 @@ public sealed class TwoBodyKernel : NBodyKernel
             var ea = e * va;
             var eu = e * u;
             var eab = c.Lam * ea * b;
-            var wb = c.W * b;
+            var wb = m < ym ? c.W * b : zero; // only side-2 pairs before ym take the energy column
             e0 += ea * wb;
             e1 += eu * wb;
             (ea * v).Store(s, o);
@@ -258,7 +298,7 @@ public sealed class TwoBodyKernel : NBodyKernel
     /// <paramref name="gyo"/>. Six accumulators, so that they stay in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Project<TV>(int ys, int ye, double[] s, int gyo, int co, int step, int lo, int cs)
+    private static void Project<TV>(int ys, int ym, int ye, double[] s, int gyo, int co, int step, int lo, int cs)
         where TV : unmanaged, ISimd<TV>
     {
         int width = TV.Count;
@@ -267,7 +307,8 @@ public sealed class TwoBodyKernel : NBodyKernel
         {
             TV a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;
             int o = co;
-            for (int m = ys; m < ye; m++, o += step)
+            int end = k == 1 ? ye : ym; // the virial columns take the side-2 pairs before ym only
+            for (int m = ys; m < end; m++, o += step)
             {
                 int gm = gyo + n10 * m + k;
                 var g0 = TV.Create(s[gm]);
@@ -375,12 +416,19 @@ public sealed class TwoBodyKernel : NBodyKernel
     /// The label directions 1–9 of every pair n of <paramref name="x"/> (<see cref="Directions"/>), direction k at
     /// (k − 1) <paramref name="sx"/> + n, each row zero past the last pair.
     /// </summary>
-    private static void SideOneDirections(AtomEnvironment x, double w, double[] table, int sx)
+    private static void SideOneDirections(AtomEnvironment x, double w, double[] table, int sx, bool summed)
     {
         Span<double> g = stackalloc double[n10];
+        int run = 0;
         for (int n = 0; n < x.PairCount; n++)
         {
-            Directions(x, n, w, g);
+            while (summed && n >= x.PairRangeStart[run + 1])
+            {
+                run++;
+            }
+
+            // In the pair-once form only first-vertex pairs have virial directions.
+            Directions(x, n, summed && n >= x.PairFirstVertexEnd[run] ? 0 : w, g);
             for (int k = 1; k < n10; k++)
             {
                 table[(k - 1) * sx + n] = g[k];
@@ -394,7 +442,7 @@ public sealed class TwoBodyKernel : NBodyKernel
     }
 
     /// <summary>
-    /// The former general pass, kept as the reference of <see cref="General{TV}"/> in tests and benchmarks:
+    /// The former general pass, kept as the reference of <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/> in tests and benchmarks:
     /// the 10 × 10 block (and its hyperparameter derivatives), vectorised over the side-2 pairs: for each
     /// side-1 pair the rows r0, r1 (and ∂/∂ℓ rows dr0, dr1) are sums over side-2 pairs of a coefficient times
     /// that pair's label directions (û, w r û⊗û), kept as one SIMD accumulator per row and column and reduced

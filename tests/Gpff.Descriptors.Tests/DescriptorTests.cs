@@ -110,6 +110,29 @@ public class DescriptorTests
 
             Assert.NotEmpty(seen);
             Assert.All(seen, kv => Assert.True(kv.Value == (3, 1), $"{name}: triangle {kv.Key} appears {kv.Value.Count} times, {kv.Value.First} of them first"));
+
+            // Pairs: each appears in the environments of both its atoms, first in exactly one.
+            var pairs = new Dictionary<string, (int Count, int First)>();
+            for (int i = 0; i < envs.AtomCount; i++)
+            {
+                var env = envs[i];
+                Assert.Equal(env.PairSpeciesList.Length, env.PairFirstVertexEnd.Length);
+                for (int p = 0; p < env.PairCount; p++)
+                {
+                    var shift = env.PairShifts[p];
+                    var vertices = new (int Atom, int A, int B, int C)[] { (i, 0, 0, 0), (env.PairNeighbors[p], shift.A, shift.B, shift.C) };
+                    var least = vertices.Min();
+                    string key = string.Join(";", vertices.Select(v => (v.Atom, v.A - least.A, v.B - least.B, v.C - least.C)).Order());
+                    bool first = vertices[0] == least;
+                    int range = Array.FindLastIndex(env.PairRangeStart, start => start <= p);
+                    Assert.Equal(first, p < env.PairFirstVertexEnd[range]);
+                    var (count, firsts) = pairs.GetValueOrDefault(key);
+                    pairs[key] = (count + 1, firsts + (first ? 1 : 0));
+                }
+            }
+
+            Assert.NotEmpty(pairs);
+            Assert.All(pairs, kv => Assert.True(kv.Value == (2, 1), $"{name}: pair {kv.Key} appears {kv.Value.Count} times, {kv.Value.First} of them first"));
             if (name == "small cell")
             {
                 Assert.True(images > 0, "the small cell must have triangles with two images of one atom");

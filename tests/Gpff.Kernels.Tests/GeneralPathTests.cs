@@ -135,100 +135,108 @@ public class GeneralPathTests
     }
 
     /// <summary>
-    /// The triangle-once blocks of the 3-body kernel (what <see cref="IKernel.Covariance"/> sums for energy, force and
-    /// stress labels of whole structures), at both SIMD widths, with derivatives: per environment pair their
-    /// force–force entries equal the reference block's; summed over the column structure, their force-row ×
-    /// energy/virial-column entries; summed over the row structure, their energy/virial-row × force-column entries;
-    /// summed over both, their energy/virial entries, also in the energy-and-stress-only form. Per pair the
-    /// energy entries differ (each triangle is taken once, in the environment of its first vertex).
+    /// The summed blocks of the 2-body kernel (pair once) and the 3-body kernel (triangle once), what
+    /// <see cref="IKernel.Covariance"/> sums for energy, force and stress labels of whole structures, at both SIMD
+    /// widths, with derivatives: per environment pair their force–force entries equal the reference block's; summed
+    /// over the column structure, their force-row × energy/virial-column entries; summed over the row structure,
+    /// their energy/virial-row × force-column entries; summed over both, their energy/virial entries, also in the
+    /// energy-and-stress-only form. Per pair the energy entries differ (each pair or triangle is taken once, in the
+    /// environment of its first vertex).
     /// </summary>
     [Theory]
     [MemberData(nameof(Cases))]
-    public void TriangleOnceBlocksGiveTheStructureSumsOfTheReferenceBlocks(string name)
+    public void SummedBlocksGiveTheStructureSumsOfTheReferenceBlocks(string name)
     {
         const int n = LocalKernel.EnvironmentLabelCount, bs = LocalKernel.EnvironmentBlockSize;
         int[] energyVirial = [0, 4, 5, 6, 7, 8, 9], force = [1, 2, 3];
         var (sa, sb) = Pair(name);
-        var a = Three.Describe(sa);
-        var b = Three.Describe(sb);
-        int nh = Three.HyperparameterCount, na = a.AtomCount, nb = b.AtomCount;
-        var reference = new double[na, nb][];
-        for (int c = 0; c < na; c++)
+        foreach (var (kernel, widths) in new (LocalKernel, (string, Summed)[])[]
         {
-            for (int d = 0; d < nb; d++)
-            {
-                reference[c, d] = new double[(1 + nh) * bs];
-                Three.GeneralReference<V256>(a[c], b[d], reference[c, d].AsSpan(0, bs), reference[c, d].AsSpan(bs));
-            }
-        }
-
-        double scale = reference.Cast<double[]>().Max(r => r.Max(Math.Abs));
-        foreach (var (width, block) in new (string, Func<AtomEnvironment, AtomEnvironment, ThreeBodyKernel.Form, double[]>)[]
-        {
-            ("Vector512", (x, y, f) => Run(Three.General<V512>, x, y, f)),
-            ("Vector256", (x, y, f) => Run(Three.General<V256>, x, y, f)),
+            (Two, [("Vector512", (x, y, bl, g, only) => Two.General<V512>(x, y, bl, g, summed: true)), ("Vector256", (x, y, bl, g, only) => Two.General<V256>(x, y, bl, g, summed: true))]),
+            (Three, [
+                ("Vector512", (x, y, bl, g, only) => Three.General<V512>(x, y, bl, g, only ? ThreeBodyKernel.Form.EnergyStressOnce : ThreeBodyKernel.Form.TriangleOnce)),
+                ("Vector256", (x, y, bl, g, only) => Three.General<V256>(x, y, bl, g, only ? ThreeBodyKernel.Form.EnergyStressOnce : ThreeBodyKernel.Form.TriangleOnce))]),
         })
         {
-            var once = new double[na, nb][];
-            var energyStressOnly = new double[na, nb][];
-            int differ = 0;
+            var a = kernel.Describe(sa);
+            var b = kernel.Describe(sb);
+            int nh = kernel.HyperparameterCount, na = a.AtomCount, nb = b.AtomCount;
+            var reference = new double[na, nb][];
             for (int c = 0; c < na; c++)
             {
                 for (int d = 0; d < nb; d++)
                 {
-                    once[c, d] = block(a[c], b[d], ThreeBodyKernel.Form.TriangleOnce);
-                    energyStressOnly[c, d] = block(a[c], b[d], ThreeBodyKernel.Form.EnergyStressOnce);
-                    differ += Math.Abs(once[c, d][0] - reference[c, d][0]) > 1e-8 * scale ? 1 : 0;
-                    Compare(once, c, c + 1, d, d + 1, force, force, $"force × force ({c},{d})");
+                    reference[c, d] = new double[(1 + nh) * bs];
+                    ReferenceBlock(kernel, a[c], b[d], reference[c, d].AsSpan(0, bs), reference[c, d].AsSpan(bs));
                 }
             }
 
-            Assert.True(differ > 0, $"{name} {width}: the triangle-once blocks must differ from the exact ones per pair");
-            for (int c = 0; c < na; c++)
+            double scale = reference.Cast<double[]>().Max(r => r.Max(Math.Abs));
+            foreach (var (width, summed) in widths)
             {
-                Compare(once, c, c + 1, 0, nb, force, energyVirial, $"force of {c} × energy/virial");
-            }
-
-            for (int d = 0; d < nb; d++)
-            {
-                Compare(once, 0, na, d, d + 1, energyVirial, force, $"energy/virial × force of {d}");
-            }
-
-            Compare(once, 0, na, 0, nb, energyVirial, energyVirial, "energy/virial × energy/virial");
-            Compare(energyStressOnly, 0, na, 0, nb, energyVirial, energyVirial, "energy/virial × energy/virial, energy-and-stress-only form");
-
-            void Compare(double[,][] blocks, int c0, int c1, int d0, int d1, int[] rows, int[] columns, string what)
-            {
-                foreach (int i in rows)
+                var once = new double[na, nb][];
+                var energyStressOnly = new double[na, nb][];
+                int differ = 0;
+                for (int c = 0; c < na; c++)
                 {
-                    foreach (int j in columns)
+                    for (int d = 0; d < nb; d++)
                     {
-                        for (int h = 0; h <= nh; h++)
-                        {
-                            double expected = 0, actual = 0;
-                            for (int c = c0; c < c1; c++)
-                            {
-                                for (int d = d0; d < d1; d++)
-                                {
-                                    expected += reference[c, d][h * bs + i * n + j];
-                                    actual += blocks[c, d][h * bs + i * n + j];
-                                }
-                            }
+                        once[c, d] = Run(summed, a[c], b[d], false);
+                        energyStressOnly[c, d] = Run(summed, a[c], b[d], true);
+                        differ += Math.Abs(once[c, d][0] - reference[c, d][0]) > 1e-8 * scale ? 1 : 0;
+                        Compare(once, c, c + 1, d, d + 1, force, force, $"force × force ({c},{d})");
+                    }
+                }
 
-                            TestData.AssertClose(expected, actual, 1e-10, 1e-13 * scale, $"{name} {width} {what} [{i},{j}]{(h == 0 ? "" : $" ∂/∂{Three.HyperparameterNames[h - 1]}")}");
+                Assert.True(differ > 0, $"{name} {kernel.Name} {width}: the summed blocks must differ from the exact ones per pair");
+                for (int c = 0; c < na; c++)
+                {
+                    Compare(once, c, c + 1, 0, nb, force, energyVirial, $"force of {c} × energy/virial");
+                }
+
+                for (int d = 0; d < nb; d++)
+                {
+                    Compare(once, 0, na, d, d + 1, energyVirial, force, $"energy/virial × force of {d}");
+                }
+
+                Compare(once, 0, na, 0, nb, energyVirial, energyVirial, "energy/virial × energy/virial");
+                Compare(energyStressOnly, 0, na, 0, nb, energyVirial, energyVirial, "energy/virial × energy/virial, energy-and-stress-only form");
+
+                void Compare(double[,][] blocks, int c0, int c1, int d0, int d1, int[] rows, int[] columns, string what)
+                {
+                    foreach (int i in rows)
+                    {
+                        foreach (int j in columns)
+                        {
+                            for (int h = 0; h <= nh; h++)
+                            {
+                                double expected = 0, actual = 0;
+                                for (int c = c0; c < c1; c++)
+                                {
+                                    for (int d = d0; d < d1; d++)
+                                    {
+                                        expected += reference[c, d][h * bs + i * n + j];
+                                        actual += blocks[c, d][h * bs + i * n + j];
+                                    }
+                                }
+
+                                TestData.AssertClose(expected, actual, 1e-10, 1e-13 * scale, $"{name} {kernel.Name} {width} {what} [{i},{j}]{(h == 0 ? "" : $" ∂/∂{kernel.HyperparameterNames[h - 1]}")}");
+                            }
                         }
                     }
                 }
             }
-        }
 
-        double[] Run(Action<AtomEnvironment, AtomEnvironment, Span<double>, Span<double>, ThreeBodyKernel.Form> general, AtomEnvironment x, AtomEnvironment y, ThreeBodyKernel.Form form)
-        {
-            var result = new double[(1 + nh) * bs];
-            general(x, y, result.AsSpan(0, bs), result.AsSpan(bs), form);
-            return result;
+            double[] Run(Summed summed, AtomEnvironment x, AtomEnvironment y, bool energyStressOnly)
+            {
+                var result = new double[(1 + nh) * bs];
+                summed(x, y, result.AsSpan(0, bs), result.AsSpan(bs), energyStressOnly);
+                return result;
+            }
         }
     }
+
+    private delegate void Summed(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients, bool energyStressOnly);
 
     /// <summary>Row and column label mixes: name, rows of A (5 or 2 atoms or more), columns of B.</summary>
     private static IEnumerable<(string Name, Func<int, LabelSelection> Rows, Func<int, LabelSelection> Columns)> Mixes()
