@@ -301,10 +301,16 @@ public abstract class LocalKernel : IKernel
 
         var rowRoles = Roles.Create(a, rows);
         var colRoles = Roles.Create(b, columns);
-        if (a.IsWholeStructure && b.IsWholeStructure && rows.LocalEnergyAtoms.Length == 0 && columns.LocalEnergyAtoms.Length == 0)
+        if (a.IsWholeStructure && b.IsWholeStructure && columns.LocalEnergyAtoms.Length == 0)
         {
-            // Energy and stress labels are sums over whole structures: the summed blocks give them with less work.
+            // Energy and stress labels are sums over whole structures: the summed blocks give them with less work;
+            // local-energy rows take the local-energy column pass, turned around.
             SummedCovariance(a, rowRoles, b, colRoles, values, hyperparameterGradients, wantGrad ? nh : 0, size, nc);
+            if (rows.LocalEnergyAtoms.Length > 0)
+            {
+                LocalEnergyRows(a, rows, b, colRoles, values, hyperparameterGradients, wantGrad ? nh : 0, size, nc);
+            }
+
             return;
         }
 
@@ -339,7 +345,52 @@ public abstract class LocalKernel : IKernel
     }
 
     /// <summary>
-    /// Energy, force and stress labels (no local energies) of two whole structures from
+    /// The local-energy rows of <paramref name="rows"/> against any labels but local energies of
+    /// <paramref name="columns"/>: cov(ε_c, label l of environment d) = cov(label l of d, ε_c), one
+    /// <see cref="LocalEnergyCovariance"/> of (d, c) per environment pair, added into the column labels as
+    /// <see cref="Scatter"/> would add the block's row 0.
+    /// </summary>
+    private void LocalEnergyRows(StructureEnvironments a, LabelSelection rows, StructureEnvironments b, Roles columns,
+        Span<double> values, Span<double> hyperparameterGradients, int nh, int size, int nc)
+    {
+        Span<double> column = stackalloc double[EnvironmentLabelCount];
+        double[]? rented = nh > 0 ? ArrayPool<double>.Shared.Rent(nh * EnvironmentLabelCount) : null;
+        try
+        {
+            Span<double> grad = rented is null ? [] : rented.AsSpan(0, nh * EnvironmentLabelCount);
+            Span<(int Index, int Label, double Factor)> ce = stackalloc (int, int, double)[11];
+            var local = rows.LocalEnergyAtoms;
+            for (int k = 0; k < local.Length; k++)
+            {
+                var x = a[local[k]];
+                int row = (rows.LocalEnergyOffset + k) * nc;
+                foreach (int d in columns.Needed)
+                {
+                    column.Clear();
+                    grad.Clear();
+                    LocalEnergyCovariance(b[d], x, column, grad);
+                    foreach (var (ci, cl, cf) in ce[..columns.Entries(d, ce)])
+                    {
+                        values[row + ci] += cf * column[cl];
+                        for (int h = 0; h < nh; h++)
+                        {
+                            hyperparameterGradients[h * size + row + ci] += cf * grad[h * EnvironmentLabelCount + cl];
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<double>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Energy, force and stress labels (local energies of the rows go to <see cref="LocalEnergyRows"/>) of two whole structures from
     /// <see cref="SummedEnvironmentCovariance"/> blocks. Per environment pair only the force–force entries are
     /// scattered; the force × energy/stress entries are scattered once per environment from the block sums over
     /// the other structure, and the energy/stress × energy/stress entries once from the sum over both (the energy
@@ -369,7 +420,12 @@ public abstract class LocalKernel : IKernel
             int nrs = 0, ncs = 0;
             foreach (int c in rowRoles.Needed)
             {
-                int nrf = Split(entries[..rowRoles.Entries(c, entries)], rowForce, rowStructure, out nrs);
+                int nrf = Split(entries[..rowRoles.Entries(c, entries, includeLocalEnergy: false)], rowForce, rowStructure, out nrs);
+                if (nrf == 0 && nrs == 0)
+                {
+                    continue; // an atom with a local-energy row alone
+                }
+
                 var x = a[c];
                 rowSum.Clear();
                 for (int k = 0; k < columnsNeeded.Length; k++)
@@ -635,7 +691,7 @@ public abstract class LocalKernel : IKernel
             return new Roles(sel, forceRow, localRow, sel.Stress ? 1.0 / e.VolumeA3 : 0, needed);
         }
 
-        public int Entries(int atom, Span<(int Index, int Label, double Factor)> entries)
+        public int Entries(int atom, Span<(int Index, int Label, double Factor)> entries, bool includeLocalEnergy = true)
         {
             int k = 0;
             if (_sel.Energy)
@@ -660,7 +716,7 @@ public abstract class LocalKernel : IKernel
                 }
             }
 
-            int lr = _localRow[atom];
+            int lr = includeLocalEnergy ? _localRow[atom] : -1;
             if (lr >= 0)
             {
                 entries[k++] = (lr, 0, 1.0);

@@ -253,6 +253,8 @@ public class GeneralPathTests
         yield return ("EFS × local energies", n => LabelSelection.All(n), n => LabelSelection.LocalEnergies(n - 1, 0));
         yield return ("local energies × E + S", n => LabelSelection.LocalEnergies(0, n - 1), _ => new LabelSelection { Energy = true, Stress = true });
         yield return ("everything × everything", TestData.Everything, TestData.Everything);
+        yield return ("everything × EFS", TestData.Everything, n => LabelSelection.All(n));
+        yield return ("some F, local × E, S", n => new LabelSelection { ForceAtoms = [n - 1], LocalEnergyAtoms = [0, n - 1] }, _ => new LabelSelection { Energy = true, Stress = true });
         yield return ("F, S, local × E, some F, local", n => new LabelSelection { ForceAtoms = [1, 0], Stress = true, LocalEnergyAtoms = [n - 1] },
             n => new LabelSelection { Energy = true, ForceAtoms = [n - 1], LocalEnergyAtoms = [0] });
     }

@@ -108,7 +108,9 @@ public class SparseGaussianProcessTests
         double ll = -0.5 * y.DotProduct(alpha) - 0.5 * chol.DeterminantLn - 0.5 * n * Math.Log(2 * Math.PI);
         var a = Kuu + Knu.Transpose() * Matrix<double>.Build.DenseOfDiagonalVector(sigma.Map(x => 1 / x)) * Knu;
         var ainv = a.Inverse();
-        var w = kuuInv * Knu.Transpose() * alpha;
+        // Mean weights in the form of Quiñonero-Candela & Rasmussen (2005), A⁻¹ K_un Σ⁻¹ y, equal to K_uu⁻¹ K_un α but
+        // better conditioned than through the explicit K_uu⁻¹ (which moved with the order of the kernel's sums at 1e-9).
+        var w = a.Cholesky().Solve(Knu.Transpose() * y.PointwiseDivide(sigma));
         return (ll, (env, sel) =>
         {
             int r = sel.Count;
