@@ -166,8 +166,8 @@ public sealed class PerLabelColumn(bool relative) : IColumn
 /// The 2-body and 3-body environment-pair blocks behind <see cref="GeneralPathBenchmarks"/>, before and after side by
 /// side: every environment pair of two Mg–O-like cells (32 × 32), by the forces-only pass (the 3 × 3 block, with its
 /// σ, ℓ derivatives when <see cref="Gradients"/>: the baseline), by the former general pass (the 10 × 10 block,
-/// <c>GeneralReference</c>) and by the current one (<see cref="LocalKernel.EnvironmentCovariance"/>), at the SIMD
-/// width the kernels pick on this machine.
+/// <c>GeneralReference</c>), by the current one (<see cref="LocalKernel.EnvironmentCovariance"/>) and in the summed
+/// form the structure covariances take (<see cref="Summed"/>), at the SIMD width the kernels pick on this machine.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --filter '*GeneralBlock*'
 /// </summary>
 [Config(typeof(GeneralPathBenchmarkConfig))]
@@ -240,6 +240,13 @@ public class GeneralBlockBenchmarks
     /// <summary>The 10 × 10 block by the current general pass.</summary>
     [Benchmark]
     public double GeneralAfter() => Run(_kernel.EnvironmentCovariance);
+
+    /// <summary>
+    /// The summed block (each pair or triangle once in the energy and virial entries), what
+    /// <see cref="IKernel.Covariance"/> sums for energy, force and stress labels of whole structures.
+    /// </summary>
+    [Benchmark]
+    public double Summed() => Run((x, y, block, gradients) => _kernel.SummedEnvironmentCovariance(x, y, block, gradients, energyAndStressOnly: false));
 
     private double Run(Block block)
     {

@@ -8,8 +8,8 @@ namespace Gpff.Benchmarks;
 /// <summary>
 /// <see cref="GeneralPathBenchmarks"/> and <see cref="GeneralBlockBenchmarks"/> for a machine shared with other
 /// work: every case (the symmetric K of the Mg–O cells with forces-only and with energy + forces + stress labels,
-/// without and with hyperparameter derivatives; the environment-pair blocks by the forces-only pass and by the
-/// former and current general passes) runs <c>repeats</c> times, interleaved, one thread, and the least CPU time
+/// without and with hyperparameter derivatives; the environment-pair blocks by the forces-only pass, by the
+/// former and current general passes and in the summed form the structure covariances take) runs <c>repeats</c> times, interleaved, one thread, and the least CPU time
 /// of the process is kept (what one core alone would take). Prints per kernel the times, the per-label ratio
 /// general / forces-only, and (2-body, 3-body) the block speed-up of the current general pass over the former one.
 /// Run: dotnet run -c Release --project benchmarks/Gpff.Benchmarks -- --general-path-profile [cells [repeats [kernel]]]
