@@ -358,11 +358,11 @@ public sealed class ThreeBodyKernel : NBodyKernel
                     int code = 9 * pm[0] + 3 * pm[1] + pm[2];
                     if (energyRows)
                     {
-                        Permutation<TVec, TO, AllRows>(code, consts, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                        Permutation<TVec, TO, AllLabels>(code, consts, y, start, mid, end, ref g, stride, ref ac, wantGrad);
                     }
                     else
                     {
-                        Permutation<TVec, TO, ForceRows>(code, consts, y, start, mid, end, ref g, stride, ref ac, wantGrad);
+                        Permutation<TVec, TO, ForceLabels>(code, consts, y, start, mid, end, ref g, stride, ref ac, wantGrad);
                     }
                 }
 
@@ -399,7 +399,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
     private static void Permutation<TVec, TO, TR>(int code, in TripletConstants<TVec> c, AtomEnvironment y, int start, int mid, int end, ref double g, int stride, ref TVec ac, bool wantGrad)
         where TVec : unmanaged
         where TO : struct, IVectorOps<TVec>
-        where TR : struct, IRowSet
+        where TR : struct, ILabelSet
     {
         switch (code)
         {
@@ -428,17 +428,17 @@ public sealed class ThreeBodyKernel : NBodyKernel
         where TVec : unmanaged
         where TO : struct, IVectorOps<TVec>
         where TP : struct, IEdgeMap
-        where TR : struct, IRowSet
+        where TR : struct, ILabelSet
     {
         if (wantGrad)
         {
-            Batch<TVec, TO, TP, WithGradients, TR, AllColumns>(c, y, start, mid, ref g, stride, ref ac);
-            Batch<TVec, TO, TP, WithGradients, TR, ForceColumns>(c, y, mid, end, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, WithGradients, TR, AllLabels>(c, y, start, mid, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, WithGradients, TR, ForceLabels>(c, y, mid, end, ref g, stride, ref ac);
         }
         else
         {
-            Batch<TVec, TO, TP, ValuesOnly, TR, AllColumns>(c, y, start, mid, ref g, stride, ref ac);
-            Batch<TVec, TO, TP, ValuesOnly, TR, ForceColumns>(c, y, mid, end, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, ValuesOnly, TR, AllLabels>(c, y, start, mid, ref g, stride, ref ac);
+            Batch<TVec, TO, TP, ValuesOnly, TR, ForceLabels>(c, y, mid, end, ref g, stride, ref ac);
         }
     }
 
@@ -537,34 +537,23 @@ public sealed class ThreeBodyKernel : NBodyKernel
         public static int P2 => 0;
     }
 
-    /// <summary>Which accumulator rows a batch fills: all four (energy and virial rows too) or the two force rows (edges 0 and 1).</summary>
-    private interface IRowSet
+    /// <summary>
+    /// Which labels a batch serves, on its rows (all four accumulator rows, or the two force rows of edges 0 and 1)
+    /// or its columns (all ten, or the three force columns), as a type constant the JIT folds.
+    /// </summary>
+    private interface ILabelSet
     {
         static abstract bool All { get; }
     }
 
-    private readonly struct AllRows : IRowSet
+    /// <summary>Energy, force and virial labels.</summary>
+    private readonly struct AllLabels : ILabelSet
     {
         public static bool All => true;
     }
 
-    private readonly struct ForceRows : IRowSet
-    {
-        public static bool All => false;
-    }
-
-    /// <summary>Which columns a batch fills: all ten, or the three force columns.</summary>
-    private interface IColumnSet
-    {
-        static abstract bool All { get; }
-    }
-
-    private readonly struct AllColumns : IColumnSet
-    {
-        public static bool All => true;
-    }
-
-    private readonly struct ForceColumns : IColumnSet
+    /// <summary>Force labels alone.</summary>
+    private readonly struct ForceLabels : ILabelSet
     {
         public static bool All => false;
     }
@@ -572,16 +561,16 @@ public sealed class ThreeBodyKernel : NBodyKernel
     /// <summary>
     /// The side-2 triplets [start, end) of one permutation, whose side-1 edge q meets side-2 edge TP.P_q, added to the
     /// accumulator rows at <paramref name="ac"/> (see <see cref="General{TV}(AtomEnvironment, AtomEnvironment, Span{double}, Span{double})"/>): rows α, edge 0, 1, 2 (with TG, their
-    /// ∂/∂ℓ rows 4–7), or with TR = <see cref="ForceRows"/> the edge 0 and 1 rows alone; all ten columns, or with
-    /// TC = <see cref="ForceColumns"/> the force columns alone.
+    /// ∂/∂ℓ rows 4–7), or with TR = <see cref="ForceLabels"/> the edge 0 and 1 rows alone; all ten columns, or with
+    /// TC = <see cref="ForceLabels"/> the force columns alone.
     /// </summary>
     private static void Batch<TVec, TO, TP, TG, TR, TC>(in TripletConstants<TVec> c, AtomEnvironment y, int start, int end, ref double g, int stride, ref TVec ac)
         where TVec : unmanaged
         where TO : struct, IVectorOps<TVec>
         where TP : struct, IEdgeMap
         where TG : struct, IGradientFlag
-        where TR : struct, IRowSet
-        where TC : struct, IColumnSet
+        where TR : struct, ILabelSet
+        where TC : struct, ILabelSet
     {
         int width = TO.Count;
         var lane = TO.LaneIndex();
@@ -633,15 +622,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var eab = TO.Multiply(TO.Multiply(e, vlama), b);
             if (TC.All)
             {
-                var wb = TO.Multiply(vw, b);
-                if (TR.All)
-                {
-                    Unsafe.Add(ref ac, 0) = TO.Add(Unsafe.Add(ref ac, 0), TO.Multiply(ea, wb));
-                    Unsafe.Add(ref ac, 30) = TO.Add(Unsafe.Add(ref ac, 30), TO.Multiply(eu2, wb));
-                }
-
-                Unsafe.Add(ref ac, 10) = TO.Add(Unsafe.Add(ref ac, 10), TO.Multiply(eu0, wb));
-                Unsafe.Add(ref ac, 20) = TO.Add(Unsafe.Add(ref ac, 20), TO.Multiply(eu1, wb));
+                EnergyColumn<TVec, TO, TR>(ref ac, 0, TO.Multiply(vw, b), ea, eu0, eu1, eu2);
             }
 
             if (!TG.On)
@@ -696,15 +677,7 @@ public sealed class ThreeBodyKernel : NBodyKernel
             var dab = TO.Multiply(TO.Multiply(TO.Multiply(TO.Subtract(TO.Multiply(c1, vlam), vc2), e), va), b);
             if (TC.All)
             {
-                var wb = TO.Multiply(vw, b);
-                if (TR.All)
-                {
-                    Unsafe.Add(ref ac, 40) = TO.Add(Unsafe.Add(ref ac, 40), TO.Multiply(al0, wb));
-                    Unsafe.Add(ref ac, 70) = TO.Add(Unsafe.Add(ref ac, 70), TO.Multiply(al3, wb));
-                }
-
-                Unsafe.Add(ref ac, 50) = TO.Add(Unsafe.Add(ref ac, 50), TO.Multiply(al1, wb));
-                Unsafe.Add(ref ac, 60) = TO.Add(Unsafe.Add(ref ac, 60), TO.Multiply(al2, wb));
+                EnergyColumn<TVec, TO, TR>(ref ac, 40, TO.Multiply(vw, b), al0, al1, al2, al3);
             }
 
             for (int k = 1; k < 4; k++)
@@ -754,6 +727,26 @@ public sealed class ThreeBodyKernel : NBodyKernel
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The energy column (column 0) of the four accumulator rows from <paramref name="o"/> on (10 apart): row r gets
+    /// its coefficient × w b; with TR = <see cref="ForceLabels"/> only the edge 0 and 1 rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EnergyColumn<TVec, TO, TR>(ref TVec ac, nint o, TVec wb, TVec r0, TVec r1, TVec r2, TVec r3)
+        where TVec : unmanaged
+        where TO : struct, IVectorOps<TVec>
+        where TR : struct, ILabelSet
+    {
+        if (TR.All)
+        {
+            Unsafe.Add(ref ac, o) = TO.Add(Unsafe.Add(ref ac, o), TO.Multiply(r0, wb));
+            Unsafe.Add(ref ac, o + 30) = TO.Add(Unsafe.Add(ref ac, o + 30), TO.Multiply(r3, wb));
+        }
+
+        Unsafe.Add(ref ac, o + 10) = TO.Add(Unsafe.Add(ref ac, o + 10), TO.Multiply(r1, wb));
+        Unsafe.Add(ref ac, o + 20) = TO.Add(Unsafe.Add(ref ac, o + 20), TO.Multiply(r2, wb));
     }
 
     /// <summary>The one of (d0, d1, d2) that edge index <paramref name="p"/> names.</summary>

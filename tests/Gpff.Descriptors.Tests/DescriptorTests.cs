@@ -98,13 +98,7 @@ public class DescriptorTests
                     }
 
                     images += vertices.Count(v => v.Atom == i) > 1 ? 1 : 0;
-                    var least = vertices.Min();
-                    string key = string.Join(";", vertices.Select(v => (v.Atom, v.A - least.A, v.B - least.B, v.C - least.C)).Order());
-                    bool first = vertices[0] == least;
-                    int range = Array.FindLastIndex(env.TripletRangeStart, start => start <= t);
-                    Assert.Equal(first, t < env.TripletFirstVertexEnd[range]);
-                    var (count, firsts) = seen.GetValueOrDefault(key);
-                    seen[key] = (count + 1, firsts + (first ? 1 : 0));
+                    Record(seen, vertices, t, env.TripletRangeStart, env.TripletFirstVertexEnd);
                 }
             }
 
@@ -120,14 +114,7 @@ public class DescriptorTests
                 for (int p = 0; p < env.PairCount; p++)
                 {
                     var shift = env.PairShifts[p];
-                    var vertices = new (int Atom, int A, int B, int C)[] { (i, 0, 0, 0), (env.PairNeighbors[p], shift.A, shift.B, shift.C) };
-                    var least = vertices.Min();
-                    string key = string.Join(";", vertices.Select(v => (v.Atom, v.A - least.A, v.B - least.B, v.C - least.C)).Order());
-                    bool first = vertices[0] == least;
-                    int range = Array.FindLastIndex(env.PairRangeStart, start => start <= p);
-                    Assert.Equal(first, p < env.PairFirstVertexEnd[range]);
-                    var (count, firsts) = pairs.GetValueOrDefault(key);
-                    pairs[key] = (count + 1, firsts + (first ? 1 : 0));
+                    Record(pairs, [(i, 0, 0, 0), (env.PairNeighbors[p], shift.A, shift.B, shift.C)], p, env.PairRangeStart, env.PairFirstVertexEnd);
                 }
             }
 
@@ -137,6 +124,20 @@ public class DescriptorTests
             {
                 Assert.True(images > 0, "the small cell must have triangles with two images of one atom");
             }
+        }
+
+        // Counts the pair or triangle (its vertices as atom and image shift, the central atom first, keyed up to a
+        // lattice translation) and checks that entry `index` is in the first part of its range exactly when the
+        // central atom is the least vertex.
+        static void Record(Dictionary<string, (int Count, int First)> seen, IReadOnlyList<(int Atom, int A, int B, int C)> vertices, int index, int[] rangeStart, int[] firstEnd)
+        {
+            var least = vertices.Min();
+            string key = string.Join(";", vertices.Select(v => (v.Atom, v.A - least.A, v.B - least.B, v.C - least.C)).Order());
+            bool first = vertices[0] == least;
+            int range = Array.FindLastIndex(rangeStart, start => start <= index);
+            Assert.Equal(first, index < firstEnd[range]);
+            var (count, firsts) = seen.GetValueOrDefault(key);
+            seen[key] = (count + 1, firsts + (first ? 1 : 0));
         }
     }
 
