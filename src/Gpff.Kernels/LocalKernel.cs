@@ -391,27 +391,27 @@ public abstract class LocalKernel : IKernel
 
     /// <summary>
     /// Energy, force and stress labels (local energies of the rows go to <see cref="LocalEnergyRows"/>) of two whole structures from
-    /// <see cref="SummedEnvironmentCovariance"/> blocks. Per environment pair only the force–force entries are
-    /// scattered; the force × energy/stress entries are scattered once per environment from the block sums over
-    /// the other structure, and the energy/stress × energy/stress entries once from the sum over both (the energy
-    /// and stress of a structure are sums over its environments, so this is <see cref="Scatter"/> of every block,
-    /// summed in another order).
+    /// <see cref="SummedEnvironmentCovariance"/> blocks. Per environment pair only the entries against the column
+    /// atom's force labels are scattered; the force × energy/stress entries are scattered once per row environment
+    /// from the block sums over the column structure, and the energy/stress × energy/stress entries once from the
+    /// sum over both (the energy and stress of a structure are sums over its environments, so this is
+    /// <see cref="Scatter"/> of every block, summed in another order). Three blocks of memory, whatever the sizes.
     /// </summary>
     private void SummedCovariance(StructureEnvironments a, Roles rowRoles, StructureEnvironments b, Roles colRoles,
         Span<double> values, Span<double> hyperparameterGradients, int nh, int size, int nc)
     {
         const int bs = EnvironmentBlockSize;
         int len = (1 + nh) * bs; // a block, then its nh derivative blocks
-        int[] columnsNeeded = colRoles.Needed;
         bool noForces = rowRoles.HasNoForces && colRoles.HasNoForces;
-        double[] rented = ArrayPool<double>.Shared.Rent(len * (3 + columnsNeeded.Length));
+        double[] rented = ArrayPool<double>.Shared.Rent(3 * len);
         try
         {
-            var work = rented.AsSpan(0, len * (3 + columnsNeeded.Length));
+            var work = rented.AsSpan(0, 3 * len);
             work.Clear();
             var pair = work[..len];
             var rowSum = work.Slice(len, len);
             var total = work.Slice(2 * len, len);
+            Span<(int Index, int Label, double Factor)> rowEntries = stackalloc (int, int, double)[11];
             Span<(int Index, int Label, double Factor)> entries = stackalloc (int, int, double)[11];
             Span<(int Index, int Label, double Factor)> rowForce = stackalloc (int, int, double)[3];
             Span<(int Index, int Label, double Factor)> columnForce = stackalloc (int, int, double)[3];
@@ -420,39 +420,27 @@ public abstract class LocalKernel : IKernel
             int nrs = 0, ncs = 0;
             foreach (int c in rowRoles.Needed)
             {
-                int nrf = Split(entries[..rowRoles.Entries(c, entries, includeLocalEnergy: false)], rowForce, rowStructure, out nrs);
-                if (nrf == 0 && nrs == 0)
+                int nre = rowRoles.Entries(c, rowEntries, includeLocalEnergy: false);
+                int nrf = Split(rowEntries[..nre], rowForce, rowStructure, out nrs);
+                if (nre == 0)
                 {
                     continue; // an atom with a local-energy row alone
                 }
 
                 var x = a[c];
                 rowSum.Clear();
-                for (int k = 0; k < columnsNeeded.Length; k++)
+                foreach (int d in colRoles.Needed)
                 {
-                    int d = columnsNeeded[k];
                     pair.Clear();
                     SummedEnvironmentCovariance(x, b[d], pair[..bs], pair[bs..], noForces);
-                    if (nrf > 0)
-                    {
-                        int ncf = Split(entries[..colRoles.Entries(d, entries)], columnForce, columnStructure, out ncs);
-                        Scatter(pair[..bs], pair[bs..], values, hyperparameterGradients, nh, size, nc, rowForce[..nrf], columnForce[..ncf]);
-                    }
-
+                    int ncf = Split(entries[..colRoles.Entries(d, entries)], columnForce, columnStructure, out ncs);
+                    // Every row label of c against the force labels of d, here; against d's energy and stress, summed over d below.
+                    Scatter(pair[..bs], pair[bs..], values, hyperparameterGradients, nh, size, nc, rowEntries[..nre], columnForce[..ncf]);
                     KernelMath.AddTo(rowSum, pair);
-                    KernelMath.AddTo(work.Slice((3 + k) * len, len), pair);
                 }
 
-                Split(entries[..colRoles.Entries(columnsNeeded.Length > 0 ? columnsNeeded[0] : 0, entries)], columnForce, columnStructure, out ncs);
                 Scatter(rowSum[..bs], rowSum[bs..], values, hyperparameterGradients, nh, size, nc, rowForce[..nrf], columnStructure[..ncs]);
                 KernelMath.AddTo(total, rowSum);
-            }
-
-            for (int k = 0; k < columnsNeeded.Length; k++)
-            {
-                int ncf = Split(entries[..colRoles.Entries(columnsNeeded[k], entries)], columnForce, columnStructure, out ncs);
-                var sum = work.Slice((3 + k) * len, len);
-                Scatter(sum[..bs], sum[bs..], values, hyperparameterGradients, nh, size, nc, rowStructure[..nrs], columnForce[..ncf]);
             }
 
             Scatter(total[..bs], total[bs..], values, hyperparameterGradients, nh, size, nc, rowStructure[..nrs], columnStructure[..ncs]);
