@@ -335,8 +335,8 @@ public sealed class AtomEnvironment
     /// <param name="species">Atomic number.</param>
     public (int Start, int End) PairRange(int species)
     {
-        int g = Array.IndexOf(PairSpeciesList, species);
-        return g < 0 ? (0, 0) : (PairRangeStart[g], PairRangeStart[g + 1]);
+        var (start, _, end) = PairRangeWithFirstVertex(species);
+        return (start, end);
     }
 
     /// <summary>
@@ -363,15 +363,7 @@ public sealed class AtomEnvironment
     /// <param name="species2">Atomic number of the second neighbour.</param>
     public (int Start, int End) TripletRange(int species1, int species2)
     {
-        var list = TripletSpeciesList;
-        for (int g = 0; g < list.Length; g++)
-        {
-            if (list[g].S1 == species1 && list[g].S2 == species2)
-            {
-                return (TripletRangeStart[g], TripletRangeStart[g + 1]);
-            }
-        }
-
-        return (0, 0);
+        var (start, _, end) = TripletRangeWithFirstVertex(species1, species2);
+        return (start, end);
     }
 }

@@ -47,24 +47,9 @@ public class GeneralPathTests
                         var expected = new double[LocalKernel.EnvironmentBlockSize];
                         var expectedGrad = new double[nh * LocalKernel.EnvironmentBlockSize];
                         reference(ea[c], eb[d], expected, expectedGrad);
-                        double scale = expected.Max(Math.Abs), gscale = expectedGrad.Max(Math.Abs);
-                        largest = Math.Max(largest, scale);
-                        largestGradient = Math.Max(largestGradient, gscale);
-                        foreach (bool withGradients in new[] { false, true })
-                        {
-                            var block = new double[LocalKernel.EnvironmentBlockSize];
-                            var grad = withGradients ? new double[nh * LocalKernel.EnvironmentBlockSize] : [];
-                            fast(ea[c], eb[d], block, grad);
-                            for (int i = 0; i < block.Length; i++)
-                            {
-                                TestData.AssertClose(expected[i], block[i], 1e-10, 1e-13 * scale, $"{name} {kernel.Name} {width} block ({c},{d})[{i}]");
-                            }
-
-                            for (int i = 0; i < grad.Length; i++)
-                            {
-                                TestData.AssertClose(expectedGrad[i], grad[i], 1e-10, 1e-13 * gscale, $"{name} {kernel.Name} {width} ∂/∂{kernel.HyperparameterNames[i / LocalKernel.EnvironmentBlockSize]} block ({c},{d})[{i % LocalKernel.EnvironmentBlockSize}]");
-                            }
-                        }
+                        largest = Math.Max(largest, expected.Max(Math.Abs));
+                        largestGradient = Math.Max(largestGradient, expectedGrad.Max(Math.Abs));
+                        AssertEqualsReference(fast, ea[c], eb[d], expected, expectedGrad, kernel.HyperparameterNames, $"{name} {kernel.Name} {width} ({c},{d})");
                     }
                 }
             }
@@ -101,8 +86,7 @@ public class GeneralPathTests
                     var expected = new double[LocalKernel.EnvironmentBlockSize];
                     var expectedGrad = new double[nh * LocalKernel.EnvironmentBlockSize];
                     reference(x, y, expected, expectedGrad);
-                    double scale = expected.Max(Math.Abs), gscale = expectedGrad.Max(Math.Abs);
-                    if (scale == 0)
+                    if (expected.Max(Math.Abs) == 0)
                     {
                         zero++;
                     }
@@ -111,22 +95,8 @@ public class GeneralPathTests
                         nonzero++;
                     }
 
-                    foreach (bool withGradients in new[] { false, true })
-                    {
-                        var block = new double[LocalKernel.EnvironmentBlockSize];
-                        var grad = withGradients ? new double[nh * LocalKernel.EnvironmentBlockSize] : [];
-                        fast(x, y, block, grad);
-                        string what = $"{width} ({x.CentralSpecies}; {x.TripletSpecies1[0]}, {x.TripletSpecies2[0]}) × ({y.CentralSpecies}; {y.TripletSpecies1[0]}, {y.TripletSpecies2[0]})";
-                        for (int i = 0; i < block.Length; i++)
-                        {
-                            TestData.AssertClose(expected[i], block[i], 1e-10, 1e-13 * scale, $"{what} block[{i}]");
-                        }
-
-                        for (int i = 0; i < grad.Length; i++)
-                        {
-                            TestData.AssertClose(expectedGrad[i], grad[i], 1e-10, 1e-13 * gscale, $"{what} ∂/∂{Three.HyperparameterNames[i / LocalKernel.EnvironmentBlockSize]}[{i % LocalKernel.EnvironmentBlockSize}]");
-                        }
-                    }
+                    string what = $"{width} ({x.CentralSpecies}; {x.TripletSpecies1[0]}, {x.TripletSpecies2[0]}) × ({y.CentralSpecies}; {y.TripletSpecies1[0]}, {y.TripletSpecies2[0]})";
+                    AssertEqualsReference(fast, x, y, expected, expectedGrad, Three.HyperparameterNames, what);
                 }
             }
         }
@@ -237,6 +207,31 @@ public class GeneralPathTests
     }
 
     private delegate void Summed(AtomEnvironment x, AtomEnvironment y, Span<double> block, Span<double> gradients, bool energyStressOnly);
+
+    /// <summary>
+    /// The block of <paramref name="fast"/> for (x, y), without and with derivatives, against the reference block and
+    /// its derivatives: 1e-10 relative, or 1e-13 of the largest reference entry.
+    /// </summary>
+    private static void AssertEqualsReference(Block fast, AtomEnvironment x, AtomEnvironment y, double[] expected, double[] expectedGrad, IReadOnlyList<string> names, string what)
+    {
+        const int bs = LocalKernel.EnvironmentBlockSize;
+        double scale = expected.Max(Math.Abs), gscale = expectedGrad.Max(Math.Abs);
+        foreach (bool withGradients in new[] { false, true })
+        {
+            var block = new double[bs];
+            var grad = withGradients ? new double[names.Count * bs] : [];
+            fast(x, y, block, grad);
+            for (int i = 0; i < block.Length; i++)
+            {
+                TestData.AssertClose(expected[i], block[i], 1e-10, 1e-13 * scale, $"{what} block[{i}]");
+            }
+
+            for (int i = 0; i < grad.Length; i++)
+            {
+                TestData.AssertClose(expectedGrad[i], grad[i], 1e-10, 1e-13 * gscale, $"{what} ∂/∂{names[i / bs]}[{i % bs}]");
+            }
+        }
+    }
 
     /// <summary>Row and column label mixes: name, rows of A (5 or 2 atoms or more), columns of B.</summary>
     private static IEnumerable<(string Name, Func<int, LabelSelection> Rows, Func<int, LabelSelection> Columns)> Mixes()
